@@ -1,0 +1,130 @@
+"""The warnlink exception tree.
+
+Every error the library raises on purpose derives from `WarnlinkError`, carries
+structured fields (party, msg_id, rule, key...) besides its message, and is
+translated from third-party errors at the edge with ``raise ... from exc``::
+
+    WarnlinkError
+    ├── ConfigError              a federation or scenario file is invalid (file, key, line)
+    ├── MessageError             a message was refused at an edge (counted, never fatal)
+    │   ├── DecodeError          not a valid message: bad bytes, bad field, bad type
+    │   ├── OversizedMessage     larger than the configured limit
+    │   ├── UnknownSchemaVersion a schema version this node does not speak
+    │   └── LabelError           wrongly labelled: unknown party, not released to us,
+    │                            withheld field present, originator/link mismatch
+    ├── TransportError           the bus failed
+    │   ├── BusClosed            you closed it (use after close)
+    │   └── StoreError           it broke (the durable log could not be read or written)
+    └── PhysicsError             a trajectory or prediction cannot be computed
+                                 (no impact within the horizon, invalid launch parameters)
+
+Only `MessageError` is expected in normal operation: nodes count it per kind and
+keep going. The others mean a wrong set-up or a broken machine.
+"""
+
+from __future__ import annotations
+
+
+class WarnlinkError(Exception):
+    """Root of every error warnlink raises on purpose."""
+
+
+class ConfigError(WarnlinkError):
+    """A federation or scenario file is invalid.
+
+    Attributes:
+        path: the file, if any.
+        key: the dotted key path of the offending value (``links[1].parties``).
+        line: 1-based line number in the file, when it could be found.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, key: str | None = None, line: int | None = None
+    ) -> None:
+        self.path = path
+        self.key = key
+        self.line = line
+        where = ":".join(str(p) for p in (path, line) if p is not None)
+        prefix = f"{where}: " if where else ""
+        suffix = f" (at {key})" if key else ""
+        super().__init__(f"{prefix}{message}{suffix}")
+
+
+class MessageError(WarnlinkError):
+    """A message refused at an edge; counted by `counter_key`, never fatal.
+
+    Attributes:
+        msg_id: the message id when it could be read, else None.
+        party: the party whose edge refused it, when known.
+    """
+
+    counter_key = "invalid"
+
+    def __init__(self, message: str, *, msg_id: str | None = None, party: str | None = None) -> None:
+        self.msg_id = msg_id
+        self.party = party
+        super().__init__(message)
+
+
+class DecodeError(MessageError):
+    """The bytes are not a valid warnlink message (syntax, type or constraint)."""
+
+    counter_key = "malformed"
+
+
+class OversizedMessage(MessageError):
+    """The message exceeds the size limit; refused before decoding."""
+
+    counter_key = "oversized"
+
+    def __init__(self, size: int, limit: int, *, party: str | None = None) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"message of {size} bytes exceeds the limit of {limit}", party=party)
+
+
+class UnknownSchemaVersion(MessageError):
+    """The message declares a schema version this node does not speak."""
+
+    counter_key = "unknown_version"
+
+    def __init__(self, version: object, supported: int, *, msg_id: str | None = None) -> None:
+        self.version = version
+        self.supported = supported
+        super().__init__(
+            f"schema version {version!r} is not supported (this node speaks {supported})",
+            msg_id=msg_id,
+        )
+
+
+class LabelError(MessageError):
+    """A message whose security label does not allow what is being done with it.
+
+    Attributes:
+        rule: a short machine-readable reason (``not_released``, ``withheld_field``,
+            ``unknown_party``, ``wrong_sender``...).
+    """
+
+    counter_key = "mislabelled"
+
+    def __init__(
+        self, message: str, *, rule: str, msg_id: str | None = None, party: str | None = None
+    ) -> None:
+        self.rule = rule
+        super().__init__(message, msg_id=msg_id, party=party)
+
+
+class TransportError(WarnlinkError):
+    """The bus failed."""
+
+
+class BusClosed(TransportError):
+    """The bus or subscription was used after it was closed."""
+
+
+class StoreError(TransportError):
+    """The durable log could not be read or written."""
+
+
+class PhysicsError(WarnlinkError):
+    """A trajectory or prediction cannot be computed from the given state."""

@@ -39,7 +39,12 @@ class ConfigError(WarnlinkError):
     """
 
     def __init__(
-        self, message: str, *, path: str | None = None, key: str | None = None, line: int | None = None
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.path = path
         self.key = key
@@ -60,7 +65,9 @@ class MessageError(WarnlinkError):
 
     counter_key = "invalid"
 
-    def __init__(self, message: str, *, msg_id: str | None = None, party: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, msg_id: str | None = None, party: str | None = None
+    ) -> None:
         self.msg_id = msg_id
         self.party = party
         super().__init__(message)

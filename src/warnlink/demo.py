@@ -1,0 +1,345 @@
+"""The embedded demo: a scenario played through a federation in accelerated time.
+
+Everything runs in one process on the in-memory bus (SQLite-backed) with a manual
+clock: the simulated national trackers' estimates are fed to each party's node at
+the moment they become available, time-driven work runs every second of scenario
+time, and the bus is drained before the clock moves on. The run is deterministic
+for a given seed.
+
+An observer reads every delivery to every party's inbox and checks it against the
+originals with `LeakChecker`, independently of the relay's own decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warnlink.errors import ConfigError, MessageError
+from warnlink.fusion.picture import Contribution, Event
+from warnlink.geo.wgs84 import surface_distance_m
+from warnlink.model import decode
+from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
+from warnlink.node import Node
+from warnlink.sharing.audit import first_broken
+from warnlink.sharing.federation import Federation, load_federation
+from warnlink.sharing.leaks import Leak, LeakChecker
+from warnlink.sharing.subjects import ALL_NODE_INBOXES, parse_inbox
+from warnlink.sim.launch import Trajectory
+from warnlink.sim.scenario import (
+    Scenario,
+    default_scenario_path,
+    load_scenario,
+    simulate_party,
+    simulate_scenario,
+)
+from warnlink.transport import MemoryBus, Subscription
+
+#: Scenario time played after the last impact, so statuses and stragglers arrive.
+TAIL_S = 90.0
+
+Progress = Callable[[float, str], None]
+
+
+def default_federation_path() -> Path:
+    """The packaged reference federation (ROK, JPN, USA; relay at USA)."""
+    return Path(__file__).parent / "data" / "trilateral.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    time_ns: int
+    party: str
+    estimate_index: int
+
+
+class _Observer:
+    """Reads every inbox delivery and checks it for leaks."""
+
+    def __init__(self, checker: LeakChecker) -> None:
+        self.checker = checker
+        self.leaks: list[Leak] = []
+        self.deliveries = 0
+
+    async def run(self, subscription: Subscription) -> None:
+        async for delivery in subscription:
+            recipient, _ = parse_inbox(delivery.subject)
+            with contextlib.suppress(MessageError):
+                self.leaks += self.checker.check(recipient, decode(delivery.data))
+                self.deliveries += 1
+            await subscription.ack(delivery)
+
+
+async def run_demo(
+    federation_path: Path | None = None,
+    scenario_path: Path | None = None,
+    *,
+    seed: int = 1,
+    data_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Play a scenario through a federation; returns the summary (see `summarise`).
+
+    Args:
+        federation_path: federation TOML; the packaged trilateral one by default.
+        scenario_path: scenario TOML; the packaged default scenario by default.
+        seed: seeds every random draw, so a run is reproducible.
+        data_dir: where the bus log and audit logs go; a temporary folder (removed
+            afterwards) by default. A given folder must be empty or absent.
+        progress: called with (seconds since epoch, one-line status) as time passes.
+    """
+    federation = load_federation(federation_path or default_federation_path())
+    scenario = load_scenario(scenario_path or default_scenario_path())
+    with _data_folder(data_dir) as folder:
+        return await _play(federation, scenario, seed=seed, folder=folder, progress=progress)
+
+
+@contextlib.contextmanager
+def _data_folder(data_dir: Path | None) -> Iterator[Path]:
+    if data_dir is None:
+        with tempfile.TemporaryDirectory(prefix="warnlink-demo-") as tmp:
+            yield Path(tmp)
+        return
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise ConfigError(f"data folder {data_dir} is not empty; the demo starts from nothing")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    yield data_dir
+
+
+async def _play(
+    federation: Federation,
+    scenario: Scenario,
+    *,
+    seed: int,
+    folder: Path,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    unknown = sorted({s.party for s in scenario.sensors} - set(federation.parties))
+    if unknown:
+        raise ConfigError(
+            f"scenario sensors belong to parties not in federation {federation.name}: "
+            + ", ".join(unknown)
+        )
+    rng = np.random.default_rng(seed)
+    trajectories = simulate_scenario(scenario, seed)
+    estimates = {p: simulate_party(scenario, trajectories, p, rng) for p in federation.parties}
+    epoch_ns = scenario.epoch_ns
+    clock = ManualClock(epoch_ns)
+    bus = MemoryBus(folder / "bus", clock=clock)
+    checker = LeakChecker()
+    nodes = {
+        party: Node(
+            party,
+            federation,
+            bus,
+            clock,
+            epoch_ns=epoch_ns,
+            audit_dir=folder,
+            on_original=checker.record_original,
+        )
+        for party in federation.parties
+    }
+    observer = _Observer(checker)
+    observer_inbox = await bus.subscribe(ALL_NODE_INBOXES, durable="leak-observer")
+    observer_task = asyncio.create_task(observer.run(observer_inbox))
+    for node in nodes.values():
+        await node.start()
+
+    steps = sorted(
+        _Step(epoch_ns + round(e.available_s * NS_PER_S), party, i)
+        for party, party_estimates in estimates.items()
+        for i, e in enumerate(party_estimates)
+    )
+    end_s = max(t.impact_time_s + t.launch_offset_s for t in trajectories.values()) + TAIL_S
+    next_step = 0
+    for second in range(math.ceil(end_s) + 1):
+        now_ns = epoch_ns + second * NS_PER_S
+        while next_step < len(steps) and steps[next_step].time_ns <= now_ns:
+            step = steps[next_step]
+            clock.set_ns(max(step.time_ns, clock.now_ns()))
+            await nodes[step.party].report(estimates[step.party][step.estimate_index])
+            next_step += 1
+        clock.set_ns(now_ns)
+        for node in nodes.values():
+            await node.tick()
+        await bus.wait_idle()
+        if progress is not None and second % 10 == 0:
+            progress(second, _status_line(nodes))
+
+    for node in nodes.values():
+        await node.stop()
+    await observer_inbox.close()
+    observer_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await observer_task
+    await bus.close()
+    return summarise(federation, scenario, trajectories, nodes, observer.leaks, observer.deliveries)
+
+
+def _status_line(nodes: dict[str, Node]) -> str:
+    parts = []
+    for party, node in nodes.items():
+        got = sum(node.picture.received_from.values())
+        parts.append(f"{party} recv {got:4d}")
+    relay = ", ".join(
+        f"{k.split('.')[1]} {v}"
+        for node in nodes.values()
+        for k, v in node.counters.as_dict().items()
+        if k.startswith("relay.") and k.count(".") == 1
+    )
+    return " | ".join(parts) + (f" | relay: {relay}" if relay else "")
+
+
+def summarise(
+    federation: Federation,
+    scenario: Scenario,
+    trajectories: dict[str, Trajectory],
+    nodes: dict[str, Node],
+    leaks: list[Leak],
+    deliveries: int,
+) -> dict[str, Any]:
+    """The demo's outcome as plain data (the JSON of ``warnlink demo --json``)."""
+    epoch_ns = scenario.epoch_ns
+    parties: dict[str, Any] = {}
+    for party, node in nodes.items():
+        parties[party] = {
+            "name": federation.parties[party],
+            "received_from": {
+                q: node.picture.received_from.get(q, 0) for q in federation.parties if q != party
+            },
+            "rejected": {
+                k.removeprefix("rejected."): v
+                for k, v in node.counters.as_dict().items()
+                if k.startswith("rejected.")
+            },
+            "events": [
+                _event_summary(event, trajectories, epoch_ns)
+                for event in node.picture.events.values()
+            ],
+        }
+    relay: dict[str, Any] = {"forwarded": 0, "redacted": 0, "refused": 0, "rejected": 0}
+    for node in nodes.values():
+        if node.relay is None:
+            continue
+        entries = list(node.relay.audit)
+        for outcome in relay:
+            relay[outcome] += sum(1 for e in entries if e.outcome == outcome)
+        relay.setdefault("audit", {})[node.party] = {
+            "entries": len(entries),
+            "head": node.relay.audit.head,
+            "chain_ok": first_broken(entries) is None,
+        }
+    return {
+        "scenario": scenario.name,
+        "federation": federation.name,
+        "epoch": utc_ns_to_iso(epoch_ns),
+        "parties": parties,
+        "relay": relay,
+        "deliveries_checked": deliveries,
+        "leaks": len(leaks),
+        "leak_details": [
+            f"{x.recipient} got {x.what} of {x.msg_id} from {x.originator}" for x in leaks
+        ],
+    }
+
+
+def _first_ns(event: Event, attribute: str) -> int | None:
+    times = [getattr(c, attribute) for c in event.contributions.values()]
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
+
+
+def _best_impact(event: Event) -> Contribution | None:
+    """The contribution with the latest impact prediction (ties: smallest ellipse)."""
+    with_impact = [c for c in event.contributions.values() if c.impact is not None]
+    if not with_impact:
+        return None
+    return max(
+        with_impact,
+        key=lambda c: (c.impact.epoch, -c.impact.impact_aou.semi_major_m) if c.impact else (0, 0.0),
+    )
+
+
+def _event_summary(
+    event: Event, trajectories: dict[str, Trajectory], epoch_ns: int
+) -> dict[str, Any]:
+    best = _best_impact(event)
+    truth = _nearest_truth(best, trajectories)
+    launch_ns = epoch_ns + round(truth.launch_offset_s * NS_PER_S) if truth else None
+    summary: dict[str, Any] = {
+        "event_id": event.event_id,
+        "originators": sorted({c.originator for c in event.contributions.values()}),
+        "merged_from": event.merged_from,
+        "track_reports": sum(c.track_count for c in event.contributions.values()),
+        "status": sorted({c.status.value for c in event.contributions.values()}),
+    }
+    first_launch = _first_ns(event, "launch_received_ns")
+    first_impact = _first_ns(event, "impact_received_ns")
+    if launch_ns is not None:
+        summary["first_launch_report_after_launch_s"] = (
+            (first_launch - launch_ns) / NS_PER_S if first_launch is not None else None
+        )
+        summary["first_impact_prediction_after_launch_s"] = (
+            (first_impact - launch_ns) / NS_PER_S if first_impact is not None else None
+        )
+    launches = [c for c in event.contributions.values() if c.launch is not None]
+    if launches:
+        lr = min(
+            launches, key=lambda c: c.launch.launch_aou.semi_major_m if c.launch else 0.0
+        ).launch
+        assert lr is not None
+        summary["launch"] = {
+            "lat": round(lr.launch_lat, 4),
+            "lon": round(lr.launch_lon, 4),
+            "time": utc_ns_to_iso(lr.launch_time),
+        }
+    if best is not None and best.impact is not None:
+        ipp = best.impact
+        summary["impact_prediction"] = {
+            "lat": round(ipp.impact_lat, 4),
+            "lon": round(ipp.impact_lon, 4),
+            "time": utc_ns_to_iso(ipp.impact_time),
+            "semi_major_km": round(ipp.impact_aou.semi_major_m / 1000, 2),
+            "semi_minor_km": round(ipp.impact_aou.semi_minor_m / 1000, 2),
+            "orientation_deg": round(ipp.impact_aou.orientation_deg, 1),
+            "by": best.originator,
+        }
+        if truth is not None:
+            error_m = float(
+                surface_distance_m(
+                    ipp.impact_lat, ipp.impact_lon, truth.impact_lat_deg, truth.impact_lon_deg
+                )
+            )
+            truth_ns = epoch_ns + round((truth.launch_offset_s + truth.impact_time_s) * NS_PER_S)
+            summary["true_impact"] = {
+                "lat": round(truth.impact_lat_deg, 4),
+                "lon": round(truth.impact_lon_deg, 4),
+                "time": utc_ns_to_iso(truth_ns),
+            }
+            summary["impact_error_km"] = round(error_m / 1000, 3)
+            summary["impact_time_error_s"] = round((ipp.impact_time - truth_ns) / NS_PER_S, 2)
+    return summary
+
+
+def _nearest_truth(
+    best: Contribution | None, trajectories: dict[str, Trajectory]
+) -> Trajectory | None:
+    if not trajectories:
+        return None
+    if best is None or best.impact is None:
+        return next(iter(trajectories.values())) if len(trajectories) == 1 else None
+    ipp = best.impact
+    return min(
+        trajectories.values(),
+        key=lambda t: float(
+            surface_distance_m(ipp.impact_lat, ipp.impact_lon, t.impact_lat_deg, t.impact_lon_deg)
+        ),
+    )

@@ -1,0 +1,97 @@
+"""Encoding and decoding of envelopes: JSON for people, MessagePack for the wire.
+
+Decoding is strict (unknown fields, wrong types and out-of-range values are
+refused), bounded (a size limit is checked before any parsing) and typed: every
+failure is a `MessageError` subclass naming the cause and, where readable, the
+message id.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+import msgspec
+
+from warnlink.errors import DecodeError, OversizedMessage, UnknownSchemaVersion
+from warnlink.model.envelope import SCHEMA_VERSION, Envelope
+
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+
+Format = Literal["json", "msgpack"]
+
+_json_encoder: Final = msgspec.json.Encoder()
+_msgpack_encoder: Final = msgspec.msgpack.Encoder()
+_json_decoder: Final = msgspec.json.Decoder(Envelope)
+_msgpack_decoder: Final = msgspec.msgpack.Decoder(Envelope)
+
+
+class _Header(msgspec.Struct, rename="camel"):
+    """What can still be read of a message that failed to decode."""
+
+    schema: Any = None
+    msg_id: Any = None
+
+
+_json_header: Final = msgspec.json.Decoder(_Header)
+_msgpack_header: Final = msgspec.msgpack.Decoder(_Header)
+
+
+def encode(envelope: Envelope, fmt: Format = "msgpack") -> bytes:
+    """Encode an envelope; MessagePack by default (the wire form)."""
+    return (_msgpack_encoder if fmt == "msgpack" else _json_encoder).encode(envelope)
+
+
+def decode(data: bytes, fmt: Format = "msgpack", *, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope:
+    """Decode and validate an envelope.
+
+    Raises:
+        OversizedMessage: `data` is longer than `max_bytes`.
+        UnknownSchemaVersion: the message declares another schema version.
+        DecodeError: anything else that is not a valid version-1 envelope.
+    """
+    if len(data) > max_bytes:
+        raise OversizedMessage(len(data), max_bytes)
+    decoder, header = (
+        (_msgpack_decoder, _msgpack_header) if fmt == "msgpack" else (_json_decoder, _json_header)
+    )
+    try:
+        envelope = decoder.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgpack str with bad UTF-8
+        _raise_version_error(header, data)
+        raise DecodeError(f"invalid {fmt} message: {exc}", msg_id=_read_id(header, data)) from exc
+    if envelope.schema != SCHEMA_VERSION:
+        raise UnknownSchemaVersion(envelope.schema, SCHEMA_VERSION, msg_id=envelope.msg_id)
+    return envelope
+
+
+def _read_header(
+    header: msgspec.json.Decoder[_Header] | msgspec.msgpack.Decoder[_Header], data: bytes
+) -> _Header | None:
+    try:
+        return header.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
+def _raise_version_error(
+    header: msgspec.json.Decoder[_Header] | msgspec.msgpack.Decoder[_Header], data: bytes
+) -> None:
+    head = _read_header(header, data)
+    if head is not None and head.schema is not None and head.schema != SCHEMA_VERSION:
+        msg_id = head.msg_id if isinstance(head.msg_id, str) else None
+        raise UnknownSchemaVersion(head.schema, SCHEMA_VERSION, msg_id=msg_id)
+
+
+def _read_id(
+    header: msgspec.json.Decoder[_Header] | msgspec.msgpack.Decoder[_Header], data: bytes
+) -> str | None:
+    head = _read_header(header, data)
+    return head.msg_id if head is not None and isinstance(head.msg_id, str) else None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a version-1 envelope in its JSON form."""
+    schema = msgspec.json.schema(Envelope)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"warnlink envelope, schema version {SCHEMA_VERSION}"
+    return schema

@@ -1,0 +1,193 @@
+"""Message payloads, version 1.
+
+Field names follow the public UDL ``MissileTrack`` vocabulary where it fits
+(``trkId``, ``launchTime``, ``impactLat``, ``impactAouData``, ``trkQual``...), in
+snake_case here and camelCase on the wire. Units are SI and stated per field:
+positions ECEF metres (WGS-84), velocities ECEF m/s, angles degrees, times UTC
+integer nanoseconds. Covariances are 6x6 over (x, y, z, vx, vy, vz) in m and m/s,
+sent as the 21 upper-triangle entries row by row, as UDL does.
+
+Fields typed ``X | None`` with a default of None are the ones an originator may
+withhold per recipient (field-level release); a redacted product carries None.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Annotated, ClassVar
+
+import msgspec
+
+TrackNumber = Annotated[int, msgspec.Meta(ge=0, lt=2**31)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Vector3 = tuple[float, float, float]
+Covariance21 = Annotated[tuple[float, ...], msgspec.Meta(min_length=21, max_length=21)]
+SensorName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Phase(enum.StrEnum):
+    """Flight phase of the tracked object."""
+
+    BOOST = "boost"
+    MIDCOURSE = "midcourse"
+    TERMINAL = "terminal"
+    UNKNOWN = "unknown"
+
+
+class RangeClass(enum.StrEnum):
+    """Range class by ground range (DESIGN.md glossary)."""
+
+    SRBM = "SRBM"
+    MRBM = "MRBM"
+    IRBM = "IRBM"
+    ICBM = "ICBM"
+
+
+class Status(enum.StrEnum):
+    """Life of one originator's track of one missile."""
+
+    FLYING = "flying"
+    IMPACTED = "impacted"
+    LOST = "lost"
+    CANCELLED = "cancelled"
+
+
+def _require_finite(struct: msgspec.Struct, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(struct, name)
+        values = value if isinstance(value, tuple) else (value,)
+        if not all(v is None or math.isfinite(v) for v in values):
+            raise ValueError(f"`{name}` must be finite")
+
+
+class Ellipse(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """A 95% error ellipse on the local tangent plane.
+
+    Attributes:
+        semi_major_m: semi-major axis, metres.
+        semi_minor_m: semi-minor axis, metres (<= semi-major).
+        orientation_deg: bearing of the major axis, degrees clockwise from true north, [0, 180).
+    """
+
+    semi_major_m: Annotated[float, msgspec.Meta(ge=0.0)]
+    semi_minor_m: Annotated[float, msgspec.Meta(ge=0.0)]
+    orientation_deg: Annotated[float, msgspec.Meta(ge=0.0, lt=180.0)]
+
+    def __post_init__(self) -> None:
+        _require_finite(self, ("semi_major_m", "semi_minor_m", "orientation_deg"))
+        if self.semi_minor_m > self.semi_major_m:
+            raise ValueError("semi-minor axis exceeds semi-major axis")
+
+
+class _Payload(
+    msgspec.Struct,
+    frozen=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+    rename="camel",
+    tag_field="kind",
+):
+    """Base of every payload: the originator's track number of the missile."""
+
+    trk_id: TrackNumber
+
+    #: The fields an originator may withhold per recipient.
+    releasable_fields: ClassVar[tuple[str, ...]] = ()
+
+
+class LaunchReport(_Payload, frozen=True, tag="launch_report"):
+    """Estimated launch point and time (LPE) of one missile."""
+
+    launch_time: int
+    launch_time_sigma_s: Annotated[float, msgspec.Meta(ge=0.0)]
+    launch_lat: Latitude
+    launch_lon: Longitude
+    launch_aou: Ellipse
+    range_class: RangeClass | None = None
+    sensor: SensorName | None = None
+
+    releasable_fields: ClassVar[tuple[str, ...]] = ("range_class", "sensor")
+
+    def __post_init__(self) -> None:
+        _require_finite(self, ("launch_time_sigma_s", "launch_lat", "launch_lon"))
+
+
+class TrackReport(_Payload, frozen=True, tag="track_report"):
+    """One state estimate of the originator's track.
+
+    Attributes:
+        epoch: event time of the state, UTC ns.
+        pos: ECEF position, m.  vel: ECEF velocity, m/s.
+        cov: 6x6 state covariance, 21 upper-triangle entries, m^2, m^2/s, m^2/s^2.
+        trk_qual: track quality 0 (worst) to 15 (best).
+        sensor: the sensor that contributed the latest measurement.
+    """
+
+    epoch: int
+    pos: Vector3
+    vel: Vector3
+    phase: Phase
+    trk_qual: Annotated[int, msgspec.Meta(ge=0, le=15)]
+    cov: Covariance21 | None = None
+    sensor: SensorName | None = None
+
+    releasable_fields: ClassVar[tuple[str, ...]] = ("cov", "sensor")
+
+    def __post_init__(self) -> None:
+        _require_finite(self, ("pos", "vel", "cov"))
+        for i in (0, 6, 11, 15, 18, 20):  # the diagonal in upper-triangle order
+            if self.cov is not None and self.cov[i] < 0.0:
+                raise ValueError("covariance has a negative variance")
+
+
+class ImpactPrediction(_Payload, frozen=True, tag="impact_prediction"):
+    """Predicted impact point and time (IPP) with its 95% error ellipse.
+
+    Attributes:
+        epoch: event time of the track state the prediction was made from, UTC ns.
+        impact_time: predicted time of impact, UTC ns.
+    """
+
+    epoch: int
+    impact_time: int
+    impact_time_sigma_s: Annotated[float, msgspec.Meta(ge=0.0)]
+    impact_lat: Latitude
+    impact_lon: Longitude
+    impact_aou: Ellipse
+
+    def __post_init__(self) -> None:
+        _require_finite(self, ("impact_time_sigma_s", "impact_lat", "impact_lon"))
+
+
+class EventStatus(_Payload, frozen=True, tag="event_status"):
+    """The originator's word on how its track of a missile ended (or goes on)."""
+
+    epoch: int
+    status: Status
+
+
+class Heartbeat(_Payload, frozen=True, tag="heartbeat"):
+    """Link liveness between two adjacent parties; trk_id is 0."""
+
+    interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)]
+
+
+Payload = LaunchReport | TrackReport | ImpactPrediction | EventStatus | Heartbeat
+
+#: Message kinds by their wire tag, in a stable order.
+PAYLOAD_TYPES: dict[str, type[_Payload]] = {
+    "launch_report": LaunchReport,
+    "track_report": TrackReport,
+    "impact_prediction": ImpactPrediction,
+    "event_status": EventStatus,
+    "heartbeat": Heartbeat,
+}
+
+
+def kind_of(payload: Payload) -> str:
+    """The wire tag of a payload, e.g. ``track_report``."""
+    tag = type(payload).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag

@@ -1,0 +1,143 @@
+"""One party's node: the only module that knows every role.
+
+A node assembles, for one party: the national reporters that turn its tracker's
+estimates into launch reports, track reports, impact predictions and statuses;
+the gateway that labels and sends them and checks what arrives; the picture of
+everything received and produced; and, if the party hosts one, the relay.
+
+The node is an async shell: it moves messages between the bus and pure cores
+(release, picture, estimation) and reads time only from its injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from warnlink.counters import Counters
+from warnlink.estimation.reporter import TrackReporter
+from warnlink.fusion.picture import Picture
+from warnlink.model import Envelope, Payload
+from warnlink.model.time import NS_PER_S, Clock
+from warnlink.sharing.audit import AuditLog
+from warnlink.sharing.federation import Federation
+from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
+from warnlink.sharing.relay import Relay
+from warnlink.sim.tracker import TrackEstimate
+from warnlink.transport import Bus, Subscription
+
+
+class Node:
+    """One party's pipeline on a bus.
+
+    Args:
+        party: the party's code.
+        federation: the federation it belongs to.
+        bus: where it sends and receives.
+        clock: the time source (a fake one in simulation).
+        epoch_ns: UTC ns of time 0 of the tracker's estimates.
+        audit_dir: where the gateway's and relay's audit logs go; None keeps them in memory.
+        on_original: called with every envelope this party originates (for checkers).
+    """
+
+    def __init__(
+        self,
+        party: str,
+        federation: Federation,
+        bus: Bus,
+        clock: Clock,
+        *,
+        epoch_ns: int,
+        audit_dir: Path | None = None,
+        on_original: Callable[[Envelope], None] | None = None,
+    ) -> None:
+        self.party = party
+        self.clock = clock
+        self.epoch_ns = epoch_ns
+        self.counters = Counters()
+        self.picture = Picture(party)
+        self.gateway = Gateway(
+            party,
+            federation,
+            bus,
+            clock,
+            counters=self.counters,
+            audit=AuditLog(audit_dir / f"gateway-{party}.jsonl" if audit_dir else None),
+            on_original=on_original,
+        )
+        self.relay = (
+            Relay(
+                party,
+                federation,
+                bus,
+                clock,
+                audit=AuditLog(audit_dir / f"relay-{party}.jsonl" if audit_dir else None),
+                counters=self.counters,
+            )
+            if party in federation.relays
+            else None
+        )
+        self.reporters: dict[int, TrackReporter] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscriptions: list[Subscription] = []
+        self._next_heartbeat_ns: int | None = None
+
+    async def start(self) -> None:
+        """Open the inboxes and start consuming them."""
+        inbox = await self.gateway.open_inbox()
+        self._subscriptions.append(inbox)
+        self._tasks.append(asyncio.create_task(self._consume_inbox(inbox)))
+        if self.relay is not None:
+            relay_inbox = await self.relay.open_inbox()
+            self._subscriptions.append(relay_inbox)
+            self._tasks.append(asyncio.create_task(self._consume_relay(self.relay, relay_inbox)))
+
+    async def stop(self) -> None:
+        """Stop consuming and close the audit logs."""
+        for subscription in self._subscriptions:
+            await subscription.close()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.gateway.audit.close()
+        if self.relay is not None:
+            self.relay.audit.close()
+
+    async def _consume_inbox(self, inbox: Subscription) -> None:
+        async for delivery in inbox:
+            envelope = self.gateway.receive(delivery)
+            if envelope is not None:
+                self.picture.apply(envelope, self.clock.now_ns())
+            await inbox.ack(delivery)
+
+    async def _consume_relay(self, relay: Relay, inbox: Subscription) -> None:
+        async for delivery in inbox:
+            await relay.handle(delivery)
+            await inbox.ack(delivery)
+
+    async def report(self, estimate: TrackEstimate) -> None:
+        """Turn one estimate of the national tracker into reports and send them."""
+        reporter = self.reporters.get(estimate.track_number)
+        if reporter is None:
+            reporter = self.reporters[estimate.track_number] = TrackReporter(
+                track_number=estimate.track_number, epoch_ns=self.epoch_ns
+            )
+        for payload in reporter.on_estimate(estimate):
+            await self._send(payload)
+
+    async def tick(self) -> None:
+        """Time-driven work: heartbeats when due, status of tracks that ended."""
+        now = self.clock.now_ns()
+        if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
+            await self.gateway.send_heartbeats()
+            self._next_heartbeat_ns = now + round(HEARTBEAT_INTERVAL_S * NS_PER_S)
+        for reporter in self.reporters.values():
+            for payload in reporter.on_time(now):
+                await self._send(payload)
+
+    async def _send(self, payload: Payload) -> None:
+        envelope = await self.gateway.send(payload)
+        self.picture.apply(envelope, self.clock.now_ns())

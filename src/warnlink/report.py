@@ -1,0 +1,65 @@
+"""Plain-text rendering of a demo summary, for people at a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"T+{value:.0f} s"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The demo summary as readable text (the same facts as the JSON)."""
+    lines = [
+        f"warnlink demo: scenario {summary['scenario']!r} through federation "
+        f"{summary['federation']!r}, epoch {summary['epoch']}",
+        "",
+    ]
+    for party, info in summary["parties"].items():
+        received = ", ".join(f"{q} {n}" for q, n in info["received_from"].items())
+        lines.append(f"{party} ({info['name']}): received from {received}")
+        if info["rejected"]:
+            lines.append(
+                "  rejected: " + ", ".join(f"{k} {v}" for k, v in info["rejected"].items())
+            )
+        for event in info["events"]:
+            lines.append(
+                f"  event {event['event_id']}: from {', '.join(event['originators'])}; "
+                f"{event['track_reports']} track reports; status {'/'.join(event['status'])}"
+            )
+            if "first_launch_report_after_launch_s" in event:
+                first_launch = _seconds(event["first_launch_report_after_launch_s"])
+                first_impact = _seconds(event["first_impact_prediction_after_launch_s"])
+                lines.append(
+                    f"    first launch report {first_launch}, first impact prediction {first_impact}"
+                )
+            ipp = event.get("impact_prediction")
+            if ipp:
+                ellipse = f"{ipp['semi_major_km']} x {ipp['semi_minor_km']} km"
+                lines.append(
+                    f"    predicted impact {ipp['lat']:.3f}N {ipp['lon']:.3f}E at {ipp['time']} "
+                    f"(95% ellipse {ellipse}, by {ipp['by']})"
+                )
+            if "impact_error_km" in event:
+                truth = event["true_impact"]
+                lines.append(
+                    f"    true impact      {truth['lat']:.3f}N {truth['lon']:.3f}E "
+                    f"at {truth['time']}: error {event['impact_error_km']} km, "
+                    f"{event['impact_time_error_s']} s"
+                )
+        lines.append("")
+    relay = summary["relay"]
+    lines.append(
+        f"relay: forwarded {relay['forwarded']}, redacted {relay['redacted']}, "
+        f"refused {relay['refused']}, rejected {relay['rejected']}"
+    )
+    for party, audit in relay.get("audit", {}).items():
+        state = "intact" if audit["chain_ok"] else "BROKEN"
+        lines.append(f"  audit log at {party}: {audit['entries']} entries, chain {state}")
+    lines.append(
+        f"leaks: {summary['leaks']} (every one of {summary['deliveries_checked']} deliveries "
+        "checked against its originator's label)"
+    )
+    lines.extend(f"  LEAK {detail}" for detail in summary["leak_details"])
+    return "\n".join(lines)

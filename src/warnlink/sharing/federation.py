@@ -1,0 +1,289 @@
+"""The federation: parties, bilateral links, relays and standing release rules.
+
+Read from TOML (see ``scenarios/trilateral.toml``)::
+
+    [federation]
+    name = "trilateral"
+    classification = "UNCLASSIFIED"
+
+    [parties.ROK]
+    name = "Republic of Korea"
+
+    [[links]]
+    id = "ROK-USA"
+    parties = ["ROK", "USA"]
+
+    [[relays]]
+    party = "USA"
+
+    [[release]]                      # ROK's standing rule: deny by default
+    originator = "ROK"
+    kinds = ["launch_report", "track_report"]
+    to = ["USA", "JPN"]
+    withhold = { JPN = ["sensor"] }  # fields withheld per recipient
+
+A message kind an originator names in no rule goes to nobody. Heartbeats are
+link-local (each gateway tells its link peers it is alive) and are not subject to
+release rules. Every error names the file, the key and, where it can be found, the
+line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from warnlink.errors import ConfigError
+from warnlink.model import PAYLOAD_TYPES, SecurityLabel
+from warnlink.tomlkeys import locate_key
+
+_Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")]
+RELEASABLE_KINDS: tuple[str, ...] = tuple(k for k in PAYLOAD_TYPES if k != "heartbeat")
+
+
+class _FederationHeader(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    classification: str = "UNCLASSIFIED"
+
+
+class _PartyDoc(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class _LinkDoc(msgspec.Struct, forbid_unknown_fields=True):
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    parties: Annotated[list[_Code], msgspec.Meta(min_length=2, max_length=2)]
+
+
+class _RelayDoc(msgspec.Struct, forbid_unknown_fields=True):
+    party: _Code
+
+
+class _RuleDoc(msgspec.Struct, forbid_unknown_fields=True):
+    originator: _Code
+    kinds: Annotated[list[str], msgspec.Meta(min_length=1)]
+    to: Annotated[list[_Code], msgspec.Meta(min_length=1)]
+    withhold: dict[str, list[str]] = {}
+
+
+class _FederationDoc(msgspec.Struct, forbid_unknown_fields=True):
+    federation: _FederationHeader
+    parties: dict[_Code, _PartyDoc]
+    links: list[_LinkDoc]
+    relays: list[_RelayDoc] = []
+    release: list[_RuleDoc] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A bilateral link between two parties."""
+
+    id: str
+    parties: tuple[str, str]
+
+    def peer_of(self, party: str) -> str:
+        a, b = self.parties
+        return b if party == a else a
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRule:
+    """One standing rule of an originator.
+
+    Attributes:
+        originator: the party whose data the rule releases.
+        kinds: message kinds the rule covers.
+        to: recipients.
+        withhold: recipient -> payload fields withheld from that recipient.
+    """
+
+    originator: str
+    kinds: frozenset[str]
+    to: frozenset[str]
+    withhold: Mapping[str, frozenset[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Federation:
+    """A validated federation; see the module docstring for the file format."""
+
+    name: str
+    classification: str
+    parties: Mapping[str, str]
+    links: tuple[Link, ...]
+    relays: frozenset[str]
+    rules: tuple[ReleaseRule, ...]
+
+    def peers(self, party: str) -> tuple[str, ...]:
+        """The parties `party` has a bilateral link with, sorted."""
+        return tuple(sorted(lk.peer_of(party) for lk in self.links if party in lk.parties))
+
+    def adjacent(self, a: str, b: str) -> bool:
+        """Whether `a` and `b` share a link."""
+        return any(set(lk.parties) == {a, b} for lk in self.links)
+
+    def reach(self, relay: str) -> tuple[str, ...]:
+        """The parties a relay delivers to: its own party and its link peers."""
+        return tuple(sorted({relay, *self.peers(relay)}))
+
+    def routes(self, originator: str) -> Iterator[tuple[str, str | None]]:
+        """How an originator's messages reach each other party.
+
+        Yields (recipient, via): `via` None for a direct link to a party that hosts no
+        relay; otherwise the relay that delivers to the recipient. Each recipient is
+        yielded once, preferring a direct link. Parties with no route are not yielded.
+        """
+        seen: set[str] = set()
+        for peer in self.peers(originator):
+            if peer not in self.relays:
+                seen.add(peer)
+                yield peer, None
+        for relay in sorted(self.relays & set(self.peers(originator))):
+            for recipient in self.reach(relay):
+                if recipient not in seen and recipient != originator:
+                    seen.add(recipient)
+                    yield recipient, relay
+
+    def label_for(self, originator: str, kind: str) -> SecurityLabel:
+        """The label the originator's standing rules give a message of `kind`.
+
+        The message goes to the union of the matching rules' recipients; a field is
+        withheld from a recipient if any matching rule withholds it. No matching rule:
+        released to nobody.
+        """
+        matching = [r for r in self.rules if r.originator == originator and kind in r.kinds]
+        rel_to = sorted(set().union(*(r.to for r in matching)))
+        has_field = PAYLOAD_TYPES[kind].releasable_fields
+        withheld: dict[str, set[str]] = {}
+        for rule in matching:
+            for recipient, fields in rule.withhold.items():
+                for field in fields & set(has_field):
+                    withheld.setdefault(field, set()).add(recipient)
+        field_rel_to = {
+            field: tuple(p for p in rel_to if p not in parties)
+            for field, parties in sorted(withheld.items())
+        }
+        return SecurityLabel(self.classification, tuple(rel_to), field_rel_to)
+
+
+def load_federation(path: str | Path) -> Federation:
+    """Read and validate a federation file.
+
+    Raises:
+        ConfigError: the file cannot be read, is not TOML, or is not a valid federation.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read federation file: {exc.strerror}", path=str(path)) from exc
+    return parse_federation(text, source=str(path))
+
+
+def parse_federation(text: str, *, source: str = "<federation>") -> Federation:
+    """Validate federation TOML text; `source` names it in errors."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=source) from exc
+    try:
+        doc = msgspec.convert(raw, type=_FederationDoc)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$")
+        key = where.rstrip("`").lstrip(".") or None
+        unknown = re.search(r"unknown field `([^`]+)`", message)
+        if unknown:
+            key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        raise ConfigError(message, path=source, key=key, line=locate_key(text, key)) from exc
+    return _Validator(doc, text, source).federation()
+
+
+class _Validator:
+    """Checks what the schema cannot: references between parties, links and rules."""
+
+    def __init__(self, doc: _FederationDoc, text: str, source: str) -> None:
+        self.doc = doc
+        self.text = text
+        self.source = source
+
+    def fail(self, message: str, key: str) -> ConfigError:
+        return ConfigError(message, path=self.source, key=key, line=locate_key(self.text, key))
+
+    def party(self, code: str, key: str) -> str:
+        if code not in self.doc.parties:
+            known = ", ".join(sorted(self.doc.parties))
+            raise self.fail(f"unknown party {code!r} (known: {known})", key)
+        return code
+
+    def federation(self) -> Federation:
+        doc = self.doc
+        if not doc.parties:
+            raise self.fail("a federation needs at least two parties", "parties")
+        links = tuple(self._link(i, lk) for i, lk in enumerate(doc.links))
+        seen: dict[frozenset[str], str] = {}
+        for i, lk in enumerate(links):
+            pair = frozenset(lk.parties)
+            if pair in seen or lk.id in seen.values():
+                raise self.fail(f"link {lk.id!r} repeats an earlier link", f"links[{i}]")
+            seen[pair] = lk.id
+        relays = frozenset(
+            self.party(r.party, f"relays[{i}].party") for i, r in enumerate(doc.relays)
+        )
+        rules = tuple(self._rule(i, r) for i, r in enumerate(doc.release))
+        linked = {p for lk in links for p in lk.parties}
+        for code in doc.parties:
+            if code not in linked:
+                raise self.fail(f"party {code!r} has no link", f"parties.{code}")
+        return Federation(
+            name=doc.federation.name,
+            classification=doc.federation.classification,
+            parties={code: p.name for code, p in doc.parties.items()},
+            links=links,
+            relays=relays,
+            rules=rules,
+        )
+
+    def _link(self, i: int, lk: _LinkDoc) -> Link:
+        a, b = (self.party(p, f"links[{i}].parties") for p in lk.parties)
+        if a == b:
+            raise self.fail(f"link {lk.id!r} joins {a} to itself", f"links[{i}].parties")
+        return Link(lk.id, (a, b))
+
+    def _rule(self, i: int, rule: _RuleDoc) -> ReleaseRule:
+        key = f"release[{i}]"
+        originator = self.party(rule.originator, f"{key}.originator")
+        for kind in rule.kinds:
+            if kind not in RELEASABLE_KINDS:
+                hint = (
+                    "heartbeats are link-local and need no rule"
+                    if kind == "heartbeat"
+                    else f"kinds are {', '.join(RELEASABLE_KINDS)}"
+                )
+                raise self.fail(f"unknown message kind {kind!r}: {hint}", f"{key}.kinds")
+        to = frozenset(self.party(p, f"{key}.to") for p in rule.to)
+        if originator in to:
+            raise self.fail(f"{originator} releases to itself", f"{key}.to")
+        withhold: dict[str, frozenset[str]] = {}
+        for recipient, fields in rule.withhold.items():
+            self.party(recipient, f"{key}.withhold.{recipient}")
+            if recipient not in to:
+                raise self.fail(
+                    f"withholds fields from {recipient}, which the rule does not release to",
+                    f"{key}.withhold.{recipient}",
+                )
+            allowed = sorted({f for k in rule.kinds for f in PAYLOAD_TYPES[k].releasable_fields})
+            for field in fields:
+                if field not in allowed:
+                    raise self.fail(
+                        f"field {field!r} cannot be withheld from {', '.join(rule.kinds)} "
+                        f"(withholdable: {', '.join(allowed) or 'none'})",
+                        f"{key}.withhold.{recipient}",
+                    )
+            withhold[recipient] = frozenset(fields)
+        return ReleaseRule(originator, frozenset(rule.kinds), to, withhold)

@@ -1,0 +1,160 @@
+"""A party's gateway: labels and sends its own reports, receives what reaches it.
+
+Outbound, the originator's standing rules label each report; the gateway then
+routes it: to a link peer that hosts a relay, the labelled message goes to that
+relay once (the relay decides for everyone behind it, the peer included); to any
+other link peer, the gateway decides itself with the same release function and
+sends the peer only what is released to it. Heartbeats go to every link peer.
+
+Inbound, every delivery is checked at the edge (`inbound.accept`); a refused one
+is counted and acknowledged so the link keeps flowing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+
+from warnlink.counters import Counters
+from warnlink.errors import MessageError
+from warnlink.model import (
+    Envelope,
+    Heartbeat,
+    Payload,
+    SecurityLabel,
+    encode,
+    kind_of,
+    new_envelope,
+)
+from warnlink.model.time import Clock
+from warnlink.sharing.audit import AuditLog, DecisionRecord
+from warnlink.sharing.federation import Federation
+from warnlink.sharing.inbound import accept
+from warnlink.sharing.release import Decision, decide
+from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
+from warnlink.transport import Bus, Delivery, Subscription
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+def record_of(
+    decision: Decision, envelope: Envelope, *, decider: str, time: int, content: bytes
+) -> DecisionRecord:
+    """The audit record of one release decision."""
+    return DecisionRecord(
+        time=time,
+        decider=decider,
+        msg_id=envelope.msg_id,
+        originator=envelope.originator,
+        kind=envelope.kind,
+        recipient=decision.recipient,
+        outcome=decision.outcome.value,
+        reason=decision.reason,
+        content_sha256=hashlib.sha256(content).hexdigest(),
+        withheld=decision.withheld,
+        product_id=decision.product.msg_id if decision.product is not None else "",
+    )
+
+
+class Gateway:
+    """One party's door to its bilateral links."""
+
+    def __init__(
+        self,
+        party: str,
+        federation: Federation,
+        bus: Bus,
+        clock: Clock,
+        *,
+        counters: Counters,
+        audit: AuditLog,
+        on_original: Callable[[Envelope], None] | None = None,
+    ) -> None:
+        self.party = party
+        self.federation = federation
+        self.bus = bus
+        self.clock = clock
+        self.counters = counters
+        self.audit = audit
+        self._on_original = on_original
+        self._seq = 0
+
+    def _envelope(self, payload: Payload, label: SecurityLabel) -> Envelope:
+        self._seq += 1
+        envelope = new_envelope(
+            originator=self.party,
+            seq=self._seq,
+            created=self.clock.now_ns(),
+            label=label,
+            payload=payload,
+        )
+        if self._on_original is not None:
+            self._on_original(envelope)
+        return envelope
+
+    async def send(self, payload: Payload) -> Envelope:
+        """Label `payload` by the standing rules and send it where it is released.
+
+        Returns the envelope as labelled, also when it is released to nobody (it then
+        stays with its originator).
+        """
+        label = self.federation.label_for(self.party, kind_of(payload))
+        envelope = self._envelope(payload, label)
+        if not label.rel_to:
+            self.counters.inc("gateway.unreleased")
+            return envelope
+        data = encode(envelope)
+        relays_used: set[str] = set()
+        for recipient, via in self.federation.routes(self.party):
+            if via is not None:
+                if via not in relays_used and label.releases_to(recipient):
+                    relays_used.add(via)
+                    await self.bus.publish(
+                        relay_inbox(via, self.party), data, msg_id=envelope.msg_id
+                    )
+                continue
+            decision = decide(envelope, recipient, decider=self.party)
+            self.audit.append(
+                record_of(
+                    decision, envelope, decider=self.party, time=self.clock.now_ns(), content=data
+                )
+            )
+            self.counters.inc(f"gateway.{decision.outcome.value}")
+            if decision.product is not None:
+                await self.bus.publish(
+                    node_inbox(recipient, self.party),
+                    encode(decision.product),
+                    msg_id=decision.product.msg_id,
+                )
+        self.counters.inc(f"sent.{envelope.kind}")
+        return envelope
+
+    async def send_heartbeats(self) -> None:
+        """Tell every link peer this party is alive."""
+        for peer in self.federation.peers(self.party):
+            label = SecurityLabel(self.federation.classification, (peer,))
+            envelope = self._envelope(Heartbeat(trk_id=0, interval_s=HEARTBEAT_INTERVAL_S), label)
+            await self.bus.publish(
+                node_inbox(peer, self.party), encode(envelope), msg_id=envelope.msg_id
+            )
+
+    async def open_inbox(self) -> Subscription:
+        """The durable subscription to this party's inbox."""
+        return await self.bus.subscribe(node_inbox_filter(self.party), durable=f"node-{self.party}")
+
+    def receive(self, delivery: Delivery) -> Envelope | None:
+        """Check one delivery at the edge; the envelope if accepted, else None (counted)."""
+        try:
+            _, sender = parse_inbox(delivery.subject)
+            envelope = accept(
+                delivery.data, party=self.party, sender=sender, federation=self.federation
+            )
+        except MessageError as exc:
+            self.counters.inc(f"rejected.{exc.counter_key}")
+            log.warning("%s refused a delivery on %s: %s", self.party, delivery.subject, exc)
+            return None
+        self.counters.inc(f"received.{envelope.kind}")
+        return envelope

@@ -1,0 +1,120 @@
+"""The relay: connects bilateral links, forwarding only what originators released.
+
+For each message an originator sends to it, the relay checks the message (it
+decodes, comes from the party named by the subject over a link the relay's party
+has, and is issued by that party), then decides for every party it can deliver to
+(its own party and its link peers, the originator excepted): forward, redact or
+refuse, by the originator's label. Every decision, and every rejected message, is
+appended to the audit log with its reason before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from warnlink.counters import Counters
+from warnlink.errors import LabelError, MessageError
+from warnlink.model import Envelope, decode, encode
+from warnlink.model.time import Clock
+from warnlink.sharing.audit import AuditLog, DecisionRecord
+from warnlink.sharing.federation import Federation
+from warnlink.sharing.gateway import record_of
+from warnlink.sharing.release import Decision, decide
+from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
+from warnlink.transport import Bus, Delivery, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    """The relay hosted by `party`."""
+
+    def __init__(
+        self,
+        party: str,
+        federation: Federation,
+        bus: Bus,
+        clock: Clock,
+        *,
+        audit: AuditLog,
+        counters: Counters,
+    ) -> None:
+        if party not in federation.relays:
+            raise ValueError(f"{party} hosts no relay in federation {federation.name}")
+        self.party = party
+        self.federation = federation
+        self.bus = bus
+        self.clock = clock
+        self.audit = audit
+        self.counters = counters
+
+    async def open_inbox(self) -> Subscription:
+        return await self.bus.subscribe(
+            relay_inbox_filter(self.party), durable=f"relay-{self.party}"
+        )
+
+    def _check(self, delivery: Delivery) -> Envelope:
+        _, sender = parse_inbox(delivery.subject)
+        envelope = decode(delivery.data)
+        if not self.federation.adjacent(sender, self.party):
+            raise LabelError(
+                f"{sender} has no link to relay {self.party}",
+                rule="no_link",
+                msg_id=envelope.msg_id,
+            )
+        if envelope.originator != sender or envelope.producer is not None:
+            raise LabelError(
+                f"{sender} sent a message issued by {envelope.issued_by}",
+                rule="wrong_sender",
+                msg_id=envelope.msg_id,
+            )
+        return envelope
+
+    async def handle(self, delivery: Delivery) -> list[Decision]:
+        """Decide on one delivery and send the products; never raises MessageError."""
+        try:
+            envelope = self._check(delivery)
+        except MessageError as exc:
+            self._reject(delivery, exc)
+            return []
+        decisions = []
+        for recipient in self.federation.reach(self.party):
+            if recipient == envelope.originator:
+                continue
+            decision = decide(envelope, recipient, decider=self.party)
+            self.audit.append(
+                record_of(
+                    decision,
+                    envelope,
+                    decider=self.party,
+                    time=self.clock.now_ns(),
+                    content=delivery.data,
+                )
+            )
+            self.counters.inc(f"relay.{decision.outcome.value}")
+            if decision.product is not None:
+                await self.bus.publish(
+                    node_inbox(recipient, self.party),
+                    encode(decision.product),
+                    msg_id=decision.product.msg_id,
+                )
+            decisions.append(decision)
+        return decisions
+
+    def _reject(self, delivery: Delivery, exc: MessageError) -> None:
+        self.counters.inc(f"relay.rejected.{exc.counter_key}")
+        log.warning("relay %s rejected %s: %s", self.party, delivery.subject, exc)
+        self.audit.append(
+            DecisionRecord(
+                time=self.clock.now_ns(),
+                decider=self.party,
+                msg_id=exc.msg_id or "",
+                originator="",
+                kind="",
+                recipient="",
+                outcome="rejected",
+                reason=getattr(exc, "rule", exc.counter_key),
+                content_sha256=hashlib.sha256(delivery.data).hexdigest(),
+            )
+        )

@@ -1,0 +1,83 @@
+"""Builders of valid messages and federations for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from warnlink.model import (
+    Ellipse,
+    Envelope,
+    ImpactPrediction,
+    LaunchReport,
+    Phase,
+    RangeClass,
+    SecurityLabel,
+    TrackReport,
+    new_envelope,
+)
+from warnlink.sharing.federation import Federation, load_federation
+
+ROOT = Path(__file__).resolve().parents[1]
+TRILATERAL = ROOT / "scenarios" / "trilateral.toml"
+T0 = 1_700_000_000 * 10**9
+
+
+def trilateral() -> Federation:
+    return load_federation(TRILATERAL)
+
+
+def track(trk_id: int = 1, *, sensor: str | None = "ROK-R1", cov: bool = True) -> TrackReport:
+    return TrackReport(
+        trk_id=trk_id,
+        epoch=T0,
+        pos=(-3_100_000.0, 4_100_000.0, 3_900_000.0),
+        vel=(1_000.0, 500.0, 1_500.0),
+        phase=Phase.MIDCOURSE,
+        trk_qual=9,
+        cov=tuple(100.0 if i in (0, 6, 11, 15, 18, 20) else 0.0 for i in range(21))
+        if cov
+        else None,
+        sensor=sensor,
+    )
+
+
+def launch(trk_id: int = 1) -> LaunchReport:
+    return LaunchReport(
+        trk_id=trk_id,
+        launch_time=T0,
+        launch_time_sigma_s=2.0,
+        launch_lat=39.2,
+        launch_lon=125.67,
+        launch_aou=Ellipse(5_000.0, 3_000.0, 80.0),
+        range_class=RangeClass.SRBM,
+        sensor="USA-IR",
+    )
+
+
+def impact(trk_id: int = 1) -> ImpactPrediction:
+    return ImpactPrediction(
+        trk_id=trk_id,
+        epoch=T0,
+        impact_time=T0 + 600 * 10**9,
+        impact_time_sigma_s=3.0,
+        impact_lat=40.5,
+        impact_lon=136.0,
+        impact_aou=Ellipse(20_000.0, 8_000.0, 75.0),
+    )
+
+
+def envelope(
+    payload: TrackReport | LaunchReport | ImpactPrediction | None = None,
+    *,
+    originator: str = "ROK",
+    seq: int = 1,
+    rel_to: tuple[str, ...] = ("JPN", "USA"),
+    field_rel_to: dict[str, tuple[str, ...]] | None = None,
+) -> Envelope:
+    return new_envelope(
+        originator=originator,
+        seq=seq,
+        created=T0 + seq,
+        label=SecurityLabel("UNCLASSIFIED", rel_to, field_rel_to or {}),
+        payload=payload if payload is not None else track(),
+    )

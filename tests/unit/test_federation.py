@@ -1,0 +1,112 @@
+"""Federation config: the shipped file, labels from standing rules, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import TRILATERAL, trilateral
+from warnlink.errors import ConfigError
+from warnlink.sharing.federation import parse_federation
+
+
+def test_trilateral_shape() -> None:
+    fed = trilateral()
+    assert set(fed.parties) == {"ROK", "JPN", "USA"}
+    assert fed.relays == {"USA"}
+    assert fed.adjacent("ROK", "USA")
+    assert fed.adjacent("JPN", "USA")
+    assert not fed.adjacent("ROK", "JPN")
+
+
+def test_routes_go_through_the_relay_only_where_there_is_no_link() -> None:
+    fed = trilateral()
+    assert dict(fed.routes("ROK")) == {"USA": "USA", "JPN": "USA"}
+    assert dict(fed.routes("USA")) == {"ROK": None, "JPN": None}
+
+
+def test_labels_follow_the_standing_rules() -> None:
+    fed = trilateral()
+    track = fed.label_for("ROK", "track_report")
+    assert track.rel_to == ("JPN", "USA")
+    assert track.withheld_from("JPN") == ("sensor",)
+    assert track.withheld_from("USA") == ()
+    assert fed.label_for("JPN", "track_report").rel_to == ("USA",)
+    # a withheld field the kind does not have is not put on its label
+    assert fed.label_for("ROK", "impact_prediction").field_rel_to == {}
+
+
+def test_deny_by_default() -> None:
+    text = TRILATERAL.read_text().replace('kinds = ["track_report"]', 'kinds = ["event_status"]')
+    fed = parse_federation(text)
+    assert fed.label_for("JPN", "track_report").rel_to == ()
+
+
+def _error(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_federation(text, source="fed.toml")
+    return info.value
+
+
+def test_unknown_party_names_key_and_line() -> None:
+    text = TRILATERAL.read_text().replace('to = ["USA", "JPN"]', 'to = ["USA", "PRK"]')
+    err = _error(text)
+    assert err.key == "release[0].to"
+    assert err.line is not None
+    assert 'to = ["USA", "PRK"]' in text.splitlines()[err.line - 1]
+    assert "unknown party 'PRK'" in str(err)
+
+
+def test_wrong_type_names_key_and_line() -> None:
+    text = TRILATERAL.read_text().replace('id = "JPN-USA"', "id = 5")
+    err = _error(text)
+    assert err.key == "links[1].id"
+    assert err.line is not None
+    assert text.splitlines()[err.line - 1] == "id = 5"
+
+
+def test_unknown_key_is_named() -> None:
+    err = _error(TRILATERAL.read_text().replace("[[relays]]", "[[relay]]"))
+    assert err.key == "relay"
+    assert err.line is not None
+
+
+def test_withholding_a_required_field_is_refused() -> None:
+    err = _error(TRILATERAL.read_text().replace('JPN = ["sensor"]', 'JPN = ["pos"]'))
+    assert "'pos' cannot be withheld" in str(err)
+    assert err.key == "release[0].withhold.JPN"
+
+
+def test_heartbeat_rules_are_refused_with_a_reason() -> None:
+    err = _error(
+        TRILATERAL.read_text().replace('kinds = ["track_report"]', 'kinds = ["heartbeat"]')
+    )
+    assert "link-local" in str(err)
+
+
+def test_self_link_and_duplicate_link() -> None:
+    base = TRILATERAL.read_text()
+    assert "to itself" in str(_error(base.replace('["JPN", "USA"]', '["USA", "USA"]', 1)))
+    assert "repeats" in str(
+        _error(base.replace('parties = ["JPN", "USA"]', 'parties = ["USA", "ROK"]'))
+    )
+
+
+def test_party_without_link_is_refused() -> None:
+    err = _error(TRILATERAL.read_text() + '\n[parties.AUS]\nname = "Australia"\n')
+    assert err.key == "parties.AUS"
+
+
+def test_syntax_error_gives_the_line() -> None:
+    err = _error(TRILATERAL.read_text() + "\n[broken\n")
+    assert "line" in str(err)
+
+
+def test_fourth_party_needs_no_code_change() -> None:
+    text = TRILATERAL.read_text() + (
+        '\n[parties.AUS]\nname = "Australia"\n'
+        '\n[[links]]\nid = "AUS-USA"\nparties = ["AUS", "USA"]\n'
+        '\n[[release]]\noriginator = "AUS"\nkinds = ["launch_report"]\nto = ["ROK", "JPN", "USA"]\n'
+    )
+    fed = parse_federation(text)
+    assert dict(fed.routes("AUS")) == {"USA": "USA", "ROK": "USA", "JPN": "USA"}
+    assert fed.reach("USA") == ("AUS", "JPN", "ROK", "USA")

@@ -31,9 +31,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             if "first_launch_report_after_launch_s" in event:
                 first_launch = _seconds(event["first_launch_report_after_launch_s"])
                 first_impact = _seconds(event["first_impact_prediction_after_launch_s"])
-                lines.append(
-                    f"    first launch report {first_launch}, first impact prediction {first_impact}"
-                )
+                lines.append(f"    first launch report {first_launch}, first IPP {first_impact}")
             ipp = event.get("impact_prediction")
             if ipp:
                 ellipse = f"{ipp['semi_major_km']} x {ipp['semi_minor_km']} km"

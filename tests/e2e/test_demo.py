@@ -1,0 +1,80 @@
+"""The whole embedded demo, in process: every party served, three relay outcomes, no leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import TRILATERAL
+from warnlink.cli import main
+from warnlink.demo import run_demo
+from warnlink.sharing import relay as relay_module
+from warnlink.sharing.release import Decision, Outcome
+
+PARTIES = ("ROK", "JPN", "USA")
+
+
+@pytest.fixture(scope="module")
+def summary() -> dict[str, Any]:
+    return asyncio.run(run_demo())
+
+
+def test_every_party_receives_the_other_two(summary: dict[str, Any]) -> None:
+    for party in PARTIES:
+        received = summary["parties"][party]["received_from"]
+        assert set(received) == set(PARTIES) - {party}
+        assert all(count > 0 for count in received.values()), (party, received)
+
+
+def test_three_relay_outcomes_and_no_leaks(summary: dict[str, Any]) -> None:
+    relay = summary["relay"]
+    assert relay["forwarded"] > 0
+    assert relay["redacted"] > 0
+    assert relay["refused"] > 0
+    assert relay["rejected"] == 0
+    assert relay["audit"]["USA"]["chain_ok"]
+    assert summary["leaks"] == 0
+    assert summary["deliveries_checked"] > 0
+
+
+def test_each_party_sees_one_event_with_a_good_prediction(summary: dict[str, Any]) -> None:
+    for party in PARTIES:
+        (event,) = summary["parties"][party]["events"]
+        assert event["originators"] == sorted(PARTIES)
+        ipp = event["impact_prediction"]
+        assert {"lat", "lon", "time"} <= set(ipp)
+        assert event["impact_error_km"] < 25.0
+        assert abs(event["impact_time_error_s"]) < 20.0
+        assert event["first_launch_report_after_launch_s"] is not None
+        assert event["first_impact_prediction_after_launch_s"] is not None
+        assert event["first_launch_report_after_launch_s"] < event["first_impact_prediction_after_launch_s"] + 120
+
+
+async def test_a_relay_that_ignores_labels_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def careless(envelope: Any, recipient: str, *, decider: str) -> Decision:
+        return Decision(Outcome.FORWARDED, recipient, "released", (), envelope)
+
+    monkeypatch.setattr(relay_module, "decide", careless)
+    summary = await run_demo()
+    assert summary["leaks"] > 0
+
+
+def test_cli_json_with_explicit_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    four = tmp_path / "four.toml"
+    four.write_text(
+        TRILATERAL.read_text()
+        + '\n[parties.AUS]\nname = "Australia"\n\n[[links]]\nid = "AUS-USA"\nparties = ["AUS", "USA"]\n'
+        + '\n[[release]]\noriginator = "USA"\nkinds = ["launch_report", "impact_prediction"]\nto = ["AUS"]\n'
+        + '\n[[release]]\noriginator = "ROK"\nkinds = ["impact_prediction"]\nto = ["AUS"]\n'
+    )
+    assert main(["demo", "--config", str(four), "--json", "--data", str(tmp_path / "data")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["leaks"] == 0
+    aus = summary["parties"]["AUS"]["received_from"]
+    assert aus["USA"] > 0 and aus["ROK"] > 0 and aus["JPN"] == 0
+    assert (tmp_path / "data" / "relay-USA.jsonl").exists()
+    assert main(["audit", "verify", str(tmp_path / "data" / "relay-USA.jsonl")]) == 0

@@ -1,0 +1,146 @@
+"""Gateways and the relay on a real MemoryBus: routes, release, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.factories import T0, envelope, impact, track, trilateral
+from warnlink.model import encode
+from warnlink.model.time import ManualClock
+from warnlink.node import Node
+from warnlink.sharing.audit import first_broken
+from warnlink.sharing.subjects import node_inbox, relay_inbox
+from warnlink.transport import MemoryBus
+
+
+class Federated:
+    """Three nodes of the trilateral federation on one bus."""
+
+    def __init__(self, bus: MemoryBus, clock: ManualClock, nodes: dict[str, Node]) -> None:
+        self.bus = bus
+        self.clock = clock
+        self.nodes = nodes
+
+    async def settle(self) -> None:
+        await self.bus.wait_idle()
+
+
+@pytest.fixture
+async def fed(tmp_path: Path) -> AsyncIterator[Federated]:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    federation = trilateral()
+    nodes = {p: Node(p, federation, bus, clock, epoch_ns=T0, audit_dir=tmp_path) for p in federation.parties}
+    for node in nodes.values():
+        await node.start()
+    yield Federated(bus, clock, nodes)
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+async def test_rok_track_reaches_jpn_only_through_the_relay_without_sensor(fed: Federated) -> None:
+    sent = await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
+    await fed.settle()
+    jpn, usa = fed.nodes["JPN"].picture, fed.nodes["USA"].picture
+    assert jpn.received_from["ROK"] == 1
+    assert usa.received_from["ROK"] == 1
+    (jpn_event,) = jpn.events.values()
+    (contribution,) = jpn_event.contributions.values()
+    assert contribution.track is not None
+    assert contribution.track.sensor is None
+    assert contribution.msg_ids != [sent.msg_id]  # JPN holds the relay's redacted product
+    (usa_event,) = usa.events.values()
+    assert next(iter(usa_event.contributions.values())).track.sensor == "ROK-R1"  # type: ignore[union-attr]
+    counters = fed.nodes["USA"].counters
+    assert counters.get("relay.redacted") == 1
+    assert counters.get("relay.forwarded") == 1
+
+
+async def test_jpn_tracks_are_refused_for_rok(fed: Federated) -> None:
+    await fed.nodes["JPN"].gateway.send(track(trk_id=7))
+    await fed.nodes["JPN"].gateway.send(impact(trk_id=7))
+    await fed.settle()
+    assert fed.nodes["ROK"].picture.received_from["JPN"] == 1  # the impact prediction only
+    assert fed.nodes["USA"].picture.received_from["JPN"] == 2
+    relay_log = list(fed.nodes["USA"].relay.audit)  # type: ignore[union-attr]
+    refused = [e for e in relay_log if e.outcome == "refused"]
+    assert [(e.recipient, e.kind, e.reason) for e in refused] == [("ROK", "track_report", "not_released")]
+    assert first_broken(relay_log) is None
+
+
+async def test_usa_sends_directly_to_both_allies(fed: Federated) -> None:
+    await fed.nodes["USA"].gateway.send(impact(trk_id=3))
+    await fed.settle()
+    assert fed.nodes["ROK"].picture.received_from["USA"] == 1
+    assert fed.nodes["JPN"].picture.received_from["USA"] == 1
+    assert len(fed.nodes["USA"].relay.audit) == 0  # type: ignore[union-attr]
+
+
+async def test_heartbeats_reach_link_peers_only(fed: Federated) -> None:
+    for node in fed.nodes.values():
+        await node.tick()
+    await fed.settle()
+    assert set(fed.nodes["USA"].picture.heartbeats) == {"ROK", "JPN"}
+    assert set(fed.nodes["JPN"].picture.heartbeats) == {"USA"}
+    assert set(fed.nodes["ROK"].picture.heartbeats) == {"USA"}
+
+
+def _bad_inputs() -> dict[str, bytes]:
+    good = encode(envelope(originator="ROK", rel_to=("JPN", "USA")))
+    raw = msgspec.msgpack.decode(good)
+    future = dict(raw, schema=2)
+    mislabelled = encode(envelope(originator="ROK", rel_to=("USA",), seq=9))
+    return {
+        "malformed": b"\x93\x01\x02",
+        "oversized": b"\x00" * 70_000,
+        "unknown_version": msgspec.msgpack.encode(future),
+        "mislabelled": mislabelled,
+    }
+
+
+@pytest.mark.parametrize("kind", ["malformed", "oversized", "unknown_version", "mislabelled"])
+async def test_bad_input_at_a_node_is_counted_and_the_link_keeps_flowing(
+    fed: Federated, kind: str
+) -> None:
+    await fed.bus.publish(node_inbox("JPN", "USA"), _bad_inputs()[kind], msg_id=f"bad-{kind}")
+    await fed.nodes["USA"].gateway.send(impact(trk_id=4))
+    await fed.settle()
+    jpn = fed.nodes["JPN"]
+    assert jpn.counters.get(f"rejected.{kind}") == 1
+    assert jpn.picture.received_from["USA"] == 1
+
+
+@pytest.mark.parametrize("kind", ["malformed", "oversized", "unknown_version"])
+async def test_bad_input_at_the_relay_is_audited_and_the_link_keeps_flowing(
+    fed: Federated, kind: str
+) -> None:
+    await fed.bus.publish(relay_inbox("USA", "ROK"), _bad_inputs()[kind], msg_id=f"bad-{kind}")
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=5))
+    await fed.settle()
+    usa = fed.nodes["USA"]
+    assert usa.counters.get(f"relay.rejected.{kind}") == 1
+    rejected = [e for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]
+    assert len(rejected) == 1
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 1
+
+
+async def test_relay_refuses_a_message_sent_in_another_partys_name(fed: Federated) -> None:
+    forged = encode(envelope(originator="JPN", rel_to=("ROK", "USA")))
+    await fed.bus.publish(relay_inbox("USA", "ROK"), forged, msg_id="forged")
+    await fed.settle()
+    assert fed.nodes["USA"].counters.get("relay.rejected.mislabelled") == 1
+    assert fed.nodes["ROK"].picture.received_from["JPN"] == 0
+    assert fed.nodes["USA"].picture.received_from["JPN"] == 0
+
+
+async def test_redelivered_message_is_applied_once(fed: Federated) -> None:
+    original = envelope(originator="USA", rel_to=("JPN", "ROK"))
+    for i in range(2):
+        await fed.bus.publish(node_inbox("JPN", "USA"), encode(original), msg_id=f"copy-{i}")
+    await fed.settle()
+    assert fed.nodes["JPN"].picture.received_from["USA"] == 1

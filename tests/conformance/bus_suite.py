@@ -61,7 +61,7 @@ class Buses:
 
 async def take(subscription: Subscription, count: int) -> list[Delivery]:
     """The next `count` deliveries, failing the test if one does not come."""
-    deliveries = []
+    deliveries: list[Delivery] = []
     for _ in range(count):
         delivery = await subscription.next(timeout_s=PATIENCE_S)
         assert delivery is not None, f"expected {count} deliveries, got {len(deliveries)}"

@@ -1,0 +1,126 @@
+"""The bus interface: a durable, ordered log with named consumers.
+
+Every transport (the embedded `MemoryBus`, a NATS JetStream bus) implements `Bus`
+and `Subscription`, and runs the shared conformance suite in
+``tests/conformance/bus_suite.py``. Only what is written here is promised.
+
+Delivery is at least once: a message stays pending for a durable consumer until
+that consumer acks it. Receivers make redelivery harmless by deduplicating on
+`Delivery.msg_id`; publishers make retries harmless by reusing the same `msg_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as handed to one consumer.
+
+    Attributes:
+        subject: the subject it was published on.
+        data: the payload, opaque to the bus.
+        seq: its position in the log, increasing from 1.
+        msg_id: the publisher's message id (the deduplication key).
+        published_ns: clock reading (UTC ns) when the log accepted it.
+        redelivered: True if this consumer was given it before and did not ack it.
+    """
+
+    subject: str
+    data: bytes
+    seq: int
+    msg_id: str
+    published_ns: int
+    redelivered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PublishAck:
+    """The log's answer to a publish.
+
+    Attributes:
+        seq: the message's position in the log.
+        duplicate: True if a message with this msg_id was already in the log;
+            nothing was appended and `seq` is the original's.
+    """
+
+    seq: int
+    duplicate: bool
+
+
+class Subscription(Protocol):
+    """A durable consumer's view of the log: matching messages, in log order."""
+
+    @property
+    def subject_filter(self) -> str:
+        """The filter this consumer was created with."""
+        ...
+
+    @property
+    def durable(self) -> str:
+        """The consumer's name; its position survives restarts."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        """Deliveries, one by one; the iteration ends when the subscription is closed."""
+        ...
+
+    async def next(self, timeout_s: float | None = None) -> Delivery | None:
+        """The next delivery, waiting up to `timeout_s` (forever if None).
+
+        Returns:
+            The delivery, or None if nothing arrived in time.
+
+        Raises:
+            BusClosed: the subscription or its bus is closed.
+        """
+        ...
+
+    async def ack(self, delivery: Delivery) -> None:
+        """Mark `delivery` as processed; durable when this returns. Acking twice is harmless.
+
+        Raises:
+            BusClosed: the subscription or its bus is closed.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Stop receiving. Unacked deliveries stay pending for the next subscriber."""
+        ...
+
+
+class Bus(Protocol):
+    """A durable publish/subscribe log."""
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
+        """Append a message; durable when this returns.
+
+        Idempotent by `msg_id`: publishing an id already in the log appends nothing
+        and returns the original seq with ``duplicate=True``.
+
+        Raises:
+            TransportError: invalid subject, empty msg_id, or data too large.
+            BusClosed: the bus is closed.
+            StoreError: the log could not be written.
+        """
+        ...
+
+    async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
+        """Open (or resume) the durable consumer `durable`.
+
+        A new durable starts at the beginning of the log. A known one gets, in log
+        order, every matching message it has not acked; those it was given before
+        come flagged ``redelivered=True``. Durables are independent of each other.
+
+        Raises:
+            TransportError: invalid filter or name, or `durable` exists with another filter.
+            BusClosed: the bus is closed.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Close the bus and its subscriptions. Closing twice is harmless."""
+        ...

@@ -1,0 +1,248 @@
+"""The durable log under `MemoryBus`: messages and consumer positions in SQLite.
+
+Synchronous and single-threaded on purpose: each call is one short statement or
+transaction on a local file, cheaper than handing it to a thread. The async shell
+(`warnlink.transport.memory`) decides when to call it.
+
+Schema (``PRAGMA user_version = 1``)::
+
+    messages  (seq INTEGER PRIMARY KEY, subject TEXT, msg_id TEXT UNIQUE,
+               data BLOB, published_ns INTEGER)
+    consumers (durable TEXT PRIMARY KEY, filter TEXT, ack_floor INTEGER, delivered_seq INTEGER)
+    acks      (durable TEXT, seq INTEGER, PRIMARY KEY (durable, seq))
+
+Acks are stored as an ack floor plus a set. Every message that matches a consumer's
+filter with ``seq <= ack_floor`` is acked; ``acks`` holds only acks above the floor,
+made out of order. In-order acking, the usual case, moves the floor and leaves
+``acks`` empty, so its size does not grow with the log. ``delivered_seq`` is the
+highest seq ever handed to the consumer: an unacked message at or below it is a
+redelivery. It is written at each first delivery, so the flag survives a crash.
+
+Durability: WAL journal with ``synchronous=FULL``, so a committed publish or ack is
+on disk. The file is locked exclusively while open: a second log on the same file
+(whose writes would not wake this process's subscribers) fails with `StoreError`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from warnlink.errors import StoreError
+
+FILE_NAME: Final = "bus.sqlite3"
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = f"""
+BEGIN;
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    subject TEXT NOT NULL,
+    msg_id TEXT NOT NULL UNIQUE,
+    data BLOB NOT NULL,
+    published_ns INTEGER NOT NULL
+);
+CREATE TABLE consumers (
+    durable TEXT PRIMARY KEY,
+    filter TEXT NOT NULL,
+    ack_floor INTEGER NOT NULL,
+    delivered_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE acks (
+    durable TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (durable, seq)
+) WITHOUT ROWID;
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as the log holds it."""
+
+    seq: int
+    subject: str
+    msg_id: str
+    data: bytes
+    published_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerState:
+    """A durable consumer's stored position (see the module docstring)."""
+
+    subject_filter: str
+    ack_floor: int
+    delivered_seq: int
+    acked_above_floor: frozenset[int]
+
+
+class SqliteLog:
+    """Messages and consumer positions in one SQLite database.
+
+    Args:
+        data_dir: the folder holding ``bus.sqlite3`` (created if missing); None for a
+            private in-memory database that vanishes on close.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a database, is locked by another
+            bus, or has an unknown schema. The message names the path.
+    """
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.location = str(data_dir / FILE_NAME) if data_dir is not None else ":memory:"
+        try:
+            if data_dir is not None:
+                data_dir.mkdir(parents=True, exist_ok=True)
+            # Autocommit (isolation_level=None): a single statement is its own
+            # transaction; multi-statement writes use `_transaction`. timeout=0: a
+            # locked file is an error to report, not something to wait for.
+            self._conn = sqlite3.connect(self.location, isolation_level=None, timeout=0)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the bus log {self.location}: {exc}") from exc
+        try:
+            self._prepare(in_memory=data_dir is None)
+        except (sqlite3.Error, StoreError) as exc:
+            self._conn.close()
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"cannot open the bus log {self.location}: {exc}") from exc
+
+    def _prepare(self, *, in_memory: bool) -> None:
+        conn = self._conn
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if not in_memory and journal_mode != "wal":
+            raise StoreError(f"{self.location}: could not switch to WAL (got {journal_mode!r})")
+        conn.execute("PRAGMA synchronous = FULL")
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version == 0:
+            conn.executescript(_SCHEMA)
+        elif version != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.location}: schema version {version}, this code reads {SCHEMA_VERSION}"
+            )
+
+    @contextmanager
+    def _translated(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """Turn sqlite3's errors into `StoreError` naming the file and the operation."""
+        try:
+            yield self._conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.location}: {doing} failed: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._translated(doing) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database; committed data stays on disk."""
+        with self._translated("close"):
+            self._conn.close()
+
+    def last_seq(self) -> int:
+        """The highest seq in the log, 0 if it is empty."""
+        with self._translated("read the last seq") as conn:
+            (seq,) = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
+        return int(seq)
+
+    def append(self, subject: str, data: bytes, msg_id: str, published_ns: int) -> tuple[int, bool]:
+        """Append a message unless its msg_id is already in the log.
+
+        Returns:
+            (seq, duplicate): the new seq, or the original's seq and True.
+        """
+        with self._translated("append") as conn:
+            cursor = conn.execute(
+                "INSERT INTO messages (subject, msg_id, data, published_ns) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (msg_id) DO NOTHING",
+                (subject, msg_id, data, published_ns),
+            )
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                return cursor.lastrowid, False
+            (seq,) = conn.execute("SELECT seq FROM messages WHERE msg_id = ?", (msg_id,)).fetchone()
+        return int(seq), True
+
+    def subjects_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` (seq, subject) pairs after `seq`, in order; no payloads, so cheap."""
+        with self._translated("scan") as conn:
+            rows = conn.execute(
+                "SELECT seq, subject FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [(int(row_seq), str(subject)) for row_seq, subject in rows]
+
+    def read(self, seq: int) -> StoredMessage:
+        """The message at `seq` (which must exist)."""
+        with self._translated("read") as conn:
+            row = conn.execute(
+                "SELECT subject, msg_id, data, published_ns FROM messages WHERE seq = ?", (seq,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"{self.location}: message {seq} is missing from the log")
+        subject, msg_id, data, published_ns = row
+        return StoredMessage(seq, subject, msg_id, bytes(data), published_ns)
+
+    def consumer(self, durable: str) -> ConsumerState | None:
+        """The stored state of `durable`, None if it was never created."""
+        with self._translated("read consumer") as conn:
+            row = conn.execute(
+                "SELECT filter, ack_floor, delivered_seq FROM consumers WHERE durable = ?",
+                (durable,),
+            ).fetchone()
+            if row is None:
+                return None
+            acked = conn.execute("SELECT seq FROM acks WHERE durable = ?", (durable,)).fetchall()
+        subject_filter, ack_floor, delivered_seq = row
+        return ConsumerState(
+            subject_filter, ack_floor, delivered_seq, frozenset(s for (s,) in acked)
+        )
+
+    def create_consumer(self, durable: str, subject_filter: str) -> ConsumerState:
+        """Create `durable` at the beginning of the log."""
+        with self._translated("create consumer") as conn:
+            conn.execute(
+                "INSERT INTO consumers (durable, filter, ack_floor, delivered_seq)"
+                " VALUES (?, ?, 0, 0)",
+                (durable, subject_filter),
+            )
+        return ConsumerState(subject_filter, 0, 0, frozenset())
+
+    def mark_delivered(self, durable: str, seq: int) -> None:
+        """Record that `durable` has been given every matching message up to `seq`."""
+        with self._translated("mark delivered") as conn:
+            conn.execute(
+                "UPDATE consumers SET delivered_seq = ? WHERE durable = ? AND delivered_seq < ?",
+                (seq, durable, seq),
+            )
+
+    def record_ack(self, durable: str, seq: int, ack_floor: int) -> None:
+        """Record the ack of `seq` and the consumer's (possibly moved) floor.
+
+        `seq` goes into the acks set only if it lies above `ack_floor`; acks at or
+        below the floor are dropped, the floor now says it.
+        """
+        with self._transaction("ack") as conn:
+            if seq > ack_floor:
+                conn.execute(
+                    "INSERT OR IGNORE INTO acks (durable, seq) VALUES (?, ?)", (durable, seq)
+                )
+            conn.execute(
+                "UPDATE consumers SET ack_floor = ? WHERE durable = ? AND ack_floor < ?",
+                (ack_floor, durable, ack_floor),
+            )
+            conn.execute("DELETE FROM acks WHERE durable = ? AND seq <= ?", (durable, ack_floor))

@@ -1,0 +1,173 @@
+"""The national reporter: one track's estimates become the party's reports.
+
+For each estimate of its national tracker, an originator reports:
+
+- a track report, always;
+- a launch report once it has three boost-phase estimates (launch point and time
+  by `estimate_launch`), and again with the range class once the first impact
+  prediction gives the range; a track first seen after burnout gets its launch
+  report from the first impact prediction's back-propagated arc instead (coarser,
+  with a wider ellipse);
+- an impact prediction (`predict_impact`) on the first ballistic estimate and then
+  at most every `ipp_interval_s` of event time;
+- an event status: flying with the first report; impacted once the predicted impact
+  time has passed with no newer estimate; lost when no estimate came for
+  `lost_after_s` before any predicted impact.
+
+Pure: no I/O, no clock reads; time comes in with each call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from warnlink.errors import PhysicsError
+from warnlink.estimation.classify import classify_range
+from warnlink.estimation.impact import predict_impact
+from warnlink.estimation.launch_point import estimate_launch
+from warnlink.geo.wgs84 import surface_distance_m
+from warnlink.model import (
+    Ellipse,
+    EventStatus,
+    ImpactPrediction,
+    LaunchReport,
+    Payload,
+    Phase,
+    RangeClass,
+    Status,
+    TrackReport,
+)
+from warnlink.model.time import NS_PER_S
+from warnlink.sim.tracker import TrackEstimate
+
+#: 95% radius of a circle from a 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
+CHI2_2_95_SQRT: Final = 2.4477
+MIN_BOOST_ESTIMATES: Final = 3
+_UPPER: Final = np.triu_indices(6)
+
+
+def covariance_21(cov: np.ndarray) -> tuple[float, ...]:
+    """The 21 upper-triangle entries of a 6x6 covariance, row by row (UDL order)."""
+    return tuple(float(x) for x in np.asarray(cov, dtype=float)[_UPPER])
+
+
+@dataclass
+class TrackReporter:
+    """Turns one national track's estimates into reports.
+
+    Args:
+        track_number: the originator's track number.
+        epoch_ns: UTC ns of estimate time 0.
+        ipp_interval_s: least event time between two impact predictions.
+        lost_after_s: silence after which a track still in flight is reported lost.
+    """
+
+    track_number: int
+    epoch_ns: int
+    ipp_interval_s: float = 5.0
+    lost_after_s: float = 60.0
+    _boost: list[TrackEstimate] = field(default_factory=list)
+    _launch: LaunchReport | None = None
+    _last_ipp_s: float | None = None
+    _last_estimate_s: float | None = None
+    _impact: ImpactPrediction | None = None
+    _status: Status | None = None
+
+    def _ns(self, t_s: float) -> int:
+        return self.epoch_ns + round(t_s * NS_PER_S)
+
+    def on_estimate(self, estimate: TrackEstimate) -> list[Payload]:
+        """The reports one new estimate gives rise to, in the order to send them."""
+        out: list[Payload] = []
+        if self._status is None:
+            self._status = Status.FLYING
+            out.append(EventStatus(trk_id=self.track_number, epoch=self._ns(estimate.time_s), status=Status.FLYING))
+        self._last_estimate_s = estimate.time_s
+        phase = Phase(estimate.phase)
+        out.append(self._track_report(estimate, phase))
+        if phase is Phase.BOOST:
+            self._boost.append(estimate)
+            if self._launch is None and len(self._boost) >= MIN_BOOST_ESTIMATES:
+                out.extend(self._launch_report(None))
+            return out
+        due = self._last_ipp_s is None or estimate.time_s - self._last_ipp_s >= self.ipp_interval_s
+        if due:
+            out.extend(self._impact_prediction(estimate))
+        return out
+
+    def on_time(self, now_ns: int) -> list[Payload]:
+        """Status changes that the passing of time alone brings."""
+        if self._status is not Status.FLYING or self._last_estimate_s is None:
+            return []
+        last_ns = self._ns(self._last_estimate_s)
+        if self._impact is not None and now_ns >= self._impact.impact_time and last_ns < now_ns:
+            self._status = Status.IMPACTED
+            return [EventStatus(trk_id=self.track_number, epoch=self._impact.impact_time, status=Status.IMPACTED)]
+        if self._impact is None and now_ns - last_ns >= self.lost_after_s * NS_PER_S:
+            self._status = Status.LOST
+            return [EventStatus(trk_id=self.track_number, epoch=now_ns, status=Status.LOST)]
+        return []
+
+    def _track_report(self, estimate: TrackEstimate, phase: Phase) -> TrackReport:
+        return TrackReport(
+            trk_id=self.track_number,
+            epoch=self._ns(estimate.time_s),
+            pos=_vector(estimate.pos_ecef_m),
+            vel=_vector(estimate.vel_ecef_mps),
+            phase=phase,
+            trk_qual=int(estimate.quality),
+            cov=covariance_21(estimate.cov),
+            sensor=estimate.sensor,
+        )
+
+    def _launch_report(self, range_class: RangeClass | None) -> list[Payload]:
+        try:
+            launch = estimate_launch(self._boost)
+        except PhysicsError:
+            return []
+        radius_m = CHI2_2_95_SQRT * launch.sigma_m
+        self._launch = LaunchReport(
+            trk_id=self.track_number,
+            launch_time=self._ns(launch.time_s),
+            launch_time_sigma_s=launch.time_sigma_s,
+            launch_lat=launch.lat_deg,
+            launch_lon=launch.lon_deg,
+            launch_aou=Ellipse(radius_m, radius_m, 0.0),
+            range_class=range_class,
+            sensor=self._boost[0].sensor,
+        )
+        return [self._launch]
+
+    def _impact_prediction(self, estimate: TrackEstimate) -> list[Payload]:
+        try:
+            ipp = predict_impact(estimate.pos_ecef_m, estimate.vel_ecef_mps, estimate.cov)
+        except PhysicsError:
+            return []
+        self._last_ipp_s = estimate.time_s
+        first = self._impact is None
+        self._impact = ImpactPrediction(
+            trk_id=self.track_number,
+            epoch=self._ns(estimate.time_s),
+            impact_time=self._ns(estimate.time_s + ipp.time_from_state_s),
+            impact_time_sigma_s=ipp.time_sigma_s,
+            impact_lat=ipp.lat_deg,
+            impact_lon=ipp.lon_deg,
+            impact_aou=Ellipse(ipp.semi_major_m, ipp.semi_minor_m, ipp.orientation_deg % 180.0),
+        )
+        out: list[Payload] = [self._impact]
+        if first and self._launch is not None:
+            range_km = float(
+                surface_distance_m(
+                    self._launch.launch_lat, self._launch.launch_lon, ipp.lat_deg, ipp.lon_deg
+                )
+            ) / 1000.0
+            out.extend(self._launch_report(RangeClass(classify_range(range_km).value)))
+        return out
+
+
+def _vector(values: np.ndarray) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return (x, y, z)

@@ -50,8 +50,8 @@ def test_earth_blocks_the_line_of_sight() -> None:
 
 def test_ir_sees_only_the_boost() -> None:
     ir = replace(RADAR, kind="ir", lat_deg=0.0, alt_m=35.786e6, max_range_km=45000.0)
-    target = np.repeat(lla_to_ecef(39.0, 126.0, 30e3)[None], 2, axis=0)
-    assert visible(ir, target, np.array([True, False])).tolist() == [True, False]
+    target = lla_to_ecef(39.0, 126.0, [30e3, 30e3, 100.0])
+    assert visible(ir, target, np.array([True, False, True])).tolist() == [True, False, False]
 
 
 def test_measurement_covariance_shape() -> None:

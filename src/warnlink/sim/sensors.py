@@ -10,8 +10,9 @@ so its position covariance in ECEF is
 with U the line-of-sight frame. Visibility: within the maximum range, the line of sight not
 blocked by the WGS-84 ellipsoid, and (radar) above the elevation mask at the sensor; no
 refraction (the 4/3-Earth correction is not applied: slightly pessimistic near the horizon).
-IR sees only the burning plume, so only during boost; its "range" sigma stands for the
-depth error of the stereo fix from two or more satellites.
+IR sees only the burning plume, so only during boost and once the plume is above low cloud
+(`IR_MIN_ALTITUDE_M`); its "range" sigma stands for the depth error of the stereo fix from
+two or more satellites.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from numpy.typing import NDArray
 
 from warnlink.errors import ConfigError
 from warnlink.geo.wgs84 import A_M, B_M, FloatArray, enu_rotation, lla_to_ecef
+from warnlink.physics.propagate import approx_altitude_m
 
 SensorKind = Literal["radar", "ir"]
+IR_MIN_ALTITUDE_M = 3000.0
+"""Height above which a boosting missile's plume is assumed visible from space (low cloud)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ def visible(
     rng = np.linalg.norm(rel, axis=1)
     ok = (rng <= sensor.max_range_km * 1e3) & line_of_sight_clear(origin, targets_m)
     if sensor.kind == "ir":
-        return np.asarray(ok & boosting)
+        return np.asarray(ok & boosting & (approx_altitude_m(targets_m) >= IR_MIN_ALTITUDE_M))
     up = enu_rotation(sensor.lat_deg, sensor.lon_deg)[2]
     elevation = np.degrees(np.arcsin(np.clip((rel @ up) / np.maximum(rng, 1e-9), -1.0, 1.0)))
     return np.asarray(ok & (elevation >= sensor.min_elevation_deg))

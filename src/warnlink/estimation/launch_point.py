@@ -83,7 +83,7 @@ def _ground_point(
     """
     fits: list[tuple[float, FloatArray, float]] = []
     for q in EXPONENTS:
-        design = np.stack([np.ones_like(tau), (tau - t0) ** q], axis=1)
+        design = np.stack([np.ones_like(tau), np.clip(tau - t0, 0.0, None) ** q], axis=1)
         point = np.empty(2)
         variance = 0.0
         chi2 = 0.0

@@ -131,3 +131,19 @@ def test_range_classes(range_km: float, expected: RangeClass) -> None:
 def test_negative_range_is_refused() -> None:
     with pytest.raises(PhysicsError):
         classify_range(-1.0)
+
+
+@pytest.mark.slow
+def test_launch_estimate_sigmas_are_honest_over_many_runs(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    tr = default_trajectory
+    for party in ("ROK", "USA"):
+        z_time = []
+        for seed in range(40):
+            reports = simulate_party(
+                default_scenario, {"L1": tr}, party, np.random.default_rng(seed)
+            )
+            est = estimate_launch(reports)
+            z_time.append((est.time_s - tr.launch_time_s) / est.time_sigma_s)
+        assert 0.5 < float(np.sqrt(np.mean(np.square(z_time)))) < 1.5, party

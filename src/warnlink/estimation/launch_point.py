@@ -63,7 +63,10 @@ def _weighted_fit(
 ) -> tuple[FloatArray, FloatArray]:
     """Weighted least squares: coefficients and their covariance, chi-square inflated."""
     weights = 1.0 / variances
-    coef_cov = np.asarray(np.linalg.inv(design.T @ (design * weights[:, None])), np.float64)
+    try:
+        coef_cov = np.asarray(np.linalg.inv(design.T @ (design * weights[:, None])), np.float64)
+    except np.linalg.LinAlgError as exc:
+        raise PhysicsError("boost reports too few or too close in time for the fit") from exc
     coef: FloatArray = coef_cov @ (design.T @ (weights * values))
     dof = values.size - design.shape[1]
     if dof > 0:
@@ -141,9 +144,13 @@ def estimate_launch(estimates: Sequence[TrackEstimate]) -> LaunchEstimate:
     time_sigma = math.sqrt(float(g @ curve_cov @ g)) / (b1 + 2.0 * b2 * t0)
 
     point, variance = _ground_point(tau, enu, var_e, var_n, t0)
-    early, _ = _ground_point(tau, enu, var_e, var_n, t0 - time_sigma)
-    late, _ = _ground_point(tau, enu, var_e, var_n, t0 + time_sigma)
-    variance += float(np.sum((0.5 * (late - early)) ** 2))
+    # Sensitivity of the point to t0 by a central difference kept before the first report
+    # (a launch after it is meaningless), scaled to one sigma of t0.
+    delta = min(time_sigma, 0.9 * abs(t0))
+    if delta > 1e-3:
+        early, _ = _ground_point(tau, enu, var_e, var_n, t0 - delta)
+        late, _ = _ground_point(tau, enu, var_e, var_n, t0 + delta)
+        variance += float(np.sum((0.5 * (late - early) * time_sigma / delta) ** 2))
     launch_lat, launch_lon, _ = ecef_to_lla(origin + plane.T @ np.array([*point, 0.0]))
     return LaunchEstimate(
         time_s=t_ref + t0,

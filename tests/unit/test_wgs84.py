@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from warnlink.geo.wgs84 import (
     A_M,
@@ -59,3 +61,15 @@ def test_destination_and_azimuth_are_consistent() -> None:
 def test_quarter_meridian_distance() -> None:
     d = surface_distance_m(0.0, 0.0, 90.0, 0.0)
     assert float(d) == pytest.approx(np.pi / 2 * 6371008.8)
+
+
+@given(
+    lat=st.floats(-89.99, 89.99),
+    lon=st.floats(-180.0, 180.0),
+    alt=st.floats(-1000.0, 2.0e7),
+)
+def test_round_trip_property(lat: float, lon: float, alt: float) -> None:
+    lat2, lon2, alt2 = ecef_to_lla(lla_to_ecef(lat, lon, alt))
+    assert abs(float(alt2) - alt) < 1e-3
+    assert abs(float(lat2) - lat) < 1e-9
+    assert abs((float(lon2) - lon + 180.0) % 360.0 - 180.0) < 1e-9

@@ -1,0 +1,129 @@
+"""Impact point prediction (IPP) with the unscented transform.
+
+Model: the state's uncertainty (6 x 6 covariance of ECEF position and velocity) is carried
+to the ground by the unscented transform (Julier & Uhlmann, "Unscented filtering and
+nonlinear estimation", Proc. IEEE 92(3), 2004): 2n + 1 = 13 sigma points
+x0 = x, x_(+-i) = x +- sqrt((n + kappa) P)_i, weights W0 = kappa / (n + kappa) and
+Wi = 1 / (2 (n + kappa)), with kappa = 1 (all weights positive, so the propagated covariance
+stays positive semi-definite). Each sigma point is flown ballistically, all at once, with
+`warnlink.physics.propagate.propagate_to_impact` (J2, rotating Earth, vacuum: unpowered
+flight is assumed, so a prediction during boost is where the missile would fall if the thrust
+stopped now). The impact points are projected on the local tangent plane (ENU) at their
+weighted mean; the 95 % ellipse is the 2-D covariance scaled by sqrt(chi2_2(0.95)) = 2.4477.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from warnlink.errors import PhysicsError
+from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation, lla_to_ecef
+from warnlink.physics.propagate import propagate_to_impact
+
+STATE_DIM = 6
+KAPPA = 1.0
+"""Unscented transform spread parameter (Julier & Uhlmann 2004)."""
+ELLIPSE_95_SCALE = math.sqrt(-2.0 * math.log(0.05))
+"""sqrt(chi2_2(0.95)) = 2.4477: 1-sigma axes to the 95 % ellipse of a 2-D Gaussian."""
+IPP_STEP_S = 5.0
+"""RK4 step for sigma points, s: the impact is refined by sub-steps, so metre-accurate."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactPrediction:
+    """Predicted impact point, time and 95 % error ellipse.
+
+    Attributes:
+        time_from_state_s: time from the state's epoch to impact, s.
+        time_sigma_s: 1-sigma of that time.
+        lat_deg, lon_deg: predicted impact point, WGS-84 geodetic.
+        semi_major_m, semi_minor_m: 95 % ellipse semi-axes on the local tangent plane.
+        orientation_deg: bearing of the major axis, clockwise from true north, in [0, 180).
+        cov_en_m2: (2, 2) 1-sigma covariance of (east, north) on that plane.
+    """
+
+    time_from_state_s: float
+    time_sigma_s: float
+    lat_deg: float
+    lon_deg: float
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float
+    cov_en_m2: FloatArray
+
+    def contains(self, lat_deg: float, lon_deg: float, probability: float = 0.95) -> bool:
+        """Whether a ground point lies inside the ellipse of this probability (2-D Gaussian)."""
+        rot = enu_rotation(self.lat_deg, self.lon_deg)
+        d = rot @ (
+            lla_to_ecef(lat_deg, lon_deg, 0.0) - lla_to_ecef(self.lat_deg, self.lon_deg, 0.0)
+        )
+        en = d[:2]
+        mahalanobis2 = float(en @ np.linalg.solve(self.cov_en_m2, en))
+        return mahalanobis2 <= -2.0 * math.log(1.0 - probability)
+
+
+def sigma_points(
+    mean: FloatArray, cov: FloatArray, kappa: float = KAPPA
+) -> tuple[FloatArray, FloatArray]:
+    """The 2n + 1 sigma points (2n+1, n) and weights (2n+1,) of Julier & Uhlmann (2004)."""
+    n = mean.shape[0]
+    scaled = (n + kappa) * cov
+    try:
+        root = np.linalg.cholesky(scaled)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(0.5 * (scaled + scaled.T))
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    points = np.concatenate([mean[None, :], mean + root.T, mean - root.T], axis=0)
+    weights = np.full(2 * n + 1, 1.0 / (2.0 * (n + kappa)))
+    weights[0] = kappa / (n + kappa)
+    return points, weights
+
+
+def predict_impact(
+    pos_ecef_m: FloatArray, vel_ecef_mps: FloatArray, cov: FloatArray, *, step_s: float = IPP_STEP_S
+) -> ImpactPrediction:
+    """Predict where and when an unpowered missile in the given state hits the ground.
+
+    Args:
+        pos_ecef_m: (3,) ECEF position, m.
+        vel_ecef_mps: (3,) velocity relative to the rotating Earth, m/s.
+        cov: (6, 6) covariance of (position, velocity).
+        step_s: integration step of the sigma points.
+
+    Raises:
+        PhysicsError: if the state (or a sigma point) does not come down within two hours,
+            or the inputs have the wrong shape or are not finite.
+    """
+    mean = np.concatenate([np.asarray(pos_ecef_m, float), np.asarray(vel_ecef_mps, float)])
+    p = np.asarray(cov, dtype=np.float64)
+    if mean.shape != (STATE_DIM,) or p.shape != (STATE_DIM, STATE_DIM):
+        raise PhysicsError(
+            f"need a (6,) state and a (6, 6) covariance, got {mean.shape}, {p.shape}"
+        )
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(p))):
+        raise PhysicsError("state or covariance is not finite")
+    points, weights = sigma_points(mean, p)
+    sol = propagate_to_impact(points, step_s=step_s)
+    t_mean = float(weights @ sol.time_s)
+    t_sigma = math.sqrt(max(0.0, float(weights @ (sol.time_s - t_mean) ** 2)))
+    centre = weights @ sol.ecef
+    lat, lon, _ = ecef_to_lla(centre)
+    rot = enu_rotation(float(lat), float(lon))
+    en = ((sol.ecef - centre) @ rot.T)[:, :2]
+    cov_en = (en * weights[:, None]).T @ en
+    values, vectors = np.linalg.eigh(cov_en)
+    major = vectors[:, 1]
+    orientation = math.degrees(math.atan2(major[0], major[1])) % 180.0
+    return ImpactPrediction(
+        time_from_state_s=t_mean,
+        time_sigma_s=t_sigma,
+        lat_deg=float(lat),
+        lon_deg=float(lon),
+        semi_major_m=ELLIPSE_95_SCALE * math.sqrt(max(values[1], 0.0)),
+        semi_minor_m=ELLIPSE_95_SCALE * math.sqrt(max(values[0], 0.0)),
+        orientation_deg=orientation,
+        cov_en_m2=cov_en,
+    )

@@ -1,0 +1,232 @@
+"""Scenario files: launches and sensors of an exercise, in TOML, and running them.
+
+Format (TOML 1.0, read with the standard library's ``tomllib``, checked with msgspec)::
+
+    [scenario]
+    name = "..."
+    epoch_utc = "2026-11-24T00:00:00Z"     # ISO 8601, UTC
+    description = "..."
+
+    [[launches]]
+    id = "L1"                               # unique
+    site = "Sunan"                          # name of the launch area
+    lat_deg = 39.20
+    lon_deg = 125.67
+    azimuth_deg = 78.0
+    range_km = 900.0
+    apogee_km = 450.0                       # optional: minimum-energy when absent
+    burn_time_s = 80.0                      # optional: chosen from the energy when absent
+    offset_s = 0.0                          # launch time after the epoch
+
+    [[sensors]]                             # fields of `warnlink.sim.sensors.Sensor`
+    name = "ROK-GR1"
+    party = "ROK"
+    kind = "radar"                          # or "ir"
+    ...
+
+Every error is a `ConfigError` naming the file, the dotted key and, for syntax, the line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import numpy as np
+
+from warnlink.errors import ConfigError, PhysicsError
+from warnlink.model.time import datetime_to_utc_ns
+from warnlink.model.track_estimate import TrackEstimate
+from warnlink.sim.launch import LaunchSpec, fly
+from warnlink.sim.sensors import Sensor
+from warnlink.sim.tracker import simulate_tracks
+from warnlink.sim.trajectory import Trajectory
+
+
+class _Header(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    epoch_utc: str
+    description: str = ""
+
+
+class _Launch(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    site: str
+    lat_deg: float
+    lon_deg: float
+    azimuth_deg: float
+    range_km: float
+    apogee_km: float | None = None
+    burn_time_s: float | None = None
+    offset_s: float = 0.0
+
+
+class _Sensor(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    party: str
+    kind: Literal["radar", "ir"]
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    max_range_km: float
+    min_elevation_deg: float
+    update_s: float
+    range_sigma_m: float
+    angle_sigma_mrad: float
+    latency_s: float
+
+
+class _File(msgspec.Struct, forbid_unknown_fields=True):
+    scenario: _Header
+    launches: list[_Launch]
+    sensors: list[_Sensor] = []
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioLaunch:
+    """One launch of a scenario: its id, the launch area's name and what to fly."""
+
+    id: str
+    site: str
+    spec: LaunchSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A loaded scenario. Times in the simulation are seconds after `epoch_utc_ns`."""
+
+    name: str
+    epoch_utc_ns: int
+    description: str
+    launches: tuple[ScenarioLaunch, ...]
+    sensors: tuple[Sensor, ...]
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """Parties owning sensors, sorted."""
+        return tuple(sorted({s.party for s in self.sensors}))
+
+    def sensors_of(self, party: str) -> tuple[Sensor, ...]:
+        return tuple(s for s in self.sensors if s.party == party)
+
+
+def default_scenario_path() -> Path:
+    """The packaged default scenario (``warnlink/data/default_scenario.toml``)."""
+    return Path(str(resources.files("warnlink") / "data" / "default_scenario.toml"))
+
+
+_MSGSPEC_PATH = re.compile(r"at `\$\.?(?P<key>[^`]*)`")
+_TOML_LINE = re.compile(r"line (?P<line>\d+)")
+
+
+def _key_of(exc: msgspec.ValidationError) -> str | None:
+    match = _MSGSPEC_PATH.search(str(exc))
+    return match.group("key") if match else None
+
+
+def scenario_from_mapping(data: Mapping[str, Any], *, path: str | None = None) -> Scenario:
+    """Validate and convert parsed TOML (a mapping) into a `Scenario`.
+
+    Raises:
+        ConfigError: naming the offending key.
+    """
+    try:
+        raw = msgspec.convert(data, type=_File)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(str(exc).split(" - at ")[0], path=path, key=_key_of(exc)) from exc
+    try:
+        epoch = datetime.fromisoformat(raw.scenario.epoch_utc)
+        epoch_ns = datetime_to_utc_ns(epoch)
+    except ValueError as exc:
+        raise ConfigError(
+            f"not an ISO 8601 UTC time: {exc}", path=path, key="scenario.epoch_utc"
+        ) from exc
+    launches: list[ScenarioLaunch] = []
+    for i, item in enumerate(raw.launches):
+        try:
+            spec = LaunchSpec(
+                site_lat_deg=item.lat_deg,
+                site_lon_deg=item.lon_deg,
+                azimuth_deg=item.azimuth_deg,
+                range_km=item.range_km,
+                apogee_km=item.apogee_km,
+                burn_time_s=item.burn_time_s,
+                launch_offset_s=item.offset_s,
+            )
+        except PhysicsError as exc:
+            raise ConfigError(str(exc), path=path, key=f"launches[{i}]") from exc
+        launches.append(ScenarioLaunch(id=item.id, site=item.site, spec=spec))
+    sensors: list[Sensor] = []
+    for i, entry in enumerate(raw.sensors):
+        try:
+            sensors.append(Sensor(**msgspec.structs.asdict(entry)))
+        except ConfigError as exc:
+            raise ConfigError(str(exc), path=path, key=f"sensors[{i}].{exc.key}") from exc
+    for what, names in (
+        ("launch id", [x.id for x in launches]),
+        ("sensor name", [s.name for s in sensors]),
+    ):
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"duplicate {what}: {', '.join(duplicates)}", path=path)
+    return Scenario(
+        name=raw.scenario.name,
+        epoch_utc_ns=epoch_ns,
+        description=raw.scenario.description,
+        launches=tuple(launches),
+        sensors=tuple(sensors),
+    )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises:
+        ConfigError: unreadable file, TOML syntax error (with line) or invalid content (with key).
+    """
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read scenario: {exc.strerror}", path=where) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_LINE.search(str(exc))
+        line = int(match.group("line")) if match else None
+        raise ConfigError(f"TOML syntax: {exc}", path=where, line=line) from exc
+    return scenario_from_mapping(data, path=where)
+
+
+def simulate_scenario(scenario: Scenario) -> dict[str, Trajectory]:
+    """Fly every launch of the scenario (deterministic): launch id -> trajectory."""
+    return {launch.id: fly(launch.spec) for launch in scenario.launches}
+
+
+def simulate_party(
+    scenario: Scenario,
+    trajectories: Mapping[str, Trajectory],
+    party: str,
+    rng: np.random.Generator,
+) -> list[TrackEstimate]:
+    """Every track report one party's tracker publishes, sorted by `available_s`.
+
+    Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch.
+
+    Raises:
+        ConfigError: if the party has no sensors in the scenario.
+    """
+    sensors = scenario.sensors_of(party)
+    if not sensors:
+        raise ConfigError(f"party {party!r} has no sensors in scenario {scenario.name!r}")
+    reports: list[TrackEstimate] = []
+    for number, launch in enumerate(scenario.launches, start=1):
+        reports += simulate_tracks(trajectories[launch.id], sensors, rng, track_number=number)
+    return sorted(reports, key=lambda r: (r.available_s, r.time_s, r.track_number))

@@ -1,0 +1,149 @@
+"""Impact point prediction, launch point estimation and range classes against simulated truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from warnlink.errors import PhysicsError
+from warnlink.estimation.classify import RangeClass, classify_range
+from warnlink.estimation.impact import ELLIPSE_95_SCALE, predict_impact, sigma_points
+from warnlink.estimation.launch_point import estimate_launch
+from warnlink.geo.wgs84 import lla_to_ecef, surface_distance_m
+from warnlink.sim.scenario import Scenario, simulate_party
+from warnlink.sim.sensors import measurement_covariance
+from warnlink.sim.tracker import fit_covariance
+from warnlink.sim.trajectory import Trajectory
+
+
+def test_sigma_points_reproduce_mean_and_covariance() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((6, 6))
+    cov = a @ a.T + np.eye(6)
+    mean = rng.standard_normal(6)
+    points, weights = sigma_points(mean, cov)
+    assert points.shape == (13, 6)
+    assert weights.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(weights @ points, mean, atol=1e-12)
+    d = points - mean
+    np.testing.assert_allclose((d * weights[:, None]).T @ d, cov, atol=1e-10)
+
+
+def test_noise_free_state_predicts_the_true_impact(default_trajectory: Trajectory) -> None:
+    tr = default_trajectory
+    for t in (tr.burnout_time_s + 1.0, 300.0, 600.0):
+        s = tr.state_at(t)
+        pred = predict_impact(s[:3], s[3:], np.eye(6) * 1e-6)
+        miss = surface_distance_m(pred.lat_deg, pred.lon_deg, tr.impact_lat_deg, tr.impact_lon_deg)
+        assert float(miss) < 100.0
+        assert pred.time_from_state_s == pytest.approx(tr.impact_time_s - t, abs=0.5)
+        assert pred.semi_major_m < 50.0
+
+
+def test_ellipse_is_oriented_and_scaled() -> None:
+    # Along-track velocity error dominates: the major axis lies along the flight (about east).
+    pos = lla_to_ecef(40.0, 133.0, 200e3)
+    rot_e = np.array([-np.sin(np.radians(133.0)), np.cos(np.radians(133.0)), 0.0])
+    vel = 2000.0 * rot_e
+    cov = np.diag([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    cov[3:, 3:] = 20.0**2 * np.outer(rot_e, rot_e) + np.eye(3) * 1e-4
+    pred = predict_impact(pos, vel, cov)
+    assert abs(pred.orientation_deg - 90.0) < 10.0
+    assert pred.semi_major_m > 5.0 * pred.semi_minor_m
+    values = np.linalg.eigvalsh(pred.cov_en_m2)
+    assert pred.semi_major_m == pytest.approx(ELLIPSE_95_SCALE * np.sqrt(values[1]))
+
+
+def test_ellipse_coverage_is_about_95_percent(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    tr = default_trajectory
+    t = 250.0
+    truth = tr.state_at(t)
+    sensor = next(s for s in default_scenario.sensors if s.name == "JPN-SHIP1")
+    cov = fit_covariance(np.arange(4) * 2.0, measurement_covariance(sensor, truth[:3]))
+    rng = np.random.default_rng(5)
+    chol = np.linalg.cholesky(cov)
+    trials = 200
+    inside = 0
+    for _ in range(trials):
+        x = truth + chol @ rng.standard_normal(6)
+        pred = predict_impact(x[:3], x[3:], cov)
+        inside += pred.contains(tr.impact_lat_deg, tr.impact_lon_deg)
+    assert 0.90 * trials <= inside <= 0.99 * trials
+
+
+def test_state_that_does_not_come_down_raises() -> None:
+    pos = lla_to_ecef(0.0, 0.0, 500e3)
+    vel = np.array([0.0, 11_500.0, 0.0])
+    with pytest.raises(PhysicsError):
+        predict_impact(pos, vel, np.eye(6))
+    with pytest.raises(PhysicsError):
+        predict_impact(pos, vel, np.eye(5))
+
+
+def test_launch_point_and_time_from_boost_reports(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    tr = default_trajectory
+    for party in ("ROK", "USA"):
+        for seed in range(3):
+            reports = simulate_party(
+                default_scenario, {"L1": tr}, party, np.random.default_rng(seed)
+            )
+            est = estimate_launch(reports)
+            miss = float(surface_distance_m(est.lat_deg, est.lon_deg, 39.20, 125.67))
+            assert abs(est.time_s - tr.launch_time_s) < 8.0, party
+            assert miss < 3000.0, party
+            # Honest sigmas: the truth within 4 sigma.
+            assert abs(est.time_s - tr.launch_time_s) < 4.0 * est.time_sigma_s + 0.5, party
+            assert miss < 4.0 * est.sigma_m + 100.0, party
+
+
+def test_launch_estimation_needs_three_boost_reports(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    reports = simulate_party(
+        default_scenario, {"L1": default_trajectory}, "ROK", np.random.default_rng(0)
+    )
+    boost = [r for r in reports if r.phase == "boost"][:2]
+    with pytest.raises(PhysicsError):
+        estimate_launch(boost + [r for r in reports if r.phase != "boost"])
+
+
+@pytest.mark.parametrize(
+    ("range_km", "expected"),
+    [
+        (0.0, RangeClass.SRBM),
+        (999.9, RangeClass.SRBM),
+        (1000.0, RangeClass.MRBM),
+        (2999.0, RangeClass.MRBM),
+        (3000.0, RangeClass.IRBM),
+        (5500.0, RangeClass.IRBM),
+        (5500.1, RangeClass.ICBM),
+        (13000.0, RangeClass.ICBM),
+    ],
+)
+def test_range_classes(range_km: float, expected: RangeClass) -> None:
+    assert classify_range(range_km) is expected
+
+
+def test_negative_range_is_refused() -> None:
+    with pytest.raises(PhysicsError):
+        classify_range(-1.0)
+
+
+@pytest.mark.slow
+def test_launch_estimate_sigmas_are_honest_over_many_runs(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    tr = default_trajectory
+    for party in ("ROK", "USA"):
+        z_time = []
+        for seed in range(40):
+            reports = simulate_party(
+                default_scenario, {"L1": tr}, party, np.random.default_rng(seed)
+            )
+            est = estimate_launch(reports)
+            z_time.append((est.time_s - tr.launch_time_s) / est.time_sigma_s)
+        assert 0.5 < float(np.sqrt(np.mean(np.square(z_time)))) < 1.5, party

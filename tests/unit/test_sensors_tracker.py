@@ -1,0 +1,139 @@
+"""Sensor visibility and the simulated national trackers: schedule, latency, honest covariance."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from warnlink.errors import ConfigError
+from warnlink.geo.wgs84 import lla_to_ecef
+from warnlink.sim.scenario import Scenario, simulate_party
+from warnlink.sim.sensors import Sensor, line_of_sight_clear, measurement_covariance, visible
+from warnlink.sim.tracker import fit_covariance, simulate_tracks
+from warnlink.sim.trajectory import Trajectory
+
+RADAR = Sensor(
+    name="T-R",
+    party="T",
+    kind="radar",
+    lat_deg=40.0,
+    lon_deg=130.0,
+    alt_m=0.0,
+    max_range_km=1000.0,
+    min_elevation_deg=1.0,
+    update_s=5.0,
+    range_sigma_m=30.0,
+    angle_sigma_mrad=1.0,
+    latency_s=3.0,
+)
+
+
+def test_radar_horizon_range_and_mask() -> None:
+    targets = np.stack(
+        [
+            lla_to_ecef(40.0, 133.0, 300e3),  # ~255 km away, high: seen
+            lla_to_ecef(40.0, 133.0, 1e3),  # same place, low: below the horizon
+            lla_to_ecef(40.0, 145.0, 900e3),  # beyond 1000 km
+        ]
+    )
+    seen = visible(RADAR, targets, np.zeros(3, dtype=bool))
+    assert seen.tolist() == [True, False, False]
+
+
+def test_earth_blocks_the_line_of_sight() -> None:
+    origin = lla_to_ecef(0.0, 0.0, 0.0)
+    assert not line_of_sight_clear(origin, lla_to_ecef(0.0, 180.0, 1e6)[None])[0]
+    assert line_of_sight_clear(origin, lla_to_ecef(0.0, 1.0, 1e5)[None])[0]
+
+
+def test_ir_sees_only_the_boost() -> None:
+    ir = replace(RADAR, kind="ir", lat_deg=0.0, alt_m=35.786e6, max_range_km=45000.0)
+    target = lla_to_ecef(39.0, 126.0, [30e3, 30e3, 100.0])
+    assert visible(ir, target, np.array([True, False, True])).tolist() == [True, False, False]
+
+
+def test_measurement_covariance_shape() -> None:
+    target = lla_to_ecef(40.0, 133.0, 300e3)
+    cov = measurement_covariance(RADAR, target)
+    los = target - RADAR.position_ecef_m
+    los /= np.linalg.norm(los)
+    assert los @ cov @ los == pytest.approx(30.0**2)
+    rho = np.linalg.norm(target - RADAR.position_ecef_m)
+    assert np.sqrt(np.trace(cov) - 30.0**2) == pytest.approx(np.sqrt(2) * rho * 1e-3)
+
+
+def test_fit_covariance_matures() -> None:
+    r = np.eye(3) * 100.0**2
+    two = fit_covariance(np.array([0.0, 5.0]), r)
+    eight = fit_covariance(np.arange(8) * 5.0, r)
+    assert eight[0, 0] < two[0, 0]
+    assert eight[3, 3] < two[3, 3]
+    # Straight-line fit over k=2 plots T apart: var(v) = 2 sigma^2 / T^2.
+    assert two[3, 3] == pytest.approx(2 * 100.0**2 / 25.0)
+    np.linalg.cholesky(eight)
+
+
+def test_reports_are_time_ordered_with_latency(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    reports = simulate_tracks(
+        default_trajectory,
+        default_scenario.sensors_of("JPN"),
+        np.random.default_rng(3),
+        track_number=7,
+    )
+    times = [r.time_s for r in reports]
+    assert times == sorted(times)
+    by_name = {s.name: s for s in default_scenario.sensors}
+    for r in reports:
+        assert r.available_s == pytest.approx(r.time_s + by_name[r.sensor].latency_s)
+        assert r.track_number == 7
+        assert r.party == "JPN"
+        assert 0 <= r.quality <= 15
+        launch = default_trajectory.launch_time_s
+        assert launch <= r.time_s <= launch + default_trajectory.impact_time_s
+
+
+def test_nees_is_chi_square_6(default_scenario: Scenario, default_trajectory: Trajectory) -> None:
+    rng = np.random.default_rng(11)
+    nees: list[float] = []
+    for party in default_scenario.parties:
+        for r in simulate_party(default_scenario, {"L1": default_trajectory}, party, rng):
+            t = r.time_s - default_trajectory.launch_time_s
+            err = r.state - default_trajectory.state_at(t)
+            nees.append(float(err @ np.linalg.solve(r.cov, err)))
+    n = len(nees)
+    assert n > 300
+    # Mean of n chi2(6) draws: 6 +- 3.5 sigma, sigma = sqrt(12 / n).
+    assert abs(np.mean(nees) - 6.0) < 3.5 * np.sqrt(12.0 / n)
+
+
+def test_every_party_sees_the_default_flight(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    for party in ("ROK", "JPN", "USA"):
+        reports = simulate_party(
+            default_scenario, {"L1": default_trajectory}, party, np.random.default_rng(0)
+        )
+        assert reports, party
+        available = [r.available_s for r in reports]
+        assert available == sorted(available)
+    usa = simulate_party(
+        default_scenario, {"L1": default_trajectory}, "USA", np.random.default_rng(0)
+    )
+    assert any(r.sensor == "USA-IR1" and r.phase == "boost" for r in usa)
+    assert all(r.phase == "boost" for r in usa if r.sensor == "USA-IR1")
+
+
+def test_tracks_need_one_party() -> None:
+    other = replace(RADAR, name="U-R", party="U")
+    with pytest.raises(ConfigError):
+        simulate_tracks(None, [RADAR, other], np.random.default_rng(), track_number=1)  # type: ignore[arg-type]
+
+
+def test_invalid_sensor_names_the_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        replace(RADAR, update_s=0.0)
+    assert info.value.key == "update_s"

@@ -26,14 +26,13 @@ import numpy as np
 from warnlink.errors import ConfigError, MessageError
 from warnlink.fusion.picture import Contribution, Event
 from warnlink.geo.wgs84 import surface_distance_m
-from warnlink.model import decode
+from warnlink.model import ImpactPrediction, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.sharing.audit import first_broken
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.leaks import Leak, LeakChecker
 from warnlink.sharing.subjects import ALL_NODE_INBOXES, parse_inbox
-from warnlink.sim.launch import Trajectory
 from warnlink.sim.scenario import (
     Scenario,
     default_scenario_path,
@@ -41,6 +40,7 @@ from warnlink.sim.scenario import (
     simulate_party,
     simulate_scenario,
 )
+from warnlink.sim.trajectory import Trajectory
 from warnlink.transport import MemoryBus, Subscription
 
 #: Scenario time played after the last impact, so statuses and stragglers arrive.
@@ -54,7 +54,7 @@ def default_federation_path() -> Path:
     return Path(__file__).parent / "data" / "trilateral.toml"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class _Step:
     time_ns: int
     party: str
@@ -129,9 +129,12 @@ async def _play(
             + ", ".join(unknown)
         )
     rng = np.random.default_rng(seed)
-    trajectories = simulate_scenario(scenario, seed)
-    estimates = {p: simulate_party(scenario, trajectories, p, rng) for p in federation.parties}
-    epoch_ns = scenario.epoch_ns
+    trajectories = simulate_scenario(scenario)
+    estimates = {
+        p: simulate_party(scenario, trajectories, p, rng) if p in scenario.parties else []
+        for p in federation.parties
+    }
+    epoch_ns = scenario.epoch_utc_ns
     clock = ManualClock(epoch_ns)
     bus = MemoryBus(folder / "bus", clock=clock)
     checker = LeakChecker()
@@ -158,7 +161,7 @@ async def _play(
         for party, party_estimates in estimates.items()
         for i, e in enumerate(party_estimates)
     )
-    end_s = max(t.impact_time_s + t.launch_offset_s for t in trajectories.values()) + TAIL_S
+    end_s = max(t.impact_time_s + t.launch_time_s for t in trajectories.values()) + TAIL_S
     next_step = 0
     for second in range(math.ceil(end_s) + 1):
         now_ns = epoch_ns + second * NS_PER_S
@@ -207,7 +210,7 @@ def summarise(
     deliveries: int,
 ) -> dict[str, Any]:
     """The demo's outcome as plain data (the JSON of ``warnlink demo --json``)."""
-    epoch_ns = scenario.epoch_ns
+    epoch_ns = scenario.epoch_utc_ns
     parties: dict[str, Any] = {}
     for party, node in nodes.items():
         parties[party] = {
@@ -215,6 +218,7 @@ def summarise(
             "received_from": {
                 q: node.picture.received_from.get(q, 0) for q in federation.parties if q != party
             },
+            "heartbeats_from": sorted(node.picture.heartbeats),
             "rejected": {
                 k.removeprefix("rejected."): v
                 for k, v in node.counters.as_dict().items()
@@ -251,14 +255,23 @@ def summarise(
     }
 
 
-def _first_ns(event: Event, attribute: str) -> int | None:
-    times = [getattr(c, attribute) for c in event.contributions.values()]
-    present = [t for t in times if t is not None]
-    return min(present) if present else None
+def _seconds_after(ns: int | None, launch_ns: int) -> float | None:
+    return None if ns is None else round((ns - launch_ns) / NS_PER_S, 1)
+
+
+def _impact_summary(ipp: ImpactPrediction) -> dict[str, Any]:
+    return {
+        "lat": round(ipp.impact_lat, 4),
+        "lon": round(ipp.impact_lon, 4),
+        "time": utc_ns_to_iso(ipp.impact_time),
+        "semi_major_km": round(ipp.impact_aou.semi_major_m / 1000, 2),
+        "semi_minor_km": round(ipp.impact_aou.semi_minor_m / 1000, 2),
+        "orientation_deg": round(ipp.impact_aou.orientation_deg, 1),
+    }
 
 
 def _best_impact(event: Event) -> Contribution | None:
-    """The contribution with the latest impact prediction (ties: smallest ellipse)."""
+    """The contribution with the most recent impact prediction (ties: smallest ellipse)."""
     with_impact = [c for c in event.contributions.values() if c.impact is not None]
     if not with_impact:
         return None
@@ -273,52 +286,55 @@ def _event_summary(
 ) -> dict[str, Any]:
     best = _best_impact(event)
     truth = _nearest_truth(best, trajectories)
-    launch_ns = epoch_ns + round(truth.launch_offset_s * NS_PER_S) if truth else None
+    launch_ns = epoch_ns + round(truth.launch_time_s * NS_PER_S) if truth else epoch_ns
+    contributions = sorted(event.contributions.values(), key=lambda c: c.originator)
+    firsts = [(c.launch_received_ns, c.impact_received_ns) for c in contributions]
     summary: dict[str, Any] = {
         "event_id": event.event_id,
-        "originators": sorted({c.originator for c in event.contributions.values()}),
+        "originators": sorted({c.originator for c in contributions}),
         "merged_from": event.merged_from,
-        "track_reports": sum(c.track_count for c in event.contributions.values()),
-        "status": sorted({c.status.value for c in event.contributions.values()}),
+        "track_reports": sum(c.track_count for c in contributions),
+        "first_launch_report_after_launch_s": _seconds_after(
+            min((f[0] for f in firsts if f[0] is not None), default=None), launch_ns
+        ),
+        "first_impact_prediction_after_launch_s": _seconds_after(
+            min((f[1] for f in firsts if f[1] is not None), default=None), launch_ns
+        ),
+        "by_originator": {
+            c.originator: {
+                "track_number": c.trk_id,
+                "track_reports": c.track_count,
+                "status": c.status.value,
+                "first_launch_report_after_launch_s": _seconds_after(
+                    c.launch_received_ns, launch_ns
+                ),
+                "first_impact_prediction_after_launch_s": _seconds_after(
+                    c.impact_received_ns, launch_ns
+                ),
+                "launch": None
+                if c.launch is None
+                else {
+                    "lat": round(c.launch.launch_lat, 4),
+                    "lon": round(c.launch.launch_lon, 4),
+                    "time": utc_ns_to_iso(c.launch.launch_time),
+                    "radius_95_km": round(c.launch.launch_aou.semi_major_m / 1000, 1),
+                    "range_class": c.launch.range_class,
+                },
+                "impact_prediction": None if c.impact is None else _impact_summary(c.impact),
+            }
+            for c in contributions
+        },
     }
-    first_launch = _first_ns(event, "launch_received_ns")
-    first_impact = _first_ns(event, "impact_received_ns")
-    if launch_ns is not None:
-        summary["first_launch_report_after_launch_s"] = (
-            (first_launch - launch_ns) / NS_PER_S if first_launch is not None else None
-        )
-        summary["first_impact_prediction_after_launch_s"] = (
-            (first_impact - launch_ns) / NS_PER_S if first_impact is not None else None
-        )
-    launches = [c for c in event.contributions.values() if c.launch is not None]
-    if launches:
-        lr = min(
-            launches, key=lambda c: c.launch.launch_aou.semi_major_m if c.launch else 0.0
-        ).launch
-        assert lr is not None
-        summary["launch"] = {
-            "lat": round(lr.launch_lat, 4),
-            "lon": round(lr.launch_lon, 4),
-            "time": utc_ns_to_iso(lr.launch_time),
-        }
     if best is not None and best.impact is not None:
         ipp = best.impact
-        summary["impact_prediction"] = {
-            "lat": round(ipp.impact_lat, 4),
-            "lon": round(ipp.impact_lon, 4),
-            "time": utc_ns_to_iso(ipp.impact_time),
-            "semi_major_km": round(ipp.impact_aou.semi_major_m / 1000, 2),
-            "semi_minor_km": round(ipp.impact_aou.semi_minor_m / 1000, 2),
-            "orientation_deg": round(ipp.impact_aou.orientation_deg, 1),
-            "by": best.originator,
-        }
+        summary["impact_prediction"] = _impact_summary(ipp) | {"by": best.originator}
         if truth is not None:
             error_m = float(
                 surface_distance_m(
                     ipp.impact_lat, ipp.impact_lon, truth.impact_lat_deg, truth.impact_lon_deg
                 )
             )
-            truth_ns = epoch_ns + round((truth.launch_offset_s + truth.impact_time_s) * NS_PER_S)
+            truth_ns = launch_ns + round(truth.impact_time_s * NS_PER_S)
             summary["true_impact"] = {
                 "lat": round(truth.impact_lat_deg, 4),
                 "lon": round(truth.impact_lon_deg, 4),

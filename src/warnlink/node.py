@@ -21,11 +21,11 @@ from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.model import Envelope, Payload
 from warnlink.model.time import NS_PER_S, Clock
+from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
 from warnlink.sharing.relay import Relay
-from warnlink.sim.tracker import TrackEstimate
 from warnlink.transport import Bus, Subscription
 
 

@@ -51,7 +51,10 @@ def test_each_party_sees_one_event_with_a_good_prediction(summary: dict[str, Any
         assert abs(event["impact_time_error_s"]) < 20.0
         assert event["first_launch_report_after_launch_s"] is not None
         assert event["first_impact_prediction_after_launch_s"] is not None
-        assert event["first_launch_report_after_launch_s"] < event["first_impact_prediction_after_launch_s"] + 120
+        assert (
+            event["first_launch_report_after_launch_s"]
+            < event["first_impact_prediction_after_launch_s"] + 120
+        )
 
 
 async def test_a_relay_that_ignores_labels_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,14 +70,31 @@ def test_cli_json_with_explicit_files(tmp_path: Path, capsys: pytest.CaptureFixt
     four = tmp_path / "four.toml"
     four.write_text(
         TRILATERAL.read_text()
-        + '\n[parties.AUS]\nname = "Australia"\n\n[[links]]\nid = "AUS-USA"\nparties = ["AUS", "USA"]\n'
-        + '\n[[release]]\noriginator = "USA"\nkinds = ["launch_report", "impact_prediction"]\nto = ["AUS"]\n'
-        + '\n[[release]]\noriginator = "ROK"\nkinds = ["impact_prediction"]\nto = ["AUS"]\n'
+        + """
+[parties.AUS]
+name = "Australia"
+
+[[links]]
+id = "AUS-USA"
+parties = ["AUS", "USA"]
+
+[[release]]
+originator = "USA"
+kinds = ["launch_report", "impact_prediction"]
+to = ["AUS"]
+
+[[release]]
+originator = "ROK"
+kinds = ["impact_prediction"]
+to = ["AUS"]
+"""
     )
     assert main(["demo", "--config", str(four), "--json", "--data", str(tmp_path / "data")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["leaks"] == 0
     aus = summary["parties"]["AUS"]["received_from"]
-    assert aus["USA"] > 0 and aus["ROK"] > 0 and aus["JPN"] == 0
+    assert aus["USA"] > 0
+    assert aus["ROK"] > 0
+    assert aus["JPN"] == 0
     assert (tmp_path / "data" / "relay-USA.jsonl").exists()
     assert main(["audit", "verify", str(tmp_path / "data" / "relay-USA.jsonl")]) == 0

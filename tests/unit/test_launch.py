@@ -14,7 +14,7 @@ from warnlink.physics.kepler import minimum_energy_shot
 from warnlink.sim.launch import LaunchSpec, fly
 from warnlink.sim.trajectory import Phase
 
-LAUNCHES_CSV = Path("/work/shared/reference/launches.csv")
+LAUNCHES_CSV = Path(__file__).resolve().parents[2] / "scenarios" / "launches.csv"
 SITES = {  # published launch areas, approximate (deg N, deg E)
     "Kusong": (39.98, 125.24),
     "Panghyon": (40.00, 125.21),

@@ -34,7 +34,10 @@ async def fed(tmp_path: Path) -> AsyncIterator[Federated]:
     clock = ManualClock(T0)
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     federation = trilateral()
-    nodes = {p: Node(p, federation, bus, clock, epoch_ns=T0, audit_dir=tmp_path) for p in federation.parties}
+    nodes = {
+        p: Node(p, federation, bus, clock, epoch_ns=T0, audit_dir=tmp_path)
+        for p in federation.parties
+    }
     for node in nodes.values():
         await node.start()
     yield Federated(bus, clock, nodes)
@@ -69,7 +72,9 @@ async def test_jpn_tracks_are_refused_for_rok(fed: Federated) -> None:
     assert fed.nodes["USA"].picture.received_from["JPN"] == 2
     relay_log = list(fed.nodes["USA"].relay.audit)  # type: ignore[union-attr]
     refused = [e for e in relay_log if e.outcome == "refused"]
-    assert [(e.recipient, e.kind, e.reason) for e in refused] == [("ROK", "track_report", "not_released")]
+    assert [(e.recipient, e.kind, e.reason) for e in refused] == [
+        ("ROK", "track_report", "not_released")
+    ]
     assert first_broken(relay_log) is None
 
 

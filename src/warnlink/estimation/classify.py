@@ -9,18 +9,8 @@ shortened range actually flown.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from warnlink.errors import PhysicsError
-
-
-class RangeClass(Enum):
-    """Ballistic missile range class."""
-
-    SRBM = "SRBM"
-    MRBM = "MRBM"
-    IRBM = "IRBM"
-    ICBM = "ICBM"
+from warnlink.model.payloads import RangeClass
 
 
 def classify_range(range_km: float) -> RangeClass:

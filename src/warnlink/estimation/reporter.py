@@ -6,8 +6,8 @@ For each estimate of its national tracker, an originator reports:
 - a launch report once it has three boost-phase estimates (launch point and time
   by `estimate_launch`), and again with the range class once the first impact
   prediction gives the range; a track first seen after burnout gets its launch
-  report from the first impact prediction's back-propagated arc instead (coarser,
-  with a wider ellipse);
+  report at its first impact prediction, from its state propagated backwards to
+  the ground (`backtrack_launch`: coarser, and with a wider ellipse that says so);
 - an impact prediction (`predict_impact`) on the first ballistic estimate and then
   at most every `ipp_interval_s` of event time;
 - an event status: flying with the first report; impacted once the predicted impact
@@ -19,6 +19,7 @@ Pure: no I/O, no clock reads; time comes in with each call.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -27,7 +28,7 @@ import numpy as np
 from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import classify_range
 from warnlink.estimation.impact import predict_impact
-from warnlink.estimation.launch_point import estimate_launch
+from warnlink.estimation.launch_point import LaunchEstimate, backtrack_launch, estimate_launch
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.model import (
     Ellipse,
@@ -41,7 +42,7 @@ from warnlink.model import (
     TrackReport,
 )
 from warnlink.model.time import NS_PER_S
-from warnlink.sim.tracker import TrackEstimate
+from warnlink.model.track_estimate import TrackEstimate
 
 #: 95% radius of a circle from a 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
 CHI2_2_95_SQRT: Final = 2.4477
@@ -75,6 +76,8 @@ class TrackReporter:
     _last_estimate_s: float | None = None
     _impact: ImpactPrediction | None = None
     _status: Status | None = None
+    _launch_estimate: LaunchEstimate | None = None
+    _launch_sensor: str | None = None
 
     def _ns(self, t_s: float) -> int:
         return self.epoch_ns + round(t_s * NS_PER_S)
@@ -84,13 +87,18 @@ class TrackReporter:
         out: list[Payload] = []
         if self._status is None:
             self._status = Status.FLYING
-            out.append(EventStatus(trk_id=self.track_number, epoch=self._ns(estimate.time_s), status=Status.FLYING))
+            out.append(
+                EventStatus(
+                    trk_id=self.track_number, epoch=self._ns(estimate.time_s), status=Status.FLYING
+                )
+            )
         self._last_estimate_s = estimate.time_s
         phase = Phase(estimate.phase)
         out.append(self._track_report(estimate, phase))
         if phase is Phase.BOOST:
             self._boost.append(estimate)
             if self._launch is None and len(self._boost) >= MIN_BOOST_ESTIMATES:
+                self._estimate_from_boost()
                 out.extend(self._launch_report(None))
             return out
         due = self._last_ipp_s is None or estimate.time_s - self._last_ipp_s >= self.ipp_interval_s
@@ -105,7 +113,11 @@ class TrackReporter:
         last_ns = self._ns(self._last_estimate_s)
         if self._impact is not None and now_ns >= self._impact.impact_time and last_ns < now_ns:
             self._status = Status.IMPACTED
-            return [EventStatus(trk_id=self.track_number, epoch=self._impact.impact_time, status=Status.IMPACTED)]
+            return [
+                EventStatus(
+                    trk_id=self.track_number, epoch=self._impact.impact_time, status=Status.IMPACTED
+                )
+            ]
         if self._impact is None and now_ns - last_ns >= self.lost_after_s * NS_PER_S:
             self._status = Status.LOST
             return [EventStatus(trk_id=self.track_number, epoch=now_ns, status=Status.LOST)]
@@ -124,9 +136,8 @@ class TrackReporter:
         )
 
     def _launch_report(self, range_class: RangeClass | None) -> list[Payload]:
-        try:
-            launch = estimate_launch(self._boost)
-        except PhysicsError:
+        launch, sensor = self._launch_estimate, self._launch_sensor
+        if launch is None or sensor is None:
             return []
         radius_m = CHI2_2_95_SQRT * launch.sigma_m
         self._launch = LaunchReport(
@@ -137,9 +148,16 @@ class TrackReporter:
             launch_lon=launch.lon_deg,
             launch_aou=Ellipse(radius_m, radius_m, 0.0),
             range_class=range_class,
-            sensor=self._boost[0].sensor,
+            sensor=sensor,
         )
         return [self._launch]
+
+    def _estimate_from_boost(self) -> None:
+        try:
+            self._launch_estimate = estimate_launch(self._boost)
+        except PhysicsError:
+            return
+        self._launch_sensor = self._boost[0].sensor
 
     def _impact_prediction(self, estimate: TrackEstimate) -> list[Payload]:
         try:
@@ -158,13 +176,18 @@ class TrackReporter:
             impact_aou=Ellipse(ipp.semi_major_m, ipp.semi_minor_m, ipp.orientation_deg % 180.0),
         )
         out: list[Payload] = [self._impact]
-        if first and self._launch is not None:
-            range_km = float(
-                surface_distance_m(
-                    self._launch.launch_lat, self._launch.launch_lon, ipp.lat_deg, ipp.lon_deg
+        if not first:
+            return out
+        if self._launch_estimate is None:
+            with contextlib.suppress(PhysicsError):
+                self._launch_estimate = backtrack_launch(
+                    estimate, impact_lat_deg=ipp.lat_deg, impact_lon_deg=ipp.lon_deg
                 )
-            ) / 1000.0
-            out.extend(self._launch_report(RangeClass(classify_range(range_km).value)))
+                self._launch_sensor = estimate.sensor
+        if self._launch_estimate is not None:
+            launch = self._launch_estimate
+            range_m = surface_distance_m(launch.lat_deg, launch.lon_deg, ipp.lat_deg, ipp.lon_deg)
+            out.extend(self._launch_report(classify_range(float(range_m) / 1000.0)))
         return out
 
 

@@ -72,7 +72,9 @@ class Picture:
     def __init__(self, party: str) -> None:
         self.party = party
         self.events: dict[str, Event] = {}
+        #: Reports (not heartbeats) received, by originator.
         self.received_from: Counter[str] = Counter()
+        #: When the last heartbeat of each link peer arrived, UTC ns.
         self.heartbeats: dict[str, int] = {}
         self._applied: set[str] = set()
         self._event_of: dict[ContributionKey, str] = {}
@@ -83,12 +85,12 @@ class Picture:
         if envelope.msg_id in self._applied:
             return False
         self._applied.add(envelope.msg_id)
-        if envelope.originator != self.party:
-            self.received_from[envelope.originator] += 1
         payload = envelope.payload
         if isinstance(payload, Heartbeat):
             self.heartbeats[envelope.originator] = received_ns
             return True
+        if envelope.originator != self.party:
+            self.received_from[envelope.originator] += 1
         key = (envelope.originator, payload.trk_id)
         contribution = self._contribution(key, received_ns)
         contribution.msg_ids.append(envelope.msg_id)

@@ -46,5 +46,7 @@ class SecurityLabel(
 
     def restricted_to(self, party: str) -> SecurityLabel:
         """The label of a product made for `party` alone: withheld fields are gone."""
-        kept = {f: (party,) for f, to in self.field_rel_to.items() if party in to}
+        kept: dict[str, tuple[str, ...]] = {
+            f: (party,) for f, to in self.field_rel_to.items() if party in to
+        }
         return SecurityLabel(self.classification, (party,), kept)

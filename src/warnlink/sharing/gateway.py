@@ -33,6 +33,7 @@ from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
 from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
+from warnlink.sharing.wire import publish_envelope
 from warnlink.transport import Bus, Delivery, Subscription
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,7 @@ class Gateway:
             if via is not None:
                 if via not in relays_used and label.releases_to(recipient):
                     relays_used.add(via)
-                    await self.bus.publish(
-                        relay_inbox(via, self.party), data, msg_id=envelope.msg_id
-                    )
+                    await publish_envelope(self.bus, relay_inbox(via, self.party), envelope, data)
                 continue
             decision = decide(envelope, recipient, decider=self.party)
             self.audit.append(
@@ -124,10 +123,8 @@ class Gateway:
             )
             self.counters.inc(f"gateway.{decision.outcome.value}")
             if decision.product is not None:
-                await self.bus.publish(
-                    node_inbox(recipient, self.party),
-                    encode(decision.product),
-                    msg_id=decision.product.msg_id,
+                await publish_envelope(
+                    self.bus, node_inbox(recipient, self.party), decision.product
                 )
         self.counters.inc(f"sent.{envelope.kind}")
         return envelope
@@ -137,9 +134,7 @@ class Gateway:
         for peer in self.federation.peers(self.party):
             label = SecurityLabel(self.federation.classification, (peer,))
             envelope = self._envelope(Heartbeat(trk_id=0, interval_s=HEARTBEAT_INTERVAL_S), label)
-            await self.bus.publish(
-                node_inbox(peer, self.party), encode(envelope), msg_id=envelope.msg_id
-            )
+            await publish_envelope(self.bus, node_inbox(peer, self.party), envelope)
 
     async def open_inbox(self) -> Subscription:
         """The durable subscription to this party's inbox."""

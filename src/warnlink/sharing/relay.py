@@ -15,13 +15,14 @@ import logging
 
 from warnlink.counters import Counters
 from warnlink.errors import LabelError, MessageError
-from warnlink.model import Envelope, decode, encode
+from warnlink.model import Envelope, decode
 from warnlink.model.time import Clock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import record_of
 from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
+from warnlink.sharing.wire import publish_envelope
 from warnlink.transport import Bus, Delivery, Subscription
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,8 @@ class Relay:
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             if decision.product is not None:
-                await self.bus.publish(
-                    node_inbox(recipient, self.party),
-                    encode(decision.product),
-                    msg_id=decision.product.msg_id,
+                await publish_envelope(
+                    self.bus, node_inbox(recipient, self.party), decision.product
                 )
             decisions.append(decision)
         return decisions

@@ -61,13 +61,20 @@ def _demo(args: argparse.Namespace) -> int:
     from warnlink.demo import run_demo
     from warnlink.report import format_summary
 
+    interactive = sys.stderr.isatty()
+
     def progress(second: float, line: str) -> None:
-        print(f"\rT+{second:5.0f} s  {line}", end="", file=sys.stderr, flush=True)
+        # A live line on a terminal; one line a minute of scenario time in a log.
+        if interactive:
+            print(f"\r\x1b[2Kepoch+{second:4.0f} s  {line}", end="", file=sys.stderr, flush=True)
+        elif second % 60 == 0:
+            print(f"epoch+{second:4.0f} s  {line}", file=sys.stderr, flush=True)
 
     summary = asyncio.run(
         run_demo(args.config, args.scenario, seed=args.seed, data_dir=args.data, progress=progress)
     )
-    print(file=sys.stderr)
+    if interactive:
+        print(file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

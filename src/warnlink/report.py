@@ -6,7 +6,37 @@ from typing import Any
 
 
 def _seconds(value: float | None) -> str:
-    return "never" if value is None else f"T+{value:.0f} s"
+    """Seconds after launch, or never."""
+    return "never" if value is None else f"L+{value:.0f} s"
+
+
+def _event_lines(event: dict[str, Any]) -> list[str]:
+    lines = [
+        f"  event {event['event_id']}: from {', '.join(event['originators'])}, "
+        f"{event['track_reports']} track reports"
+    ]
+    for originator, seen in event["by_originator"].items():
+        first_launch = _seconds(seen["first_launch_report_after_launch_s"])
+        first_impact = _seconds(seen["first_impact_prediction_after_launch_s"])
+        lines.append(
+            f"    {originator} track {seen['track_number']}: {seen['track_reports']} tracks, "
+            f"first launch report {first_launch}, first IPP {first_impact}, {seen['status']}"
+        )
+    ipp = event.get("impact_prediction")
+    if ipp:
+        ellipse = f"{ipp['semi_major_km']} x {ipp['semi_minor_km']} km"
+        lines.append(
+            f"    predicted impact {ipp['lat']:.3f}N {ipp['lon']:.3f}E at {ipp['time']} "
+            f"(95% ellipse {ellipse}, latest by {ipp['by']})"
+        )
+    if "impact_error_km" in event:
+        truth = event["true_impact"]
+        lines.append(
+            f"    true impact      {truth['lat']:.3f}N {truth['lon']:.3f}E "
+            f"at {truth['time']}: error {event['impact_error_km']} km, "
+            f"{event['impact_time_error_s']} s"
+        )
+    return lines
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -18,34 +48,17 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     for party, info in summary["parties"].items():
         received = ", ".join(f"{q} {n}" for q, n in info["received_from"].items())
-        lines.append(f"{party} ({info['name']}): received from {received}")
+        heartbeats = ", ".join(info["heartbeats_from"]) or "nobody"
+        lines.append(
+            f"{party} ({info['name']}): reports received from {received}; "
+            f"heartbeats from {heartbeats}"
+        )
         if info["rejected"]:
             lines.append(
                 "  rejected: " + ", ".join(f"{k} {v}" for k, v in info["rejected"].items())
             )
         for event in info["events"]:
-            lines.append(
-                f"  event {event['event_id']}: from {', '.join(event['originators'])}; "
-                f"{event['track_reports']} track reports; status {'/'.join(event['status'])}"
-            )
-            if "first_launch_report_after_launch_s" in event:
-                first_launch = _seconds(event["first_launch_report_after_launch_s"])
-                first_impact = _seconds(event["first_impact_prediction_after_launch_s"])
-                lines.append(f"    first launch report {first_launch}, first IPP {first_impact}")
-            ipp = event.get("impact_prediction")
-            if ipp:
-                ellipse = f"{ipp['semi_major_km']} x {ipp['semi_minor_km']} km"
-                lines.append(
-                    f"    predicted impact {ipp['lat']:.3f}N {ipp['lon']:.3f}E at {ipp['time']} "
-                    f"(95% ellipse {ellipse}, by {ipp['by']})"
-                )
-            if "impact_error_km" in event:
-                truth = event["true_impact"]
-                lines.append(
-                    f"    true impact      {truth['lat']:.3f}N {truth['lon']:.3f}E "
-                    f"at {truth['time']}: error {event['impact_error_km']} km, "
-                    f"{event['impact_time_error_s']} s"
-                )
+            lines.extend(_event_lines(event))
         lines.append("")
     relay = summary["relay"]
     lines.append(

@@ -4,8 +4,9 @@ For each estimate of its national tracker, an originator reports:
 
 - a track report, always;
 - a launch report once it has three boost-phase estimates (launch point and time
-  by `estimate_launch`), and again with the range class once the first impact
-  prediction gives the range; a track first seen after burnout gets its launch
+  by `estimate_launch`), again with each further boost estimate (refined), and
+  again whenever an impact prediction changes the range class (launch point to
+  predicted impact); a track first seen after burnout gets its launch
   report at its first impact prediction, from its state propagated backwards to
   the ground (`backtrack_launch`: coarser, and with a wider ellipse that says so);
 - an impact prediction (`predict_impact`) on the first ballistic estimate and then
@@ -47,6 +48,8 @@ from warnlink.model.track_estimate import TrackEstimate
 #: 95% radius of a circle from a 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
 CHI2_2_95_SQRT: Final = 2.4477
 MIN_BOOST_ESTIMATES: Final = 3
+#: Once given, the range class changes only when the range is 5% clear of a boundary.
+RANGE_CLASS_HYSTERESIS: Final = 0.05
 _UPPER: Final = np.triu_indices(6)
 
 
@@ -78,6 +81,7 @@ class TrackReporter:
     _status: Status | None = None
     _launch_estimate: LaunchEstimate | None = None
     _launch_sensor: str | None = None
+    _range_class: RangeClass | None = None
 
     def _ns(self, t_s: float) -> int:
         return self.epoch_ns + round(t_s * NS_PER_S)
@@ -97,9 +101,8 @@ class TrackReporter:
         out.append(self._track_report(estimate, phase))
         if phase is Phase.BOOST:
             self._boost.append(estimate)
-            if self._launch is None and len(self._boost) >= MIN_BOOST_ESTIMATES:
-                self._estimate_from_boost()
-                out.extend(self._launch_report(None))
+            if len(self._boost) >= MIN_BOOST_ESTIMATES and self._estimate_from_boost():
+                out.extend(self._launch_report(self._range_class))
             return out
         due = self._last_ipp_s is None or estimate.time_s - self._last_ipp_s >= self.ipp_interval_s
         if due:
@@ -152,12 +155,14 @@ class TrackReporter:
         )
         return [self._launch]
 
-    def _estimate_from_boost(self) -> None:
+    def _estimate_from_boost(self) -> bool:
+        """Re-estimate the launch from all boost estimates so far; True if it worked."""
         try:
             self._launch_estimate = estimate_launch(self._boost)
         except PhysicsError:
-            return
+            return False
         self._launch_sensor = self._boost[0].sensor
+        return True
 
     def _impact_prediction(self, estimate: TrackEstimate) -> list[Payload]:
         try:
@@ -176,9 +181,7 @@ class TrackReporter:
             impact_aou=Ellipse(ipp.semi_major_m, ipp.semi_minor_m, ipp.orientation_deg % 180.0),
         )
         out: list[Payload] = [self._impact]
-        if not first:
-            return out
-        if self._launch_estimate is None:
+        if first and self._launch_estimate is None:
             with contextlib.suppress(PhysicsError):
                 self._launch_estimate = backtrack_launch(
                     estimate, impact_lat_deg=ipp.lat_deg, impact_lon_deg=ipp.lon_deg
@@ -187,7 +190,13 @@ class TrackReporter:
         if self._launch_estimate is not None:
             launch = self._launch_estimate
             range_m = surface_distance_m(launch.lat_deg, launch.lon_deg, ipp.lat_deg, ipp.lon_deg)
-            out.extend(self._launch_report(classify_range(float(range_m) / 1000.0)))
+            range_km = float(range_m) / 1000.0
+            low = classify_range(range_km * (1 - RANGE_CLASS_HYSTERESIS))
+            high = classify_range(range_km * (1 + RANGE_CLASS_HYSTERESIS))
+            range_class = low if self._range_class is None or low is high else self._range_class
+            if range_class is not self._range_class:
+                self._range_class = range_class
+                out.extend(self._launch_report(range_class))
         return out
 
 

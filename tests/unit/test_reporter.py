@@ -1,0 +1,98 @@
+"""The national reporter: which reports one track's estimates give rise to."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from warnlink.estimation.reporter import TrackReporter, covariance_21
+from warnlink.model import EventStatus, ImpactPrediction, LaunchReport, Payload, RangeClass, Status
+from warnlink.model.time import NS_PER_S
+from warnlink.model.track_estimate import TrackEstimate
+from warnlink.sim.scenario import Scenario, simulate_party
+from warnlink.sim.trajectory import Trajectory
+
+
+def _play(estimates: list[TrackEstimate]) -> list[Payload]:
+    reporter = TrackReporter(track_number=1, epoch_ns=0)
+    out: list[Payload] = []
+    for estimate in estimates:
+        out += reporter.on_estimate(estimate)
+    return out
+
+
+@pytest.fixture(scope="module")
+def estimates(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> dict[str, list[TrackEstimate]]:
+    rng = np.random.default_rng(7)
+    trajectories = {default_scenario.launches[0].id: default_trajectory}
+    return {p: simulate_party(default_scenario, trajectories, p, rng) for p in ("ROK", "JPN")}
+
+
+def test_covariance_21_is_the_upper_triangle_row_by_row() -> None:
+    cov = np.arange(36, dtype=float).reshape(6, 6)
+    packed = covariance_21(cov)
+    assert len(packed) == 21
+    assert packed[:6] == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
+    assert packed[6] == 7.0  # row 1 starts on the diagonal
+    assert packed[-1] == 35.0
+
+
+def test_boost_track_gives_a_launch_report_near_the_site(
+    estimates: dict[str, list[TrackEstimate]], default_trajectory: Trajectory
+) -> None:
+    out = _play(estimates["ROK"])
+    launches = [p for p in out if isinstance(p, LaunchReport)]
+    assert launches, "a track seen in boost reports its launch"
+    last = launches[-1]
+    assert last.range_class is RangeClass.SRBM  # 900 km
+    launch_s = last.launch_time / NS_PER_S
+    assert abs(launch_s - default_trajectory.launch_time_s) < 4 * last.launch_time_sigma_s + 1
+    assert abs(last.launch_lat - 39.2) < 0.1
+    assert abs(last.launch_lon - 125.67) < 0.1
+
+
+def test_track_after_burnout_backtracks_its_launch(
+    estimates: dict[str, list[TrackEstimate]], default_trajectory: Trajectory
+) -> None:
+    out = _play([e for e in estimates["JPN"] if e.phase != "boost"])
+    (first_launch, *_) = [p for p in out if isinstance(p, LaunchReport)]
+    launch_s = first_launch.launch_time / NS_PER_S
+    assert abs(launch_s - default_trajectory.launch_time_s) < 2.5 * first_launch.launch_time_sigma_s
+    assert first_launch.launch_aou.semi_major_m >= 20_000.0  # says it is coarse
+
+
+def test_impact_predictions_are_throttled_and_status_follows_time(
+    estimates: dict[str, list[TrackEstimate]], default_trajectory: Trajectory
+) -> None:
+    reporter = TrackReporter(track_number=1, epoch_ns=0, ipp_interval_s=5.0)
+    out: list[Payload] = []
+    for estimate in estimates["ROK"]:
+        out += reporter.on_estimate(estimate)
+    ipps = [p for p in out if isinstance(p, ImpactPrediction)]
+    epochs_s = [p.epoch / NS_PER_S for p in ipps]
+    assert all(b - a >= 5.0 for a, b in itertools.pairwise(epochs_s))
+    assert isinstance(out[0], EventStatus)
+    assert out[0].status is Status.FLYING
+    assert reporter.on_time(ipps[-1].impact_time - NS_PER_S) == []
+    (impacted,) = reporter.on_time(ipps[-1].impact_time + NS_PER_S)
+    assert isinstance(impacted, EventStatus)
+    assert impacted.status is Status.IMPACTED
+    assert reporter.on_time(ipps[-1].impact_time + 100 * NS_PER_S) == []
+
+
+def test_a_track_that_never_becomes_ballistic_is_reported_lost(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    boost_only = [e for e in estimates["ROK"] if e.phase == "boost"][:2]
+    reporter = TrackReporter(track_number=1, epoch_ns=0, lost_after_s=60.0)
+    for estimate in boost_only:
+        reporter.on_estimate(estimate)
+    last_ns = round(boost_only[-1].time_s * NS_PER_S)
+    assert reporter.on_time(last_ns + 59 * NS_PER_S) == []
+    (lost,) = reporter.on_time(last_ns + 60 * NS_PER_S)
+    assert isinstance(lost, EventStatus)
+    assert lost.status is Status.LOST

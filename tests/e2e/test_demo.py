@@ -12,7 +12,7 @@ import pytest
 from tests.factories import TRILATERAL
 from warnlink.cli import main
 from warnlink.demo import run_demo
-from warnlink.sharing import relay as relay_module
+from warnlink.sharing import wire
 from warnlink.sharing.release import Decision, Outcome
 
 PARTIES = ("ROK", "JPN", "USA")
@@ -61,7 +61,7 @@ async def test_a_relay_that_ignores_labels_is_caught(monkeypatch: pytest.MonkeyP
     def careless(envelope: Any, recipient: str, *, decider: str) -> Decision:
         return Decision(Outcome.FORWARDED, recipient, "released", (), envelope)
 
-    monkeypatch.setattr(relay_module, "decide", careless)
+    monkeypatch.setattr(wire, "decide", careless)
     summary = await run_demo()
     assert summary["leaks"] > 0
 

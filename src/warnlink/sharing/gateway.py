@@ -12,7 +12,6 @@ is counted and acknowledged so the link keeps flowing.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 
@@ -28,36 +27,16 @@ from warnlink.model import (
     new_envelope,
 )
 from warnlink.model.time import Clock
-from warnlink.sharing.audit import AuditLog, DecisionRecord
+from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
-from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
-from warnlink.sharing.wire import publish_envelope
+from warnlink.sharing.wire import publish_envelope, release
 from warnlink.transport import Bus, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 5.0
-
-
-def record_of(
-    decision: Decision, envelope: Envelope, *, decider: str, time: int, content: bytes
-) -> DecisionRecord:
-    """The audit record of one release decision."""
-    return DecisionRecord(
-        time=time,
-        decider=decider,
-        msg_id=envelope.msg_id,
-        originator=envelope.originator,
-        kind=envelope.kind,
-        recipient=decision.recipient,
-        outcome=decision.outcome.value,
-        reason=decision.reason,
-        content_sha256=hashlib.sha256(content).hexdigest(),
-        withheld=decision.withheld,
-        product_id=decision.product.msg_id if decision.product is not None else "",
-    )
 
 
 class Gateway:
@@ -115,17 +94,16 @@ class Gateway:
                     relays_used.add(via)
                     await publish_envelope(self.bus, relay_inbox(via, self.party), envelope, data)
                 continue
-            decision = decide(envelope, recipient, decider=self.party)
-            self.audit.append(
-                record_of(
-                    decision, envelope, decider=self.party, time=self.clock.now_ns(), content=data
-                )
+            decision = await release(
+                envelope,
+                recipient,
+                decider=self.party,
+                content=data,
+                bus=self.bus,
+                audit=self.audit,
+                clock=self.clock,
             )
             self.counters.inc(f"gateway.{decision.outcome.value}")
-            if decision.product is not None:
-                await publish_envelope(
-                    self.bus, node_inbox(recipient, self.party), decision.product
-                )
         self.counters.inc(f"sent.{envelope.kind}")
         return envelope
 

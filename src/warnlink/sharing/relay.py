@@ -14,15 +14,14 @@ import hashlib
 import logging
 
 from warnlink.counters import Counters
-from warnlink.errors import LabelError, MessageError
+from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, decode
 from warnlink.model.time import Clock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
-from warnlink.sharing.gateway import record_of
-from warnlink.sharing.release import Decision, decide
-from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
-from warnlink.sharing.wire import publish_envelope
+from warnlink.sharing.release import Decision
+from warnlink.sharing.subjects import parse_inbox, relay_inbox_filter
+from warnlink.sharing.wire import release
 from warnlink.transport import Bus, Delivery, Subscription
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ class Relay:
         counters: Counters,
     ) -> None:
         if party not in federation.relays:
-            raise ValueError(f"{party} hosts no relay in federation {federation.name}")
+            raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
         self.party = party
         self.federation = federation
         self.bus = bus
@@ -83,21 +82,16 @@ class Relay:
         for recipient in self.federation.reach(self.party):
             if recipient == envelope.originator:
                 continue
-            decision = decide(envelope, recipient, decider=self.party)
-            self.audit.append(
-                record_of(
-                    decision,
-                    envelope,
-                    decider=self.party,
-                    time=self.clock.now_ns(),
-                    content=delivery.data,
-                )
+            decision = await release(
+                envelope,
+                recipient,
+                decider=self.party,
+                content=delivery.data,
+                bus=self.bus,
+                audit=self.audit,
+                clock=self.clock,
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
-            if decision.product is not None:
-                await publish_envelope(
-                    self.bus, node_inbox(recipient, self.party), decision.product
-                )
             decisions.append(decision)
         return decisions
 

@@ -1,8 +1,14 @@
-"""Putting envelopes on the bus: one way, used by gateways and relays alike."""
+"""Putting envelopes on the bus, and releasing them: one way, for gateways and relays."""
 
 from __future__ import annotations
 
+import hashlib
+
 from warnlink.model import Envelope, encode
+from warnlink.model.time import Clock
+from warnlink.sharing.audit import AuditLog, DecisionRecord
+from warnlink.sharing.release import Decision, decide
+from warnlink.sharing.subjects import node_inbox
 from warnlink.transport import Bus, PublishAck
 
 
@@ -23,3 +29,46 @@ async def publish_envelope(
     """Publish `envelope` (or its already encoded `data`) on `subject`."""
     payload = data if data is not None else encode(envelope)
     return await bus.publish(subject, payload, msg_id=publish_id(subject, envelope.msg_id))
+
+
+def record_of(
+    decision: Decision, envelope: Envelope, *, decider: str, time: int, content: bytes
+) -> DecisionRecord:
+    """The audit record of one release decision."""
+    return DecisionRecord(
+        time=time,
+        decider=decider,
+        msg_id=envelope.msg_id,
+        originator=envelope.originator,
+        kind=envelope.kind,
+        recipient=decision.recipient,
+        outcome=decision.outcome.value,
+        reason=decision.reason,
+        content_sha256=hashlib.sha256(content).hexdigest(),
+        withheld=decision.withheld,
+        product_id=decision.product.msg_id if decision.product is not None else "",
+    )
+
+
+async def release(
+    envelope: Envelope,
+    recipient: str,
+    *,
+    decider: str,
+    content: bytes,
+    bus: Bus,
+    audit: AuditLog,
+    clock: Clock,
+) -> Decision:
+    """Decide what `recipient` may have of `envelope`, record it, then send it.
+
+    The decision is in the audit log before anything leaves: a crash between the two
+    leaves a record of a decision whose product the re-delivery sends again.
+    """
+    decision = decide(envelope, recipient, decider=decider)
+    audit.append(
+        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
+    )
+    if decision.product is not None:
+        await publish_envelope(bus, node_inbox(recipient, decider), decision.product)
+    return decision

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check fmt lint typecheck clean venv
+.PHONY: demo test check fmt lint typecheck bench clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_physics.py
+	$(BIN)/python bench/bus_throughput.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -187,6 +187,16 @@ async def _play(
     return summarise(federation, scenario, trajectories, nodes, observer.leaks, observer.deliveries)
 
 
+def _paths(counters: dict[str, int]) -> dict[str, dict[str, int]]:
+    """originator -> {sender that put it on the link -> messages}, heartbeats included."""
+    paths: dict[str, dict[str, int]] = {}
+    for key, count in counters.items():
+        if key.startswith("path."):
+            _, originator, sender = key.split(".")
+            paths.setdefault(originator, {})[sender] = count
+    return paths
+
+
 def _status_line(nodes: dict[str, Node]) -> str:
     parts = []
     for party, node in nodes.items():
@@ -219,6 +229,7 @@ def summarise(
                 q: node.picture.received_from.get(q, 0) for q in federation.parties if q != party
             },
             "heartbeats_from": sorted(node.picture.heartbeats),
+            "received_via": _paths(node.counters.as_dict()),
             "rejected": {
                 k.removeprefix("rejected."): v
                 for k, v in node.counters.as_dict().items()

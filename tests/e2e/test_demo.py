@@ -30,6 +30,12 @@ def test_every_party_receives_the_other_two(summary: dict[str, Any]) -> None:
         assert all(count > 0 for count in received.values()), (party, received)
 
 
+def test_rok_and_jpn_reach_each_other_only_through_the_relay(summary: dict[str, Any]) -> None:
+    assert set(summary["parties"]["JPN"]["received_via"]["ROK"]) == {"USA"}
+    assert set(summary["parties"]["ROK"]["received_via"]["JPN"]) == {"USA"}
+    assert set(summary["parties"]["USA"]["received_via"]["ROK"]) == {"ROK", "USA"}
+
+
 def test_three_relay_outcomes_and_no_leaks(summary: dict[str, Any]) -> None:
     relay = summary["relay"]
     assert relay["forwarded"] > 0

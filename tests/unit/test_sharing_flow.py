@@ -149,3 +149,18 @@ async def test_redelivered_message_is_applied_once(fed: Federated) -> None:
         await fed.bus.publish(node_inbox("JPN", "USA"), encode(original), msg_id=f"copy-{i}")
     await fed.settle()
     assert fed.nodes["JPN"].picture.received_from["USA"] == 1
+
+
+async def test_relay_outage_delays_but_loses_nothing(fed: Federated, tmp_path: Path) -> None:
+    usa = fed.nodes["USA"]
+    await usa.stop()
+    for trk_id in range(1, 6):
+        await fed.nodes["ROK"].gateway.send(impact(trk_id=trk_id))
+    await fed.settle()
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 0
+    restarted = Node("USA", trilateral(), fed.bus, fed.clock, epoch_ns=T0, audit_dir=tmp_path)
+    fed.nodes["USA"] = restarted
+    await restarted.start()
+    await fed.settle()
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 5
+    assert restarted.picture.received_from["ROK"] == 5

@@ -130,4 +130,5 @@ class Gateway:
             log.warning("%s refused a delivery on %s: %s", self.party, delivery.subject, exc)
             return None
         self.counters.inc(f"received.{envelope.kind}")
+        self.counters.inc(f"path.{envelope.originator}.{sender}")
         return envelope

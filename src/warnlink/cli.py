@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from warnlink.errors import WarnlinkError
+import msgspec
+
+from warnlink.errors import ConfigError, WarnlinkError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,9 +47,25 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
     schema.set_defaults(run=_schema)
 
-    validate = commands.add_parser("validate", help="check a federation file")
-    validate.add_argument("path", type=Path)
+    validate = commands.add_parser(
+        "validate",
+        help="check a federation file, or fly a table of published launches",
+        description="warnlink validate FED.toml | warnlink validate launches FILE.csv [--json]",
+    )
+    validate.add_argument("target", help="a federation TOML, or the word 'launches'")
+    validate.add_argument("path", type=Path, nargs="?", help="with 'launches': the CSV table")
+    validate.add_argument("--json", action="store_true", help="launches: print JSON")
     validate.set_defaults(run=_validate)
+
+    trajectory = commands.add_parser(
+        "trajectory", help="fly a launch request with the launch model and describe the flight"
+    )
+    trajectory.add_argument("--apogee-km", type=float, help="omit for a minimum-energy flight")
+    trajectory.add_argument("--range-km", type=float, required=True)
+    trajectory.add_argument("--site", type=_lat_lon, default=(39.20, 125.67), help="LAT,LON")
+    trajectory.add_argument("--azimuth", type=float, default=90.0, help="degrees from north")
+    trajectory.add_argument("--json", action="store_true")
+    trajectory.set_defaults(run=_trajectory)
 
     audit = commands.add_parser("audit", help="audit log tools")
     audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
@@ -89,17 +107,86 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lat_lon(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected LAT,LON in degrees, got {text!r}") from exc
+    return lat, lon
+
+
+def _plain(value: object) -> Any:
+    """Dataclasses and enums as JSON-ready values."""
+    return json.loads(msgspec.json.encode(value))
+
+
+def _trajectory(args: argparse.Namespace) -> int:
+    from warnlink.sim.flight import describe_flight
+    from warnlink.sim.launch import LaunchSpec
+
+    lat, lon = args.site
+    spec = LaunchSpec(lat, lon, args.azimuth, args.range_km, apogee_km=args.apogee_km)
+    flight = _plain(describe_flight(spec))
+    if args.json:
+        print(json.dumps(flight, indent=2))
+    else:
+        for key, value in flight.items():
+            print(f"{key}: {value}")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
+    if args.target == "launches":
+        if args.path is None:
+            raise ConfigError("validate launches needs the CSV table's path")
+        return _validate_launches(args.path, as_json=args.json)
     from warnlink.sharing.federation import load_federation
 
-    federation = load_federation(args.path)
+    federation = load_federation(args.target)
     routes: dict[str, Any] = {
         p: {r: via or "direct" for r, via in federation.routes(p)} for p in federation.parties
     }
-    print(f"{args.path}: federation {federation.name!r} is valid")
+    print(f"{args.target}: federation {federation.name!r} is valid")
     for party, reach in routes.items():
         print(f"  {party} reaches " + ", ".join(f"{r} ({how})" for r, how in reach.items()))
     return 0
+
+
+def _validate_launches(path: Path, *, as_json: bool) -> int:
+    from warnlink.sim.reference import check_launch, read_launches
+
+    checks = [check_launch(row) for row in read_launches(path)]
+    rows = [
+        {
+            "line": c.row.line,
+            "date": c.row.date,
+            "site": c.row.site,
+            "apogee_km": c.row.apogee_km,
+            "apogee_at_least": c.row.apogee_at_least,
+            "range_km": c.row.range_km,
+            "published_flight_min": c.row.flight_min,
+            "model_flight_min": None
+            if c.model_flight_min is None
+            else round(c.model_flight_min, 2),
+            "relative_error": None if c.relative_error is None else round(c.relative_error, 4),
+            "ballistic": None if c.flight is None else c.flight.ballistic,
+            "reason": c.error or (c.flight.reason if c.flight else None),
+            "range_class": None if c.flight is None else c.flight.range_class,
+            "verdict": c.verdict,
+        }
+        for c in checks
+    ]
+    if as_json:
+        print(json.dumps(_plain(rows), indent=2))
+    else:
+        for r in rows:
+            model = "-" if r["model_flight_min"] is None else f"{r['model_flight_min']:.1f}"
+            print(
+                f"{r['date']} {r['site']:<24} model {model:>5} min, published "
+                f"{r['published_flight_min']:g} min: {r['verdict']}"
+                + (f" ({r['reason']})" if r["reason"] else "")
+            )
+    return 1 if any(c.verdict in ("fail", "error") for c in checks) else 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:

@@ -1,0 +1,111 @@
+"""What a flight looks like from outside: flight time, apogee, range, burnout, class.
+
+`describe_flight` flies a launch request with the launch model (`sim.launch.fly`) and
+summarises it; `assess_ballistic` says whether a vacuum ballistic description holds.
+
+Ballistic test: a flight whose apogee is at or below 100 km (the Karman line) spends
+its whole flight in the atmosphere, where drag and, for manoeuvring or glide bodies,
+lift decide the path; the vacuum ballistic model used here does not describe it and
+such a flight is reported as not ballistic, with that reason. (Published figures for
+such "depressed" or quasi-ballistic flights are not reproducible by this model.)
+
+Range class follows the DESIGN.md glossary: for a lofted flight it is the class of the
+range its burnout speed gives on a minimum-energy (vacuum Kepler, spherical Earth)
+trajectory, `physics.kepler.minimum_energy_range_m`, not of the shortened range flown.
+The burnout speed is taken relative to the rotating Earth and as if at the surface, an
+approximation of a few percent (900 km flown, 927 km equivalent for the default flight).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from warnlink.estimation.classify import classify_range
+from warnlink.geo.wgs84 import geodetic_altitude_m
+from warnlink.model.payloads import RangeClass
+from warnlink.physics.kepler import minimum_energy_range_m
+from warnlink.sim.launch import LaunchSpec, fly
+
+BALLISTIC_MIN_APOGEE_KM: Final = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Burnout:
+    """The end of powered flight: seconds after launch, height (km), speed (m/s, ECEF)."""
+
+    time_s: float
+    altitude_km: float
+    speed_mps: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlightDescription:
+    """A flown launch request, summarised; flight fields are None when not flown.
+
+    Attributes:
+        ballistic: whether the vacuum ballistic model describes the flight.
+        reason: why not, when not ballistic.
+        flight_time_s: launch to impact, s.
+        apogee_km, range_km: highest geodetic height and great-circle ground range.
+        burnout: the end of the boost.
+        min_energy_range_km: range of the burnout speed on a minimum-energy trajectory.
+        range_class: the class of `min_energy_range_km`.
+    """
+
+    ballistic: bool
+    reason: str | None
+    flight_time_s: float | None = None
+    apogee_km: float | None = None
+    range_km: float | None = None
+    burnout: Burnout | None = None
+    min_energy_range_km: float | None = None
+    range_class: RangeClass | None = None
+
+
+def assess_ballistic(apogee_km: float | None) -> str | None:
+    """The reason a flight with this apogee is not ballistic, or None if it is."""
+    if apogee_km is not None and apogee_km <= BALLISTIC_MIN_APOGEE_KM:
+        return (
+            f"apogee {apogee_km:g} km is at or below {BALLISTIC_MIN_APOGEE_KM:g} km: the flight "
+            "stays in the atmosphere (depressed or quasi-ballistic), where drag and lift "
+            "decide the path"
+        )
+    return None
+
+
+def describe_flight(spec: LaunchSpec) -> FlightDescription:
+    """Fly `spec` and summarise it.
+
+    A request whose apogee is at or below 100 km is assessed, not flown; a flight that
+    comes out that low (a short minimum-energy shot) is flown and flagged.
+
+    Raises:
+        PhysicsError: the launch model cannot meet a ballistic request.
+    """
+    reason = assess_ballistic(spec.apogee_km)
+    if reason is not None:
+        return FlightDescription(ballistic=False, reason=reason)
+    trajectory = fly(spec)
+    k = trajectory.burnout_index
+    speed = float(np.linalg.norm(trajectory.vel_ecef_mps[k]))
+    burnout = Burnout(
+        time_s=float(trajectory.t_s[k]),
+        altitude_km=float(geodetic_altitude_m(trajectory.pos_ecef_m[k])) / 1000.0,
+        speed_mps=speed,
+    )
+    equivalent_km = minimum_energy_range_m(speed) / 1000.0
+    apogee_km = trajectory.apogee_m / 1000.0
+    reason = assess_ballistic(apogee_km)
+    return FlightDescription(
+        ballistic=reason is None,
+        reason=reason,
+        flight_time_s=trajectory.impact_time_s,
+        apogee_km=apogee_km,
+        range_km=trajectory.range_m / 1000.0,
+        burnout=burnout,
+        min_energy_range_km=equivalent_km,
+        range_class=classify_range(max(equivalent_km, trajectory.range_m / 1000.0)),
+    )

@@ -104,3 +104,16 @@ to = ["AUS"]
     assert aus["JPN"] == 0
     assert (tmp_path / "data" / "relay-USA.jsonl").exists()
     assert main(["audit", "verify", str(tmp_path / "data" / "relay-USA.jsonl")]) == 0
+
+
+@pytest.mark.slow
+def test_salvo_of_eight_gives_eight_events_at_every_party() -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "salvo_srbm.toml"
+    summary = asyncio.run(run_demo(scenario_path=scenario))
+    assert summary["leaks"] == 0
+    for party in PARTIES:
+        events = summary["parties"][party]["events"]
+        assert len(events) == 8
+        for event in events:
+            assert event["originators"] == sorted(PARTIES)
+            assert event["impact_error_km"] < 25.0

@@ -127,8 +127,11 @@ class Picture:
         """Merge the contribution's event into an earlier event of the same missile."""
         own = self.events[self._event_of[key]]
         contribution = own.contributions[key]
+        own_originators = {k[0] for k in own.contributions}
         for event in list(self.events.values()):
-            if event is own or any(k[0] == key[0] for k in event.contributions):
+            # One contribution per originator per event: an originator's two tracks are
+            # two missiles (its own tracker has already told them apart).
+            if event is own or own_originators & {k[0] for k in event.contributions}:
                 continue
             if event.matches(contribution):
                 self._merge(into=event, other=own)
@@ -136,7 +139,7 @@ class Picture:
 
     def _merge(self, *, into: Event, other: Event) -> None:
         into.contributions.update(other.contributions)
-        into.merged_from.append(other.event_id)
+        into.merged_from.extend([other.event_id, *other.merged_from])
         for key in other.contributions:
             self._event_of[key] = into.event_id
         del self.events[other.event_id]

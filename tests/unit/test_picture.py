@@ -1,0 +1,64 @@
+"""The picture: applies each message once, groups contributions into events."""
+
+from __future__ import annotations
+
+import msgspec
+
+from tests.factories import T0, envelope, impact, launch, track
+from warnlink.fusion.picture import Picture
+from warnlink.model import Envelope, TrackReport
+
+
+def _track_at(trk_id: int, originator: str, east_m: float, seq: int) -> Envelope:
+    base = track(trk_id)
+    x, y, z = base.pos
+    moved: TrackReport = msgspec.structs.replace(base, pos=(x + east_m, y, z))
+    return envelope(moved, originator=originator, seq=seq)
+
+
+def test_same_missile_from_two_originators_is_one_event() -> None:
+    picture = Picture("USA")
+    picture.apply(_track_at(1, "ROK", 0.0, 1), T0)
+    picture.apply(_track_at(9, "JPN", 2_000.0, 1), T0)
+    (event,) = picture.events.values()
+    assert set(event.contributions) == {("ROK", 1), ("JPN", 9)}
+    assert event.merged_from
+
+
+def test_two_missiles_stay_two_events() -> None:
+    picture = Picture("USA")
+    picture.apply(_track_at(1, "ROK", 0.0, 1), T0)
+    picture.apply(_track_at(2, "ROK", 500_000.0, 2), T0)
+    picture.apply(_track_at(7, "JPN", 500_500.0, 1), T0)
+    assert len(picture.events) == 2
+    for event in picture.events.values():
+        originators = [k[0] for k in event.contributions]
+        assert len(originators) == len(set(originators))
+
+
+def test_a_later_match_cannot_put_two_tracks_of_one_originator_together() -> None:
+    picture = Picture("USA")
+    picture.apply(_track_at(1, "ROK", 0.0, 1), T0)
+    picture.apply(_track_at(1, "JPN", 1_000.0, 1), T0)  # event A: ROK1 + JPN1
+    picture.apply(_track_at(2, "ROK", 900_000.0, 2), T0)
+    picture.apply(_track_at(2, "USA", 901_000.0, 1), T0)  # event B: ROK2 + USA2
+    # USA2's impact prediction happens to match event A's: B must not swallow ROK1's event.
+    picture.apply(envelope(impact(1), originator="JPN", seq=2), T0)
+    picture.apply(envelope(impact(2), originator="USA", seq=2), T0)
+    assert len(picture.events) == 2
+    for event in picture.events.values():
+        originators = [k[0] for k in event.contributions]
+        assert len(originators) == len(set(originators))
+
+
+def test_messages_apply_once_and_count_by_originator() -> None:
+    picture = Picture("JPN")
+    message = envelope(launch(), originator="ROK")
+    assert picture.apply(message, T0)
+    assert not picture.apply(message, T0 + 1)
+    assert picture.received_from["ROK"] == 1
+    (event,) = picture.events.values()
+    (contribution,) = event.contributions.values()
+    assert contribution.launch == message.payload
+    assert contribution.launch_received_ns == T0
+    assert contribution.msg_ids == [message.msg_id]

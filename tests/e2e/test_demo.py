@@ -117,3 +117,19 @@ def test_salvo_of_eight_gives_eight_events_at_every_party() -> None:
         for event in events:
             assert event["originators"] == sorted(PARTIES)
             assert event["impact_error_km"] < 25.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["lofted_icbm", "irbm_overflight"])
+def test_other_scenarios_reach_every_party(name: str) -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / f"{name}.toml"
+    summary = asyncio.run(run_demo(scenario_path=scenario))
+    assert summary["leaks"] == 0
+    assert min(summary["relay"][k] for k in ("forwarded", "redacted", "refused")) > 0
+    for party in PARTIES:
+        (event,) = summary["parties"][party]["events"]
+        assert event["originators"] == sorted(PARTIES)
+        assert event["impact_error_km"] < 25.0
+        for seen in event["by_originator"].values():
+            assert seen["first_impact_prediction_after_launch_s"] is not None
+            assert seen["launch"] is not None

@@ -9,7 +9,9 @@ import pytest
 
 from warnlink.cli import main
 from warnlink.errors import ConfigError
+from warnlink.geo.wgs84 import GM_M3_S2, MEAN_RADIUS_M
 from warnlink.model import RangeClass
+from warnlink.physics.kepler import minimum_energy_range_of_state_m, minimum_energy_shot
 from warnlink.sim.flight import describe_flight
 from warnlink.sim.launch import LaunchSpec
 from warnlink.sim.reference import check_launch, read_launches
@@ -25,7 +27,9 @@ def test_default_flight_is_described() -> None:
     assert flight.burnout is not None
     assert 0.0 < flight.burnout.time_s < 200.0
     assert 50.0 < flight.burnout.altitude_km < 200.0
-    assert flight.range_class is RangeClass.SRBM
+    assert flight.min_energy_range_km is not None
+    assert 1000.0 < flight.min_energy_range_km < 1300.0  # lofted: more energy than 900 km needs
+    assert flight.range_class is RangeClass.MRBM
 
 
 def test_lofted_flight_is_classed_by_its_minimum_energy_range() -> None:
@@ -103,3 +107,17 @@ def test_wrong_header_is_refused(tmp_path: Path) -> None:
     path.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(ConfigError, match="header"):
         read_launches(path)
+
+
+def test_minimum_energy_range_of_a_state_matches_the_kepler_shot() -> None:
+    shot = minimum_energy_shot(2000e3)
+    # A surface state with the shot's speed, pointing anywhere: energy alone decides.
+    speed = shot.speed_mps
+    range_m = minimum_energy_range_of_state_m((MEAN_RADIUS_M, 0.0, 0.0), (0.0, speed, 0.0))
+    assert range_m == pytest.approx(2000e3, rel=1e-6)
+    # The same energy higher up, with the speed it has there, gives the same range.
+    r = MEAN_RADIUS_M + 300e3
+    v = (speed**2 - 2 * GM_M3_S2 * (1 / MEAN_RADIUS_M - 1 / r)) ** 0.5
+    assert minimum_energy_range_of_state_m((0.0, 0.0, r), (v, 0.0, 0.0)) == pytest.approx(
+        2000e3, rel=1e-6
+    )

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from warnlink.errors import PhysicsError
+from warnlink.estimation.impact import sigma_points
 from warnlink.geo.wgs84 import (
     FloatArray,
     ecef_to_lla,
@@ -182,7 +183,7 @@ def _rising_root(c0: float, c1: float, c2: float) -> float | None:
 
 
 BACKTRACK_STEP_S = 1.0
-BACKTRACK_MAX_S = 1800.0
+BACKTRACK_MAX_S = 7200.0
 BOOST_ALLOWANCE_S = 50.0
 """How much earlier than its ballistic origin a missile was launched, typically."""
 BOOST_ALLOWANCE_SIGMA_S = 30.0
@@ -195,44 +196,58 @@ def backtrack_launch(
 ) -> LaunchEstimate:
     """Launch point and time from one post-burnout state, for a track that missed the boost.
 
-    Model: the state is propagated backwards (fixed-step RK4 with a negative step, in the
-    same rotating-frame J2 equations as `physics.propagate`) to geodetic height 0. That
-    ballistic origin ignores thrust, so it lies uprange of the launch site and later than
-    the launch. On the launch model of `sim.launch`, for flights of 300 to 3,700 km range
-    (minimum-energy and lofted), the origin came 36 to 110 s after launch and 15 to 150 km
-    from the site (measured by flying the model and backtracking its true states). The
-    estimate therefore moves the time `BOOST_ALLOWANCE_S` earlier with a 1-sigma of
-    `BOOST_ALLOWANCE_SIGMA_S`, keeps the point, and states a DRMS of max(10 km, 2% of the
-    ground range from that origin to the predicted impact). A coarse estimate, and said to be
-    one: a party that saw the boost does far better with `estimate_launch`.
+    Model: the state's 13 sigma points (unscented transform, `impact.sigma_points`) are
+    propagated backwards (fixed-step RK4 with a negative step, in the same rotating-frame
+    J2 vacuum equations as `physics.propagate`) to geodetic height 0; their weighted mean
+    and spread give the ballistic origin and its state-noise uncertainty. That origin
+    ignores thrust, so it lies uprange of the launch site and later than the launch. On the
+    launch model of `sim.launch`, for flights of 300 to 3,700 km range (minimum-energy and
+    lofted), the origin came 36 to 110 s after launch and 15 to 150 km from the site
+    (measured by flying the model and backtracking its true states). The estimate therefore
+    moves the time `BOOST_ALLOWANCE_S` earlier and adds, in quadrature to the spread, a
+    model error of `BOOST_ALLOWANCE_SIGMA_S` in time and max(10 km, 2% of the ground range
+    from the origin to the predicted impact) in position (DRMS). A coarse estimate, and
+    said to be one: a party that saw the boost does far better with `estimate_launch`.
 
     Raises:
-        PhysicsError: if the state does not reach the ground within 30 min backwards.
+        PhysicsError: if a sigma point does not reach the ground within 2 h backwards.
     """
 
     def accel(pos: FloatArray, vel: FloatArray, _t: float | FloatArray) -> FloatArray:
         return acceleration(pos, vel, FULL_MODEL)
 
-    pos = np.asarray(estimate.pos_ecef_m, dtype=np.float64).reshape(1, 3)
-    vel = np.asarray(estimate.vel_ecef_mps, dtype=np.float64).reshape(1, 3)
-    height = float(approx_altitude_m(pos)[0])
+    mean = np.concatenate([estimate.pos_ecef_m, estimate.vel_ecef_mps]).astype(np.float64)
+    points, weights = sigma_points(mean, np.asarray(estimate.cov, dtype=np.float64))
+    pos, vel = points[:, :3].copy(), points[:, 3:].copy()
+    height = approx_altitude_m(pos)
+    ground = np.full_like(pos, np.nan)
+    back_s = np.full(len(points), np.nan)
     elapsed = 0.0
-    while elapsed < BACKTRACK_MAX_S:
-        new_pos, new_vel = rk4_step(pos, vel, 0.0, -BACKTRACK_STEP_S, accel)
-        new_height = float(approx_altitude_m(new_pos)[0])
-        if new_height <= 0.0:
-            fraction = height / (height - new_height)
-            ground = pos + fraction * (new_pos - pos)
-            lat, lon, _ = ecef_to_lla(ground[0])
-            origin_s = estimate.time_s - elapsed - fraction * BACKTRACK_STEP_S
-            range_m = float(surface_distance_m(lat, lon, impact_lat_deg, impact_lon_deg))
-            return LaunchEstimate(
-                time_s=origin_s - BOOST_ALLOWANCE_S,
-                time_sigma_s=BOOST_ALLOWANCE_SIGMA_S,
-                lat_deg=float(lat),
-                lon_deg=float(lon),
-                sigma_m=max(BACKTRACK_SIGMA_FLOOR_M, BACKTRACK_SIGMA_PER_RANGE * range_m),
+    while np.isnan(back_s).any():
+        if elapsed >= BACKTRACK_MAX_S:
+            raise PhysicsError(
+                f"state at t={estimate.time_s:.1f} s does not reach the ground backwards"
             )
+        new_pos, new_vel = rk4_step(pos, vel, 0.0, -BACKTRACK_STEP_S, accel)
+        new_height = approx_altitude_m(new_pos)
+        landed = np.isnan(back_s) & (new_height <= 0.0)
+        fraction = height[landed] / (height[landed] - new_height[landed])
+        ground[landed] = pos[landed] + fraction[:, None] * (new_pos[landed] - pos[landed])
+        back_s[landed] = elapsed + fraction * BACKTRACK_STEP_S
         pos, vel, height = new_pos, new_vel, new_height
         elapsed += BACKTRACK_STEP_S
-    raise PhysicsError(f"state at t={estimate.time_s:.1f} s does not reach the ground backwards")
+    centre = weights @ ground
+    lat, lon, _ = ecef_to_lla(centre)
+    east_north = (ground - centre) @ enu_rotation(float(lat), float(lon))[:2].T
+    spread_m2 = float(weights @ np.sum(east_north**2, axis=1))
+    mean_back_s = float(weights @ back_s)
+    spread_s2 = float(weights @ (back_s - mean_back_s) ** 2)
+    range_m = float(surface_distance_m(lat, lon, impact_lat_deg, impact_lon_deg))
+    model_m = max(BACKTRACK_SIGMA_FLOOR_M, BACKTRACK_SIGMA_PER_RANGE * range_m)
+    return LaunchEstimate(
+        time_s=estimate.time_s - mean_back_s - BOOST_ALLOWANCE_S,
+        time_sigma_s=math.sqrt(BOOST_ALLOWANCE_SIGMA_S**2 + spread_s2),
+        lat_deg=float(lat),
+        lon_deg=float(lon),
+        sigma_m=math.sqrt(model_m**2 + spread_m2),
+    )

@@ -5,8 +5,10 @@ For each estimate of its national tracker, an originator reports:
 - a track report, always;
 - a launch report once it has three boost-phase estimates (launch point and time
   by `estimate_launch`), again with each further boost estimate (refined), and
-  again whenever an impact prediction changes the range class (launch point to
-  predicted impact); a track first seen after burnout gets its launch
+  again whenever an impact prediction changes the range class (the larger of the
+  range from launch point to predicted impact and the minimum-energy range of the
+  state's energy, so a lofted flight is classed by its energy); a track first seen
+  after burnout gets its launch
   report at its first impact prediction, from its state propagated backwards to
   the ground (`backtrack_launch`: coarser, and with a wider ellipse that says so);
 - an impact prediction (`predict_impact`) on the first ballistic estimate and then
@@ -44,6 +46,7 @@ from warnlink.model import (
 )
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
+from warnlink.physics.kepler import minimum_energy_range_of_state_m
 
 #: 95% radius of a circle from a 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
 CHI2_2_95_SQRT: Final = 2.4477
@@ -190,7 +193,10 @@ class TrackReporter:
         if self._launch_estimate is not None:
             launch = self._launch_estimate
             range_m = surface_distance_m(launch.lat_deg, launch.lon_deg, ipp.lat_deg, ipp.lon_deg)
-            range_km = float(range_m) / 1000.0
+            energy_m = minimum_energy_range_of_state_m(
+                _vector(estimate.pos_ecef_m), _vector(estimate.vel_ecef_mps)
+            )
+            range_km = max(float(range_m), energy_m) / 1000.0
             low = classify_range(range_km * (1 - RANGE_CLASS_HYSTERESIS))
             high = classify_range(range_km * (1 + RANGE_CLASS_HYSTERESIS))
             range_class = low if self._range_class is None or low is high else self._range_class

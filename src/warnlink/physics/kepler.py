@@ -105,3 +105,19 @@ def minimum_energy_range_m(speed_mps: float, radius_m: float = MEAN_RADIUS_M) ->
     if q >= 1.0:
         return math.pi * radius_m
     return 2.0 * math.asin(q / (2.0 - q)) * radius_m
+
+
+def minimum_energy_range_of_state_m(
+    pos_m: tuple[float, float, float], vel_mps: tuple[float, float, float]
+) -> float:
+    """The minimum-energy range of a free-flight state's energy (the range-class measure).
+
+    Energy conservation brings the state to the surface: v_s^2 = v^2 + 2 GM (1/R - 1/r),
+    then `minimum_energy_range_m(v_s)`. A lofted flight thus gets the range its energy
+    would reach on a minimum-energy arc. The ECEF (rotating-frame) speed stands for the
+    inertial one, an approximation of a few percent at these latitudes.
+    """
+    r = math.hypot(*pos_m)
+    v2 = sum(v * v for v in vel_mps)
+    surface_speed = math.sqrt(max(0.0, v2 + 2.0 * GM_M3_S2 * (1.0 / MEAN_RADIUS_M - 1.0 / r)))
+    return minimum_energy_range_m(surface_speed)

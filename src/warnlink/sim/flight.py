@@ -11,9 +11,9 @@ such "depressed" or quasi-ballistic flights are not reproducible by this model.)
 
 Range class follows the DESIGN.md glossary: for a lofted flight it is the class of the
 range its burnout speed gives on a minimum-energy (vacuum Kepler, spherical Earth)
-trajectory, `physics.kepler.minimum_energy_range_m`, not of the shortened range flown.
-The burnout speed is taken relative to the rotating Earth and as if at the surface, an
-approximation of a few percent (900 km flown, 927 km equivalent for the default flight).
+trajectory from the ground with the same energy as at burnout
+(`physics.kepler.minimum_energy_range_of_state_m`), not of the shortened range flown:
+the default flight (900 km, apogee 450 km, lofted) carries the energy of about 1,130 km.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Final
 import numpy as np
 
 from warnlink.estimation.classify import classify_range
-from warnlink.geo.wgs84 import geodetic_altitude_m
+from warnlink.geo.wgs84 import FloatArray, geodetic_altitude_m
 from warnlink.model.payloads import RangeClass
-from warnlink.physics.kepler import minimum_energy_range_m
+from warnlink.physics.kepler import minimum_energy_range_of_state_m
 from warnlink.sim.launch import LaunchSpec, fly
 
 BALLISTIC_MIN_APOGEE_KM: Final = 100.0
@@ -96,7 +96,12 @@ def describe_flight(spec: LaunchSpec) -> FlightDescription:
         altitude_km=float(geodetic_altitude_m(trajectory.pos_ecef_m[k])) / 1000.0,
         speed_mps=speed,
     )
-    equivalent_km = minimum_energy_range_m(speed) / 1000.0
+    equivalent_km = (
+        minimum_energy_range_of_state_m(
+            _triple(trajectory.pos_ecef_m[k]), _triple(trajectory.vel_ecef_mps[k])
+        )
+        / 1000.0
+    )
     apogee_km = trajectory.apogee_m / 1000.0
     reason = assess_ballistic(apogee_km)
     return FlightDescription(
@@ -109,3 +114,8 @@ def describe_flight(spec: LaunchSpec) -> FlightDescription:
         min_energy_range_km=equivalent_km,
         range_class=classify_range(max(equivalent_km, trajectory.range_m / 1000.0)),
     )
+
+
+def _triple(values: FloatArray) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return (x, y, z)

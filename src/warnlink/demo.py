@@ -304,6 +304,7 @@ def _event_summary(
         "event_id": event.event_id,
         "originators": sorted({c.originator for c in contributions}),
         "merged_from": event.merged_from,
+        "split_off": event.split_off,
         "track_reports": sum(c.track_count for c in contributions),
         "first_launch_report_after_launch_s": _seconds_after(
             min((f[0] for f in firsts if f[0] is not None), default=None), launch_ns

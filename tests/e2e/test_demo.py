@@ -117,6 +117,10 @@ def test_salvo_of_eight_gives_eight_events_at_every_party() -> None:
         for event in events:
             assert event["originators"] == sorted(PARTIES)
             assert event["impact_error_km"] < 25.0
+            # The simulator numbers each party's tracks by launch, the same at every
+            # party: a right association puts equal numbers together.
+            numbers = {seen["track_number"] for seen in event["by_originator"].values()}
+            assert len(numbers) == 1, (party, event["event_id"], event["by_originator"].keys())
 
 
 @pytest.mark.slow

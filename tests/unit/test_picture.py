@@ -8,11 +8,14 @@ from tests.factories import T0, envelope, impact, launch, track
 from warnlink.fusion.picture import Picture
 from warnlink.model import Envelope, TrackReport
 
+#: 1 km and 100 m/s standard deviations, as the 21 upper-triangle entries.
+KM_COV = tuple({0: 1e6, 6: 1e6, 11: 1e6, 15: 1e4, 18: 1e4, 20: 1e4}.get(i, 0.0) for i in range(21))
+
 
 def _track_at(trk_id: int, originator: str, east_m: float, seq: int) -> Envelope:
     base = track(trk_id)
     x, y, z = base.pos
-    moved: TrackReport = msgspec.structs.replace(base, pos=(x + east_m, y, z))
+    moved: TrackReport = msgspec.structs.replace(base, pos=(x + east_m, y, z), cov=KM_COV)
     return envelope(moved, originator=originator, seq=seq)
 
 

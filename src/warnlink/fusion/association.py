@@ -1,24 +1,22 @@
-"""Gates that say whether two originators' reports describe the same missile.
+"""Gates that say whether two originators' reports could describe the same missile.
 
-A deliberately simple first association (issue 3 brings global nearest neighbour
-and covariance intersection): two tracks are the same missile when their states,
-brought to a common time by constant-velocity extrapolation over at most 60 s,
-are within 50 km; two launch reports when their times are within 60 s and their
-points within 100 km; two impact predictions when within 120 s and 150 km.
-Distances are straight-line ECEF (tracks) or great-circle (surface points).
+Tracks are gated statistically at a common time (`gating.track_distance2`, chi-square
+99.9%) and assigned globally (`picture`). Where a party holds no track of an
+originator (its tracks were not released), that originator's launch reports and
+impact predictions are gated instead: launch times within 60 s and points within
+100 km; impact times within 120 s and points within 150 km (great-circle), fixed
+gates a few times wider than the 95% ellipses the estimators state.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
+from warnlink.fusion.gating import GATE_CHI2_3DOF, track_distance2
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.model import ImpactPrediction, LaunchReport, TrackReport
 from warnlink.model.time import NS_PER_S
 
-TRACK_GATE_M: Final = 50_000.0
-TRACK_MAX_GAP_S: Final = 60.0
 LAUNCH_GATE_M: Final = 100_000.0
 LAUNCH_GATE_S: Final = 60.0
 IMPACT_GATE_M: Final = 150_000.0
@@ -26,12 +24,9 @@ IMPACT_GATE_S: Final = 120.0
 
 
 def tracks_match(a: TrackReport, b: TrackReport) -> bool:
-    """Same missile, by position at a common time (constant-velocity extrapolation)."""
-    dt_s = (b.epoch - a.epoch) / NS_PER_S
-    if abs(dt_s) > TRACK_MAX_GAP_S:
-        return False
-    predicted = [p + v * dt_s for p, v in zip(a.pos, a.vel, strict=True)]
-    return math.dist(predicted, b.pos) <= TRACK_GATE_M
+    """Same missile, by the statistical gate at a common time."""
+    distance2 = track_distance2(a, b)
+    return distance2 is not None and distance2 <= GATE_CHI2_3DOF
 
 
 def launches_match(a: LaunchReport, b: LaunchReport) -> bool:

@@ -4,8 +4,11 @@ An event is one missile. Each originator's track of it is a `Contribution`,
 keyed by (originator, originator's track number), holding that originator's
 latest launch report, track state, impact prediction and status, with the ids of
 the messages it came from (provenance). Contributions are grouped into events by
-the gates in `association`; two events found later to be the same missile are
-merged, and the merge is recorded.
+global nearest neighbour on statistically gated tracks (`_assign_tracks`), or by
+the gates in `association` where only launch reports or impact predictions arrived.
+Two events found later to be the same missile are merged; a contribution whose
+ballistic track no longer gates with its event's others is split off and assigned
+again. Merges and splits are recorded on the events.
 
 Messages are applied once: a message id seen before is ignored (idempotent).
 """
@@ -15,18 +18,24 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
 from warnlink.fusion.association import impacts_match, launches_match, tracks_match
+from warnlink.fusion.gating import GATE_CHI2_3DOF, track_distance2
 from warnlink.model import (
     Envelope,
     EventStatus,
     Heartbeat,
     ImpactPrediction,
     LaunchReport,
+    Phase,
     Status,
     TrackReport,
 )
 
 ContributionKey = tuple[str, int]
+_NO_MATCH = 1e12
 
 
 @dataclass
@@ -53,6 +62,15 @@ class Event:
     event_id: str
     contributions: dict[ContributionKey, Contribution] = field(default_factory=dict)
     merged_from: list[str] = field(default_factory=list)
+    split_off: list[str] = field(default_factory=list)
+
+    def originators(self) -> set[str]:
+        return {originator for originator, _ in self.contributions}
+
+    def latest_track(self) -> TrackReport | None:
+        """The most recent track state of any contribution."""
+        tracks = [c.track for c in self.contributions.values() if c.track is not None]
+        return max(tracks, key=lambda t: t.epoch) if tracks else None
 
     def matches(self, other: Contribution) -> bool:
         """Whether `other` describes this event's missile, by any gate that applies."""
@@ -108,6 +126,8 @@ class Picture:
                 contribution.impact_received_ns = contribution.impact_received_ns or received_ns
             case EventStatus():
                 contribution.status = payload.status
+        if isinstance(payload, TrackReport):
+            self._check_split(key)
         self._associate(key)
         return True
 
@@ -124,18 +144,89 @@ class Picture:
         return contribution
 
     def _associate(self, key: ContributionKey) -> None:
-        """Merge the contribution's event into an earlier event of the same missile."""
+        """Join the contribution's event to an earlier event of the same missile.
+
+        A contribution with a track is assigned by global nearest neighbour; one
+        without (only launch reports or impact predictions reached this party) joins
+        the first event whose gates it passes.
+        """
         own = self.events[self._event_of[key]]
+        if own.contributions[key].track is not None:
+            self._assign_tracks(key[0])
+            return
         contribution = own.contributions[key]
-        own_originators = {k[0] for k in own.contributions}
+        own_originators = own.originators()
         for event in list(self.events.values()):
             # One contribution per originator per event: an originator's two tracks are
             # two missiles (its own tracker has already told them apart).
-            if event is own or own_originators & {k[0] for k in event.contributions}:
+            if event is own or own_originators & event.originators():
                 continue
             if event.matches(contribution):
                 self._merge(into=event, other=own)
                 return
+
+    def _check_split(self, key: ContributionKey) -> None:
+        """Split a contribution out of its event when its ballistic track no longer gates.
+
+        Association during boost can pair tracks wrongly (thrust is not modelled); once
+        both tracks are ballistic, a pair beyond the gate is split and re-assigned.
+        """
+        event = self.events[self._event_of[key]]
+        mine = event.contributions[key].track
+        if mine is None or mine.phase is Phase.BOOST or len(event.contributions) < 2:
+            return
+        distances = [
+            d
+            for other_key, c in event.contributions.items()
+            if other_key != key
+            and c.track is not None
+            and c.track.phase is not Phase.BOOST
+            and (d := track_distance2(mine, c.track)) is not None
+        ]
+        if not distances or min(distances) <= GATE_CHI2_3DOF:
+            return
+        contribution = event.contributions.pop(key)
+        alone = Event(f"{self.party}-E{self._next_event}")
+        self._next_event += 1
+        alone.contributions[key] = contribution
+        self.events[alone.event_id] = alone
+        self._event_of[key] = alone.event_id
+        event.split_off.append(alone.event_id)
+
+    def _assign_tracks(self, originator: str) -> None:
+        """Global nearest neighbour between the originator's unassociated tracks and events.
+
+        Costs are squared Mahalanobis distances at a common time (`gating`); pairs
+        beyond the gate are not assigned. The assignment minimises the summed cost
+        (Munkres, via scipy's `linear_sum_assignment`), so in a salvo two close tracks
+        are not both given the same missile.
+        """
+        pending = [
+            e for e in self.events.values() if e.originators() == {originator} and e.latest_track()
+        ]
+        candidates = [
+            e
+            for e in self.events.values()
+            if originator not in e.originators() and e.latest_track() is not None
+        ]
+        if not pending or not candidates:
+            return
+        costs = np.full((len(pending), len(candidates)), _NO_MATCH)
+        for i, event in enumerate(pending):
+            mine = event.latest_track()
+            assert mine is not None
+            for j, candidate in enumerate(candidates):
+                distances = [
+                    d
+                    for c in candidate.contributions.values()
+                    if c.track is not None and (d := track_distance2(mine, c.track)) is not None
+                ]
+                if distances and min(distances) <= GATE_CHI2_3DOF:
+                    costs[i, j] = min(distances)
+        rows, cols = linear_sum_assignment(costs)
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            if costs[row, col] < _NO_MATCH:
+                self._merge(into=candidates[col], other=pending[row])
 
     def _merge(self, *, into: Event, other: Event) -> None:
         into.contributions.update(other.contributions)

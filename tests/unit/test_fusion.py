@@ -1,0 +1,104 @@
+"""Covariance intersection, statistical gating, and splitting a wrong association."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.factories import T0, envelope, track
+from warnlink.fusion.covariance_intersection import intersect, intersect_pair
+from warnlink.fusion.gating import GATE_CHI2_3DOF, extrapolate, state_of, track_distance2
+from warnlink.fusion.picture import Picture
+from warnlink.model import Phase, TrackReport
+from warnlink.model.time import NS_PER_S
+from warnlink.sim.trajectory import Trajectory
+
+KM_COV = tuple({0: 1e6, 6: 1e6, 11: 1e6, 15: 1e4, 18: 1e4, 20: 1e4}.get(i, 0.0) for i in range(21))
+
+
+def _spd(values: list[float]) -> np.ndarray:
+    a = np.array(values).reshape(3, 3)
+    return a @ a.T + 0.1 * np.eye(3)
+
+
+matrices = st.lists(st.floats(-10, 10), min_size=9, max_size=9).map(_spd)
+
+
+@settings(max_examples=200)
+@given(matrices, matrices, st.floats(-1, 1))
+def test_ci_is_consistent_for_any_correlation(pa: np.ndarray, pb: np.ndarray, rho: float) -> None:
+    """For errors of any cross-correlation, CI's covariance bounds the true error covariance."""
+    _, cov, w = intersect_pair(np.zeros(3), pa, np.zeros(3), pb)
+    # True error covariance of the fused estimate for a cross-covariance rho * sqrt(Pa) sqrt(Pb).
+    ra, rb = np.linalg.cholesky(pa), np.linalg.cholesky(pb)
+    cross = rho * ra @ rb.T
+    ia, ib = np.linalg.inv(pa), np.linalg.inv(pb)
+    gain_a, gain_b = cov @ (w * ia), cov @ ((1 - w) * ib)
+    true = gain_a @ pa @ gain_a.T + gain_b @ pb @ gain_b.T + gain_a @ cross @ gain_b.T
+    true = true + (gain_a @ cross @ gain_b.T).T
+    assert np.linalg.eigvalsh(cov - true).min() > -1e-6 * np.trace(cov)
+    assert 0.0 <= w <= 1.0
+
+
+def test_ci_prefers_the_better_estimate_and_never_beats_either() -> None:
+    good, poor = np.eye(2), 100 * np.eye(2)
+    mean, cov = intersect([np.zeros(2), np.ones(2)], [good, poor])
+    np.testing.assert_allclose(mean, np.zeros(2), atol=1e-6)
+    assert np.trace(cov) <= np.trace(good) + 1e-9
+
+
+def test_extrapolation_follows_the_flight(default_trajectory: Trajectory) -> None:
+    t0 = default_trajectory.burnout_time_s + 60.0
+    start = default_trajectory.state_at(t0)
+    for dt in (10.0, 30.0, 60.0, -30.0):
+        mean, cov = extrapolate(start, np.eye(6), dt)
+        truth = default_trajectory.state_at(t0 + dt)
+        error = np.linalg.norm(mean[:3] - truth[:3])
+        assert error < 3.0 * np.sqrt(np.trace(cov[:3, :3]) / 3.0), (dt, error)
+
+
+def test_gate_accepts_the_same_missile_and_refuses_another() -> None:
+    a = msgspec.structs.replace(track(), cov=KM_COV)
+    near = msgspec.structs.replace(a, pos=(a.pos[0] + 1500.0, a.pos[1], a.pos[2]))
+    far = msgspec.structs.replace(a, pos=(a.pos[0] + 15_000.0, a.pos[1], a.pos[2]))
+    assert track_distance2(a, a) == pytest.approx(0.0)
+    assert track_distance2(a, near) <= GATE_CHI2_3DOF  # type: ignore[operator]
+    assert track_distance2(a, far) > GATE_CHI2_3DOF  # type: ignore[operator]
+    later = msgspec.structs.replace(a, epoch=a.epoch + 61 * NS_PER_S)
+    assert track_distance2(a, later) is None
+
+
+def test_withheld_covariance_gets_a_default() -> None:
+    _, cov = state_of(track(cov=False))
+    assert cov[0, 0] == pytest.approx(5_000.0**2)
+
+
+def _at(
+    trk_id: int, originator: str, east_m: float, *, seq: int, t_s: float, phase: Phase
+) -> object:
+    base: TrackReport = msgspec.structs.replace(
+        track(trk_id),
+        cov=KM_COV,
+        phase=phase,
+        epoch=T0 + round(t_s * NS_PER_S),
+        vel=(0.0, 0.0, 0.0),
+    )
+    x, y, z = base.pos
+    return envelope(
+        msgspec.structs.replace(base, pos=(x + east_m, y, z)), originator=originator, seq=seq
+    )
+
+
+def test_a_wrong_boost_association_is_split_once_ballistic() -> None:
+    picture = Picture("USA")
+    picture.apply(_at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=Phase.BOOST), T0)  # type: ignore[arg-type]
+    picture.apply(_at(4, "JPN", 500.0, seq=1, t_s=0.0, phase=Phase.BOOST), T0)  # type: ignore[arg-type]
+    assert len(picture.events) == 1
+    # Ballistic now: JPN's track is 40 km from ROK's at the same time: another missile.
+    picture.apply(_at(1, "ROK", 0.0, seq=2, t_s=10.0, phase=Phase.MIDCOURSE), T0)  # type: ignore[arg-type]
+    picture.apply(_at(4, "JPN", 40_000.0, seq=2, t_s=10.0, phase=Phase.MIDCOURSE), T0)  # type: ignore[arg-type]
+    assert len(picture.events) == 2
+    assert any(event.split_off for event in picture.events.values())

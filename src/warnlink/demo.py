@@ -337,6 +337,13 @@ def _event_summary(
             for c in contributions
         },
     }
+    fused = event.fused_state()
+    if fused is not None:
+        summary["fused_track"] = {
+            "time": utc_ns_to_iso(fused.epoch),
+            "originators": list(fused.originators),
+            "position_sigma_m": round(float(np.sqrt(np.trace(fused.cov[:3, :3]) / 3.0)), 1),
+        }
     if best is not None and best.impact is not None:
         ipp = best.impact
         summary["impact_prediction"] = _impact_summary(ipp) | {"by": best.originator}

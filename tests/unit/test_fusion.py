@@ -102,3 +102,16 @@ def test_a_wrong_boost_association_is_split_once_ballistic() -> None:
     picture.apply(_at(4, "JPN", 40_000.0, seq=2, t_s=10.0, phase=Phase.MIDCOURSE), T0)  # type: ignore[arg-type]
     assert len(picture.events) == 2
     assert any(event.split_off for event in picture.events.values())
+
+
+def test_event_fused_state_uses_every_recent_track() -> None:
+    picture = Picture("USA")
+    picture.apply(_at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=Phase.MIDCOURSE), T0)  # type: ignore[arg-type]
+    picture.apply(_at(4, "JPN", 800.0, seq=1, t_s=2.0, phase=Phase.MIDCOURSE), T0)  # type: ignore[arg-type]
+    (event,) = picture.events.values()
+    fused = event.fused_state()
+    assert fused is not None
+    assert fused.originators == ("JPN", "ROK")
+    assert fused.epoch == T0 + 2 * NS_PER_S
+    single = 1e6  # each input's position variance before extrapolation
+    assert np.trace(fused.cov[:3, :3]) / 3.0 <= single * 1.01

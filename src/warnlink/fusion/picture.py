@@ -22,7 +22,15 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from warnlink.fusion.association import impacts_match, launches_match, tracks_match
-from warnlink.fusion.gating import GATE_CHI2_3DOF, track_distance2
+from warnlink.fusion.covariance_intersection import intersect
+from warnlink.fusion.gating import (
+    GATE_CHI2_3DOF,
+    MAX_GAP_S,
+    extrapolate,
+    state_of,
+    track_distance2,
+)
+from warnlink.geo.wgs84 import FloatArray
 from warnlink.model import (
     Envelope,
     EventStatus,
@@ -33,6 +41,7 @@ from warnlink.model import (
     Status,
     TrackReport,
 )
+from warnlink.model.time import NS_PER_S
 
 ContributionKey = tuple[str, int]
 _NO_MATCH = 1e12
@@ -55,6 +64,16 @@ class Contribution:
     msg_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FusedState:
+    """An event's fused track state: epoch (UTC ns), ECEF mean (6,), covariance (6, 6)."""
+
+    epoch: int
+    mean: FloatArray
+    cov: FloatArray
+    originators: tuple[str, ...]
+
+
 @dataclass
 class Event:
     """One missile: the contributions of every originator that tracks it."""
@@ -71,6 +90,30 @@ class Event:
         """The most recent track state of any contribution."""
         tracks = [c.track for c in self.contributions.values() if c.track is not None]
         return max(tracks, key=lambda t: t.epoch) if tracks else None
+
+    def fused_state(self) -> FusedState | None:
+        """The contributions' latest tracks fused by covariance intersection.
+
+        Each track is brought to the latest epoch among them (`gating.extrapolate`);
+        tracks more than `MAX_GAP_S` older are left out. Computed from what this party
+        received, so it never holds more than the party may see; it stays local.
+        """
+        tracks = [c.track for c in self.contributions.values() if c.track is not None]
+        if not tracks:
+            return None
+        epoch = max(t.epoch for t in tracks)
+        means, covs, used = [], [], []
+        for contribution in self.contributions.values():
+            t = contribution.track
+            if t is None or (epoch - t.epoch) / NS_PER_S > MAX_GAP_S:
+                continue
+            mean, cov = state_of(t)
+            mean, cov = extrapolate(mean, cov, (epoch - t.epoch) / NS_PER_S)
+            means.append(mean)
+            covs.append(cov)
+            used.append(contribution.originator)
+        mean, cov = intersect(means, covs)
+        return FusedState(epoch, mean, cov, tuple(sorted(used)))
 
     def matches(self, other: Contribution) -> bool:
         """Whether `other` describes this event's missile, by any gate that applies."""

@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py
+	$(BIN)/python bench/bench_radar_tracker.py
 	$(BIN)/python bench/bus_throughput.py
 
 fmt: $(STAMP)

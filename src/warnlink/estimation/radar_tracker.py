@@ -1,0 +1,141 @@
+"""A national radar tracker for the ballistic (post-boost) phase: plots in, track reports out.
+
+Initiation: two-point differencing (Bar-Shalom, Li & Kirubarajan, *Estimation with
+Applications to Tracking and Navigation*, 2001, §5.5.3). The first two plots at or after
+`start_s` are converted to ECEF positions; the state at the second plot is its position
+and the finite-difference velocity between them. The initial covariance is generous: the
+second plot's position covariance (`warnlink.sim.sensors.measurement_covariance`), and for
+the velocity the differenced position covariances over dt^2 plus the bias of differencing
+under gravity (g dt / 2 per axis, g = 9.81 m/s^2), all doubled.
+
+Filtering: every later plot is predicted to and updated by the unscented Kalman filter of
+`warnlink.estimation.ukf` (J2 rotating-frame vacuum dynamics plus white acceleration noise;
+range/azimuth/elevation from the plot's radar). One `TrackEstimate` per filter update.
+
+Boost: the filter's dynamics are unpowered, so plots taken while the missile still thrusts
+must not reach it. The caller passes `start_s`, the first time after burnout; plots before it
+are ignored. Burnout detection itself (and a boost-phase filter) is left to a later step.
+No gating, no data association: all plots are assumed to be of the one missile.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from warnlink.errors import PhysicsError
+from warnlink.estimation.ukf import DEFAULT_Q_M2_S3, ukf_predict, ukf_update
+from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation
+from warnlink.model.track_estimate import TrackEstimate
+from warnlink.sim.measurements import RadarMeasurement, measurement_to_ecef
+from warnlink.sim.sensors import Sensor, measurement_covariance
+from warnlink.sim.tracker import quality_from_sigma
+from warnlink.sim.trajectory import TERMINAL_ALTITUDE_M, Phase
+
+GRAVITY_M_S2: Final = 9.81
+"""Standard gravity, used only to size the initial velocity uncertainty."""
+INITIAL_INFLATION: Final = 2.0
+"""Factor on the initial covariance: a generous start the first updates quickly correct."""
+
+
+def _initial_state(
+    first: RadarMeasurement, second: RadarMeasurement, first_site: Sensor, second_site: Sensor
+) -> tuple[FloatArray, FloatArray]:
+    dt = second.time_s - first.time_s
+    if dt <= 0.0:
+        raise PhysicsError(f"cannot initiate from plots {dt} s apart (need > 0)")
+    p1 = measurement_to_ecef(first, first_site)
+    p2 = measurement_to_ecef(second, second_site)
+    r1 = measurement_covariance(first_site, p1)
+    r2 = measurement_covariance(second_site, p2)
+    bias = (GRAVITY_M_S2 * dt / 2.0) ** 2 * np.eye(3)
+    cov = np.zeros((6, 6))
+    cov[:3, :3] = r2
+    cov[:3, 3:] = r2 / dt
+    cov[3:, :3] = r2 / dt
+    cov[3:, 3:] = (r1 + r2) / dt**2 + bias
+    return np.concatenate([p2, (p2 - p1) / dt]), INITIAL_INFLATION * cov
+
+
+def flight_phase(state: FloatArray) -> str:
+    """``"terminal"`` if descending below `TERMINAL_ALTITUDE_M` (geodetic), else ``"midcourse"``."""
+    lat, lon, alt = ecef_to_lla(state[:3])
+    up = enu_rotation(float(lat), float(lon))[2]
+    descending = float(up @ state[3:]) < 0.0
+    terminal = descending and float(alt) < TERMINAL_ALTITUDE_M
+    return (Phase.TERMINAL if terminal else Phase.MIDCOURSE).label
+
+
+def track_quality(cov: FloatArray, n_updates: int) -> int:
+    """0-15: the update count or `quality_from_sigma` of the largest position sigma, if lower."""
+    sigma = math.sqrt(max(float(np.max(np.linalg.eigvalsh(cov[:3, :3]))), 0.0))
+    return min(n_updates, quality_from_sigma(sigma))
+
+
+def track_ballistic(
+    measurements: Sequence[RadarMeasurement],
+    *,
+    sensors: Sequence[Sensor],
+    track_number: int,
+    party: str,
+    start_s: float,
+    q: float = DEFAULT_Q_M2_S3,
+) -> list[TrackEstimate]:
+    """Track one missile in unpowered flight from time-ordered plots of one party's radars.
+
+    Args:
+        measurements: plots of one missile in time order, possibly from several radars.
+        sensors: the radars that made them (looked up by name).
+        track_number, party: stamped on every report.
+        start_s: first time after burnout, s after the epoch; earlier plots are ignored.
+        q: white acceleration noise PSD per axis, m^2/s^3 (`warnlink.estimation.ukf`).
+
+    Returns:
+        One report per filter update (from the third usable plot on), in time order;
+        empty if fewer than three plots follow `start_s`.
+
+    Raises:
+        PhysicsError: if the plots are out of time order, name an unknown radar, or a radar
+            is not the given party's.
+    """
+    by_name = {s.name: s for s in sensors}
+    foreign = [s.name for s in sensors if s.party != party]
+    if foreign:
+        raise PhysicsError(f"radars {foreign} do not belong to {party}")
+    times = [m.time_s for m in measurements]
+    if any(b < a for a, b in itertools.pairwise(times)):
+        raise PhysicsError("plots are not in time order")
+    usable = [m for m in measurements if m.time_s >= start_s]
+    unknown = {m.sensor for m in usable} - by_name.keys()
+    if unknown:
+        raise PhysicsError(f"plots from unknown radars {sorted(unknown)}")
+    if len(usable) < 3:
+        return []
+    first, second = usable[0], usable[1]
+    mean, cov = _initial_state(first, second, by_name[first.sensor], by_name[second.sensor])
+    t = second.time_s
+    reports: list[TrackEstimate] = []
+    for n, plot in enumerate(usable[2:], start=1):
+        sensor = by_name[plot.sensor]
+        mean, cov = ukf_predict(mean, cov, plot.time_s - t, q)
+        mean, cov, _ = ukf_update(mean, cov, plot, sensor)
+        t = plot.time_s
+        reports.append(
+            TrackEstimate(
+                time_s=t,
+                pos_ecef_m=mean[:3].copy(),
+                vel_ecef_mps=mean[3:].copy(),
+                cov=cov.copy(),
+                phase=flight_phase(mean),
+                quality=track_quality(cov, n),
+                sensor=sensor.name,
+                track_number=track_number,
+                party=party,
+                available_s=t + sensor.latency_s,
+            )
+        )
+    return reports

@@ -1,0 +1,130 @@
+"""Unscented Kalman filter for a missile in unpowered (post-boost) flight, seen by radars.
+
+State: ECEF position and velocity relative to the rotating Earth, (6,), m and m/s.
+
+Process model: the project's ballistic equations of motion (`warnlink.physics.dynamics`:
+J2 gravity, Coriolis and centrifugal terms, vacuum) integrated by classical RK4
+(`warnlink.physics.propagate.propagate`, steps of at most `MAX_STEP_S`), all 2n + 1 = 13
+sigma points at once. Unmodelled accelerations are covered by continuous white acceleration
+noise of power spectral density q (m^2/s^3) on each axis; over dt its covariance is
+
+    Q = q [[dt^3/3 I, dt^2/2 I], [dt^2/2 I, dt I]]
+
+(Bar-Shalom, Li & Kirubarajan, *Estimation with Applications to Tracking and Navigation*,
+2001, §6.2.2). `DEFAULT_Q_M2_S3` = 0.1: over a 4-5 s radar revisit it lets the velocity
+wander by sqrt(q dt) ~ 0.7 m/s, the effect of a steady unmodelled acceleration of
+~0.15 m/s^2, the order of the atmospheric drag on a re-entry vehicle (ballistic coefficient
+~5000 kg/m^2, 3 km/s) between ~80 and ~60 km. Lower down drag reaches several m/s^2 and a
+drag-estimating state would be needed (not done here).
+
+Measurement model: range, azimuth, elevation from the radar site
+(`warnlink.sim.measurements.measurement_function`) with independent Gaussian errors. The
+azimuth is an angle: its predicted mean is the weighted circular mean of the sigma points'
+azimuths and every azimuth difference (sigma point spread, innovation) is wrapped to
+(-pi, pi], so a target near due south (azimuth +-pi) is handled.
+
+Unscented transform: the sigma points and weights of Julier & Uhlmann (2004),
+`warnlink.estimation.impact.sigma_points` (kappa = 1, all weights positive, so the
+covariances stay positive semi-definite). Update as in Wan & van der Merwe, "The unscented
+Kalman filter for nonlinear estimation", IEEE AS-SPCC 2000: K = P_xz S^-1,
+x+ = x + K nu, P+ = P - K S K^T; the normalised innovation squared nu^T S^-1 nu is returned.
+Pure functions of arrays: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+from warnlink.errors import PhysicsError
+from warnlink.estimation.impact import sigma_points
+from warnlink.geo.wgs84 import FloatArray
+from warnlink.physics.dynamics import FULL_MODEL
+from warnlink.physics.propagate import propagate
+from warnlink.sim.measurements import RadarMeasurement, measurement_function, wrap_angle_rad
+from warnlink.sim.sensors import Sensor
+
+STATE_DIM: Final = 6
+MAX_STEP_S: Final = 5.0
+"""Largest RK4 step of the process model, s (RK4 error well under a millimetre per step)."""
+DEFAULT_Q_M2_S3: Final = 0.1
+"""White acceleration noise PSD per axis, m^2/s^3 (see the module docstring)."""
+AZIMUTH: Final = 1
+"""Index of the azimuth in a (range, azimuth, elevation) measurement."""
+
+
+def _symmetric(cov: FloatArray) -> FloatArray:
+    return np.asarray(0.5 * (cov + cov.T))
+
+
+def _check(mean: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray]:
+    x = np.asarray(mean, dtype=np.float64)
+    p = np.asarray(cov, dtype=np.float64)
+    if x.shape != (STATE_DIM,) or p.shape != (STATE_DIM, STATE_DIM):
+        raise PhysicsError(f"need a (6,) state and a (6, 6) covariance, got {x.shape}, {p.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
+        raise PhysicsError("state or covariance is not finite")
+    return x, p
+
+
+def process_noise(dt_s: float, q: float) -> FloatArray:
+    """(6, 6) covariance of continuous white acceleration noise of PSD q over dt_s."""
+    block = np.array([[dt_s**3 / 3.0, dt_s**2 / 2.0], [dt_s**2 / 2.0, dt_s]])
+    return np.asarray(np.kron(q * block, np.eye(3)))
+
+
+def ukf_predict(
+    mean: FloatArray, cov: FloatArray, dt_s: float, q: float = DEFAULT_Q_M2_S3
+) -> tuple[FloatArray, FloatArray]:
+    """Predict the state (6,) and covariance (6, 6) dt_s >= 0 seconds ahead.
+
+    Raises:
+        PhysicsError: for a negative dt_s or q, or ill-shaped or non-finite inputs.
+    """
+    x, p = _check(mean, cov)
+    if dt_s < 0.0 or q < 0.0:
+        raise PhysicsError(f"need dt_s >= 0 and q >= 0, got {dt_s}, {q}")
+    if dt_s == 0.0:
+        return x.copy(), p.copy()
+    points, weights = sigma_points(x, p)
+    moved = propagate(points, min(MAX_STEP_S, dt_s), dt_s, model=FULL_MODEL)
+    new_mean = weights @ moved
+    spread = moved - new_mean
+    new_cov = (spread.T * weights) @ spread + process_noise(dt_s, q)
+    return np.asarray(new_mean), _symmetric(new_cov)
+
+
+def ukf_update(
+    mean: FloatArray, cov: FloatArray, measurement: RadarMeasurement, sensor: Sensor
+) -> tuple[FloatArray, FloatArray, float]:
+    """Update the state (6,) and covariance (6, 6) with one radar plot.
+
+    Returns:
+        The updated state and covariance, and the normalised innovation squared (NIS,
+        chi-square with 3 degrees of freedom when the filter is consistent).
+
+    Raises:
+        PhysicsError: if the plot is not from `sensor`, or the inputs are ill-shaped.
+    """
+    x, p = _check(mean, cov)
+    if measurement.sensor != sensor.name:
+        raise PhysicsError(f"plot of {measurement.sensor} given with sensor {sensor.name}")
+    points, weights = sigma_points(x, p)
+    predicted = measurement_function(points, sensor)
+    z_mean = weights @ predicted
+    z_mean[AZIMUTH] = np.arctan2(
+        weights @ np.sin(predicted[:, AZIMUTH]), weights @ np.cos(predicted[:, AZIMUTH])
+    )
+    dz = predicted - z_mean
+    dz[:, AZIMUTH] = wrap_angle_rad(dz[:, AZIMUTH])
+    dx = points - x
+    s = (dz.T * weights) @ dz + measurement.noise_covariance
+    cross = (dx.T * weights) @ dz
+    innovation = measurement.vector - z_mean
+    innovation[AZIMUTH] = wrap_angle_rad(innovation[AZIMUTH])
+    gain = np.linalg.solve(s, cross.T).T
+    new_mean = x + gain @ innovation
+    new_cov = _symmetric(p - gain @ s @ gain.T)
+    nis = float(innovation @ np.linalg.solve(s, innovation))
+    return np.asarray(new_mean), new_cov, nis

@@ -32,7 +32,7 @@ from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import classify_range
 from warnlink.estimation.impact import predict_impact
 from warnlink.estimation.launch_point import LaunchEstimate, backtrack_launch, estimate_launch
-from warnlink.geo.wgs84 import surface_distance_m
+from warnlink.geo.wgs84 import as_vector3, surface_distance_m
 from warnlink.model import (
     Ellipse,
     EventStatus,
@@ -133,8 +133,8 @@ class TrackReporter:
         return TrackReport(
             trk_id=self.track_number,
             epoch=self._ns(estimate.time_s),
-            pos=_vector(estimate.pos_ecef_m),
-            vel=_vector(estimate.vel_ecef_mps),
+            pos=as_vector3(estimate.pos_ecef_m),
+            vel=as_vector3(estimate.vel_ecef_mps),
             phase=phase,
             trk_qual=int(estimate.quality),
             cov=covariance_21(estimate.cov),
@@ -194,7 +194,7 @@ class TrackReporter:
             launch = self._launch_estimate
             range_m = surface_distance_m(launch.lat_deg, launch.lon_deg, ipp.lat_deg, ipp.lon_deg)
             energy_m = minimum_energy_range_of_state_m(
-                _vector(estimate.pos_ecef_m), _vector(estimate.vel_ecef_mps)
+                as_vector3(estimate.pos_ecef_m), as_vector3(estimate.vel_ecef_mps)
             )
             range_km = max(float(range_m), energy_m) / 1000.0
             low = classify_range(range_km * (1 - RANGE_CLASS_HYSTERESIS))
@@ -204,8 +204,3 @@ class TrackReporter:
                 self._range_class = range_class
                 out.extend(self._launch_report(range_class))
         return out
-
-
-def _vector(values: np.ndarray) -> tuple[float, float, float]:
-    x, y, z = (float(v) for v in values)
-    return (x, y, z)

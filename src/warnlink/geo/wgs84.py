@@ -16,6 +16,13 @@ from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 
+
+def as_vector3(values: ArrayLike) -> tuple[float, float, float]:
+    """Three numbers (an ECEF position or velocity) as a plain tuple of floats."""
+    x, y, z = (float(v) for v in np.asarray(values, dtype=np.float64).reshape(3))
+    return (x, y, z)
+
+
 A_M: Final = 6378137.0
 """Semi-major axis, m (WGS-84)."""
 F: Final = 1.0 / 298.257223563

@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 
 from warnlink.estimation.classify import classify_range
-from warnlink.geo.wgs84 import FloatArray, geodetic_altitude_m
+from warnlink.geo.wgs84 import as_vector3, geodetic_altitude_m
 from warnlink.model.payloads import RangeClass
 from warnlink.physics.kepler import minimum_energy_range_of_state_m
 from warnlink.sim.launch import LaunchSpec, fly
@@ -98,7 +98,7 @@ def describe_flight(spec: LaunchSpec) -> FlightDescription:
     )
     equivalent_km = (
         minimum_energy_range_of_state_m(
-            _triple(trajectory.pos_ecef_m[k]), _triple(trajectory.vel_ecef_mps[k])
+            as_vector3(trajectory.pos_ecef_m[k]), as_vector3(trajectory.vel_ecef_mps[k])
         )
         / 1000.0
     )
@@ -114,8 +114,3 @@ def describe_flight(spec: LaunchSpec) -> FlightDescription:
         min_energy_range_km=equivalent_km,
         range_class=classify_range(max(equivalent_km, trajectory.range_m / 1000.0)),
     )
-
-
-def _triple(values: FloatArray) -> tuple[float, float, float]:
-    x, y, z = (float(v) for v in values)
-    return (x, y, z)

@@ -13,8 +13,16 @@ Filtering: every later plot is predicted to and updated by the unscented Kalman 
 range/azimuth/elevation from the plot's radar). One `TrackEstimate` per filter update.
 
 Boost: the filter's dynamics are unpowered, so plots taken while the missile still thrusts
-must not reach it. The caller passes `start_s`, the first time after burnout; plots before it
-are ignored. Burnout detection itself (and a boost-phase filter) is left to a later step.
+must not steer it. A caller that knows the burnout time passes `start_s`; plots before it
+are ignored. Without it, burnout is detected from the innovations: the filter starts on
+the first plots and, until it is confirmed, any update whose normalised innovation squared
+exceeds the chi-square 99.9% point for 3 degrees of freedom (`NIS_THRUST`) is taken as
+unmodelled thrust and the track is started again from the latest two plots; the track is
+confirmed ballistic after `CONFIRM_UPDATES` consecutive consistent updates, and reports
+begin then. Thrust that hides in a distant radar's noise can pass that test; a confirmed
+track whose updates then fail it `RESTART_STRIKES` times in a row is started again.
+The reports issued before such a restart were biased, and their covariance said less
+than it should: the price of reporting early. A boost-phase filter is left to a later step.
 No gating, no data association: all plots are assumed to be of the one missile.
 """
 
@@ -38,6 +46,12 @@ from warnlink.sim.trajectory import TERMINAL_ALTITUDE_M, Phase
 
 GRAVITY_M_S2: Final = 9.81
 """Standard gravity, used only to size the initial velocity uncertainty."""
+NIS_THRUST: Final = 16.27
+"""Chi-square 99.9% point, 3 degrees of freedom: beyond it, an update is taken as thrust."""
+CONFIRM_UPDATES: Final = 3
+"""Consecutive consistent updates before a track is confirmed ballistic and reported."""
+RESTART_STRIKES: Final = 2
+"""Consecutive inconsistent updates after which a confirmed track is started again."""
 INITIAL_INFLATION: Final = 2.0
 """Factor on the initial covariance: a generous start the first updates quickly correct."""
 
@@ -82,7 +96,7 @@ def track_ballistic(
     sensors: Sequence[Sensor],
     track_number: int,
     party: str,
-    start_s: float,
+    start_s: float | None = None,
     q: float = DEFAULT_Q_M2_S3,
 ) -> list[TrackEstimate]:
     """Track one missile in unpowered flight from time-ordered plots of one party's radars.
@@ -92,6 +106,7 @@ def track_ballistic(
         sensors: the radars that made them (looked up by name).
         track_number, party: stamped on every report.
         start_s: first time after burnout, s after the epoch; earlier plots are ignored.
+            None: detect burnout from the filter's innovations (see the module docstring).
         q: white acceleration noise PSD per axis, m^2/s^3 (`warnlink.estimation.ukf`).
 
     Returns:
@@ -109,21 +124,61 @@ def track_ballistic(
     times = [m.time_s for m in measurements]
     if any(b < a for a, b in itertools.pairwise(times)):
         raise PhysicsError("plots are not in time order")
-    usable = [m for m in measurements if m.time_s >= start_s]
+    usable = [m for m in measurements if start_s is None or m.time_s >= start_s]
     unknown = {m.sensor for m in usable} - by_name.keys()
     if unknown:
         raise PhysicsError(f"plots from unknown radars {sorted(unknown)}")
     if len(usable) < 3:
         return []
-    first, second = usable[0], usable[1]
+    detect = start_s is None
+    start = 0
+    reports: list[TrackEstimate] = []
+    while start + 2 < len(usable):
+        more, restart = _run(
+            usable[start:], by_name, track_number=track_number, party=party, q=q, detect=detect
+        )
+        reports += more
+        if restart is None:
+            break
+        start += restart
+    return reports
+
+
+def _run(
+    plots: Sequence[RadarMeasurement],
+    by_name: dict[str, Sensor],
+    *,
+    track_number: int,
+    party: str,
+    q: float,
+    detect: bool,
+) -> tuple[list[TrackEstimate], int | None]:
+    """Filter from the first two plots on: (reports, None), or (reports, where to restart)."""
+    first = plots[0]
+    later = next((j for j, p in enumerate(plots) if p.time_s > first.time_s), None)
+    if later is None:
+        return [], None
+    second = plots[later]
     mean, cov = _initial_state(first, second, by_name[first.sensor], by_name[second.sensor])
     t = second.time_s
+    consistent = 0 if detect else CONFIRM_UPDATES
+    strikes = 0
     reports: list[TrackEstimate] = []
-    for n, plot in enumerate(usable[2:], start=1):
+    for index, plot in enumerate(plots[later + 1 :], start=later + 1):
         sensor = by_name[plot.sensor]
         mean, cov = ukf_predict(mean, cov, plot.time_s - t, q)
-        mean, cov, _ = ukf_update(mean, cov, plot, sensor)
+        mean, cov, nis = ukf_update(mean, cov, plot, sensor)
         t = plot.time_s
+        if consistent < CONFIRM_UPDATES:
+            if nis > NIS_THRUST:
+                return [], index - 1
+            consistent += 1
+            if consistent < CONFIRM_UPDATES:
+                continue
+        elif detect:
+            strikes = strikes + 1 if nis > NIS_THRUST else 0
+            if strikes >= RESTART_STRIKES:
+                return reports, index - 1
         reports.append(
             TrackEstimate(
                 time_s=t,
@@ -131,11 +186,11 @@ def track_ballistic(
                 vel_ecef_mps=mean[3:].copy(),
                 cov=cov.copy(),
                 phase=flight_phase(mean),
-                quality=track_quality(cov, n),
+                quality=track_quality(cov, len(reports) + 1),
                 sensor=sensor.name,
                 track_number=track_number,
                 party=party,
                 available_s=t + sensor.latency_s,
             )
         )
-    return reports
+    return reports, None

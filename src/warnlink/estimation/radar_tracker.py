@@ -48,7 +48,7 @@ GRAVITY_M_S2: Final = 9.81
 """Standard gravity, used only to size the initial velocity uncertainty."""
 NIS_THRUST: Final = 16.27
 """Chi-square 99.9% point, 3 degrees of freedom: beyond it, an update is taken as thrust."""
-CONFIRM_UPDATES: Final = 3
+CONFIRM_UPDATES: Final = 6
 """Consecutive consistent updates before a track is confirmed ballistic and reported."""
 RESTART_STRIKES: Final = 2
 """Consecutive inconsistent updates after which a confirmed track is started again."""

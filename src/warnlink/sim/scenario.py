@@ -29,6 +29,7 @@ Every error is a `ConfigError` naming the file, the dotted key and, for syntax, 
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -42,9 +43,11 @@ import msgspec
 import numpy as np
 
 from warnlink.errors import ConfigError, PhysicsError
+from warnlink.estimation.radar_tracker import track_ballistic
 from warnlink.model.time import datetime_to_utc_ns
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sim.launch import LaunchSpec, fly
+from warnlink.sim.measurements import radar_measurements
 from warnlink.sim.sensors import Sensor
 from warnlink.sim.tracker import simulate_tracks
 from warnlink.sim.trajectory import Trajectory
@@ -218,6 +221,12 @@ def simulate_party(
 ) -> list[TrackEstimate]:
     """Every track report one party's tracker publishes, sorted by `available_s`.
 
+    After burnout, a party with radars tracks from their noisy plots with the ballistic
+    UKF (`estimation.radar_tracker.track_ballistic`, burnout found from the filter's
+    innovations). During boost, which no filter here models, reports are drawn from an
+    honest covariance (`sim.tracker.simulate_tracks`), as they are for a party with no
+    radar; boost draws stop where the filtered track begins.
+
     Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch.
 
     Raises:
@@ -226,7 +235,20 @@ def simulate_party(
     sensors = scenario.sensors_of(party)
     if not sensors:
         raise ConfigError(f"party {party!r} has no sensors in scenario {scenario.name!r}")
+    radars = [s for s in sensors if s.kind == "radar"]
     reports: list[TrackEstimate] = []
     for number, launch in enumerate(scenario.launches, start=1):
-        reports += simulate_tracks(trajectories[launch.id], sensors, rng, track_number=number)
+        trajectory = trajectories[launch.id]
+        drawn = simulate_tracks(trajectory, sensors, rng, track_number=number)
+        if not radars:
+            reports += drawn
+            continue
+        plots = sorted(
+            (m for radar in radars for m in radar_measurements(trajectory, radar, rng)),
+            key=lambda m: (m.time_s, m.sensor),
+        )
+        filtered = track_ballistic(plots, sensors=radars, track_number=number, party=party)
+        ballistic_from = filtered[0].time_s if filtered else math.inf
+        reports += [r for r in drawn if r.phase == "boost" and r.time_s < ballistic_from]
+        reports += filtered
     return sorted(reports, key=lambda r: (r.available_s, r.time_s, r.track_number))

@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from warnlink.estimation.reporter import TrackReporter, covariance_21
+from warnlink.estimation.reporter import TrackReporter
 from warnlink.model import EventStatus, ImpactPrediction, LaunchReport, Payload, RangeClass, Status
+from warnlink.model.covariance import pack_covariance, unpack_covariance
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sim.scenario import Scenario, simulate_party
@@ -32,13 +33,15 @@ def estimates(
     return {p: simulate_party(default_scenario, trajectories, p, rng) for p in ("ROK", "JPN")}
 
 
-def test_covariance_21_is_the_upper_triangle_row_by_row() -> None:
+def test_covariance_packs_the_upper_triangle_row_by_row_and_back() -> None:
     cov = np.arange(36, dtype=float).reshape(6, 6)
-    packed = covariance_21(cov)
+    cov = cov + cov.T
+    packed = pack_covariance(cov)
+    np.testing.assert_array_equal(unpack_covariance(packed), cov)
     assert len(packed) == 21
-    assert packed[:6] == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
-    assert packed[6] == 7.0  # row 1 starts on the diagonal
-    assert packed[-1] == 35.0
+    assert packed[:6] == tuple(float(x) for x in cov[0])
+    assert packed[6] == cov[1, 1]  # row 1 starts on the diagonal
+    assert packed[-1] == cov[5, 5]
 
 
 def test_boost_track_gives_a_launch_report_near_the_site(

@@ -26,8 +26,6 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Final
 
-import numpy as np
-
 from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import classify_range
 from warnlink.estimation.impact import predict_impact
@@ -44,6 +42,7 @@ from warnlink.model import (
     Status,
     TrackReport,
 )
+from warnlink.model.covariance import pack_covariance
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.physics.kepler import minimum_energy_range_of_state_m
@@ -53,12 +52,6 @@ CHI2_2_95_SQRT: Final = 2.4477
 MIN_BOOST_ESTIMATES: Final = 3
 #: Once given, the range class changes only when the range is 5% clear of a boundary.
 RANGE_CLASS_HYSTERESIS: Final = 0.05
-_UPPER: Final = np.triu_indices(6)
-
-
-def covariance_21(cov: np.ndarray) -> tuple[float, ...]:
-    """The 21 upper-triangle entries of a 6x6 covariance, row by row (UDL order)."""
-    return tuple(float(x) for x in np.asarray(cov, dtype=float)[_UPPER])
 
 
 @dataclass
@@ -137,7 +130,7 @@ class TrackReporter:
             vel=as_vector3(estimate.vel_ecef_mps),
             phase=phase,
             trk_qual=int(estimate.quality),
-            cov=covariance_21(estimate.cov),
+            cov=pack_covariance(estimate.cov),
             sensor=estimate.sensor,
         )
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from warnlink.geo.wgs84 import FloatArray
 from warnlink.model import Phase, TrackReport
+from warnlink.model.covariance import unpack_covariance
 from warnlink.model.time import NS_PER_S
 from warnlink.physics.dynamics import FULL_MODEL, acceleration
 
@@ -32,7 +33,6 @@ BOOST_PROCESS_NOISE_M2_S3: Final = 15_000.0
 """For a state in boost: unmodelled thrust of ~30 m/s^2 gives ~6 km in 20 s."""
 DEFAULT_POSITION_SIGMA_M: Final = 5_000.0
 DEFAULT_VELOCITY_SIGMA_MPS: Final = 200.0
-_UPPER: Final = np.triu_indices(6)
 
 
 def state_of(track: TrackReport) -> tuple[FloatArray, FloatArray]:
@@ -41,9 +41,7 @@ def state_of(track: TrackReport) -> tuple[FloatArray, FloatArray]:
     if track.cov is None:
         variances = [DEFAULT_POSITION_SIGMA_M**2] * 3 + [DEFAULT_VELOCITY_SIGMA_MPS**2] * 3
         return mean, np.diag(variances)
-    cov = np.zeros((6, 6))
-    cov[_UPPER] = track.cov
-    return mean, cov + np.triu(cov, 1).T
+    return mean, unpack_covariance(track.cov)
 
 
 def extrapolate(

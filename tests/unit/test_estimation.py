@@ -10,8 +10,8 @@ from warnlink.estimation.classify import RangeClass, classify_range
 from warnlink.estimation.impact import ELLIPSE_95_SCALE, predict_impact, sigma_points
 from warnlink.estimation.launch_point import estimate_launch
 from warnlink.geo.wgs84 import lla_to_ecef, surface_distance_m
+from warnlink.sensors.sensor import measurement_covariance
 from warnlink.sim.scenario import Scenario, simulate_party
-from warnlink.sim.sensors import measurement_covariance
 from warnlink.sim.tracker import fit_covariance
 from warnlink.sim.trajectory import Trajectory
 

@@ -12,15 +12,15 @@ from warnlink.estimation.radar_tracker import track_ballistic
 from warnlink.estimation.ukf import ukf_predict, ukf_update
 from warnlink.geo.wgs84 import A_M, lla_to_ecef
 from warnlink.model.track_estimate import TrackEstimate
-from warnlink.sim.measurements import (
+from warnlink.sensors.radar import (
     RadarMeasurement,
     measurement_function,
     measurement_to_ecef,
-    radar_measurements,
     wrap_angle_rad,
 )
+from warnlink.sensors.sensor import Sensor
+from warnlink.sim.measurements import radar_measurements
 from warnlink.sim.scenario import Scenario
-from warnlink.sim.sensors import Sensor
 from warnlink.sim.trajectory import Trajectory
 
 RUNS = 20

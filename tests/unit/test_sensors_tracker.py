@@ -10,8 +10,8 @@ import pytest
 from warnlink.errors import ConfigError
 from warnlink.geo.wgs84 import lla_to_ecef
 from warnlink.model.track_estimate import TrackEstimate
+from warnlink.sensors.sensor import Sensor, line_of_sight_clear, measurement_covariance, visible
 from warnlink.sim.scenario import Scenario, simulate_party
-from warnlink.sim.sensors import Sensor, line_of_sight_clear, measurement_covariance, visible
 from warnlink.sim.tracker import fit_covariance, simulate_tracks
 from warnlink.sim.trajectory import Trajectory
 

@@ -4,7 +4,7 @@ Initiation: two-point differencing (Bar-Shalom, Li & Kirubarajan, *Estimation wi
 Applications to Tracking and Navigation*, 2001, §5.5.3). The first two plots at or after
 `start_s` are converted to ECEF positions; the state at the second plot is its position
 and the finite-difference velocity between them. The initial covariance is generous: the
-second plot's position covariance (`warnlink.sim.sensors.measurement_covariance`), and for
+second plot's position covariance (`warnlink.sensors.sensor.measurement_covariance`), and for
 the velocity the differenced position covariances over dt^2 plus the bias of differencing
 under gravity (g dt / 2 per axis, g = 9.81 m/s^2), all doubled.
 
@@ -38,11 +38,10 @@ import numpy as np
 from warnlink.errors import PhysicsError
 from warnlink.estimation.ukf import DEFAULT_Q_M2_S3, ukf_predict, ukf_update
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation
-from warnlink.model.track_estimate import TrackEstimate
-from warnlink.sim.measurements import RadarMeasurement, measurement_to_ecef
-from warnlink.sim.sensors import Sensor, measurement_covariance
-from warnlink.sim.tracker import quality_from_sigma
-from warnlink.sim.trajectory import TERMINAL_ALTITUDE_M, Phase
+from warnlink.model.payloads import TERMINAL_ALTITUDE_M, Phase
+from warnlink.model.track_estimate import TrackEstimate, quality_from_sigma
+from warnlink.sensors.radar import RadarMeasurement, measurement_to_ecef
+from warnlink.sensors.sensor import Sensor, measurement_covariance
 
 GRAVITY_M_S2: Final = 9.81
 """Standard gravity, used only to size the initial velocity uncertainty."""
@@ -81,7 +80,7 @@ def flight_phase(state: FloatArray) -> str:
     up = enu_rotation(float(lat), float(lon))[2]
     descending = float(up @ state[3:]) < 0.0
     terminal = descending and float(alt) < TERMINAL_ALTITUDE_M
-    return (Phase.TERMINAL if terminal else Phase.MIDCOURSE).label
+    return (Phase.TERMINAL if terminal else Phase.MIDCOURSE).value
 
 
 def track_quality(cov: FloatArray, n_updates: int) -> int:

@@ -42,8 +42,8 @@ from warnlink.estimation.impact import sigma_points
 from warnlink.geo.wgs84 import FloatArray
 from warnlink.physics.dynamics import FULL_MODEL
 from warnlink.physics.propagate import propagate
-from warnlink.sim.measurements import RadarMeasurement, measurement_function, wrap_angle_rad
-from warnlink.sim.sensors import Sensor
+from warnlink.sensors.radar import RadarMeasurement, measurement_function, wrap_angle_rad
+from warnlink.sensors.sensor import Sensor
 
 STATE_DIM: Final = 6
 MAX_STEP_S: Final = 5.0

@@ -27,6 +27,10 @@ Covariance21 = Annotated[tuple[float, ...], msgspec.Meta(min_length=21, max_leng
 SensorName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
+TERMINAL_ALTITUDE_M = 100_000.0
+"""Below this height on the way down a flight is in its terminal phase."""
+
+
 class Phase(enum.StrEnum):
     """Flight phase of the tracked object."""
 

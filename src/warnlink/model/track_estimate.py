@@ -6,6 +6,7 @@ ECEF, SI units; times are seconds after the scenario epoch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,3 +45,9 @@ class TrackEstimate:
     def state(self) -> NDArray[np.float64]:
         """(6,) position and velocity stacked."""
         return np.concatenate([self.pos_ecef_m, self.vel_ecef_mps])
+
+
+def quality_from_sigma(sigma_m: float) -> int:
+    """Track quality 0-15 from the largest 1-sigma position error: 15 at <= 25 m, -2 per 2x."""
+    q = 15.0 - 2.0 * math.log2(max(sigma_m, 1e-3) / 25.0)
+    return int(min(15, max(0, round(q))))

@@ -18,7 +18,7 @@ Format (TOML 1.0, read with the standard library's ``tomllib``, checked with msg
     burn_time_s = 80.0                      # optional: chosen from the energy when absent
     offset_s = 0.0                          # launch time after the epoch
 
-    [[sensors]]                             # fields of `warnlink.sim.sensors.Sensor`
+    [[sensors]]                             # fields of `warnlink.sensors.sensor.Sensor`
     name = "ROK-GR1"
     party = "ROK"
     kind = "radar"                          # or "ir"
@@ -46,9 +46,9 @@ from warnlink.errors import ConfigError, PhysicsError
 from warnlink.estimation.radar_tracker import track_ballistic
 from warnlink.model.time import datetime_to_utc_ns
 from warnlink.model.track_estimate import TrackEstimate
+from warnlink.sensors.sensor import Sensor
 from warnlink.sim.launch import LaunchSpec, fly
 from warnlink.sim.measurements import radar_measurements
-from warnlink.sim.sensors import Sensor
 from warnlink.sim.tracker import simulate_tracks
 from warnlink.sim.trajectory import Trajectory
 

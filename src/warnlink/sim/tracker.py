@@ -28,18 +28,12 @@ import numpy as np
 
 from warnlink.errors import ConfigError
 from warnlink.geo.wgs84 import FloatArray
-from warnlink.model.track_estimate import TrackEstimate
-from warnlink.sim.sensors import Sensor, measurement_covariance, visible
+from warnlink.model.track_estimate import TrackEstimate, quality_from_sigma
+from warnlink.sensors.sensor import Sensor, measurement_covariance, visible
 from warnlink.sim.trajectory import Phase, Trajectory
 
 TRACK_MEMORY = 8
 """Number of most recent updates the modelled least-squares fit uses."""
-
-
-def quality_from_sigma(sigma_m: float) -> int:
-    """Track quality 0-15 from the largest 1-sigma position error: 15 at <= 25 m, -2 per 2x."""
-    q = 15.0 - 2.0 * math.log2(max(sigma_m, 1e-3) / 25.0)
-    return int(min(15, max(0, round(q))))
 
 
 def fit_covariance(update_times_s: FloatArray, measurement_cov: FloatArray) -> FloatArray:

@@ -16,12 +16,10 @@ from numpy.typing import NDArray
 
 from warnlink.errors import PhysicsError
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla
+from warnlink.model.payloads import TERMINAL_ALTITUDE_M
 
 if TYPE_CHECKING:
     from warnlink.sim.launch import LaunchSpec
-
-TERMINAL_ALTITUDE_M = 100_000.0
-"""Below this height on the way down a flight is in its terminal phase."""
 
 
 class Phase(IntEnum):

@@ -298,7 +298,11 @@ def _event_summary(
     best = _best_impact(event)
     truth = _nearest_truth(best, trajectories)
     launch_ns = epoch_ns + round(truth.launch_time_s * NS_PER_S) if truth else epoch_ns
-    contributions = sorted(event.contributions.values(), key=lambda c: c.originator)
+    # An originator may have several tracks of one missile, one after another (a track
+    # deleted, the missile re-acquired): `by_originator` shows its latest, `tracks` all.
+    contributions = sorted(
+        event.contributions.values(), key=lambda c: (c.originator, c.first_received_ns)
+    )
     firsts = [(c.launch_received_ns, c.impact_received_ns) for c in contributions]
     summary: dict[str, Any] = {
         "event_id": event.event_id,
@@ -315,6 +319,7 @@ def _event_summary(
         "by_originator": {
             c.originator: {
                 "track_number": c.trk_id,
+                "tracks": [x.trk_id for x in contributions if x.originator == c.originator],
                 "track_reports": c.track_count,
                 "status": c.status.value,
                 "first_launch_report_after_launch_s": _seconds_after(

@@ -6,7 +6,8 @@ import msgspec
 
 from tests.factories import T0, envelope, impact, launch, track
 from warnlink.fusion.picture import Picture
-from warnlink.model import Envelope, TrackReport
+from warnlink.model import Envelope, EventStatus, Status, TrackReport
+from warnlink.model.time import NS_PER_S
 
 #: 1 km and 100 m/s standard deviations, as the 21 upper-triangle entries.
 KM_COV = tuple({0: 1e6, 6: 1e6, 11: 1e6, 15: 1e4, 18: 1e4, 20: 1e4}.get(i, 0.0) for i in range(21))
@@ -65,3 +66,36 @@ def test_messages_apply_once_and_count_by_originator() -> None:
     assert contribution.launch == message.payload
     assert contribution.launch_received_ns == T0
     assert contribution.msg_ids == [message.msg_id]
+
+
+def _lost(trk_id: int, originator: str, seq: int) -> Envelope:
+    status = EventStatus(trk_id=trk_id, epoch=T0 + 60 * NS_PER_S, status=Status.LOST)
+    return envelope(status, originator=originator, seq=seq)
+
+
+def _later(message: Envelope, trk_id: int, seq: int, dt_s: float) -> Envelope:
+    """The same report `dt_s` later, as track `trk_id` (impact time kept: same missile)."""
+    payload = msgspec.structs.replace(message.payload, trk_id=trk_id, epoch=T0 + round(dt_s * 1e9))
+    return envelope(payload, originator=message.originator, seq=seq)
+
+
+def test_a_track_re_acquired_after_deletion_joins_its_event() -> None:
+    picture = Picture("USA")
+    picture.apply(_track_at(1, "ROK", 0.0, 1), T0)
+    picture.apply(envelope(impact(1), originator="ROK", seq=2), T0)
+    picture.apply(_lost(1, "ROK", 3), T0)
+    # 300 s later ROK's radars see the missile again: a new track, too late to gate by state.
+    picture.apply(_later(_track_at(1, "ROK", 0.0, 4), 5, 4, 300.0), T0)
+    assert len(picture.events) == 2  # nothing to compare yet: its impact is not predicted
+    picture.apply(_later(envelope(impact(1), originator="ROK", seq=5), 5, 5, 300.0), T0)
+    (event,) = picture.events.values()
+    assert set(event.contributions) == {("ROK", 1), ("ROK", 5)}
+
+
+def test_a_track_still_held_keeps_a_second_track_of_its_originator_out() -> None:
+    picture = Picture("USA")
+    picture.apply(_track_at(1, "ROK", 0.0, 1), T0)
+    picture.apply(envelope(impact(1), originator="ROK", seq=2), T0)
+    picture.apply(_later(_track_at(1, "ROK", 0.0, 3), 5, 3, 300.0), T0)
+    picture.apply(_later(envelope(impact(1), originator="ROK", seq=4), 5, 4, 300.0), T0)
+    assert len(picture.events) == 2  # ROK1 was not reported lost: two missiles

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from warnlink.errors import PhysicsError
-from warnlink.estimation.radar_tracker import track_ballistic
+from warnlink.estimation.radar_tracker import MAX_COAST_S, split_at_coasts, track_ballistic
 from warnlink.estimation.ukf import ukf_predict, ukf_update
 from warnlink.geo.wgs84 import A_M, lla_to_ecef
 from warnlink.model.track_estimate import TrackEstimate
@@ -226,3 +226,14 @@ def test_burnout_detection_restarts_and_is_consistent_after_burnout(
         nees = [e @ np.linalg.solve(r.cov, e) for e, r in zip(errors, late, strict=True)]
         means.append(float(np.mean(nees)))
     assert np.mean(means) < 2 * NEES_BOUNDS[1], means
+
+
+def _plot_at(time_s: float) -> RadarMeasurement:
+    return RadarMeasurement(time_s, "R", 1e6, 0.0, 0.5, 50.0, 5e-4)
+
+
+def test_a_track_that_coasts_too_long_is_deleted_and_later_plots_start_another() -> None:
+    times = [0.0, 4.0, 8.0, 8.0 + MAX_COAST_S, 8.0 + 2 * MAX_COAST_S + 1.0, 200.0]
+    runs = split_at_coasts([_plot_at(t) for t in times])
+    assert [[p.time_s for p in run] for run in runs] == [times[:4], times[4:5], times[5:]]
+    assert split_at_coasts([]) == []

@@ -99,3 +99,22 @@ def test_a_track_that_never_becomes_ballistic_is_reported_lost(
     (lost,) = reporter.on_time(last_ns + 60 * NS_PER_S)
     assert isinstance(lost, EventStatus)
     assert lost.status is Status.LOST
+
+
+def test_a_track_that_falls_silent_before_its_predicted_impact_is_reported_lost(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    midcourse = [e for e in estimates["ROK"] if e.phase != "boost"][:20]
+    reporter = TrackReporter(track_number=1, epoch_ns=0, lost_after_s=60.0)
+    out: list[Payload] = []
+    for estimate in midcourse:
+        out += reporter.on_estimate(estimate)
+    (*_, ipp) = [p for p in out if isinstance(p, ImpactPrediction)]
+    deleted_ns = round(midcourse[-1].time_s * NS_PER_S) + 60 * NS_PER_S
+    assert deleted_ns < ipp.impact_time  # the track ends well before the missile lands
+    assert reporter.on_time(deleted_ns - 1) == []
+    (lost,) = reporter.on_time(deleted_ns)
+    assert isinstance(lost, EventStatus)
+    assert lost.status is Status.LOST
+    assert lost.epoch == deleted_ns
+    assert reporter.on_time(ipp.impact_time + NS_PER_S) == []  # never claimed impacted

@@ -24,6 +24,11 @@ track whose updates then fail it `RESTART_STRIKES` times in a row is started aga
 The reports issued before such a restart were biased, and their covariance said less
 than it should: the price of reporting early. A boost-phase filter is left to a later step.
 No gating, no data association: all plots are assumed to be of the one missile.
+
+Deletion: a track that no plot has updated for `MAX_COAST_S` is deleted (a coast-time rule,
+Blackman & Popoli, *Design and Analysis of Modern Tracking Systems*, 1999, §7.4); plots that
+come later start a new track with a new number (`split_at_coasts` cuts the plot sequence there).
+The coast time matches the reporter's `lost_after_s`, so a deleted track is reported lost.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ CONFIRM_UPDATES: Final = 6
 """Consecutive consistent updates before a track is confirmed ballistic and reported."""
 RESTART_STRIKES: Final = 2
 """Consecutive inconsistent updates after which a confirmed track is started again."""
+MAX_COAST_S: Final = 60.0
+"""A track with no plot for this long is deleted; later plots start a new track."""
 INITIAL_INFLATION: Final = 2.0
 """Factor on the initial covariance: a generous start the first updates quickly correct."""
 
@@ -193,3 +200,21 @@ def _run(
             )
         )
     return reports, None
+
+
+def split_at_coasts(
+    measurements: Sequence[RadarMeasurement], max_coast_s: float = MAX_COAST_S
+) -> list[list[RadarMeasurement]]:
+    """Time-ordered plots cut where no plot came for more than `max_coast_s`: one run per track.
+
+    The first run is the first track; each later run is a track initiated after the one
+    before it was deleted for coasting too long.
+    """
+    runs: list[list[RadarMeasurement]] = []
+    last: float | None = None
+    for plot in measurements:
+        if last is None or plot.time_s - last > max_coast_s:
+            runs.append([])
+        runs[-1].append(plot)
+        last = plot.time_s
+    return runs

@@ -13,9 +13,10 @@ For each estimate of its national tracker, an originator reports:
   the ground (`backtrack_launch`: coarser, and with a wider ellipse that says so);
 - an impact prediction (`predict_impact`) on the first ballistic estimate and then
   at most every `ipp_interval_s` of event time;
-- an event status: flying with the first report; impacted once the predicted impact
-  time has passed with no newer estimate; lost when no estimate came for
-  `lost_after_s` before any predicted impact.
+- an event status: flying with the first report; lost when no estimate came for
+  `lost_after_s` (the tracker's coast time: the track was deleted) before the predicted
+  impact time, or with no prediction at all; impacted once the predicted impact time has
+  passed with the track held until then (its last estimate within `lost_after_s` of it).
 
 Pure: no I/O, no clock reads; time comes in with each call.
 """
@@ -110,17 +111,17 @@ class TrackReporter:
         if self._status is not Status.FLYING or self._last_estimate_s is None:
             return []
         last_ns = self._ns(self._last_estimate_s)
-        if self._impact is not None and now_ns >= self._impact.impact_time and last_ns < now_ns:
+        deleted_ns = last_ns + round(self.lost_after_s * NS_PER_S)
+        impact_ns = None if self._impact is None else self._impact.impact_time
+        if impact_ns is not None and deleted_ns >= impact_ns:
+            if now_ns < impact_ns or last_ns >= now_ns:
+                return []
             self._status = Status.IMPACTED
-            return [
-                EventStatus(
-                    trk_id=self.track_number, epoch=self._impact.impact_time, status=Status.IMPACTED
-                )
-            ]
-        if self._impact is None and now_ns - last_ns >= self.lost_after_s * NS_PER_S:
-            self._status = Status.LOST
-            return [EventStatus(trk_id=self.track_number, epoch=now_ns, status=Status.LOST)]
-        return []
+            return [EventStatus(trk_id=self.track_number, epoch=impact_ns, status=Status.IMPACTED)]
+        if now_ns < deleted_ns:
+            return []
+        self._status = Status.LOST
+        return [EventStatus(trk_id=self.track_number, epoch=deleted_ns, status=Status.LOST)]
 
     def _track_report(self, estimate: TrackEstimate, phase: Phase) -> TrackReport:
         return TrackReport(

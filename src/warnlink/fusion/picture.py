@@ -86,6 +86,14 @@ class Event:
     def originators(self) -> set[str]:
         return {originator for originator, _ in self.contributions}
 
+    def holding_originators(self) -> set[str]:
+        """Originators holding this missile: a contribution not reported lost.
+
+        An originator whose track here was lost (its tracker deleted it) may join the
+        event again with a later track: that is the missile re-acquired.
+        """
+        return {c.originator for c in self.contributions.values() if c.status is not Status.LOST}
+
     def latest_track(self) -> TrackReport | None:
         """The most recent track state of any contribution."""
         tracks = [c.track for c in self.contributions.values() if c.track is not None]
@@ -240,17 +248,25 @@ class Picture:
         """Global nearest neighbour between the originator's unassociated tracks and events.
 
         Costs are squared Mahalanobis distances at a common time (`gating`); pairs
-        beyond the gate are not assigned. The assignment minimises the summed cost
-        (Munkres, via scipy's `linear_sum_assignment`), so in a salvo two close tracks
-        are not both given the same missile.
+        beyond the gate are not assigned. Where every track of a candidate is too old
+        to gate (`gating.MAX_GAP_S`: a track re-acquired after its predecessor was
+        deleted), agreeing impact predictions (`association.impacts_match`) give the
+        pair the gate's own cost, so any statistically gated pair is preferred. The
+        assignment minimises the summed cost (Munkres, via scipy's
+        `linear_sum_assignment`), so in a salvo two close tracks are not both given the
+        same missile.
         """
         pending = [
-            e for e in self.events.values() if e.originators() == {originator} and e.latest_track()
+            e
+            for e in self.events.values()
+            if e.holding_originators() == e.originators() == {originator} and e.latest_track()
         ]
         candidates = [
             e
             for e in self.events.values()
-            if originator not in e.originators() and e.latest_track() is not None
+            if originator not in e.holding_originators()
+            and e.latest_track() is not None
+            and all(e is not p for p in pending)
         ]
         if not pending or not candidates:
             return
@@ -266,6 +282,8 @@ class Picture:
                 ]
                 if distances and min(distances) <= GATE_CHI2_3DOF:
                     costs[i, j] = min(distances)
+                elif not distances and _impacts_agree(event, candidate):
+                    costs[i, j] = GATE_CHI2_3DOF
         rows, cols = linear_sum_assignment(costs)
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
             if costs[row, col] < _NO_MATCH:
@@ -277,3 +295,12 @@ class Picture:
         for key in other.contributions:
             self._event_of[key] = into.event_id
         del self.events[other.event_id]
+
+
+def _impacts_agree(a: Event, b: Event) -> bool:
+    """Whether some impact prediction of `a` and some of `b` gate together."""
+    return any(
+        x.impact is not None and y.impact is not None and impacts_match(x.impact, y.impact)
+        for x in a.contributions.values()
+        for y in b.contributions.values()
+    )

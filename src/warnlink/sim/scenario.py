@@ -29,6 +29,7 @@ Every error is a `ConfigError` naming the file, the dotted key and, for syntax, 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import tomllib
@@ -43,7 +44,7 @@ import msgspec
 import numpy as np
 
 from warnlink.errors import ConfigError, PhysicsError
-from warnlink.estimation.radar_tracker import track_ballistic
+from warnlink.estimation.radar_tracker import split_at_coasts, track_ballistic
 from warnlink.model.time import datetime_to_utc_ns
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.sensor import Sensor
@@ -227,7 +228,9 @@ def simulate_party(
     honest covariance (`sim.tracker.simulate_tracks`), as they are for a party with no
     radar; boost draws stop where the filtered track begins.
 
-    Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch.
+    Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch. A radar
+    track deleted for coasting (`estimation.radar_tracker.split_at_coasts`) is followed, if
+    the radars see the missile again, by a new track numbered after the launches.
 
     Raises:
         ConfigError: if the party has no sensors in the scenario.
@@ -237,6 +240,7 @@ def simulate_party(
         raise ConfigError(f"party {party!r} has no sensors in scenario {scenario.name!r}")
     radars = [s for s in sensors if s.kind == "radar"]
     reports: list[TrackEstimate] = []
+    renumber = itertools.count(len(scenario.launches) + 1)
     for number, launch in enumerate(scenario.launches, start=1):
         trajectory = trajectories[launch.id]
         drawn = simulate_tracks(trajectory, sensors, rng, track_number=number)
@@ -247,7 +251,10 @@ def simulate_party(
             (m for radar in radars for m in radar_measurements(trajectory, radar, rng)),
             key=lambda m: (m.time_s, m.sensor),
         )
-        filtered = track_ballistic(plots, sensors=radars, track_number=number, party=party)
+        filtered: list[TrackEstimate] = []
+        for run, run_plots in enumerate(split_at_coasts(plots)):
+            track = number if run == 0 else next(renumber)
+            filtered += track_ballistic(run_plots, sensors=radars, track_number=track, party=party)
         ballistic_from = filtered[0].time_s if filtered else math.inf
         reports += [r for r in drawn if r.phase == "boost" and r.time_s < ballistic_from]
         reports += filtered

@@ -141,3 +141,26 @@ def test_other_scenarios_reach_every_party(name: str) -> None:
             # The radars lose the lofted flight for an hour: USA's first track is deleted,
             # and its track of the re-entry joins the same event instead of a second one.
             assert event["by_originator"]["USA"]["tracks"] == [1, 2]
+
+
+@pytest.mark.slow
+def test_a_launcher_flying_south_is_one_event_seen_by_all() -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "satellite_launcher.toml"
+    summary = asyncio.run(run_demo(scenario_path=scenario))
+    assert summary["leaks"] == 0
+    for party in PARTIES:
+        (event,) = summary["parties"][party]["events"]
+        assert event["originators"] == sorted(PARTIES)
+        assert event["impact_error_km"] < 5.0
+
+
+@pytest.mark.slow
+def test_a_track_nobody_holds_to_impact_ends_lost_with_its_last_prediction() -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "lost_track.toml"
+    summary = asyncio.run(run_demo(scenario_path=scenario))
+    assert summary["leaks"] == 0
+    for party in PARTIES:
+        (event,) = summary["parties"][party]["events"]
+        assert event["originators"] == ["ROK", "USA"]  # JPN's one ship never sees it
+        assert {seen["status"] for seen in event["by_originator"].values()} == {"lost"}
+        assert event["impact_error_km"] < 5.0

@@ -83,3 +83,17 @@ def test_syntax_error_gives_the_line(tmp_path: Path) -> None:
     assert info.value.line == 3
     with pytest.raises(ConfigError):
         load_scenario(tmp_path / "missing.toml")
+
+
+SHIPPED = sorted(
+    p
+    for p in (Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml")
+    if "[scenario]" in p.read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_scenario_loads_with_three_parties(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.launches
+    assert set(scenario.parties) == {"ROK", "JPN", "USA"}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.factories import T0, envelope, track
+from tests.factories import T0, envelope, impact, track
 from warnlink.fusion.covariance_intersection import intersect, intersect_pair
 from warnlink.fusion.gating import GATE_CHI2_3DOF, extrapolate, state_of, track_distance2
 from warnlink.fusion.picture import Picture
@@ -115,3 +115,41 @@ def test_event_fused_state_uses_every_recent_track() -> None:
     assert fused.epoch == T0 + 2 * NS_PER_S
     single = 1e6  # each input's position variance before extrapolation
     assert np.trace(fused.cov[:3, :3]) / 3.0 <= single * 1.01
+
+
+def test_two_boost_pairs_swapped_are_put_right_once_ballistic() -> None:
+    """A salvo: ROK and USA each track missiles A (east 0) and B (east 40 km).
+
+    In boost, USA's B is nearer ROK's A and the pairs form swapped; once ballistic, each
+    swapped event is taken apart and its tracks associated again, so nothing stays wrong.
+    JPN's tracks are not released to this party, only its impact predictions: JPN's
+    prediction for B joins the event holding USA's prediction for B, and must follow it
+    when that event is taken apart.
+    """
+    picture = Picture("ROK")
+    boost, mid = Phase.BOOST, Phase.MIDCOURSE
+    point_b = msgspec.structs.replace(impact(), impact_lon=impact().impact_lon + 0.8)  # ~68 km
+    for message in (
+        _at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=boost),
+        _at(2, "ROK", 3_000.0, seq=2, t_s=0.0, phase=boost),
+        _at(2, "USA", 100.0, seq=1, t_s=0.0, phase=boost),
+        _at(1, "USA", 2_900.0, seq=2, t_s=0.0, phase=boost),
+        envelope(msgspec.structs.replace(impact(), trk_id=1), originator="ROK", seq=3),
+        envelope(msgspec.structs.replace(point_b, trk_id=2), originator="USA", seq=3),
+        envelope(msgspec.structs.replace(point_b, trk_id=7), originator="JPN", seq=1),
+    ):
+        picture.apply(message, T0)  # type: ignore[arg-type]
+    swapped = {frozenset(e.contributions) for e in picture.events.values()}
+    assert frozenset({("ROK", 1), ("USA", 2), ("JPN", 7)}) in swapped
+    for message in (
+        _at(1, "ROK", 0.0, seq=4, t_s=10.0, phase=mid),
+        _at(2, "ROK", 40_000.0, seq=5, t_s=10.0, phase=mid),
+        _at(2, "USA", 40_100.0, seq=4, t_s=10.0, phase=mid),
+        _at(1, "USA", 100.0, seq=5, t_s=10.0, phase=mid),
+    ):
+        picture.apply(message, T0)  # type: ignore[arg-type]
+    groups = {frozenset(e.contributions) for e in picture.events.values()}
+    assert groups == {
+        frozenset({("ROK", 1), ("USA", 1)}),
+        frozenset({("ROK", 2), ("USA", 2), ("JPN", 7)}),
+    }

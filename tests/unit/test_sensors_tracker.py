@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from warnlink.errors import ConfigError
-from warnlink.geo.wgs84 import lla_to_ecef
+from warnlink.geo.wgs84 import MEAN_RADIUS_M, lla_to_ecef
 from warnlink.model.track_estimate import TrackEstimate
-from warnlink.sensors.sensor import Sensor, line_of_sight_clear, measurement_covariance, visible
+from warnlink.sensors.sensor import (
+    Sensor,
+    line_of_sight_clear,
+    measurement_covariance,
+    refracted_elevation_deg,
+    visible,
+)
 from warnlink.sim.scenario import Scenario, simulate_party
 from warnlink.sim.tracker import fit_covariance, simulate_tracks
 from warnlink.sim.trajectory import Trajectory
@@ -41,6 +48,20 @@ def test_radar_horizon_range_and_mask() -> None:
     )
     seen = visible(RADAR, targets, np.zeros(3, dtype=bool))
     assert seen.tolist() == [True, False, False]
+
+
+def test_refraction_lets_a_radar_see_beyond_the_geometric_horizon() -> None:
+    """4/3-Earth: a target 100 km up is on the radio horizon at sqrt(2 (4/3) R h) = 1,304 km.
+
+    The geometric horizon for the same height is sqrt(2 R h) = 1,129 km.
+    """
+    ship = replace(RADAR, lat_deg=0.0, lon_deg=0.0, min_elevation_deg=0.0, max_range_km=3000.0)
+    km_per_deg = MEAN_RADIUS_M * math.pi / 180.0 / 1e3
+    ground_km = np.array([1200.0, 1280.0, 1330.0])
+    targets = np.stack([lla_to_ecef(0.0, d / km_per_deg, 100e3) for d in ground_km])
+    assert visible(ship, targets, np.zeros(3, dtype=bool)).tolist() == [True, True, False]
+    elevation = refracted_elevation_deg(0.0, np.array([100e3]), np.array([1.0e6]))
+    assert 0.0 < elevation[0] < 5.0
 
 
 def test_earth_blocks_the_line_of_sight() -> None:

@@ -15,6 +15,7 @@ Messages are applied once: a message id seen before is ignored (idempotent).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ from warnlink.fusion.gating import (
     state_of,
     track_distance2,
 )
-from warnlink.geo.wgs84 import FloatArray
+from warnlink.geo.wgs84 import FloatArray, surface_distance_m
 from warnlink.model import (
     Envelope,
     EventStatus,
@@ -45,6 +46,8 @@ from warnlink.model.time import NS_PER_S
 
 ContributionKey = tuple[str, int]
 _NO_MATCH = 1e12
+#: Cost of a match by launch gates alone: above any impact match that passed its gate.
+LAUNCH_ONLY_COST = 1e6
 
 
 @dataclass
@@ -123,16 +126,23 @@ class Event:
         mean, cov = intersect(means, covs)
         return FusedState(epoch, mean, cov, tuple(sorted(used)))
 
-    def matches(self, other: Contribution) -> bool:
-        """Whether `other` describes this event's missile, by any gate that applies."""
+    def match_cost(self, other: Contribution) -> float | None:
+        """How well `other` fits this event's missile; None if no gate passes.
+
+        A passed impact gate costs the miss distance over the root-sum-square of the two
+        ellipses' semi-major axes (comparable between events); a passed launch gate
+        alone costs `LAUNCH_ONLY_COST`, since launches of a salvo from one site pass
+        each other's gates.
+        """
+        costs: list[float] = []
         for mine in self.contributions.values():
-            if mine.launch and other.launch and launches_match(mine.launch, other.launch):
-                return True
             if mine.track and other.track and tracks_match(mine.track, other.track):
-                return True
+                costs.append(0.0)
             if mine.impact and other.impact and impacts_match(mine.impact, other.impact):
-                return True
-        return False
+                costs.append(_impact_cost(mine.impact, other.impact))
+            if mine.launch and other.launch and launches_match(mine.launch, other.launch):
+                costs.append(LAUNCH_ONLY_COST)
+        return min(costs) if costs else None
 
 
 class Picture:
@@ -199,7 +209,8 @@ class Picture:
 
         A contribution with a track is assigned by global nearest neighbour; one
         without (only launch reports or impact predictions reached this party) joins
-        the first event whose gates it passes.
+        the event whose gates it passes at least cost (`Event.match_cost`), and waits
+        while only launch gates pass and more than one event passes them.
         """
         own = self.events[self._event_of[key]]
         if own.contributions[key].track is not None:
@@ -207,20 +218,30 @@ class Picture:
             return
         contribution = own.contributions[key]
         own_originators = own.originators()
-        for event in list(self.events.values()):
+        costs: list[tuple[float, str]] = []
+        for event in self.events.values():
             # One contribution per originator per event: an originator's two tracks are
             # two missiles (its own tracker has already told them apart).
             if event is own or own_originators & event.originators():
                 continue
-            if event.matches(contribution):
-                self._merge(into=event, other=own)
-                return
+            cost = event.match_cost(contribution)
+            if cost is not None:
+                costs.append((cost, event.event_id))
+        costs.sort()
+        if not costs:
+            return
+        best, event_id = costs[0]
+        if best >= LAUNCH_ONLY_COST and len(costs) > 1:
+            return  # several launches fit: wait for an impact prediction to tell them apart
+        self._merge(into=self.events[event_id], other=own)
 
     def _check_split(self, key: ContributionKey) -> None:
-        """Split a contribution out of its event when its ballistic track no longer gates.
+        """Take an event apart when the contribution's ballistic track no longer gates.
 
-        Association during boost can pair tracks wrongly (thrust is not modelled); once
-        both tracks are ballistic, a pair beyond the gate is split and re-assigned.
+        Association during boost can pair tracks wrongly (thrust is not modelled), and
+        reports without a track may have joined on that wrong pair. Once both tracks are
+        ballistic, a pair beyond the gate dissolves the event: every contribution goes
+        back to an event of its own and is associated again (`_reassociate`).
         """
         event = self.events[self._event_of[key]]
         mine = event.contributions[key].track
@@ -236,13 +257,27 @@ class Picture:
         ]
         if not distances or min(distances) <= GATE_CHI2_3DOF:
             return
-        contribution = event.contributions.pop(key)
-        alone = Event(f"{self.party}-E{self._next_event}")
-        self._next_event += 1
-        alone.contributions[key] = contribution
-        self.events[alone.event_id] = alone
-        self._event_of[key] = alone.event_id
-        event.split_off.append(alone.event_id)
+        keys = list(event.contributions)
+        for other_key in keys[1:]:
+            alone = Event(f"{self.party}-E{self._next_event}")
+            self._next_event += 1
+            alone.contributions[other_key] = event.contributions.pop(other_key)
+            self.events[alone.event_id] = alone
+            self._event_of[other_key] = alone.event_id
+            event.split_off.append(alone.event_id)
+        self._reassociate(keys)
+
+    def _reassociate(self, keys: list[ContributionKey]) -> None:
+        """Associate contributions again: tracks first (by originator), then the rest."""
+        with_track = [k for k in keys if self._contribution_of(k).track is not None]
+        for originator in sorted({k[0] for k in with_track}):
+            self._assign_tracks(originator)
+        for k in keys:
+            if self._contribution_of(k).track is None:
+                self._associate(k)
+
+    def _contribution_of(self, key: ContributionKey) -> Contribution:
+        return self.events[self._event_of[key]].contributions[key]
 
     def _assign_tracks(self, originator: str) -> None:
         """Global nearest neighbour between the originator's unassociated tracks and events.
@@ -295,6 +330,12 @@ class Picture:
         for key in other.contributions:
             self._event_of[key] = into.event_id
         del self.events[other.event_id]
+
+
+def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:
+    miss_m = float(surface_distance_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon))
+    spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m)
+    return miss_m / max(spread_m, 1.0)
 
 
 def _impacts_agree(a: Event, b: Event) -> bool:

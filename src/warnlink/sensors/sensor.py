@@ -7,9 +7,16 @@ so its position covariance in ECEF is
 
     R = U diag(sigma_r^2, (rho sigma_theta)^2, (rho sigma_theta)^2) U^T
 
-with U the line-of-sight frame. Visibility: within the maximum range, the line of sight not
-blocked by the WGS-84 ellipsoid, and (radar) above the elevation mask at the sensor; no
-refraction (the 4/3-Earth correction is not applied: slightly pessimistic near the horizon).
+with U the line-of-sight frame. Visibility: within the maximum range and, for IR, the line of
+sight not blocked by the WGS-84 ellipsoid. A radar sees a target whose elevation on the
+4/3-Earth model of standard atmospheric refraction is above its mask (Skolnik, 3rd ed.,
+§8.4; Doerry, "Earth curvature and atmospheric refraction effects on radar signal
+propagation", Sandia SAND2012-10690, 2013): on a sphere of effective radius a_e = 4/3 R
+(R the mean Earth radius), a target at slant range r and height h_t seen from height h_s has
+
+    sin(el) = ((a_e + h_t)^2 - (a_e + h_s)^2 - r^2) / (2 r (a_e + h_s)),
+
+so rays bending with the air reach about 15 % beyond the geometric horizon.
 IR sees only the burning plume, so only during boost and once the plume is above low cloud
 (`IR_MIN_ALTITUDE_M`); its "range" sigma stands for the depth error of the stereo fix from
 two or more satellites.
@@ -24,10 +31,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warnlink.errors import ConfigError
-from warnlink.geo.wgs84 import A_M, B_M, FloatArray, enu_rotation, lla_to_ecef
+from warnlink.geo.wgs84 import A_M, B_M, MEAN_RADIUS_M, FloatArray, lla_to_ecef
 from warnlink.physics.propagate import approx_altitude_m
 
 SensorKind = Literal["radar", "ir"]
+EFFECTIVE_EARTH_FACTOR = 4.0 / 3.0
+"""Effective Earth radius factor of standard atmospheric refraction (4/3-Earth model)."""
 IR_MIN_ALTITUDE_M = 3000.0
 """Height above which a boosting missile's plume is assumed visible from space (low cloud)."""
 
@@ -98,14 +107,24 @@ def visible(
 ) -> NDArray[np.bool_]:
     """Which of the target positions (M, 3) the sensor detects; `boosting` (M,) for IR."""
     origin = sensor.position_ecef_m
-    rel = targets_m - origin
-    rng = np.linalg.norm(rel, axis=1)
-    ok = (rng <= sensor.max_range_km * 1e3) & line_of_sight_clear(origin, targets_m)
+    rng = np.linalg.norm(targets_m - origin, axis=1)
+    ok = rng <= sensor.max_range_km * 1e3
     if sensor.kind == "ir":
+        ok &= line_of_sight_clear(origin, targets_m)
         return np.asarray(ok & boosting & (approx_altitude_m(targets_m) >= IR_MIN_ALTITUDE_M))
-    up = enu_rotation(sensor.lat_deg, sensor.lon_deg)[2]
-    elevation = np.degrees(np.arcsin(np.clip((rel @ up) / np.maximum(rng, 1e-9), -1.0, 1.0)))
+    elevation = refracted_elevation_deg(sensor.alt_m, approx_altitude_m(targets_m), rng)
     return np.asarray(ok & (elevation >= sensor.min_elevation_deg))
+
+
+def refracted_elevation_deg(
+    sensor_alt_m: float, target_alt_m: FloatArray, slant_range_m: FloatArray
+) -> FloatArray:
+    """Elevation (deg) of targets on the 4/3-Earth refraction model (module docstring)."""
+    a_e = EFFECTIVE_EARTH_FACTOR * MEAN_RADIUS_M
+    r = np.maximum(slant_range_m, 1e-6)
+    base = a_e + sensor_alt_m
+    sine = ((a_e + target_alt_m) ** 2 - base**2 - r**2) / (2.0 * r * base)
+    return np.asarray(np.degrees(np.arcsin(np.clip(sine, -1.0, 1.0))))
 
 
 def measurement_covariance(sensor: Sensor, target_m: FloatArray) -> FloatArray:

@@ -299,7 +299,8 @@ def _event_summary(
     truth = _nearest_truth(best, trajectories)
     launch_ns = epoch_ns + round(truth.launch_time_s * NS_PER_S) if truth else epoch_ns
     # An originator may have several tracks of one missile, one after another (a track
-    # deleted, the missile re-acquired): `by_originator` shows its latest, `tracks` all.
+    # deleted, the missile re-acquired): `by_originator` gives the latest one's number,
+    # status, launch and impact, and the first times and report counts over all of them.
     contributions = sorted(
         event.contributions.values(), key=lambda c: (c.originator, c.first_received_ns)
     )
@@ -319,14 +320,16 @@ def _event_summary(
         "by_originator": {
             c.originator: {
                 "track_number": c.trk_id,
-                "tracks": [x.trk_id for x in contributions if x.originator == c.originator],
-                "track_reports": c.track_count,
+                "tracks": [x.trk_id for x in mine],
+                "track_reports": sum(x.track_count for x in mine),
                 "status": c.status.value,
                 "first_launch_report_after_launch_s": _seconds_after(
-                    c.launch_received_ns, launch_ns
+                    min((x.launch_received_ns for x in mine if x.launch_received_ns), default=None),
+                    launch_ns,
                 ),
                 "first_impact_prediction_after_launch_s": _seconds_after(
-                    c.impact_received_ns, launch_ns
+                    min((x.impact_received_ns for x in mine if x.impact_received_ns), default=None),
+                    launch_ns,
                 ),
                 "launch": None
                 if c.launch is None
@@ -340,6 +343,7 @@ def _event_summary(
                 "impact_prediction": None if c.impact is None else _impact_summary(c.impact),
             }
             for c in contributions
+            if (mine := [x for x in contributions if x.originator == c.originator])
         },
     }
     fused = event.fused_state()

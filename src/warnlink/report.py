@@ -18,9 +18,12 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
     for originator, seen in event["by_originator"].items():
         first_launch = _seconds(seen["first_launch_report_after_launch_s"])
         first_impact = _seconds(seen["first_impact_prediction_after_launch_s"])
+        earlier = ", ".join(str(n) for n in seen["tracks"][:-1])
+        after = f" (re-acquired after track {earlier})" if earlier else ""
         lines.append(
-            f"    {originator} track {seen['track_number']}: {seen['track_reports']} tracks, "
-            f"first launch report {first_launch}, first IPP {first_impact}, {seen['status']}"
+            f"    {originator} track {seen['track_number']}{after}: "
+            f"{seen['track_reports']} track reports, first launch report {first_launch}, "
+            f"first IPP {first_impact}, {seen['status']}"
         )
     ipp = event.get("impact_prediction")
     if ipp:

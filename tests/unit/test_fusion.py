@@ -153,3 +153,47 @@ def test_two_boost_pairs_swapped_are_put_right_once_ballistic() -> None:
         frozenset({("ROK", 1), ("USA", 1)}),
         frozenset({("ROK", 2), ("USA", 2), ("JPN", 7)}),
     }
+
+
+def _crossing_report(
+    trk_id: int, originator: str, offset_m: np.ndarray, vel: np.ndarray, seq: int, t_s: float
+) -> object:
+    base = track(trk_id)
+    pos = np.array(base.pos) + offset_m
+    report = msgspec.structs.replace(
+        base,
+        pos=tuple(pos.tolist()),
+        vel=tuple(vel.tolist()),
+        cov=KM_COV,
+        epoch=T0 + round(t_s * NS_PER_S),
+    )
+    return envelope(report, originator=originator, seq=seq)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_crossing_tracks_end_in_the_right_events(seed: int) -> None:
+    """Missiles A (eastward) and B (northward) cross at t = 5 s; tracks start at t = 4 s.
+
+    Near the crossing the pairs are ambiguous (1 km noise, 2 km apart); as the missiles
+    part, any wrong pair stops gating and is put right. Straight-line truth, reports of
+    both originators at the same instants, so no extrapolation enters.
+    """
+    rng = np.random.default_rng(seed)
+    velocity = {"A": np.array([2_000.0, 0.0, 0.0]), "B": np.array([0.0, 2_000.0, 0.0])}
+    numbers = {("ROK", "A"): 1, ("ROK", "B"): 2, ("USA", "A"): 8, ("USA", "B"): 9}
+    picture = Picture("JPN")
+    seq = dict.fromkeys(("ROK", "USA"), 0)
+    for t_s in np.arange(4.0, 30.0, 2.0):
+        for (originator, missile), number in numbers.items():
+            seq[originator] += 1
+            truth = velocity[missile] * (t_s - 5.0)
+            noisy = truth + rng.normal(0.0, 1_000.0, 3)
+            message = _crossing_report(
+                number, originator, noisy, velocity[missile], seq[originator], t_s
+            )
+            picture.apply(message, T0)  # type: ignore[arg-type]
+    groups = {frozenset(e.contributions) for e in picture.events.values()}
+    assert groups == {
+        frozenset({("ROK", 1), ("USA", 8)}),
+        frozenset({("ROK", 2), ("USA", 9)}),
+    }

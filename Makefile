@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check fmt lint typecheck bench bench-accuracy clean venv
+.PHONY: demo test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ SEEDS ?= 3
 bench-accuracy: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/warnlink bench accuracy --seeds $(SEEDS) --out bench/accuracy.json
+
+# The same, and the table rewritten into docs/accuracy.md's generated block.
+accuracy-doc: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/warnlink bench accuracy --seeds $(SEEDS) --out bench/accuracy.json --doc docs/accuracy.md
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from warnlink.accuracy.run import scenario_files
-from warnlink.accuracy.table import format_accuracy
+from warnlink.accuracy.table import BEGIN, END, format_accuracy, replace_table
 from warnlink.cli import main
+from warnlink.errors import ConfigError
 from warnlink.sim.scenario import default_scenario_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +100,14 @@ def test_scenario_files_skip_the_federation() -> None:
 def test_zero_seeds_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "accuracy", "--seeds", "0"]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_the_doc_block_is_replaced_between_its_markers() -> None:
+    doc = f"intro\n{BEGIN}\nold table\n{END}\nafter\n"
+    new = replace_table(doc, "NEW TABLE", "warnlink bench accuracy --seeds 2")
+    assert new.startswith("intro\n")
+    assert new.endswith(f"{END}\nafter\n")
+    assert "old table" not in new
+    assert "$ warnlink bench accuracy --seeds 2\nNEW TABLE" in new
+    with pytest.raises(ConfigError, match="block"):
+        replace_table("no markers", "T", "c")

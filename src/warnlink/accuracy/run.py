@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import platform
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -57,6 +59,7 @@ from warnlink.accuracy.metrics import (
 from warnlink.accuracy.stonesoup_ref import compare_trackers, stonesoup_version
 from warnlink.accuracy.targets import judge
 from warnlink.demo import run_demo
+from warnlink.errors import ConfigError
 from warnlink.estimation.classify import classify_range
 from warnlink.fusion.gating import extrapolate
 from warnlink.fusion.picture import Event
@@ -185,12 +188,20 @@ def _event_impact(event: Event) -> ImpactPrediction | None:
 
 
 def scenario_files(folder: Path) -> list[Path]:
-    """The scenario files in a folder (TOML with a ``[scenario]`` table), sorted by name."""
+    """The scenario files in a folder (TOML with a ``[scenario]`` table), sorted by name.
+
+    Raises:
+        ConfigError: if a TOML file there cannot be read or parsed.
+    """
     found = []
     for path in sorted(folder.glob("*.toml")):
-        with path.open("rb") as handle:
-            if "scenario" in tomllib.load(handle):
-                found.append(path)
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read as TOML: {exc}", path=str(path)) from exc
+        if "scenario" in data:
+            found.append(path)
     return found
 
 
@@ -457,6 +468,13 @@ def run_accuracy(scenarios: Sequence[Path], seeds: Sequence[int]) -> dict[str, A
         pooled["reference"] = _reference(scenario, seeds)
         results.append(pooled)
     result: dict[str, Any] = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
         "seeds": list(seeds),
         "stonesoup": stonesoup_version() or "not installed",
         "scenarios": results,

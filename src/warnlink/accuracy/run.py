@@ -209,6 +209,10 @@ def _after_launch(ns: int | None, epoch_ns: int, launch_s: float) -> float | Non
     return None if ns is None else (ns - epoch_ns) / NS_PER_S - launch_s
 
 
+def _earliest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 def _launch_reports(rec: _Recorder) -> dict[str, dict[str, Any]]:
     """Per launch: first track anywhere, and per party first track and first launch report."""
     epoch_ns = rec.scenario.epoch_utc_ns
@@ -225,17 +229,11 @@ def _launch_reports(rec: _Recorder) -> dict[str, dict[str, Any]]:
                 for (originator, trk_id), c in event.contributions.items():
                     if rec.launch_of(trk_id) != launch:
                         continue
-                    track_ns = min(track_ns or c.first_received_ns, c.first_received_ns)
+                    track_ns = _earliest(track_ns, c.first_received_ns)
+                    report_ns = _earliest(report_ns, c.launch_received_ns)
                     if originator == party:
-                        first_anywhere = min(
-                            first_anywhere or c.first_received_ns, c.first_received_ns
-                        )
-                        if c.launch_received_ns is not None:
-                            issued_anywhere = min(
-                                issued_anywhere or c.launch_received_ns, c.launch_received_ns
-                            )
-                    if c.launch_received_ns is not None:
-                        report_ns = min(report_ns or c.launch_received_ns, c.launch_received_ns)
+                        first_anywhere = _earliest(first_anywhere, c.first_received_ns)
+                        issued_anywhere = _earliest(issued_anywhere, c.launch_received_ns)
             firsts[party] = {
                 "first_track_s": _after_launch(track_ns, epoch_ns, launch_s),
                 "first_launch_report_s": _after_launch(report_ns, epoch_ns, launch_s),

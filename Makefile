@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check fmt lint typecheck bench clean venv
+.PHONY: demo test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,19 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py
 	$(BIN)/python bench/bench_radar_tracker.py
 	$(BIN)/python bench/bus_throughput.py
+	@echo "accuracy against truth and Stone Soup: make bench-accuracy (SEEDS=$(SEEDS))"
+
+# Every scenario over SEEDS seeds; the JSON goes to bench/accuracy.json (gitignored), the
+# table to the terminal. Installs the optional Stone Soup reference (the bench extra).
+SEEDS ?= 3
+bench-accuracy: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/warnlink bench accuracy --seeds $(SEEDS) --out bench/accuracy.json
+
+# The same, and the table rewritten into docs/accuracy.md's generated block.
+accuracy-doc: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/warnlink bench accuracy --seeds $(SEEDS) --out bench/accuracy.json --doc docs/accuracy.md
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench

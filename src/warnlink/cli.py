@@ -4,6 +4,7 @@ warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data DIR]
 warnlink schema
 warnlink validate FED.toml
 warnlink audit verify LOG.jsonl
+warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] [--doc MD]
 """
 
 from __future__ import annotations
@@ -72,6 +73,27 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="check an audit log's hash chain")
     verify.add_argument("path", type=Path)
     verify.set_defaults(run=_audit_verify)
+
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench_commands = bench.add_subparsers(required=True, metavar="BENCHMARK")
+    accuracy = bench_commands.add_parser(
+        "accuracy",
+        help="every scenario over several seeds: errors against truth, Stone Soup as reference",
+    )
+    accuracy.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
+    accuracy.add_argument(
+        "--scenario",
+        type=Path,
+        action="append",
+        help="a scenario file (repeatable; default: every scenario in ./scenarios, "
+        "else the packaged default)",
+    )
+    accuracy.add_argument("--json", action="store_true", help="print the result as JSON")
+    accuracy.add_argument("--out", type=Path, help="also write the JSON result to this file")
+    accuracy.add_argument(
+        "--doc", type=Path, help="also put the table in this Markdown file's generated block"
+    )
+    accuracy.set_defaults(run=_bench_accuracy)
     return parser
 
 
@@ -199,6 +221,29 @@ def _audit_verify(args: argparse.Namespace) -> int:
         print(f"chain broken at entry {broken}")
         return 1
     print(f"chain intact; head {entries[-1].hash if entries else '(empty)'}")
+    return 0
+
+
+def _bench_accuracy(args: argparse.Namespace) -> int:
+    from warnlink.accuracy.run import run_accuracy, scenario_files
+    from warnlink.accuracy.table import format_accuracy, replace_table
+    from warnlink.sim.scenario import default_scenario_path
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    scenarios = args.scenario or scenario_files(Path("scenarios")) or [default_scenario_path()]
+    result = run_accuracy(scenarios, list(range(1, args.seeds + 1)))
+    text = json.dumps(result, indent=2)
+    table = format_accuracy(result)
+    if args.out is not None:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.doc is not None:
+        command = f"warnlink bench accuracy --seeds {args.seeds}" + "".join(
+            f" --scenario {path}" for path in args.scenario or []
+        )
+        markdown = args.doc.read_text(encoding="utf-8")
+        args.doc.write_text(replace_table(markdown, table, command), encoding="utf-8")
+    print(text if args.json else table)
     return 0
 
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import math
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ from warnlink.transport import MemoryBus, Subscription
 TAIL_S = 90.0
 
 Progress = Callable[[float, str], None]
+Observe = Callable[[int, Mapping[str, Node]], None]
+"""Called every second of scenario time, once the bus is idle: (seconds since epoch, nodes)."""
 
 
 def default_federation_path() -> Path:
@@ -85,6 +87,7 @@ async def run_demo(
     seed: int = 1,
     data_dir: Path | None = None,
     progress: Progress | None = None,
+    observe: Observe | None = None,
 ) -> dict[str, Any]:
     """Play a scenario through a federation; returns the summary (see `summarise`).
 
@@ -95,11 +98,15 @@ async def run_demo(
         data_dir: where the bus log and audit logs go; a temporary folder (removed
             afterwards) by default. A given folder must be empty or absent.
         progress: called with (seconds since epoch, one-line status) as time passes.
+        observe: called every second with every party's node, to read (not change) the
+            pictures as they evolve (the accuracy benchmark samples them).
     """
     federation = load_federation(federation_path or default_federation_path())
     scenario = load_scenario(scenario_path or default_scenario_path())
     with _data_folder(data_dir) as folder:
-        return await _play(federation, scenario, seed=seed, folder=folder, progress=progress)
+        return await _play(
+            federation, scenario, seed=seed, folder=folder, progress=progress, observe=observe
+        )
 
 
 @contextlib.contextmanager
@@ -121,6 +128,7 @@ async def _play(
     seed: int,
     folder: Path,
     progress: Progress | None,
+    observe: Observe | None = None,
 ) -> dict[str, Any]:
     unknown = sorted({s.party for s in scenario.sensors} - set(federation.parties))
     if unknown:
@@ -174,6 +182,8 @@ async def _play(
         for node in nodes.values():
             await node.tick()
         await bus.wait_idle()
+        if observe is not None:
+            observe(second, nodes)
         if progress is not None and second % 10 == 0:
             progress(second, _status_line(nodes))
 

@@ -1,0 +1,1 @@
+"""Accuracy benchmark: the pipeline's figures against truth, over scenarios and seeds."""

@@ -5,8 +5,9 @@ Method. Each (scenario, seed) is played through the reference federation by the 
 relay, pictures), which calls back every second of scenario time once the bus is idle;
 `_Recorder` reads the parties' pictures then, without changing them. Truth is the flown
 trajectories (`sim.scenario.simulate_scenario`, deterministic). An originator's track
-number is its launch's place in the scenario (1, 2, ...: the contract of
-`sim.scenario.simulate_party`), which ties each report to its truth without association.
+number is its launch's place in the scenario (1, 2, ...; plus n for each re-acquisition
+after a deletion, n launches: the contract of `sim.scenario.simulate_party`), which ties
+each report to its truth without association.
 
 Figures per run (times in seconds of scenario time, read at 1 s resolution):
 
@@ -101,7 +102,7 @@ class _Recorder:
 
     def launch_of(self, track_number: int) -> str | None:
         launches = self.scenario.launches
-        return launches[track_number - 1].id if 1 <= track_number <= len(launches) else None
+        return launches[(track_number - 1) % len(launches)].id if track_number >= 1 else None
 
     def __call__(self, second: int, nodes: Mapping[str, Node]) -> None:
         self.nodes = nodes

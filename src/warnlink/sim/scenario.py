@@ -29,7 +29,6 @@ Every error is a `ConfigError` naming the file, the dotted key and, for syntax, 
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import tomllib
@@ -230,7 +229,8 @@ def simulate_party(
 
     Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch. A radar
     track deleted for coasting (`estimation.radar_tracker.split_at_coasts`) is followed, if
-    the radars see the missile again, by a new track numbered after the launches.
+    the radars see the missile again, by a new track numbered n more (n launches), so a
+    track number is always its launch's place modulo n.
 
     Raises:
         ConfigError: if the party has no sensors in the scenario.
@@ -240,7 +240,6 @@ def simulate_party(
         raise ConfigError(f"party {party!r} has no sensors in scenario {scenario.name!r}")
     radars = [s for s in sensors if s.kind == "radar"]
     reports: list[TrackEstimate] = []
-    renumber = itertools.count(len(scenario.launches) + 1)
     for number, launch in enumerate(scenario.launches, start=1):
         trajectory = trajectories[launch.id]
         drawn = simulate_tracks(trajectory, sensors, rng, track_number=number)
@@ -253,7 +252,7 @@ def simulate_party(
         )
         filtered: list[TrackEstimate] = []
         for run, run_plots in enumerate(split_at_coasts(plots)):
-            track = number if run == 0 else next(renumber)
+            track = number + run * len(scenario.launches)
             filtered += track_ballistic(run_plots, sensors=radars, track_number=track, party=party)
         ballistic_from = filtered[0].time_s if filtered else math.inf
         reports += [r for r in drawn if r.phase == "boost" and r.time_s < ballistic_from]

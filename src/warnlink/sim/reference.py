@@ -25,7 +25,7 @@ from typing import Final
 
 from warnlink.errors import ConfigError, PhysicsError
 from warnlink.sim.flight import FlightDescription, describe_flight
-from warnlink.sim.launch import LaunchSpec
+from warnlink.sim.launch import GENERIC_BALLISTIC_COEFFICIENT_KG_M2, LaunchSpec
 
 FLIGHT_TIME_TOLERANCE: Final = 0.10
 
@@ -150,7 +150,14 @@ def check_launch(row: PublishedLaunch, *, azimuth_deg: float = 90.0) -> LaunchCh
             row, None, None, None, "error", f"unknown site {row.site!r} (known: {known})"
         )
     try:
-        spec = LaunchSpec(site[0], site[1], azimuth_deg, row.range_km, apogee_km=row.apogee_km)
+        spec = LaunchSpec(
+            site[0],
+            site[1],
+            azimuth_deg,
+            row.range_km,
+            apogee_km=row.apogee_km,
+            ballistic_coefficient_kg_m2=GENERIC_BALLISTIC_COEFFICIENT_KG_M2,
+        )
         flight = describe_flight(spec)
     except PhysicsError as exc:
         return LaunchCheck(row, None, None, None, "error", str(exc))

@@ -7,7 +7,7 @@ import pytest
 
 from warnlink.errors import PhysicsError
 from warnlink.geo.wgs84 import enu_rotation, lla_to_ecef
-from warnlink.physics.atmosphere import density_kg_m3
+from warnlink.physics.atmosphere import density_kg_m3, model_density_kg_m3
 from warnlink.physics.dynamics import FULL_MODEL, ForceModel, acceleration, jacobi_integral
 from warnlink.physics.propagate import propagate, propagate_path, propagate_to_impact
 
@@ -35,6 +35,14 @@ def test_density_is_vectorised_monotonic_and_continuous() -> None:
     assert np.all(rho[heights[:, 0] > 1e6] == 0.0)
     below, above = density_kg_m3(np.array([85_999.0, 86_000.0]))
     assert below == pytest.approx(above, rel=0.01)  # layered model meets the table at 86 km
+
+
+def test_interpolation_table_agrees_with_the_model() -> None:
+    heights = np.random.default_rng(0).uniform(-6e3, 1.1e6, 20_000)
+    fast, exact = density_kg_m3(heights), model_density_kg_m3(heights)
+    inside = exact > 0.0
+    np.testing.assert_allclose(fast[inside], exact[inside], rtol=1e-3)
+    assert np.all(fast[~inside] == 0.0)
 
 
 def _down(lat: float, lon: float, height_m: float, speed_mps: float) -> np.ndarray:

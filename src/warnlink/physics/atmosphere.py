@@ -4,13 +4,18 @@ Model: U.S. Standard Atmosphere, 1976 (NOAA/NASA/USAF, NOAA-S/T 76-1562, Washing
 1976). Below 86 km geometric height the atmosphere is seven layers in geopotential height
 H = r0 h / (r0 + h) (r0 = 6,356.766 km), each with a base height, base temperature and a
 linear temperature lapse rate (Table 4 of the standard); pressure follows from the
-hydrostatic equation with constant gravity g0 in H (eqs. 33a, 33b) and density from the
-ideal gas law rho = P M0 / (R* T) (eq. 42). Above 86 km, where the standard integrates
+hydrostatic equation with constant gravity g0 in H (a power law in T for a lapsing
+layer, an exponential for an isothermal one) and density from the ideal gas law
+rho = P M0 / (R* T). Above 86 km, where the standard integrates
 diffusion equations instead, the density is interpolated exponentially (linearly in
 log rho) between values tabulated in the standard (Table I) at 86, 90, 100, 110, 120, 150,
 200, 300, 500 and 1,000 km; it is zero above 1,000 km, and below the surface it continues
 the first layer down to `BOTTOM_M` and is held constant below it (only a propagation step
 or a sigma point overshooting the ground goes there).
+
+For speed, `density_kg_m3` interpolates log rho linearly in a table built once from that
+model: every `TABLE_STEP_M` below 86 km (relative error < 1e-3, largest where the lapse rate
+changes), and the standard's own nodes above.
 
 Units: heights in metres (geometric height above the reference surface; callers pass the
 geodetic height), density in kg/m^3. Accuracy against the published table is a few parts
@@ -40,6 +45,8 @@ BOTTOM_M: Final = -5_000.0
 """Below this geometric height the density is that of this height, m."""
 TOP_OF_ATMOSPHERE_M: Final = 1_000_000.0
 """Above this geometric height the density is taken as zero, m."""
+TABLE_STEP_M: Final = 250.0
+"""Spacing of the interpolation table below 86 km, m."""
 
 # Layers below 86 km: base geopotential height (m), base temperature (K), lapse rate (K/m).
 _BASE_H_M: Final = np.array([0.0, 11_000.0, 20_000.0, 32_000.0, 47_000.0, 51_000.0, 71_000.0])
@@ -90,7 +97,7 @@ _BASE_T_K, _BASE_P_PA = _layer_bases()
 
 
 def geopotential_height_m(height_m: FloatArray | float) -> FloatArray:
-    """Geopotential height (m') of geometric heights (m): H = r0 h / (r0 + h) (USSA 1976 eq. 18)."""
+    """Geopotential height (m') of geometric heights (m): H = r0 h / (r0 + h)."""
     h = np.asarray(height_m, dtype=np.float64)
     return np.asarray(R0_GEOPOTENTIAL_M * h / (R0_GEOPOTENTIAL_M + h))
 
@@ -112,8 +119,8 @@ def _layered_density(height_m: FloatArray) -> FloatArray:
     return np.asarray(pressure * M0_KG_MOL / (R_STAR_J_MOL_K * temp))
 
 
-def density_kg_m3(height_m: FloatArray | float) -> FloatArray:
-    """Air density (same shape as the input), kg/m^3, at geometric heights in metres.
+def model_density_kg_m3(height_m: FloatArray | float) -> FloatArray:
+    """Air density (same shape as the input), kg/m^3, evaluated from the model itself.
 
     U.S. Standard Atmosphere 1976 (see the module docstring): layered hydrostatic model to
     86 km, exponential interpolation of the tabulated densities to 1,000 km, zero above.
@@ -127,3 +134,18 @@ def density_kg_m3(height_m: FloatArray | float) -> FloatArray:
     if np.any(high):
         rho[high] = np.exp(np.interp(h[high], _UPPER_H_M, _UPPER_LOG_RHO))
     return rho
+
+
+_TABLE_H_M: Final = np.concatenate([np.arange(BOTTOM_M, TOP_OF_LAYERS_M, TABLE_STEP_M), _UPPER_H_M])
+_TABLE_LOG_RHO: Final = np.log(model_density_kg_m3(_TABLE_H_M))
+
+
+def density_kg_m3(height_m: FloatArray | float) -> FloatArray:
+    """Air density (same shape as the input), kg/m^3, at geometric heights in metres.
+
+    The model of `model_density_kg_m3`, interpolated in its table (see the module
+    docstring): what the equations of motion call.
+    """
+    h = np.asarray(height_m, dtype=np.float64)
+    rho = np.exp(np.interp(h, _TABLE_H_M, _TABLE_LOG_RHO))
+    return np.asarray(np.where(h <= TOP_OF_ATMOSPHERE_M, rho, 0.0))

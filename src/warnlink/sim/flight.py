@@ -60,12 +60,12 @@ class FlightDescription:
 
     ballistic: bool
     reason: str | None
-    flight_time_s: float | None = None
-    apogee_km: float | None = None
-    range_km: float | None = None
-    burnout: Burnout | None = None
-    min_energy_range_km: float | None = None
-    range_class: RangeClass | None = None
+    flight_time_s: float
+    apogee_km: float
+    range_km: float
+    burnout: Burnout
+    min_energy_range_km: float
+    range_class: RangeClass
 
 
 def assess_ballistic(apogee_km: float | None) -> str | None:

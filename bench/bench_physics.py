@@ -62,7 +62,13 @@ def main() -> None:
         for r in reports[:: max(1, len(reports) // 25)]:
             if r.phase == "boost":
                 continue
-            p = predict_impact(r.pos_ecef_m, r.vel_ecef_mps, r.cov)
+            p = predict_impact(
+                r.pos_ecef_m,
+                r.vel_ecef_mps,
+                r.cov,
+                ballistic_coefficient_kg_m2=r.ballistic_coefficient_kg_m2,
+                ballistic_coefficient_sigma_kg_m2=r.ballistic_coefficient_sigma_kg_m2,
+            )
             miss = float(
                 surface_distance_m(p.lat_deg, p.lon_deg, tr.impact_lat_deg, tr.impact_lon_deg)
             )
@@ -87,11 +93,25 @@ def main() -> None:
     fly_s = best_of(lambda: simulate_scenario(scenario), 5)
     party_s = best_of(lambda: simulate_party(scenario, trajectories, "JPN", rng), 5)
     ipp_s = best_of(lambda: predict_impact(state[:3], state[3:], cov), 50)
+    drag_s = best_of(
+        lambda: predict_impact(
+            state[:3],
+            state[3:],
+            cov,
+            ballistic_coefficient_kg_m2=20_000.0,
+            ballistic_coefficient_sigma_kg_m2=40_000.0,
+        ),
+        50,
+    )
     many = np.repeat(state[None, :], 1000, axis=0)
     many[:, 3:] += rng.standard_normal((1000, 3)) * 5.0
     many_s = best_of(lambda: propagate_to_impact(many, step_s=5.0), 3)
     print(f"fly default launch: {fly_s * 1e3:.0f} ms; simulate JPN reports: {party_s * 1e3:.0f} ms")
     print(f"predict_impact (13 sigma points, 510 s to go): {ipp_s * 1e3:.2f} ms")
+    print(
+        f"predict_impact with drag (15 sigma points, beta 20,000 +- 40,000 kg/m^2): "
+        f"{drag_s * 1e3:.2f} ms (ratio to vacuum {drag_s / ipp_s:.2f})"
+    )
     print(
         f"propagate_to_impact 1000 states, 5 s step: {many_s * 1e3:.0f} ms "
         f"({many_s / 1000 * 1e6:.0f} us/state; ratio to one IPP {many_s / ipp_s:.1f})"

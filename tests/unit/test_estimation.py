@@ -31,9 +31,11 @@ def test_sigma_points_reproduce_mean_and_covariance() -> None:
 
 def test_noise_free_state_predicts_the_true_impact(default_trajectory: Trajectory) -> None:
     tr = default_trajectory
+    beta = tr.spec.ballistic_coefficient_kg_m2
+    assert beta is not None  # the default flight re-enters with drag
     for t in (tr.burnout_time_s + 1.0, 300.0, 600.0):
         s = tr.state_at(t)
-        pred = predict_impact(s[:3], s[3:], np.eye(6) * 1e-6)
+        pred = predict_impact(s[:3], s[3:], np.eye(6) * 1e-6, ballistic_coefficient_kg_m2=beta)
         miss = surface_distance_m(pred.lat_deg, pred.lon_deg, tr.impact_lat_deg, tr.impact_lon_deg)
         assert float(miss) < 100.0
         assert pred.time_from_state_s == pytest.approx(tr.impact_time_s - t, abs=0.5)

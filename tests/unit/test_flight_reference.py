@@ -40,12 +40,19 @@ def test_lofted_flight_is_classed_by_its_minimum_energy_range() -> None:
     assert flight.range_class is RangeClass.ICBM
 
 
-def test_depressed_request_is_not_ballistic_and_says_why() -> None:
-    flight = describe_flight(LaunchSpec(39.2, 125.67, 90.0, 450.0, apogee_km=50.0))
+@pytest.mark.parametrize("beta", [None, 10_000.0])
+def test_depressed_request_is_flown_and_flagged_not_ballistic(beta: float | None) -> None:
+    spec = LaunchSpec(39.2, 125.67, 90.0, 450.0, apogee_km=50.0, ballistic_coefficient_kg_m2=beta)
+    flight = describe_flight(spec)
     assert not flight.ballistic
     assert flight.reason is not None
     assert "100 km" in flight.reason
-    assert flight.flight_time_s is None
+    assert flight.range_km == pytest.approx(450.0, rel=0.01)
+    assert flight.apogee_km == pytest.approx(50.0, rel=0.02)
+    assert flight.burnout is not None
+    assert flight.burnout.altitude_km < 50.0
+    assert flight.flight_time_s is not None
+    assert 150.0 < flight.flight_time_s < 400.0
 
 
 def test_short_minimum_energy_flight_that_stays_low_is_flagged() -> None:

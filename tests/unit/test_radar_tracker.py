@@ -145,7 +145,7 @@ def test_radar_plots_follow_schedule_and_noise(
 def test_nees_consistent_with_chi2_6(
     default_scenario: Scenario, default_trajectory: Trajectory
 ) -> None:
-    # The simulated flight is vacuum ballistic, so the matched filter has no process noise.
+    # The 7-state filter models the flight's drag: matched, it needs no process noise.
     runs = _monte_carlo(default_scenario, default_trajectory, q=0.0)
     nees = np.array(
         [
@@ -163,7 +163,7 @@ def test_default_process_noise_is_conservative_and_accurate(
     nees = np.concatenate(
         [[e @ np.linalg.solve(r.cov, e) for r, e in zip(rs, es, strict=True)] for rs, es in runs]
     )
-    assert nees.mean() < NEES_BOUNDS[1]  # drag allowance: never over-confident on vacuum truth
+    assert nees.mean() < NEES_BOUNDS[1]  # never over-confident
     late = np.concatenate(
         [es[np.array([r.time_s for r in rs]) >= rs[0].time_s + 60.0, :3] for rs, es in runs]
     )

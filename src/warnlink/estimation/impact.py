@@ -8,8 +8,17 @@ Wi = 1 / (2 (n + kappa)), with kappa = 1 (all weights positive, so the propagate
 stays positive semi-definite). Each sigma point is flown ballistically, all at once, with
 `warnlink.physics.propagate.propagate_to_impact` (J2, rotating Earth, vacuum: unpowered
 flight is assumed, so a prediction during boost is where the missile would fall if the thrust
-stopped now). The impact points are projected on the local tangent plane (ENU) at their
-weighted mean; the 95 % ellipse is the 2-D covariance scaled by sqrt(chi2_2(0.95)) = 2.4477.
+stopped now). Given a ballistic coefficient beta (kg/m^2) and its 1-sigma, the state is
+augmented with the inverse ballistic coefficient 1 / beta (the tracker's kappa, not the
+spread parameter above; 1-sigma sigma_beta / beta^2, the first-order inverse of the
+tracker's conversion, so its kappa and variance come back exactly) and the 2 x 7 + 1 = 15
+sigma points fly with drag, each with its own 1 / beta
+(U.S. Standard Atmosphere 1976 air, `warnlink.physics.dynamics`). A `TrackEstimate` carries
+no correlation between kappa and the kinematics, so kappa enters uncorrelated: in re-entry,
+where the tracker has learnt both together, the ellipse is then a little wider or narrower
+than the filter's joint covariance would give. The impact points are projected on the local
+tangent plane (ENU) at their weighted mean; the 95 % ellipse is the 2-D covariance scaled by
+sqrt(chi2_2(0.95)) = 2.4477.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import numpy as np
 
 from warnlink.errors import PhysicsError
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation, lla_to_ecef
+from warnlink.physics.dynamics import FULL_MODEL
 from warnlink.physics.propagate import propagate_to_impact
 
 STATE_DIM = 6
@@ -83,7 +93,13 @@ def sigma_points(
 
 
 def predict_impact(
-    pos_ecef_m: FloatArray, vel_ecef_mps: FloatArray, cov: FloatArray, *, step_s: float = IPP_STEP_S
+    pos_ecef_m: FloatArray,
+    vel_ecef_mps: FloatArray,
+    cov: FloatArray,
+    *,
+    step_s: float = IPP_STEP_S,
+    ballistic_coefficient_kg_m2: float | None = None,
+    ballistic_coefficient_sigma_kg_m2: float | None = None,
 ) -> ImpactPrediction:
     """Predict where and when an unpowered missile in the given state hits the ground.
 
@@ -92,10 +108,12 @@ def predict_impact(
         vel_ecef_mps: (3,) velocity relative to the rotating Earth, m/s.
         cov: (6, 6) covariance of (position, velocity).
         step_s: integration step of the sigma points.
+        ballistic_coefficient_kg_m2: beta of the body, kg/m^2; None flies in vacuum.
+        ballistic_coefficient_sigma_kg_m2: its 1-sigma (None or 0: taken as exact).
 
     Raises:
         PhysicsError: if the state (or a sigma point) does not come down within two hours,
-            or the inputs have the wrong shape or are not finite.
+            or the inputs have the wrong shape or are not finite, or beta is not positive.
     """
     mean = np.concatenate([np.asarray(pos_ecef_m, float), np.asarray(vel_ecef_mps, float)])
     p = np.asarray(cov, dtype=np.float64)
@@ -105,8 +123,20 @@ def predict_impact(
         )
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(p))):
         raise PhysicsError("state or covariance is not finite")
+    model = FULL_MODEL
+    beta = ballistic_coefficient_kg_m2
+    if beta is not None:
+        beta_sigma = ballistic_coefficient_sigma_kg_m2 or 0.0
+        if not (math.isfinite(beta) and beta > 0.0 and math.isfinite(beta_sigma)):
+            raise PhysicsError(f"need a finite, positive beta and sigma, got {beta}, {beta_sigma}")
+        kappa = 1.0 / beta
+        kappa_sigma = beta_sigma * kappa * kappa
+        mean = np.append(mean, kappa)
+        p = np.block([[p, np.zeros((STATE_DIM, 1))], [np.zeros((1, STATE_DIM)), kappa_sigma**2]])
     points, weights = sigma_points(mean, p)
-    sol = propagate_to_impact(points, step_s=step_s)
+    if beta is not None:
+        model = FULL_MODEL.with_inverse_ballistic_coefficient(points[:, STATE_DIM])
+    sol = propagate_to_impact(points[:, :STATE_DIM], step_s=step_s, model=model)
     t_mean = float(weights @ sol.time_s)
     t_sigma = math.sqrt(max(0.0, float(weights @ (sol.time_s - t_mean) ** 2)))
     centre = weights @ sol.ecef

@@ -6,11 +6,16 @@ Applications to Tracking and Navigation*, 2001, §5.5.3). The first two plots at
 and the finite-difference velocity between them. The initial covariance is generous: the
 second plot's position covariance (`warnlink.sensors.sensor.measurement_covariance`), and for
 the velocity the differenced position covariances over dt^2 plus the bias of differencing
-under gravity (g dt / 2 per axis, g = 9.81 m/s^2), all doubled.
+under gravity (g dt / 2 per axis, g = 9.81 m/s^2), all doubled. The state is augmented
+with kappa = 1 / beta (m^2/kg) at its prior (`DEFAULT_KAPPA_PRIOR`, 1-sigma
+`DEFAULT_KAPPA_PRIOR_SIGMA`), uncorrelated with the kinematics.
 
-Filtering: every later plot is predicted to and updated by the unscented Kalman filter of
-`warnlink.estimation.ukf` (J2 rotating-frame vacuum dynamics plus white acceleration noise;
-range/azimuth/elevation from the plot's radar). One `TrackEstimate` per filter update.
+Filtering: every later plot is predicted to and updated by the 7-state unscented Kalman
+filter of `warnlink.estimation.ukf` (J2 rotating-frame dynamics with drag of the estimated
+kappa, plus white acceleration noise; range/azimuth/elevation from the plot's radar). One
+`TrackEstimate` per filter update, carrying the (position, velocity) marginal covariance
+and the ballistic coefficient beta = 1 / kappa with its 1-sigma (first order:
+sigma_beta = sigma_kappa / kappa^2; none while kappa's estimate is not positive).
 
 Boost: the filter's dynamics are unpowered, so plots taken while the missile still thrusts
 must not steer it. A caller that knows the burnout time passes `start_s`; plots before it
@@ -41,7 +46,15 @@ from typing import Final
 import numpy as np
 
 from warnlink.errors import PhysicsError
-from warnlink.estimation.ukf import DEFAULT_Q_M2_S3, ukf_predict, ukf_update
+from warnlink.estimation.ukf import (
+    DEFAULT_KAPPA_PRIOR,
+    DEFAULT_KAPPA_PRIOR_SIGMA,
+    DEFAULT_Q_M2_S3,
+    KAPPA_INDEX,
+    STATE_DIM,
+    ukf_predict,
+    ukf_update,
+)
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation
 from warnlink.model.payloads import TERMINAL_ALTITUDE_M, Phase
 from warnlink.model.track_estimate import TrackEstimate, quality_from_sigma
@@ -78,14 +91,26 @@ def _initial_state(
     cov[:3, 3:] = r2 / dt
     cov[3:, :3] = r2 / dt
     cov[3:, 3:] = (r1 + r2) / dt**2 + bias
-    return np.concatenate([p2, (p2 - p1) / dt]), INITIAL_INFLATION * cov
+    full = np.zeros((STATE_DIM + 1, STATE_DIM + 1))
+    full[:STATE_DIM, :STATE_DIM] = INITIAL_INFLATION * cov
+    full[KAPPA_INDEX, KAPPA_INDEX] = DEFAULT_KAPPA_PRIOR_SIGMA**2
+    return np.concatenate([p2, (p2 - p1) / dt, [DEFAULT_KAPPA_PRIOR]]), full
+
+
+def ballistic_coefficient(mean: FloatArray, cov: FloatArray) -> tuple[float | None, float | None]:
+    """beta (kg/m^2) and its first-order 1-sigma from a 7-state; (None, None) if kappa <= 0."""
+    kappa = float(mean[KAPPA_INDEX])
+    if kappa <= 0.0:
+        return None, None
+    sigma = math.sqrt(max(float(cov[KAPPA_INDEX, KAPPA_INDEX]), 0.0))
+    return 1.0 / kappa, sigma / kappa**2
 
 
 def flight_phase(state: FloatArray) -> str:
     """``"terminal"`` if descending below `TERMINAL_ALTITUDE_M` (geodetic), else ``"midcourse"``."""
     lat, lon, alt = ecef_to_lla(state[:3])
     up = enu_rotation(float(lat), float(lon))[2]
-    descending = float(up @ state[3:]) < 0.0
+    descending = float(up @ state[3:6]) < 0.0
     terminal = descending and float(alt) < TERMINAL_ALTITUDE_M
     return (Phase.TERMINAL if terminal else Phase.MIDCOURSE).value
 
@@ -185,18 +210,21 @@ def _run(
             strikes = strikes + 1 if nis > NIS_THRUST else 0
             if strikes >= RESTART_STRIKES:
                 return reports, index - 1
+        beta, beta_sigma = ballistic_coefficient(mean, cov)
         reports.append(
             TrackEstimate(
                 time_s=t,
                 pos_ecef_m=mean[:3].copy(),
-                vel_ecef_mps=mean[3:].copy(),
-                cov=cov.copy(),
+                vel_ecef_mps=mean[3:STATE_DIM].copy(),
+                cov=cov[:STATE_DIM, :STATE_DIM].copy(),
                 phase=flight_phase(mean),
                 quality=track_quality(cov, len(reports) + 1),
                 sensor=sensor.name,
                 track_number=track_number,
                 party=party,
                 available_s=t + sensor.latency_s,
+                ballistic_coefficient_kg_m2=beta,
+                ballistic_coefficient_sigma_kg_m2=beta_sigma,
             )
         )
     return reports, None

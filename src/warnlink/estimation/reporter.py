@@ -163,7 +163,13 @@ class TrackReporter:
 
     def _impact_prediction(self, estimate: TrackEstimate) -> list[Payload]:
         try:
-            ipp = predict_impact(estimate.pos_ecef_m, estimate.vel_ecef_mps, estimate.cov)
+            ipp = predict_impact(
+                estimate.pos_ecef_m,
+                estimate.vel_ecef_mps,
+                estimate.cov,
+                ballistic_coefficient_kg_m2=estimate.ballistic_coefficient_kg_m2,
+                ballistic_coefficient_sigma_kg_m2=estimate.ballistic_coefficient_sigma_kg_m2,
+            )
         except PhysicsError:
             return []
         self._last_ipp_s = estimate.time_s

@@ -1,11 +1,20 @@
 """Unscented Kalman filter for a missile in unpowered (post-boost) flight, seen by radars.
 
-State: ECEF position and velocity relative to the rotating Earth, (6,), m and m/s.
+State: ECEF position and velocity relative to the rotating Earth, (6,), m and m/s; or,
+augmented for re-entry, (7,) with the inverse ballistic coefficient kappa = 1 / beta =
+Cd A / m, m^2/kg, as the seventh component, the re-entry tracking state of Farina, Ristic
+& Benvenuti, "Tracking a ballistic target: comparison of several nonlinear filters", IEEE
+Trans. AES 38(3), 2002, here with 1 / beta so that the drag is linear in the state).
 
 Process model: the project's ballistic equations of motion (`warnlink.physics.dynamics`:
-J2 gravity, Coriolis and centrifugal terms, vacuum) integrated by classical RK4
-(`warnlink.physics.propagate.propagate`, steps of at most `MAX_STEP_S`), all 2n + 1 = 13
-sigma points at once. Unmodelled accelerations are covered by continuous white acceleration
+J2 gravity, Coriolis and centrifugal terms; for the 7-state filter also drag
+-rho |v| v kappa / 2 in U.S. Standard Atmosphere 1976 air, each sigma point with its own
+kappa) integrated by classical RK4 (`warnlink.physics.propagate.propagate`, steps of at
+most `MAX_STEP_S`), all 2n + 1 (13 or 15) sigma points at once. Above ~80 km the drag is
+far below the noise and kappa stays at its prior; in the denser air of re-entry the
+deceleration the radars see makes it observable and the filter estimates it. kappa follows
+a random walk of intensity `DEFAULT_KAPPA_Q` ((m^2/kg)^2/s: beta varies with Mach number
+and attitude). Unmodelled accelerations are covered by continuous white acceleration
 noise of power spectral density q (m^2/s^3) on each axis; over dt its covariance is
 
     Q = q [[dt^3/3 I, dt^2/2 I], [dt^2/2 I, dt I]]
@@ -14,8 +23,8 @@ noise of power spectral density q (m^2/s^3) on each axis; over dt its covariance
 2001, §6.2.2). `DEFAULT_Q_M2_S3` = 0.1: over a 4-5 s radar revisit it lets the velocity
 wander by sqrt(q dt) ~ 0.7 m/s, the effect of a steady unmodelled acceleration of
 ~0.15 m/s^2, the order of the atmospheric drag on a re-entry vehicle (ballistic coefficient
-~5000 kg/m^2, 3 km/s) between ~80 and ~60 km. Lower down drag reaches several m/s^2 and a
-drag-estimating state would be needed (not done here).
+~5000 kg/m^2, 3 km/s) between ~80 and ~60 km. Lower down drag reaches several m/s^2: the
+6-state filter is then wrong, and the 7-state filter (which models it) is the one to use.
 
 Measurement model: range, azimuth, elevation from the radar site
 (`warnlink.sim.measurements.measurement_function`) with independent Gaussian errors. The
@@ -46,6 +55,18 @@ from warnlink.sensors.radar import RadarMeasurement, measurement_function, wrap_
 from warnlink.sensors.sensor import Sensor
 
 STATE_DIM: Final = 6
+DRAG_STATE_DIM: Final = 7
+"""Length of the state augmented with kappa = 1 / beta."""
+KAPPA_INDEX: Final = 6
+"""Index of kappa (m^2/kg) in the augmented state."""
+DEFAULT_KAPPA_PRIOR: Final = 1.0 / 20_000.0
+"""Prior mean of kappa, m^2/kg: beta = 20,000 kg/m^2, mid-range of re-entry bodies."""
+DEFAULT_KAPPA_PRIOR_SIGMA: Final = 1.0 / 10_000.0
+"""Prior 1-sigma of kappa, m^2/kg: generous, covers beta from ~3,500 kg/m^2 to vacuum at 2
+sigma."""
+DEFAULT_KAPPA_Q: Final = 1e-14
+"""Random-walk intensity of kappa, (m^2/kg)^2/s: over a 100 s re-entry kappa may wander by
+1e-6 m^2/kg, 2 % of the prior mean."""
 MAX_STEP_S: Final = 5.0
 """Largest RK4 step of the process model, s (RK4 error well under a millimetre per step)."""
 DEFAULT_Q_M2_S3: Final = 0.1
@@ -61,8 +82,11 @@ def _symmetric(cov: FloatArray) -> FloatArray:
 def _check(mean: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray]:
     x = np.asarray(mean, dtype=np.float64)
     p = np.asarray(cov, dtype=np.float64)
-    if x.shape != (STATE_DIM,) or p.shape != (STATE_DIM, STATE_DIM):
-        raise PhysicsError(f"need a (6,) state and a (6, 6) covariance, got {x.shape}, {p.shape}")
+    n = x.shape[0] if x.ndim == 1 else -1
+    if n not in (STATE_DIM, DRAG_STATE_DIM) or p.shape != (n, n):
+        raise PhysicsError(
+            f"need a (6,) or (7,) state and a matching covariance, got {x.shape}, {p.shape}"
+        )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
         raise PhysicsError("state or covariance is not finite")
     return x, p
@@ -75,30 +99,47 @@ def process_noise(dt_s: float, q: float) -> FloatArray:
 
 
 def ukf_predict(
-    mean: FloatArray, cov: FloatArray, dt_s: float, q: float = DEFAULT_Q_M2_S3
+    mean: FloatArray,
+    cov: FloatArray,
+    dt_s: float,
+    q: float = DEFAULT_Q_M2_S3,
+    *,
+    q_kappa: float = DEFAULT_KAPPA_Q,
 ) -> tuple[FloatArray, FloatArray]:
-    """Predict the state (6,) and covariance (6, 6) dt_s >= 0 seconds ahead.
+    """Predict the state (6,) or (7,) and its covariance dt_s >= 0 seconds ahead.
+
+    A (7,) state carries kappa = 1 / beta (m^2/kg) and is flown with drag; a (6,) state in
+    vacuum. `q_kappa` is the random-walk intensity of kappa ((m^2/kg)^2/s), unused for (6,).
 
     Raises:
-        PhysicsError: for a negative dt_s or q, or ill-shaped or non-finite inputs.
+        PhysicsError: for a negative dt_s, q or q_kappa, or ill-shaped or non-finite inputs.
     """
     x, p = _check(mean, cov)
-    if dt_s < 0.0 or q < 0.0:
-        raise PhysicsError(f"need dt_s >= 0 and q >= 0, got {dt_s}, {q}")
+    if dt_s < 0.0 or q < 0.0 or q_kappa < 0.0:
+        raise PhysicsError(f"need dt_s, q, q_kappa >= 0, got {dt_s}, {q}, {q_kappa}")
     if dt_s == 0.0:
         return x.copy(), p.copy()
     points, weights = sigma_points(x, p)
-    moved = propagate(points, min(MAX_STEP_S, dt_s), dt_s, model=FULL_MODEL)
+    model = FULL_MODEL
+    if x.shape[0] == DRAG_STATE_DIM:
+        model = FULL_MODEL.with_inverse_ballistic_coefficient(points[:, KAPPA_INDEX])
+    moved = points.copy()
+    moved[:, :STATE_DIM] = propagate(
+        points[:, :STATE_DIM], min(MAX_STEP_S, dt_s), dt_s, model=model
+    )
     new_mean = weights @ moved
     spread = moved - new_mean
-    new_cov = (spread.T * weights) @ spread + process_noise(dt_s, q)
+    new_cov = (spread.T * weights) @ spread
+    new_cov[:STATE_DIM, :STATE_DIM] += process_noise(dt_s, q)
+    if x.shape[0] == DRAG_STATE_DIM:
+        new_cov[KAPPA_INDEX, KAPPA_INDEX] += q_kappa * dt_s
     return np.asarray(new_mean), _symmetric(new_cov)
 
 
 def ukf_update(
     mean: FloatArray, cov: FloatArray, measurement: RadarMeasurement, sensor: Sensor
 ) -> tuple[FloatArray, FloatArray, float]:
-    """Update the state (6,) and covariance (6, 6) with one radar plot.
+    """Update the state (6,) or (7,) and its covariance with one radar plot.
 
     Returns:
         The updated state and covariance, and the normalised innovation squared (NIS,
@@ -111,7 +152,7 @@ def ukf_update(
     if measurement.sensor != sensor.name:
         raise PhysicsError(f"plot of {measurement.sensor} given with sensor {sensor.name}")
     points, weights = sigma_points(x, p)
-    predicted = measurement_function(points, sensor)
+    predicted = measurement_function(points[:, :STATE_DIM], sensor)
     z_mean = weights @ predicted
     z_mean[AZIMUTH] = np.arctan2(
         weights @ np.sin(predicted[:, AZIMUTH]), weights @ np.cos(predicted[:, AZIMUTH])

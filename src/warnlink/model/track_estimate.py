@@ -28,6 +28,10 @@ class TrackEstimate:
         track_number: the reporting party's number for this track.
         party: the reporting party.
         available_s: publication time, s after the epoch: event time plus sensor latency.
+        ballistic_coefficient_kg_m2: estimated beta = m / (Cd A) of the body, kg/m^2, when
+            the tracker estimates drag (None otherwise); `cov` stays the (position,
+            velocity) marginal.
+        ballistic_coefficient_sigma_kg_m2: its 1-sigma, kg/m^2 (None with it).
     """
 
     time_s: float
@@ -40,6 +44,8 @@ class TrackEstimate:
     track_number: int
     party: str
     available_s: float
+    ballistic_coefficient_kg_m2: float | None = None
+    ballistic_coefficient_sigma_kg_m2: float | None = None
 
     @property
     def state(self) -> NDArray[np.float64]:

@@ -1,10 +1,11 @@
 """Ballistic propagation: fixed-step RK4 over many states at once, and impact finding.
 
-Model: the rotating-frame vacuum equations of `dynamics.py` (J2 gravity, Coriolis,
-centrifugal; no drag yet) integrated with the classical 4th-order Runge-Kutta method
-(Press et al., *Numerical Recipes*, 3rd ed., §17.1). States are ECEF (N, 6): position in m,
-velocity in m/s, relative to the rotating Earth. Impact is the first downward crossing of
-geodetic altitude 0 on WGS-84, refined by short RK4 sub-steps and a Newton correction.
+Model: the rotating-frame equations of `dynamics.py` (J2 gravity, Coriolis, centrifugal, and
+drag when the `ForceModel` carries a ballistic coefficient) integrated with the classical
+4th-order Runge-Kutta method (Press et al., *Numerical Recipes*, 3rd ed., §17.1). States are
+ECEF (N, 6): position in m, velocity in m/s, relative to the rotating Earth. Impact is the
+first downward crossing of geodetic altitude 0 on WGS-84, refined by short RK4 sub-steps and
+a Newton correction.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from warnlink.errors import PhysicsError
-from warnlink.geo.wgs84 import B_M, E2, FloatArray, ecef_to_lla
+from warnlink.geo.wgs84 import FloatArray, ecef_to_lla
 from warnlink.physics.dynamics import FULL_MODEL, ForceModel, acceleration
+from warnlink.physics.dynamics import approx_altitude_m as approx_altitude_m
 
 AccelerationFn = Callable[[FloatArray, FloatArray, "float | FloatArray"], FloatArray]
 """acc(pos (N,3), vel (N,3), t_s) -> (N,3): the right-hand side the integrator calls.
@@ -56,24 +58,23 @@ def _ballistic(model: ForceModel) -> AccelerationFn:
     return accel
 
 
-def approx_altitude_m(pos_m: FloatArray) -> FloatArray:
-    """Height above WGS-84 along the geocentric radius (N,), m.
-
-    Cheap stand-in for the geodetic height used to detect crossings: equal to it at the
-    surface and within a few metres at 1000 km.
-    """
-    r2 = np.sum(pos_m * pos_m, axis=-1)
-    cos2 = (pos_m[..., 0] ** 2 + pos_m[..., 1] ** 2) / r2
-    return np.asarray(np.sqrt(r2) - B_M / np.sqrt(1.0 - E2 * cos2))
+def _check_per_state(model: ForceModel, n: int) -> None:
+    beta = model.ballistic_coefficient_kg_m2
+    if isinstance(beta, np.ndarray) and beta.shape != (n,):
+        raise PhysicsError(f"{beta.shape[0]} ballistic coefficients given for {n} states")
 
 
 def propagate(
     states: FloatArray, dt_s: float, duration_s: float, *, model: ForceModel = FULL_MODEL
 ) -> FloatArray:
-    """Propagate ECEF states (N, 6) by `duration_s` seconds with RK4 steps of at most `dt_s`."""
+    """Propagate ECEF states (N, 6) by `duration_s` seconds with RK4 steps of at most `dt_s`.
+
+    A per-state ballistic coefficient in `model` must have N entries.
+    """
     if dt_s <= 0.0 or duration_s < 0.0:
         raise PhysicsError(f"need dt_s > 0 and duration_s >= 0, got {dt_s}, {duration_s}")
     x = np.asarray(states, dtype=np.float64).reshape(-1, 6)
+    _check_per_state(model, x.shape[0])
     pos, vel = x[:, :3].copy(), x[:, 3:].copy()
     accel = _ballistic(model)
     n_steps = math.ceil(duration_s / dt_s - 1e-9)
@@ -141,6 +142,7 @@ def _integrate_to_impact(
     n = x.shape[0]
     if step_s <= 0.0:
         raise PhysicsError(f"step_s must be positive, got {step_s}")
+    _check_per_state(model, n)
     accel = _ballistic(model)
     time_out = np.full(n, np.nan)
     pos_out = np.empty((n, 3))
@@ -157,7 +159,12 @@ def _integrate_to_impact(
         hit = (alt > 0.0) & (new_alt <= 0.0)
         if hit.any():
             tau, p_hit, v_hit = _refine_crossing(
-                pos[hit], vel[hit], np.full(int(hit.sum()), step_s), alt[hit], new_alt[hit], accel
+                pos[hit],
+                vel[hit],
+                np.full(int(hit.sum()), step_s),
+                alt[hit],
+                new_alt[hit],
+                _ballistic(model.for_states(active[hit])),
             )
             idx = active[hit]
             time_out[idx] = t + tau
@@ -172,6 +179,7 @@ def _integrate_to_impact(
                 new_vel[keep],
                 new_alt[keep],
             )
+            accel = _ballistic(model.for_states(active))
         elif record:
             path.append(np.concatenate([new_pos, new_vel], axis=1))
         np.maximum.at(apogee, active, new_alt)

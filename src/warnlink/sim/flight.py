@@ -1,13 +1,15 @@
 """What a flight looks like from outside: flight time, apogee, range, burnout, class.
 
 `describe_flight` flies a launch request with the launch model (`sim.launch.fly`) and
-summarises it; `assess_ballistic` says whether a vacuum ballistic description holds.
+summarises it; `assess_ballistic` says whether a ballistic description holds.
 
 Ballistic test: a flight whose apogee is at or below 100 km (the Karman line) spends
 its whole flight in the atmosphere, where drag and, for manoeuvring or glide bodies,
-lift decide the path; the vacuum ballistic model used here does not describe it and
-such a flight is reported as not ballistic, with that reason. (Published figures for
-such "depressed" or quasi-ballistic flights are not reproducible by this model.)
+lift decide the path. Such a request is flown (`sim.launch` flies it as a depressed
+flight: a short, flat boost, then a drag-only body, in vacuum if the request gives no
+ballistic coefficient) and reported as not ballistic, with that reason: a real depressed
+or quasi-ballistic flight may pull up or glide, which no model here has, so its flight
+time and impact are this model's and need not match published figures.
 
 Range class follows the DESIGN.md glossary: for a lofted flight it is the class of the
 range its burnout speed gives on a minimum-energy (vacuum Kepler, spherical Earth)
@@ -27,9 +29,9 @@ from warnlink.estimation.classify import classify_range
 from warnlink.geo.wgs84 import as_vector3, geodetic_altitude_m
 from warnlink.model.payloads import RangeClass
 from warnlink.physics.kepler import minimum_energy_range_of_state_m
-from warnlink.sim.launch import LaunchSpec, fly
+from warnlink.sim.launch import DEPRESSED_MAX_APOGEE_KM, LaunchSpec, fly
 
-BALLISTIC_MIN_APOGEE_KM: Final = 100.0
+BALLISTIC_MIN_APOGEE_KM: Final = DEPRESSED_MAX_APOGEE_KM
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +45,11 @@ class Burnout:
 
 @dataclass(frozen=True, slots=True)
 class FlightDescription:
-    """A flown launch request, summarised; flight fields are None when not flown.
+    """A flown launch request, summarised.
 
     Attributes:
-        ballistic: whether the vacuum ballistic model describes the flight.
+        ballistic: whether a ballistic model describes the flight (False for a depressed
+            or quasi-ballistic flight, see the module docstring).
         reason: why not, when not ballistic.
         flight_time_s: launch to impact, s.
         apogee_km, range_km: highest geodetic height and great-circle ground range.
@@ -57,12 +60,12 @@ class FlightDescription:
 
     ballistic: bool
     reason: str | None
-    flight_time_s: float | None = None
-    apogee_km: float | None = None
-    range_km: float | None = None
-    burnout: Burnout | None = None
-    min_energy_range_km: float | None = None
-    range_class: RangeClass | None = None
+    flight_time_s: float
+    apogee_km: float
+    range_km: float
+    burnout: Burnout
+    min_energy_range_km: float
+    range_class: RangeClass
 
 
 def assess_ballistic(apogee_km: float | None) -> str | None:
@@ -71,7 +74,7 @@ def assess_ballistic(apogee_km: float | None) -> str | None:
         return (
             f"apogee {apogee_km:g} km is at or below {BALLISTIC_MIN_APOGEE_KM:g} km: the flight "
             "stays in the atmosphere (depressed or quasi-ballistic), where drag and lift "
-            "decide the path"
+            "decide the path (flown here without lift: no pull-up or glide)"
         )
     return None
 
@@ -79,15 +82,12 @@ def assess_ballistic(apogee_km: float | None) -> str | None:
 def describe_flight(spec: LaunchSpec) -> FlightDescription:
     """Fly `spec` and summarise it.
 
-    A request whose apogee is at or below 100 km is assessed, not flown; a flight that
-    comes out that low (a short minimum-energy shot) is flown and flagged.
+    A flight whose apogee (requested, or flown: a short minimum-energy shot) is at or
+    below 100 km is flown and flagged not ballistic, with the reason.
 
     Raises:
-        PhysicsError: the launch model cannot meet a ballistic request.
+        PhysicsError: the launch model cannot meet the request.
     """
-    reason = assess_ballistic(spec.apogee_km)
-    if reason is not None:
-        return FlightDescription(ballistic=False, reason=reason)
     trajectory = fly(spec)
     k = trajectory.burnout_index
     speed = float(np.linalg.norm(trajectory.vel_ecef_mps[k]))

@@ -2,26 +2,36 @@
 
 Boost model (an honest textbook simplification, not any real missile): vertical rise for
 the first 10 % of the burn, then the thrust direction pitches linearly in angle, in the
-launch site's vertical plane along the launch azimuth, down to a final elevation. Thrust
+launch site's vertical plane along the launch azimuth, down to a final elevation reached
+at burnout. A depressed request (apogee at or below `DEPRESSED_MAX_APOGEE_KM`) flies a
+short burn (`DEPRESSED_BURN_TIME_S` unless given) that reaches its final elevation at
+`DEPRESSED_PITCH_END_SHARE` of the burn and holds it, so that the boost does not climb above
+the requested apogee; no lift or pull-up manoeuvre is modelled (the body after burnout is a
+drag-only ballistic body, so a depressed flight is the low, draggy end of ballistic flight,
+not a glide). Thrust
 acceleration grows as the propellant burns, a(t) = a0 / (1 - f t / t_b) with propellant
 fraction f = 0.6 (constant thrust and mass flow; Sutton & Biblarz, *Rocket Propulsion
 Elements*, 9th ed., §4.1). It is integrated with RK4 in the rotating-frame equations of
-`warnlink.physics.dynamics` plus thrust, in vacuum (no drag: a later issue). After burnout
-the flight is propagated ballistically to the ground.
+`warnlink.physics.dynamics` plus thrust, in vacuum: the boost has no drag (the thrust
+acceleration solved for absorbs the drag loss of a real boost, a few per cent of the
+velocity gained). After burnout the re-entry body is propagated to the ground with drag
+when the request gives its ballistic coefficient (`LaunchSpec.ballistic_coefficient_kg_m2`,
+U.S. Standard Atmosphere 1976 air), in vacuum otherwise.
 
 Shooting: three unknowns (a0, final thrust elevation, azimuth correction for the Coriolis
 drift) are solved by a damped Newton iteration with a finite-difference Jacobian, evaluated
-vectorised (four trial flights at once), so that the impact lies at the requested ground
-range and azimuth and the apogee is the requested one. Without a requested apogee the
-target is the apogee of the vacuum minimum-energy Kepler arc for the full range
-(`warnlink.physics.kepler`), which puts the flight close to the minimum-energy trajectory.
-The start is the Kepler solution.
+vectorised (four trial flights at once, with the same drag as the flight), so that the
+impact lies at the requested ground range and azimuth and the apogee is the requested one.
+Without a requested apogee the target is the apogee of the vacuum minimum-energy Kepler arc
+for the full range (`warnlink.physics.kepler`), which puts the flight close to the
+minimum-energy trajectory. The start is the Kepler solution.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -34,7 +44,7 @@ from warnlink.geo.wgs84 import (
     lla_to_ecef,
     surface_distance_m,
 )
-from warnlink.physics.dynamics import FULL_MODEL, acceleration
+from warnlink.physics.dynamics import FULL_MODEL, ForceModel, acceleration
 from warnlink.physics.kepler import (
     minimum_energy_range_m,
     minimum_energy_shot,
@@ -54,6 +64,16 @@ SAMPLE_STEP_S = 1.0
 _SHOOTING_STEP_S = 5.0
 _G0 = 9.80665
 _MAX_ITERATIONS = 25
+DEPRESSED_MAX_APOGEE_KM: Final = 100.0
+"""A requested apogee at or below this (the Karman line) is a depressed flight, km."""
+DEPRESSED_BURN_TIME_S: Final = 40.0
+"""Default burn of a depressed flight, s: short, so that burnout stays low."""
+DEPRESSED_PITCH_END_SHARE: Final = 0.5
+"""Share of a depressed flight's burn after which the thrust elevation is held."""
+GENERIC_BALLISTIC_COEFFICIENT_KG_M2: Final = 10_000.0
+"""A generic re-entry vehicle's beta = m / (Cd A), kg/m^2: an order of magnitude only
+(textbook re-entry bodies span ~5,000-50,000 kg/m^2, Regan & Anandakrishnan, *Dynamics of
+Atmospheric Re-Entry*, 1993), not the figure of any real missile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +86,10 @@ class LaunchSpec:
         range_km: ground range to the impact point (great circle on the mean sphere).
         apogee_km: apogee height; None for a (near) minimum-energy trajectory.
         burn_time_s: boost duration; None chooses it from the energy needed (see
-            `default_burn_time_s`).
+            `default_burn_time_s`), or `DEPRESSED_BURN_TIME_S` for a depressed flight.
         launch_offset_s: launch time, seconds after the scenario epoch.
+        ballistic_coefficient_kg_m2: beta = m / (Cd A) of the re-entry body after burnout,
+            kg/m^2; None flies it in vacuum.
     """
 
     site_lat_deg: float
@@ -77,6 +99,7 @@ class LaunchSpec:
     apogee_km: float | None = None
     burn_time_s: float | None = None
     launch_offset_s: float = 0.0
+    ballistic_coefficient_kg_m2: float | None = None
 
     def __post_init__(self) -> None:
         if not -90.0 <= self.site_lat_deg <= 90.0:
@@ -87,6 +110,19 @@ class LaunchSpec:
             raise PhysicsError(f"apogee must be positive, got {self.apogee_km} km")
         if self.burn_time_s is not None and not 10.0 <= self.burn_time_s <= 600.0:
             raise PhysicsError(f"burn time {self.burn_time_s} s is outside [10, 600] s")
+        beta = self.ballistic_coefficient_kg_m2
+        if beta is not None and not 100.0 <= beta <= 1e6:
+            raise PhysicsError(f"ballistic coefficient {beta} kg/m^2 is outside [100, 1e6]")
+
+    @property
+    def depressed(self) -> bool:
+        """Whether the request is a depressed flight (apogee <= `DEPRESSED_MAX_APOGEE_KM`)."""
+        return self.apogee_km is not None and self.apogee_km <= DEPRESSED_MAX_APOGEE_KM
+
+    @property
+    def ballistic_model(self) -> ForceModel:
+        """The force model after burnout: J2, rotating Earth, and drag if beta is given."""
+        return FULL_MODEL.with_ballistic_coefficient(self.ballistic_coefficient_kg_m2)
 
 
 def default_burn_time_s(range_km: float, apogee_km: float | None) -> float:
@@ -114,21 +150,26 @@ class _Boost:
     up: FloatArray
     azimuth_rad: float
     burn_s: float
+    pitch_end_share: float = 1.0
 
     @property
     def rise_s(self) -> float:
         return BOOST_STEP_S * round(VERTICAL_RISE_SHARE * self.burn_s / BOOST_STEP_S)
+
+    @property
+    def pitch_end_s(self) -> float:
+        return BOOST_STEP_S * round(self.pitch_end_share * self.burn_s / BOOST_STEP_S)
 
     def fly(self, params: FloatArray, record: bool) -> tuple[FloatArray, list[FloatArray]]:
         """Fly the boost for parameter rows (a0, final elevation, yaw); burnout states (M, 6)."""
         a0, elev_end, yaw = params[:, 0:1], params[:, 1:2], params[:, 2:3]
         az = self.azimuth_rad + yaw
         horizontal = np.sin(az) * self.east + np.cos(az) * self.north
-        rise, burn = self.rise_s, self.burn_s
+        rise, burn, pitch_end = self.rise_s, self.burn_s, self.pitch_end_s
 
         def accel(pos: FloatArray, vel: FloatArray, t: float | FloatArray) -> FloatArray:
             tt = float(np.max(t))
-            share = min(1.0, max(0.0, (tt - rise) / (burn - rise)))
+            share = min(1.0, max(0.0, (tt - rise) / (pitch_end - rise)))
             elev = 0.5 * math.pi + share * (elev_end - 0.5 * math.pi)
             direction = np.cos(elev) * horizontal + np.sin(elev) * self.up
             thrust = a0 / (1.0 - PROPELLANT_FRACTION * min(tt, burn) / burn)
@@ -149,7 +190,7 @@ class _Boost:
 def _outcome(boost: _Boost, spec: LaunchSpec, params: FloatArray) -> FloatArray:
     """(M, 3) results of trial flights: ground range m, apogee m, cross-range m."""
     burnout, _ = boost.fly(params, record=False)
-    sol = propagate_to_impact(burnout, step_s=_SHOOTING_STEP_S)
+    sol = propagate_to_impact(burnout, step_s=_SHOOTING_STEP_S, model=spec.ballistic_model)
     rng = surface_distance_m(spec.site_lat_deg, spec.site_lon_deg, sol.lat_deg, sol.lon_deg)
     az = initial_azimuth_deg(spec.site_lat_deg, spec.site_lon_deg, sol.lat_deg, sol.lon_deg)
     daz = np.radians((az - spec.azimuth_deg + 180.0) % 360.0 - 180.0)
@@ -165,6 +206,7 @@ def _geometry(spec: LaunchSpec, burn_s: float) -> _Boost:
         up=rot[2],
         azimuth_rad=math.radians(spec.azimuth_deg),
         burn_s=burn_s,
+        pitch_end_share=DEPRESSED_PITCH_END_SHARE if spec.depressed else 1.0,
     )
 
 
@@ -181,7 +223,12 @@ def solve_boost(spec: LaunchSpec) -> tuple[FloatArray, float]:
         if spec.apogee_km is None
         else shot_with_apogee(range_m, spec.apogee_km * 1e3)
     )
-    burn_s = spec.burn_time_s or default_burn_time_s(spec.range_km, spec.apogee_km)
+    if spec.burn_time_s is not None:
+        burn_s = spec.burn_time_s
+    elif spec.depressed:
+        burn_s = DEPRESSED_BURN_TIME_S
+    else:
+        burn_s = default_burn_time_s(spec.range_km, spec.apogee_km)
     boost = _geometry(spec, burn_s)
     target = np.array([range_m, shot.apogee_alt_m, 0.0])
     # Kepler start: ideal velocity gain = burnout speed + gravity loss over the burn.
@@ -232,7 +279,9 @@ def fly(spec: LaunchSpec) -> Trajectory:
     burnout, samples = boost.fly(params[None, :], record=True)
     boost_states = np.concatenate(samples, axis=0)
     boost_times = BOOST_STEP_S * np.arange(boost_states.shape[0], dtype=np.float64)
-    times, ballistic = propagate_path(burnout[0], step_s=SAMPLE_STEP_S, t0_s=burn_s)
+    times, ballistic = propagate_path(
+        burnout[0], step_s=SAMPLE_STEP_S, t0_s=burn_s, model=spec.ballistic_model
+    )
     t_s = np.concatenate([boost_times, times[1:]])
     states = np.concatenate([boost_states, ballistic[1:]], axis=0)
     burnout_index = boost_states.shape[0] - 1

@@ -17,6 +17,7 @@ Format (TOML 1.0, read with the standard library's ``tomllib``, checked with msg
     apogee_km = 450.0                       # optional: minimum-energy when absent
     burn_time_s = 80.0                      # optional: chosen from the energy when absent
     offset_s = 0.0                          # launch time after the epoch
+    ballistic_coefficient_kg_m2 = 10000.0   # optional: re-entry body's m/(Cd A); vacuum if absent
 
     [[sensors]]                             # fields of `warnlink.sensors.sensor.Sensor`
     name = "ROK-GR1"
@@ -69,6 +70,7 @@ class _Launch(msgspec.Struct, forbid_unknown_fields=True):
     apogee_km: float | None = None
     burn_time_s: float | None = None
     offset_s: float = 0.0
+    ballistic_coefficient_kg_m2: float | None = None
 
 
 class _Sensor(msgspec.Struct, forbid_unknown_fields=True):
@@ -162,6 +164,7 @@ def scenario_from_mapping(data: Mapping[str, Any], *, path: str | None = None) -
                 apogee_km=item.apogee_km,
                 burn_time_s=item.burn_time_s,
                 launch_offset_s=item.offset_s,
+                ballistic_coefficient_kg_m2=item.ballistic_coefficient_kg_m2,
             )
         except PhysicsError as exc:
             raise ConfigError(str(exc), path=path, key=f"launches[{i}]") from exc

@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     trajectory.add_argument("--range-km", type=float, required=True)
     trajectory.add_argument("--site", type=_lat_lon, default=(39.20, 125.67), help="LAT,LON")
     trajectory.add_argument("--azimuth", type=float, default=90.0, help="degrees from north")
+    trajectory.add_argument(
+        "--ballistic-coefficient",
+        type=float,
+        metavar="KG_M2",
+        help="the re-entry body's m / (Cd A), kg/m^2 (default: the generic 10000)",
+    )
+    trajectory.add_argument("--vacuum", action="store_true", help="fly without drag")
     trajectory.add_argument("--json", action="store_true")
     trajectory.set_defaults(run=_trajectory)
 
@@ -144,10 +151,19 @@ def _plain(value: object) -> Any:
 
 def _trajectory(args: argparse.Namespace) -> int:
     from warnlink.sim.flight import describe_flight
-    from warnlink.sim.launch import LaunchSpec
+    from warnlink.sim.launch import GENERIC_BALLISTIC_COEFFICIENT_KG_M2, LaunchSpec
 
     lat, lon = args.site
-    spec = LaunchSpec(lat, lon, args.azimuth, args.range_km, apogee_km=args.apogee_km)
+    given = args.ballistic_coefficient
+    beta = None if args.vacuum else GENERIC_BALLISTIC_COEFFICIENT_KG_M2 if given is None else given
+    spec = LaunchSpec(
+        lat,
+        lon,
+        args.azimuth,
+        args.range_km,
+        apogee_km=args.apogee_km,
+        ballistic_coefficient_kg_m2=beta,
+    )
     flight = _plain(describe_flight(spec))
     if args.json:
         print(json.dumps(flight, indent=2))

@@ -75,3 +75,17 @@ def test_drag_filter_tracks_a_depressed_flight_and_learns_its_beta() -> None:
         assert sigma < 0.05 * truth
         assert abs(beta - truth) < 3.0 * sigma
     assert NEES_BOUNDS[0] < np.mean(means) < NEES_BOUNDS[1], means
+
+
+def test_trajectory_cli_drag_lengthens_the_flight(capsys: pytest.CaptureFixture[str]) -> None:
+    times = {}
+    for label, extra in (
+        ("drag", []),
+        ("vacuum", ["--vacuum"]),
+        ("blunt", ["--ballistic-coefficient", "2000"]),
+    ):
+        assert (
+            main(["trajectory", "--apogee-km", "450", "--range-km", "900", "--json", *extra]) == 0
+        )
+        times[label] = json.loads(capsys.readouterr().out)["flight_time_s"]
+    assert times["vacuum"] < times["drag"] < times["blunt"]

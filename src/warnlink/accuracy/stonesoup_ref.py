@@ -2,18 +2,20 @@
 
 Both filters get the same plots: one party's radars (`warnlink.sim.measurements.
 radar_measurements`), of the scenario's first launch, from the true burnout on. Both start
-the same way, by two-point differencing on the first plot and the first later one (the
-rule of `warnlink.estimation.radar_tracker`), and update on every plot after that.
+the same way, from `warnlink.estimation.radar_tracker.initial_state` (two-point
+differencing on the first plot and the first later one, kappa at its prior), and update on
+every plot after that.
 
 Stone Soup (dstl/Stone-Soup, https://stonesoup.readthedocs.io, PyPI ``stonesoup``, an
 optional dependency: the ``bench`` extra) runs its ``UnscentedKalmanPredictor`` and
 ``UnscentedKalmanUpdater`` (default sigma points: alpha 0.5, beta 2, kappa 3 - n) with two
 models written here against its model interfaces:
 
-- `BallisticTransition`: the state is ECEF position and velocity; the transition is
-  `warnlink.physics.propagate.propagate` (RK4, J2, rotating frame, steps of at most 5 s),
-  applied to all sigma points at once, with the process noise
-  `warnlink.estimation.ukf.process_noise` of the same q as warnlink's filter.
+- `BallisticTransition`: the state is ECEF position and velocity and the inverse ballistic
+  coefficient kappa; the transition is `warnlink.physics.propagate.propagate` (RK4, J2,
+  rotating frame, drag of each sigma point's kappa, steps of at most 5 s), applied to all
+  sigma points at once, with the process noise of warnlink's filter
+  (`warnlink.estimation.ukf.process_noise` of the same q, and kappa's random walk).
 - `RadarMeasurementModel`: range, azimuth, elevation from the radar site
   (`warnlink.sensors.radar.measurement_function`), the azimuth typed as a Stone Soup
   ``Bearing`` and the elevation as an ``Elevation`` so its unscented transform and
@@ -36,18 +38,24 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 
-from warnlink.estimation.radar_tracker import track_ballistic
-from warnlink.estimation.ukf import DEFAULT_Q_M2_S3, MAX_STEP_S, process_noise
+from warnlink.estimation.radar_tracker import initial_state, track_ballistic
+from warnlink.estimation.ukf import (
+    DEFAULT_KAPPA_Q,
+    DEFAULT_Q_M2_S3,
+    DRAG_STATE_DIM,
+    KAPPA_INDEX,
+    MAX_STEP_S,
+    process_noise,
+)
 from warnlink.geo.wgs84 import FloatArray
+from warnlink.physics.dynamics import FULL_MODEL
 from warnlink.physics.propagate import propagate
-from warnlink.sensors.radar import RadarMeasurement, measurement_function, measurement_to_ecef
-from warnlink.sensors.sensor import Sensor, measurement_covariance
+from warnlink.sensors.radar import RadarMeasurement, measurement_function
+from warnlink.sensors.sensor import Sensor
 from warnlink.sim.measurements import radar_measurements
 from warnlink.sim.scenario import Scenario
 from warnlink.sim.trajectory import Trajectory
 
-GRAVITY_M_S2: Final = 9.81
-INITIAL_INFLATION: Final = 2.0
 TIMING_REPEATS: Final = 3
 """Each filter runs this many times over the same plots; the shortest time is kept."""
 _EPOCH: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -63,22 +71,6 @@ def stonesoup_version() -> str | None:
     return importlib.metadata.version("stonesoup")
 
 
-def initial_state(
-    first: RadarMeasurement, second: RadarMeasurement, first_site: Sensor, second_site: Sensor
-) -> tuple[FloatArray, FloatArray]:
-    """Two-point differencing, as warnlink's radar tracker starts (see its module docstring)."""
-    step = second.time_s - first.time_s
-    p1 = measurement_to_ecef(first, first_site)
-    p2 = measurement_to_ecef(second, second_site)
-    r1 = measurement_covariance(first_site, p1)
-    r2 = measurement_covariance(second_site, p2)
-    cov = np.zeros((6, 6))
-    cov[:3, :3] = r2
-    cov[:3, 3:] = cov[3:, :3] = r2 / step
-    cov[3:, 3:] = (r1 + r2) / step**2 + (GRAVITY_M_S2 * step / 2.0) ** 2 * np.eye(3)
-    return np.concatenate([p2, (p2 - p1) / step]), INITIAL_INFLATION * cov
-
-
 def _when(t_s: float) -> dt.datetime:
     return _EPOCH + dt.timedelta(seconds=t_s)
 
@@ -86,7 +78,7 @@ def _when(t_s: float) -> dt.datetime:
 def run_stonesoup(
     plots: Sequence[RadarMeasurement], sensors: Sequence[Sensor], *, q: float = DEFAULT_Q_M2_S3
 ) -> list[tuple[float, FloatArray]]:
-    """Stone Soup's UKF over time-ordered plots: (time_s, ECEF state (6,)) per update.
+    """Stone Soup's UKF over time-ordered plots: (time_s, state (7,): ECEF position, velocity, kappa) per update.
 
     Raises:
         ImportError: if Stone Soup is not installed.
@@ -110,17 +102,24 @@ def run_stonesoup(
 
         @property
         def ndim_state(self) -> int:
-            return 6
+            return DRAG_STATE_DIM
 
         def function(self, state: Any, noise: Any = False, **kwargs: Any) -> Any:
             step = kwargs["time_interval"].total_seconds()
-            columns = np.asarray(state.state_vector, dtype=np.float64)
+            columns = np.array(state.state_vector, dtype=np.float64)
             if step > 0.0:
-                columns = propagate(columns.T, min(MAX_STEP_S, step), step).T
+                model = FULL_MODEL.with_inverse_ballistic_coefficient(columns[KAPPA_INDEX])
+                columns[:KAPPA_INDEX] = propagate(
+                    columns[:KAPPA_INDEX].T, min(MAX_STEP_S, step), step, model=model
+                ).T
             return StateVectors(columns) if columns.shape[1] > 1 else StateVector(columns)
 
         def covar(self, time_interval: dt.timedelta, **kwargs: Any) -> Any:
-            return CovarianceMatrix(process_noise(time_interval.total_seconds(), self.q))
+            step = time_interval.total_seconds()
+            cov = np.zeros((DRAG_STATE_DIM, DRAG_STATE_DIM))
+            cov[:KAPPA_INDEX, :KAPPA_INDEX] = process_noise(step, self.q)
+            cov[KAPPA_INDEX, KAPPA_INDEX] = DEFAULT_KAPPA_Q * step
+            return CovarianceMatrix(cov)
 
     class RadarMeasurementModel(NonLinearGaussianMeasurement):  # type: ignore[misc]
         """Range, azimuth (a Bearing) and elevation of an ECEF state from one radar."""
@@ -139,7 +138,7 @@ def run_stonesoup(
 
     models = {
         s.name: RadarMeasurementModel(
-            ndim_state=6,
+            ndim_state=DRAG_STATE_DIM,
             mapping=(0, 1, 2),
             noise_covar=np.diag(
                 [

@@ -75,9 +75,14 @@ INITIAL_INFLATION: Final = 2.0
 """Factor on the initial covariance: a generous start the first updates quickly correct."""
 
 
-def _initial_state(
+def initial_state(
     first: RadarMeasurement, second: RadarMeasurement, first_site: Sensor, second_site: Sensor
 ) -> tuple[FloatArray, FloatArray]:
+    """The 7-state (position, velocity, kappa) and covariance from two plots (module docstring).
+
+    Raises:
+        PhysicsError: if the second plot is not later than the first.
+    """
     dt = second.time_s - first.time_s
     if dt <= 0.0:
         raise PhysicsError(f"cannot initiate from plots {dt} s apart (need > 0)")
@@ -190,7 +195,7 @@ def _run(
     if later is None:
         return [], None
     second = plots[later]
-    mean, cov = _initial_state(first, second, by_name[first.sensor], by_name[second.sensor])
+    mean, cov = initial_state(first, second, by_name[first.sensor], by_name[second.sensor])
     t = second.time_s
     consistent = 0 if detect else CONFIRM_UPDATES
     strikes = 0

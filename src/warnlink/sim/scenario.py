@@ -43,13 +43,13 @@ import msgspec
 import numpy as np
 
 from warnlink.errors import ConfigError, PhysicsError
+from warnlink.estimation.boost_tracker import Measurement, track_boost
 from warnlink.estimation.radar_tracker import track_ballistic
 from warnlink.model.time import datetime_to_utc_ns
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.sensor import Sensor
 from warnlink.sim.launch import LaunchSpec, fly
-from warnlink.sim.measurements import radar_measurements
-from warnlink.sim.tracker import simulate_tracks
+from warnlink.sim.measurements import ir_measurements, radar_measurements
 from warnlink.sim.trajectory import Trajectory
 
 
@@ -221,11 +221,12 @@ def simulate_party(
 ) -> list[TrackEstimate]:
     """Every track report one party's tracker publishes, sorted by `available_s`.
 
-    After burnout, a party with radars tracks from their noisy plots with the ballistic
-    UKF (`estimation.radar_tracker.track_ballistic`, burnout found from the filter's
-    innovations). During boost, which no filter here models, reports are drawn from an
-    honest covariance (`sim.tracker.simulate_tracks`), as they are for a party with no
-    radar; boost draws stop where the filtered track begins.
+    The party's radars make noisy plots (`sim.measurements.radar_measurements`) and its IR
+    satellites noisy lines of sight (`sim.measurements.ir_measurements`). After burnout,
+    radar plots feed the ballistic UKF (`estimation.radar_tracker.track_ballistic`, burnout
+    found from its innovations); before the ballistic track begins, all of them feed the
+    boost-phase filter (`estimation.boost_tracker.track_boost`), which models thrust.
+    A party whose sensors never see the flight reports nothing about it.
 
     Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch.
 
@@ -236,19 +237,26 @@ def simulate_party(
     if not sensors:
         raise ConfigError(f"party {party!r} has no sensors in scenario {scenario.name!r}")
     radars = [s for s in sensors if s.kind == "radar"]
+    infrared = [s for s in sensors if s.kind == "ir"]
     reports: list[TrackEstimate] = []
     for number, launch in enumerate(scenario.launches, start=1):
         trajectory = trajectories[launch.id]
-        drawn = simulate_tracks(trajectory, sensors, rng, track_number=number)
-        if not radars:
-            reports += drawn
-            continue
-        plots = sorted(
-            (m for radar in radars for m in radar_measurements(trajectory, radar, rng)),
-            key=lambda m: (m.time_s, m.sensor),
+        plots = [m for radar in radars for m in radar_measurements(trajectory, radar, rng)]
+        sightings = [m for ir in infrared for m in ir_measurements(trajectory, ir, rng)]
+        plots.sort(key=lambda m: (m.time_s, m.sensor))
+        ballistic = (
+            track_ballistic(plots, sensors=radars, track_number=number, party=party)
+            if radars
+            else []
         )
-        filtered = track_ballistic(plots, sensors=radars, track_number=number, party=party)
-        ballistic_from = filtered[0].time_s if filtered else math.inf
-        reports += [r for r in drawn if r.phase == "boost" and r.time_s < ballistic_from]
-        reports += filtered
+        measurements: list[Measurement] = [*plots, *sightings]
+        measurements.sort(key=lambda m: (m.time_s, m.sensor))
+        reports += track_boost(
+            measurements,
+            sensors=sensors,
+            track_number=number,
+            party=party,
+            end_s=ballistic[0].time_s if ballistic else math.inf,
+        )
+        reports += ballistic
     return sorted(reports, key=lambda r: (r.available_s, r.time_s, r.track_number))

@@ -167,6 +167,20 @@ def test_burnout_is_detected_from_the_radar_plots(
     assert max(r.time_s for r in later) < burnout
 
 
+def test_a_track_first_seen_descending_is_not_called_boost(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    tr = default_trajectory
+    apogee = tr.launch_time_s + float(tr.t_s[np.argmax(np.linalg.norm(tr.pos_ecef_m, axis=1))])
+    measurements, sensors = _party_measurements(
+        default_scenario, tr, "JPN", np.random.default_rng(5)
+    )
+    late = [m for m in measurements if m.time_s > apogee + 30.0]
+    reports = track_boost(late, sensors=sensors, track_number=1, party="JPN")
+    assert len(reports) > 10
+    assert {r.phase for r in reports} <= {"midcourse", "terminal"}
+
+
 def test_boost_tracker_refuses_bad_input(
     default_scenario: Scenario, default_trajectory: Trajectory
 ) -> None:

@@ -29,12 +29,13 @@ coast model's prediction from a thrusting state lets the thrust stop at a time u
 over the interval (mean: thrust for dt/2; the spread of the stopping time is added to the
 covariance), since burnout falls between two measurements. The mixture's mean and
 covariance (moment matched) are reported; once the coast model's probability reaches
-`BURNOUT_PROBABILITY` the reports carry the ballistic phase (midcourse or terminal,
-`radar_tracker.flight_phase`) instead of boost. The caller still ends the boost track
-where the radar tracker's ballistic track begins (`end_s`), which has the better model
-for unpowered flight. Known weakness: at the first measurement after burnout the
-mixture still favours thrust, and its covariance is then too small (NEES ~30 at that one
-report on the default flight).
+`BURNOUT_PROBABILITY`, or the estimate descends (no ballistic missile descends under
+thrust; a track first seen late in flight), the reports carry the ballistic phase
+(midcourse or terminal, `radar_tracker.flight_phase`) instead of boost. The caller still
+ends the boost track where the radar tracker's ballistic track begins (`end_s`), which
+has the better model for unpowered flight. Known weakness: at the first measurement after
+burnout the mixture still favours thrust, and its covariance is then too small (NEES ~30
+at that one report on the default flight).
 
 Measurements: radar range/azimuth/elevation (`warnlink.sensors.radar`) and IR line-of-sight
 angles (`warnlink.sensors.ir`), each by an unscented update (Julier & Uhlmann 2004 sigma
@@ -68,7 +69,7 @@ import numpy as np
 from warnlink.errors import PhysicsError
 from warnlink.estimation.impact import sigma_points
 from warnlink.estimation.radar_tracker import flight_phase
-from warnlink.geo.wgs84 import FloatArray
+from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation
 from warnlink.model.payloads import Phase
 from warnlink.model.track_estimate import TrackEstimate, quality_from_sigma
 from warnlink.physics.dynamics import FULL_MODEL, acceleration
@@ -407,7 +408,9 @@ def _report(
     party: str,
 ) -> TrackEstimate:
     mean, cov = imm.combined()
-    coasting = imm.probs[1] >= BURNOUT_PROBABILITY
+    lat, lon, _ = ecef_to_lla(mean[:3])
+    climbing = float(enu_rotation(float(lat), float(lon))[2] @ mean[3:6]) > 0.0
+    coasting = imm.probs[1] >= BURNOUT_PROBABILITY or not climbing
     sigma = math.sqrt(max(float(np.max(np.linalg.eigvalsh(cov[:3, :3]))), 0.0))
     time_s = group[0].time_s
     return TrackEstimate(

@@ -332,8 +332,7 @@ class _Imm:
 
     def combined(self) -> tuple[FloatArray, FloatArray]:
         """Moment-matched mean (9,) and covariance (9, 9) of the mixture."""
-        mean = sum(p * m for p, m in zip(self.probs, self.means, strict=True))
-        assert isinstance(mean, np.ndarray)
+        mean = np.asarray(self.probs @ np.stack(self.means), dtype=np.float64)
         cov = np.zeros((STATE_DIM, STATE_DIM))
         for p, m, c in zip(self.probs, self.means, self.covs, strict=True):
             d = m - mean
@@ -353,15 +352,15 @@ def _coast(mean: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _predict_cut_off(
-    mean: FloatArray, cov: FloatArray, dt_s: float, q: float
+    mean: FloatArray, cov: FloatArray, dt_s: float
 ) -> tuple[FloatArray, FloatArray]:
     """Coast-mode prediction: any thrust left stops at a time s uniform over the interval.
 
     The mean burns for dt/2 then coasts for dt/2; the spread of s (variance dt^2/12) adds
     g g^T dt^2/12 with g = d(position, velocity)/ds = (a dt/2, a) at s = dt/2. A state that
-    already coasts (a ~ 0) is hardly changed by this.
+    already coasts (a ~ 0) is hardly changed by this, and gets no thrust jerk noise.
     """
-    x, p = boost_predict(mean, cov, 0.5 * dt_s, q)
+    x, p = boost_predict(mean, cov, 0.5 * dt_s, COAST_JERK_PSD)
     thrust = x[6:].copy()
     x, p = boost_predict(*_coast(x, p), 0.5 * dt_s, COAST_JERK_PSD)
     g = np.concatenate([0.5 * dt_s * thrust, thrust, np.zeros(3)])
@@ -386,7 +385,7 @@ def _filter_instant(
         weights = switch[:, j] * imm.probs / max(predicted_probs[j], 1e-300)
         mixed = _Imm(imm.means, imm.covs, weights).combined()
         if j == 1:
-            x, p = _predict_cut_off(*mixed, dt_s, q)
+            x, p = _predict_cut_off(*mixed, dt_s)
         else:
             x, p = boost_predict(*mixed, dt_s, q)
         for m in group:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from warnlink.estimation.launch_point import estimate_launch
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.physics.propagate import propagate_to_impact
 from warnlink.sim.scenario import (
+    Scenario,
     default_scenario_path,
     load_scenario,
     simulate_party,
@@ -33,6 +35,43 @@ def best_of(fn: Callable[[], object], runs: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+SALVO = Path(__file__).resolve().parents[1] / "scenarios" / "salvo_srbm.toml"
+
+
+def launch_figures(scenario: Scenario, seeds: int) -> None:
+    """Launch point errors against truth per party, over seeds and launches: from the first
+    boost report (what the first launch report says) and from all of them (the last one)."""
+    trajectories = simulate_scenario(scenario)
+    print(f"LPE, scenario {scenario.name}, {seeds} seeds x {len(trajectories)} launches:")
+    for party in scenario.parties:
+        rows: dict[str, list[tuple[float, float, float]]] = {"first": [], "all": []}
+        for seed in range(seeds):
+            reports = simulate_party(scenario, trajectories, party, np.random.default_rng(seed))
+            for number, launch in enumerate(scenario.launches, start=1):
+                tr = trajectories[launch.id]
+                boost = [r for r in reports if r.track_number == number and r.phase == "boost"]
+                site = (tr.spec.site_lat_deg, tr.spec.site_lon_deg)
+                for key, given in (("first", boost[:1]), ("all", boost)):
+                    try:
+                        est = estimate_launch(given)
+                    except PhysicsError:
+                        continue
+                    miss = float(surface_distance_m(est.lat_deg, est.lon_deg, *site))
+                    z_time = (est.time_s - tr.launch_time_s) / est.time_sigma_s
+                    rows[key].append((miss, est.sigma_m, z_time))
+        if not rows["all"]:
+            print(f"  {party}: no boost report")
+            continue
+        for key, values in rows.items():
+            miss, sigma, z_time = np.array(values).T
+            print(
+                f"  {party} ({key} boost reports): miss median {np.median(miss):.0f} m, "
+                f"max {np.max(miss):.0f} m; sigma (DRMS) median {np.median(sigma):.0f} m; "
+                f"mean (miss/sigma)^2 {np.mean((miss / sigma) ** 2):.2f}; "
+                f"time error/sigma RMS {np.sqrt(np.mean(z_time**2)):.2f} (n={miss.size})"
+            )
 
 
 def main() -> None:
@@ -78,16 +117,8 @@ def main() -> None:
             f"  IPP from post-boost reports: median miss {np.median(misses):.0f} m, max "
             f"{np.max(misses):.0f} m, truth inside 95% ellipse {np.mean(nis):.0%} (n={len(nis)})"
         )
-        try:
-            est = estimate_launch(reports)
-            miss = float(surface_distance_m(est.lat_deg, est.lon_deg, 39.20, 125.67))
-            print(
-                f"  LPE: time error {est.time_s - tr.launch_time_s:+.1f} s "
-                f"(sigma {est.time_sigma_s:.1f}),"
-                f" point error {miss:.0f} m (sigma {est.sigma_m:.0f})"
-            )
-        except PhysicsError as exc:
-            print(f"  LPE: {exc}")
+    for path, seeds in ((default_scenario_path(), 8), (SALVO, 3)):
+        launch_figures(load_scenario(path), seeds)
     state = tr.state_at(200.0)
     cov = np.diag([100.0**2] * 3 + [5.0**2] * 3)
     fly_s = best_of(lambda: simulate_scenario(scenario), 5)

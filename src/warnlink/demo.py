@@ -280,6 +280,22 @@ def _seconds_after(ns: int | None, launch_ns: int) -> float | None:
     return None if ns is None else round((ns - launch_ns) / NS_PER_S, 1)
 
 
+def _launch_summary(contributions: list[Contribution]) -> dict[str, Any] | None:
+    """The tightest launch report among one originator's tracks of the missile."""
+    launches = [c.launch for c in contributions if c.launch is not None]
+    if not launches:
+        return None
+    best = min(launches, key=lambda x: x.launch_aou.semi_major_m)
+    return {
+        "lat": round(best.launch_lat, 4),
+        "lon": round(best.launch_lon, 4),
+        "time": utc_ns_to_iso(best.launch_time),
+        "radius_95_km": round(best.launch_aou.semi_major_m / 1000, 1),
+        "range_class": best.range_class,
+        "track_number": best.trk_id,
+    }
+
+
 def _impact_summary(ipp: ImpactPrediction) -> dict[str, Any]:
     return {
         "lat": round(ipp.impact_lat, 4),
@@ -341,15 +357,7 @@ def _event_summary(
                     min((x.impact_received_ns for x in mine if x.impact_received_ns), default=None),
                     launch_ns,
                 ),
-                "launch": None
-                if c.launch is None
-                else {
-                    "lat": round(c.launch.launch_lat, 4),
-                    "lon": round(c.launch.launch_lon, 4),
-                    "time": utc_ns_to_iso(c.launch.launch_time),
-                    "radius_95_km": round(c.launch.launch_aou.semi_major_m / 1000, 1),
-                    "range_class": c.launch.range_class,
-                },
+                "launch": _launch_summary(mine),
                 "impact_prediction": None if c.impact is None else _impact_summary(c.impact),
             }
             for c in contributions

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import RangeClass, classify_range
 from warnlink.estimation.impact import ELLIPSE_95_SCALE, predict_impact, sigma_points
-from warnlink.estimation.launch_point import estimate_launch
+from warnlink.estimation.launch_point import estimate_launch, launch_from_state
 from warnlink.geo.wgs84 import lla_to_ecef, surface_distance_m
 from warnlink.sensors.sensor import measurement_covariance
-from warnlink.sim.scenario import Scenario, simulate_party
-from warnlink.sim.tracker import fit_covariance
+from warnlink.sim.scenario import Scenario, load_scenario, simulate_party, simulate_scenario
 from warnlink.sim.trajectory import Trajectory
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def test_sigma_points_reproduce_mean_and_covariance() -> None:
@@ -63,7 +67,10 @@ def test_ellipse_coverage_is_about_95_percent(
     t = 250.0
     truth = tr.state_at(t)
     sensor = next(s for s in default_scenario.sensors if s.name == "JPN-SHIP1")
-    cov = fit_covariance(np.arange(4) * 2.0, measurement_covariance(sensor, truth[:3]))
+    # A straight-line least-squares fit over 4 plots 2 s apart: (H^T H)^-1 (x) R.
+    times = np.arange(4) * 2.0 - 6.0
+    design = np.stack([np.ones(4), times], axis=1)
+    cov = np.kron(np.linalg.inv(design.T @ design), measurement_covariance(sensor, truth[:3]))
     rng = np.random.default_rng(5)
     chol = np.linalg.cholesky(cov)
     trials = 200
@@ -95,22 +102,40 @@ def test_launch_point_and_time_from_boost_reports(
             )
             est = estimate_launch(reports)
             miss = float(surface_distance_m(est.lat_deg, est.lon_deg, 39.20, 125.67))
-            assert abs(est.time_s - tr.launch_time_s) < 8.0, party
-            assert miss < 3000.0, party
-            # Honest sigmas: the truth within 4 sigma.
-            assert abs(est.time_s - tr.launch_time_s) < 4.0 * est.time_sigma_s + 0.5, party
-            assert miss < 4.0 * est.sigma_m + 100.0, party
+            assert abs(est.time_s - tr.launch_time_s) < 15.0, party
+            assert miss < 5000.0, party
+            # The truth within 4 sigma.
+            assert abs(est.time_s - tr.launch_time_s) < 4.0 * est.time_sigma_s, party
+            assert miss < 4.0 * est.sigma_m, party
 
 
-def test_launch_estimation_needs_three_boost_reports(
+def test_one_boost_report_gives_a_coarse_launch_point(
+    default_scenario: Scenario, default_trajectory: Trajectory
+) -> None:
+    tr = default_trajectory
+    for party in ("ROK", "USA"):
+        reports = simulate_party(default_scenario, {"L1": tr}, party, np.random.default_rng(0))
+        boost = [r for r in reports if r.phase == "boost"]
+        first = estimate_launch(boost[:1])
+        best = estimate_launch(boost)
+        assert first == launch_from_state(boost[0])
+        assert best.sigma_m <= first.sigma_m
+        miss = float(surface_distance_m(first.lat_deg, first.lon_deg, 39.20, 125.67))
+        assert miss < 4.0 * first.sigma_m, party
+
+
+def test_launch_estimation_needs_a_rising_boost_report(
     default_scenario: Scenario, default_trajectory: Trajectory
 ) -> None:
     reports = simulate_party(
         default_scenario, {"L1": default_trajectory}, "ROK", np.random.default_rng(0)
     )
-    boost = [r for r in reports if r.phase == "boost"][:2]
     with pytest.raises(PhysicsError):
-        estimate_launch(boost + [r for r in reports if r.phase != "boost"])
+        estimate_launch([r for r in reports if r.phase != "boost"])
+    boost = next(r for r in reports if r.phase == "boost")
+    falling = replace(boost, vel_ecef_mps=-boost.vel_ecef_mps)
+    with pytest.raises(PhysicsError):
+        estimate_launch([falling])
 
 
 @pytest.mark.parametrize(
@@ -135,17 +160,42 @@ def test_negative_range_is_refused() -> None:
         classify_range(-1.0)
 
 
+LAUNCH_SCENARIOS = ("default_scenario.toml", "salvo_srbm.toml")
+
+
 @pytest.mark.slow
-def test_launch_estimate_sigmas_are_honest_over_many_runs(
-    default_scenario: Scenario, default_trajectory: Trajectory
-) -> None:
-    tr = default_trajectory
-    for party in ("ROK", "USA"):
-        z_time = []
-        for seed in range(40):
-            reports = simulate_party(
-                default_scenario, {"L1": tr}, party, np.random.default_rng(seed)
-            )
-            est = estimate_launch(reports)
-            z_time.append((est.time_s - tr.launch_time_s) / est.time_sigma_s)
-        assert 0.5 < float(np.sqrt(np.mean(np.square(z_time)))) < 1.5, party
+def test_launch_estimate_sigmas_are_honest_over_many_runs() -> None:
+    """Normalised launch point errors (miss / DRMS)^2 average about 1 (chi-square 2 / 2);
+    launch time errors over their sigma have an RMS about 1 or below (the uniform model
+    spreads are conservative)."""
+    z_point: list[float] = []
+    z_time: list[float] = []
+    misses: dict[str, list[float]] = {}
+    for name in LAUNCH_SCENARIOS:
+        scenario = load_scenario(SCENARIOS / name)
+        trajectories = simulate_scenario(scenario)
+        for seed in range(4):
+            for party in scenario.parties:
+                reports = simulate_party(scenario, trajectories, party, np.random.default_rng(seed))
+                for number, launch in enumerate(scenario.launches, start=1):
+                    tr = trajectories[launch.id]
+                    est = estimate_launch([r for r in reports if r.track_number == number])
+                    miss = float(
+                        surface_distance_m(
+                            est.lat_deg, est.lon_deg, tr.spec.site_lat_deg, tr.spec.site_lon_deg
+                        )
+                    )
+                    misses.setdefault(party, []).append(miss)
+                    z_point.append((miss / est.sigma_m) ** 2)
+                    z_time.append((est.time_s - tr.launch_time_s) / est.time_sigma_s)
+    n = len(z_point)
+    assert n >= 100
+    # Mean of n draws of chi2(2)/2 (variance 1): 1 +- 3.5 / sqrt(n); the wider low side
+    # allows the deliberately conservative uniform model spreads.
+    assert 0.4 < float(np.mean(z_point)) < 1.0 + 3.5 / np.sqrt(n)
+    assert 0.3 < float(np.sqrt(np.mean(np.square(z_time)))) < 1.2
+    # Parties that see the boost from low down: mostly within 5 km (the IR-only party's
+    # velocity from 10 s stereo fixes is what limits it).
+    seen_low = misses["ROK"] + misses["USA"]
+    assert float(np.percentile(seen_low, 95)) < 5000.0
+    assert float(np.median(seen_low)) < 2500.0

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from warnlink.estimation.reporter import TrackReporter
-from warnlink.model import EventStatus, ImpactPrediction, LaunchReport, Payload, RangeClass, Status
+from warnlink.model import (
+    EventStatus,
+    ImpactPrediction,
+    LaunchReport,
+    Payload,
+    RangeClass,
+    Status,
+    TrackReport,
+)
 from warnlink.model.covariance import pack_covariance, unpack_covariance
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
@@ -56,6 +64,27 @@ def test_boost_track_gives_a_launch_report_near_the_site(
     assert abs(launch_s - default_trajectory.launch_time_s) < 4 * last.launch_time_sigma_s + 1
     assert abs(last.launch_lat - 39.2) < 0.1
     assert abs(last.launch_lon - 125.67) < 0.1
+
+
+def test_first_launch_report_leaves_with_the_first_track_report_and_then_narrows(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    reporter = TrackReporter(track_number=1, epoch_ns=0)
+    first = reporter.on_estimate(estimates["ROK"][0])
+    assert estimates["ROK"][0].phase == "boost"
+    assert any(isinstance(p, TrackReport) for p in first)
+    assert any(isinstance(p, LaunchReport) for p in first)
+    radii = [first[-1].launch_aou.semi_major_m] if isinstance(first[-1], LaunchReport) else []
+    for estimate in estimates["ROK"][1:]:
+        if estimate.phase != "boost":
+            break
+        radii += [
+            p.launch_aou.semi_major_m
+            for p in reporter.on_estimate(estimate)
+            if isinstance(p, LaunchReport)
+        ]
+    assert len(radii) >= 2
+    assert radii == sorted(radii, reverse=True)
 
 
 def test_track_after_burnout_backtracks_its_launch(

@@ -78,7 +78,7 @@ def _when(t_s: float) -> dt.datetime:
 def run_stonesoup(
     plots: Sequence[RadarMeasurement], sensors: Sequence[Sensor], *, q: float = DEFAULT_Q_M2_S3
 ) -> list[tuple[float, FloatArray]]:
-    """Stone Soup's UKF over time-ordered plots: (time_s, state (7,): ECEF position, velocity, kappa) per update.
+    """Stone Soup's UKF over time-ordered plots: (time_s, state (7,)) per update.
 
     Raises:
         ImportError: if Stone Soup is not installed.

@@ -1,24 +1,33 @@
-"""Launch point and launch time estimation (LPE) from the earliest boost-phase track reports.
+"""Launch point and launch time estimation (LPE), from boost-phase track reports or backwards.
 
-Model (an honest first approximation; issue 3 will fit a boost model instead): the missile
-rises from rest at the launch time t0. With constant acceleration the geodetic height would
-be h(t) = a_h (t - t0)^2 / 2, sqrt(h) a straight line in t with root t0; as the booster
-lightens its acceleration grows, so sqrt(h) is fitted as a quadratic in t (the straight line
-plus a slowly growing correction) and t0 is its rising root before the first report. The
-horizontal position on the tangent plane below the first report (east e, north n) is then
-e(t) = e0 + k_e (t - t0)^q: the pitch-over tilts a growing thrust, so the displacement
-grows faster than (t - t0)^2; the power q in [2, 5] is chosen by chi-square (profiled) and the
-fit is linear in (e0, k_e) for given t0 and q. Both fits are weighted least
-squares over the earliest boost reports, weights from the reports' covariances projected on
-the local up, east and north (reports treated as independent; var(sqrt h) = var(h) / (4 h)).
-The curvature term costs variance: with reports starting tens of seconds after launch, t0 is
-uncertain by seconds, and the stated sigma says so.
+Rise model (`estimate_launch`), applied to one boost-phase state (position, velocity and
+their covariance, e.g. from `warnlink.estimation.boost_tracker`): the missile left the
+ground at rest at t0, rising at first vertically and pitching over slowly. If its vertical
+acceleration grows as a power p of the time since launch tau = t - t0, its height is
+h = v_up tau / (p + 2); if its horizontal acceleration grows as a power m, its horizontal
+displacement from the launch point is d = v_horizontal tau / (m + 2). So
 
-Uncertainty: each fit's coefficient covariance, inflated by its reduced chi-square when above
-1 (to absorb model error), carried linearly: var(t0) = var(s(t0)) / s'(t0)^2 for the height
-quadratic s; the launch point adds the change of (e0, n0) over +-1 sigma of t0 and over the
-powers q within chi-square + 1 of the best. `sigma_m` is the DRMS: the root of the sum of
-the east and north variances.
+    tau = k_rise h / v_up,    launch point = ground point below the state - v_h tau / k_drift
+
+with h the geodetic height, v_up and v_h the velocity along the local up and in the local
+horizontal plane. tau is bounded by the rise from rest at a constant net acceleration
+between `NET_ACCELERATION_MPS2` (sqrt(2 h / a)), which keeps it finite when v_up is poorly
+known (two IR fixes 10 s apart give it to a few hundred m/s: the spread of tau then says
+so). k_rise and k_drift are calibrated on the boost model of `warnlink.sim.launch`
+(single stage, vertical rise then a linear pitch program, thrust growing as the propellant
+burns): over the flights of the scenario files, from 3 km up to burnout, k_rise lay in
+1.7-2.35 (2.0-2.2 below 40 km) and k_drift in 3.6-4.9 once the drift exceeded 1 km, more
+below (where a drift of a few hundred metres hardly matters), measured by flying the
+model. They are taken as uniform over `K_RISE` and `K_DRIFT`: a different boost (several
+stages, a depressed flight) may lie outside, and the stated sigma would then be too small.
+
+Uncertainty: the state's covariance carried through the model by the unscented transform
+(the 13 sigma points of Julier & Uhlmann 2004, `warnlink.estimation.impact.sigma_points`),
+plus each constant's uniform spread, (change over its range)^2 / 12, added in quadrature.
+Each boost report gives an estimate; the one with the smallest horizontal DRMS (`sigma_m`,
+root of the sum of the east and north variances) is returned, so one report is enough and
+later ones refine it. Early reports are close to the ground (little to extrapolate) but
+their velocity is poor; late ones are precise but far from the launch point.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -42,11 +52,12 @@ from warnlink.model.track_estimate import TrackEstimate
 from warnlink.physics.dynamics import FULL_MODEL, acceleration
 from warnlink.physics.propagate import approx_altitude_m, rk4_step
 
-EXPONENTS = tuple(np.arange(2.0, 5.01, 0.25))
-"""Powers q of (t - t0) tried for the horizontal displacement during boost."""
-MIN_REPORTS = 3
-MAX_REPORTS = 10
-"""At most this many of the earliest boost reports are used: the quadratic holds only early."""
+K_RISE: Final = (1.8, 2.4)
+"""Range of k_rise = tau v_up / h (uniform)."""
+K_DRIFT: Final = (3.4, 4.4)
+"""Range of k_drift = tau |v_h| / d (uniform)."""
+NET_ACCELERATION_MPS2: Final = (5.0, 80.0)
+"""Bounds of the mean net upward acceleration since launch, which bound tau."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,119 +78,87 @@ class LaunchEstimate:
     sigma_m: float
 
 
-def _weighted_fit(
-    design: FloatArray, values: FloatArray, variances: FloatArray
+def _rise(
+    states: FloatArray, plane: FloatArray, origin: FloatArray, k_rise: float, k_drift: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Weighted least squares: coefficients and their covariance, chi-square inflated."""
-    weights = 1.0 / variances
-    try:
-        coef_cov = np.asarray(np.linalg.inv(design.T @ (design * weights[:, None])), np.float64)
-    except np.linalg.LinAlgError as exc:
-        raise PhysicsError("boost reports too few or too close in time for the fit") from exc
-    coef: FloatArray = coef_cov @ (design.T @ (weights * values))
-    dof = values.size - design.shape[1]
-    if dof > 0:
-        chi2 = float(np.sum(weights * (values - design @ coef) ** 2))
-        coef_cov = coef_cov * max(1.0, chi2 / dof)
-    return coef, coef_cov
+    """Launch points (N, 2) east/north of `origin` on its tangent plane, and tau (N,) of states."""
+    lat, lon, height = ecef_to_lla(states[:, :3])
+    height = np.maximum(np.atleast_1d(height), 0.0)
+    ups = np.stack(
+        [
+            enu_rotation(float(a), float(b))[2]
+            for a, b in zip(np.atleast_1d(lat), np.atleast_1d(lon), strict=True)
+        ]
+    )
+    v_up = np.sum(states[:, 3:] * ups, axis=1)
+    low = np.sqrt(2.0 * height / NET_ACCELERATION_MPS2[1])
+    high = np.sqrt(2.0 * height / NET_ACCELERATION_MPS2[0])
+    tau = np.clip(k_rise * height / np.maximum(v_up, 1e-3), low, high)
+    ground = lla_to_ecef(np.atleast_1d(lat), np.atleast_1d(lon), np.zeros_like(height))
+    v_h = states[:, 3:] - v_up[:, None] * ups
+    points = ground - v_h * (tau / k_drift)[:, None]
+    return (points - origin) @ plane[:2].T, tau
 
 
-def _ground_point(
-    tau: FloatArray, enu: FloatArray, var_e: FloatArray, var_n: FloatArray, t0: float
-) -> tuple[FloatArray, float]:
-    """(e0, n0) of e(t) = e0 + k (t - t0)^q fits and their variance, profiling q.
-
-    q runs over `EXPONENTS`; the best q by total chi-square gives the point, and the spread of
-    points whose chi-square is within 1 of the best (profile likelihood, 1 sigma) is added
-    to the statistical variance.
-    """
-    fits: list[tuple[float, FloatArray, float]] = []
-    for q in EXPONENTS:
-        design = np.stack([np.ones_like(tau), np.clip(tau - t0, 0.0, None) ** q], axis=1)
-        point = np.empty(2)
-        variance = 0.0
-        chi2 = 0.0
-        for axis, variances in ((0, var_e), (1, var_n)):
-            coef, coef_cov = _weighted_fit(design, enu[:, axis], variances)
-            point[axis] = coef[0]
-            variance += float(coef_cov[0, 0])
-            chi2 += float(np.sum((enu[:, axis] - design @ coef) ** 2 / variances))
-        fits.append((chi2, point, variance))
-    best_chi2, best_point, best_variance = min(fits, key=lambda f: f[0])
-    near = np.stack([p for c, p, _ in fits if c <= best_chi2 + 1.0])
-    spread = float(np.max(np.sum((near - best_point) ** 2, axis=1)))
-    return best_point, best_variance + spread
-
-
-def estimate_launch(estimates: Sequence[TrackEstimate]) -> LaunchEstimate:
-    """Estimate launch point and time from boost-phase reports (any order, one missile).
+def launch_from_state(estimate: TrackEstimate) -> LaunchEstimate:
+    """Launch point and time from one boost-phase state by the rise model (module docstring).
 
     Raises:
-        PhysicsError: with fewer than 3 boost reports, or when the fitted height does not
-            rise with time.
+        PhysicsError: if the state is not above the ground, or clearly falling (upward speed
+            below zero by more than 3 sigma).
     """
-    boost = sorted((e for e in estimates if e.phase == "boost"), key=lambda e: e.time_s)
-    boost = boost[:MAX_REPORTS]
-    if len(boost) < MIN_REPORTS:
-        raise PhysicsError(
-            f"launch estimation needs >= {MIN_REPORTS} boost reports, got {len(boost)}"
+    lat, lon, height = ecef_to_lla(estimate.pos_ecef_m)
+    up = enu_rotation(float(lat), float(lon))[2]
+    v_up_sigma = math.sqrt(max(float(up @ estimate.cov[3:, 3:] @ up), 0.0))
+    if float(height) <= 0.0 or float(up @ estimate.vel_ecef_mps) + 3.0 * v_up_sigma <= 0.0:
+        raise PhysicsError(f"state at t={estimate.time_s:.1f} s is not rising above the ground")
+    plane = enu_rotation(float(lat), float(lon))
+    origin = lla_to_ecef(float(lat), float(lon), 0.0)
+    mid_rise, mid_drift = sum(K_RISE) / 2.0, sum(K_DRIFT) / 2.0
+    points, weights = sigma_points(estimate.state, np.asarray(estimate.cov, dtype=np.float64))
+    spread_en, spread_tau = _rise(points, plane, origin, mid_rise, mid_drift)
+    point = weights @ spread_en
+    tau = float(weights @ spread_tau)
+    variance = float(weights @ np.sum((spread_en - point) ** 2, axis=1))
+    tau_variance = float(weights @ (spread_tau - tau) ** 2)
+    centre = estimate.state[None, :]
+    for rise, drift in ((K_RISE, (mid_drift, mid_drift)), ((mid_rise, mid_rise), K_DRIFT)):
+        (a, b), (ta, tb) = zip(
+            *(_rise(centre, plane, origin, r, d) for r, d in zip(rise, drift, strict=True)),
+            strict=True,
         )
-    t_ref = boost[0].time_s
-    tau = np.array([e.time_s - t_ref for e in boost])
-    pos = np.stack([e.pos_ecef_m for e in boost])
-    lat, lon, alt = ecef_to_lla(pos)
-    origin_lat, origin_lon = float(lat[0]), float(lon[0])
-    plane = enu_rotation(origin_lat, origin_lon)
-    origin = lla_to_ecef(origin_lat, origin_lon, 0.0)
-    enu = (pos - origin) @ plane.T
-    var_e = np.array([plane[0] @ e.cov[:3, :3] @ plane[0] for e in boost])
-    var_n = np.array([plane[1] @ e.cov[:3, :3] @ plane[1] for e in boost])
-    ups = [enu_rotation(float(a), float(b))[2] for a, b in zip(lat, lon, strict=True)]
-    var_h = np.array([u @ e.cov[:3, :3] @ u for u, e in zip(ups, boost, strict=True)])
-
-    height = np.maximum(alt, 1.0)
-    curve, curve_cov = _weighted_fit(
-        np.stack([np.ones_like(tau), tau, tau * tau], axis=1),
-        np.sqrt(height),
-        var_h / (4.0 * height),
-    )
-    b0, b1, b2 = (float(c) for c in curve)
-    t0 = _rising_root(b0, b1, b2)
-    if t0 is None or t0 > 0.0:
-        raise PhysicsError(
-            "the fitted height does not rise from the ground before the first report"
-        )
-    g = np.array([1.0, t0, t0 * t0])
-    time_sigma = math.sqrt(float(g @ curve_cov @ g)) / (b1 + 2.0 * b2 * t0)
-
-    point, variance = _ground_point(tau, enu, var_e, var_n, t0)
-    # Sensitivity of the point to t0 by a central difference kept before the first report
-    # (a launch after it is meaningless), scaled to one sigma of t0.
-    delta = min(time_sigma, 0.9 * abs(t0))
-    if delta > 1e-3:
-        early, _ = _ground_point(tau, enu, var_e, var_n, t0 - delta)
-        late, _ = _ground_point(tau, enu, var_e, var_n, t0 + delta)
-        variance += float(np.sum((0.5 * (late - early) * time_sigma / delta) ** 2))
-    launch_lat, launch_lon, _ = ecef_to_lla(origin + plane.T @ np.array([*point, 0.0]))
+        variance += float(np.sum((a - b) ** 2)) / 12.0
+        tau_variance += float((ta - tb)[0] ** 2) / 12.0
+    launch_lat, launch_lon, _ = ecef_to_lla(origin + plane[:2].T @ point)
     return LaunchEstimate(
-        time_s=t_ref + t0,
-        time_sigma_s=time_sigma,
+        time_s=estimate.time_s - tau,
+        time_sigma_s=math.sqrt(tau_variance),
         lat_deg=float(launch_lat),
         lon_deg=float(launch_lon),
         sigma_m=math.sqrt(variance),
     )
 
 
-def _rising_root(c0: float, c1: float, c2: float) -> float | None:
-    """The latest root of c0 + c1 t + c2 t^2 at which the polynomial is rising, or None."""
-    if abs(c2) < 1e-15:
-        return -c0 / c1 if c1 > 0.0 else None
-    disc = c1 * c1 - 4.0 * c2 * c0
-    if disc < 0.0:
-        return None
-    roots = ((-c1 - math.sqrt(disc)) / (2.0 * c2), (-c1 + math.sqrt(disc)) / (2.0 * c2))
-    rising = [r for r in roots if c1 + 2.0 * c2 * r > 0.0]
-    return max(rising) if rising else None
+def estimate_launch(estimates: Sequence[TrackEstimate]) -> LaunchEstimate:
+    """The launch point and time with the smallest DRMS over the boost-phase reports given.
+
+    Each boost report is taken through `launch_from_state`; reports of other phases and
+    reports that are not rising above the ground are passed over.
+
+    Raises:
+        PhysicsError: if no boost report gives an estimate.
+    """
+    found: list[LaunchEstimate] = []
+    for estimate in estimates:
+        if estimate.phase != "boost":
+            continue
+        try:
+            found.append(launch_from_state(estimate))
+        except PhysicsError:
+            continue
+    if not found:
+        raise PhysicsError("launch estimation needs a boost report rising above the ground")
+    return min(found, key=lambda e: e.sigma_m)
 
 
 BACKTRACK_STEP_S = 1.0

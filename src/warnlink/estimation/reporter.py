@@ -3,8 +3,9 @@
 For each estimate of its national tracker, an originator reports:
 
 - a track report, always;
-- a launch report once it has three boost-phase estimates (launch point and time
-  by `estimate_launch`), again with each further boost estimate (refined), and
+- a launch report with its first boost-phase estimate (launch point and time by
+  `estimate_launch`: coarse, with a sigma that says so), again with each further boost
+  estimate that gives a smaller sigma (refined), and
   again whenever an impact prediction changes the range class (the larger of the
   range from launch point to predicted impact and the minimum-energy range of the
   state's energy, so a lofted flight is classed by its energy); a track first seen
@@ -24,7 +25,7 @@ Pure: no I/O, no clock reads; time comes in with each call.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from warnlink.errors import PhysicsError
@@ -50,7 +51,6 @@ from warnlink.physics.kepler import minimum_energy_range_of_state_m
 
 #: 95% radius of a circle from a 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
 CHI2_2_95_SQRT: Final = 2.4477
-MIN_BOOST_ESTIMATES: Final = 3
 #: Once given, the range class changes only when the range is 5% clear of a boundary.
 RANGE_CLASS_HYSTERESIS: Final = 0.05
 
@@ -70,7 +70,7 @@ class TrackReporter:
     epoch_ns: int
     ipp_interval_s: float = 5.0
     lost_after_s: float = 60.0
-    _boost: list[TrackEstimate] = field(default_factory=list)
+    _launch_from_boost: bool = False
     _launch: LaunchReport | None = None
     _last_ipp_s: float | None = None
     _last_estimate_s: float | None = None
@@ -97,8 +97,7 @@ class TrackReporter:
         phase = Phase(estimate.phase)
         out.append(self._track_report(estimate, phase))
         if phase is Phase.BOOST:
-            self._boost.append(estimate)
-            if len(self._boost) >= MIN_BOOST_ESTIMATES and self._estimate_from_boost():
+            if self._estimate_from_boost(estimate):
                 out.extend(self._launch_report(self._range_class))
             return out
         due = self._last_ipp_s is None or estimate.time_s - self._last_ipp_s >= self.ipp_interval_s
@@ -152,13 +151,23 @@ class TrackReporter:
         )
         return [self._launch]
 
-    def _estimate_from_boost(self) -> bool:
-        """Re-estimate the launch from all boost estimates so far; True if it worked."""
+    def _estimate_from_boost(self, estimate: TrackEstimate) -> bool:
+        """Estimate the launch from one more boost estimate; True if it is the best so far.
+
+        The first boost estimate gives a coarse launch point at once (its wide sigma says
+        so); each later one that states a smaller sigma replaces it (`estimate_launch`
+        picks the smallest over what it is given).
+        """
         try:
-            self._launch_estimate = estimate_launch(self._boost)
+            candidate = estimate_launch([estimate])
         except PhysicsError:
             return False
-        self._launch_sensor = self._boost[0].sensor
+        best = self._launch_estimate
+        if best is not None and self._launch_from_boost and best.sigma_m <= candidate.sigma_m:
+            return False
+        self._launch_estimate = candidate
+        self._launch_from_boost = True
+        self._launch_sensor = estimate.sensor
         return True
 
     def _impact_prediction(self, estimate: TrackEstimate) -> list[Payload]:

@@ -18,8 +18,9 @@ propagation", Sandia SAND2012-10690, 2013): on a sphere of effective radius a_e 
 
 so rays bending with the air reach about 15 % beyond the geometric horizon.
 IR sees only the burning plume, so only during boost and once the plume is above low cloud
-(`IR_MIN_ALTITUDE_M`); its "range" sigma stands for the depth error of the stereo fix from
-two or more satellites.
+(`IR_MIN_ALTITUDE_M`). What IR measures is two line-of-sight angles (`warnlink.sensors.ir`);
+its ``range_sigma_m`` is not used by that model (the field stays required so every sensor
+reads alike), and `measurement_covariance` is meant for radars.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Sensor:
         max_range_km: detection range.
         min_elevation_deg: elevation mask at the sensor (radar; ignored for IR).
         update_s: revisit interval; updates fall on multiples of it after the epoch.
-        range_sigma_m: 1-sigma error along the line of sight.
+        range_sigma_m: 1-sigma error along the line of sight (radar; not used for IR).
         angle_sigma_mrad: 1-sigma error of each of the two angles.
         latency_s: delay from measurement to publication of the track report.
     """

@@ -44,13 +44,14 @@ import msgspec
 import numpy as np
 
 from warnlink.errors import ConfigError, PhysicsError
+from warnlink.estimation.boost_tracker import Measurement, track_boost
 from warnlink.estimation.radar_tracker import split_at_coasts, track_ballistic
+from warnlink.model.payloads import Phase
 from warnlink.model.time import datetime_to_utc_ns
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.sensor import Sensor
 from warnlink.sim.launch import LaunchSpec, fly
-from warnlink.sim.measurements import radar_measurements
-from warnlink.sim.tracker import simulate_tracks
+from warnlink.sim.measurements import ir_measurements, radar_measurements
 from warnlink.sim.trajectory import Trajectory
 
 
@@ -224,11 +225,14 @@ def simulate_party(
 ) -> list[TrackEstimate]:
     """Every track report one party's tracker publishes, sorted by `available_s`.
 
-    After burnout, a party with radars tracks from their noisy plots with the ballistic
-    UKF (`estimation.radar_tracker.track_ballistic`, burnout found from the filter's
-    innovations). During boost, which no filter here models, reports are drawn from an
-    honest covariance (`sim.tracker.simulate_tracks`), as they are for a party with no
-    radar; boost draws stop where the filtered track begins.
+    The party's radars make noisy plots (`sim.measurements.radar_measurements`) and its IR
+    satellites noisy lines of sight (`sim.measurements.ir_measurements`). All of them feed
+    the boost-phase filter (`estimation.boost_tracker.track_boost`), which models thrust
+    and finds burnout (its coast mode's probability); radar plots from then on feed the
+    ballistic UKF (`estimation.radar_tracker.track_ballistic`), whose reports take over
+    from the boost filter's. Where the boost filter never finds burnout, the ballistic UKF
+    finds it from its own innovations.
+    A party whose sensors never see the flight reports nothing about it.
 
     Track numbers are 1, 2, ... in the scenario's launch order, distinct per launch. A radar
     track deleted for coasting (`estimation.radar_tracker.split_at_coasts`) is followed, if
@@ -242,22 +246,28 @@ def simulate_party(
     if not sensors:
         raise ConfigError(f"party {party!r} has no sensors in scenario {scenario.name!r}")
     radars = [s for s in sensors if s.kind == "radar"]
+    infrared = [s for s in sensors if s.kind == "ir"]
     reports: list[TrackEstimate] = []
     for number, launch in enumerate(scenario.launches, start=1):
         trajectory = trajectories[launch.id]
-        drawn = simulate_tracks(trajectory, sensors, rng, track_number=number)
-        if not radars:
-            reports += drawn
-            continue
-        plots = sorted(
-            (m for radar in radars for m in radar_measurements(trajectory, radar, rng)),
-            key=lambda m: (m.time_s, m.sensor),
-        )
-        filtered: list[TrackEstimate] = []
+        plots = [m for radar in radars for m in radar_measurements(trajectory, radar, rng)]
+        sightings = [m for ir in infrared for m in ir_measurements(trajectory, ir, rng)]
+        plots.sort(key=lambda m: (m.time_s, m.sensor))
+        measurements: list[Measurement] = [*plots, *sightings]
+        measurements.sort(key=lambda m: (m.time_s, m.sensor))
+        boost = track_boost(measurements, sensors=sensors, track_number=number, party=party)
+        burnout_s = next((e.time_s for e in boost if e.phase != Phase.BOOST), None)
+        ballistic: list[TrackEstimate] = []
         for run, run_plots in enumerate(split_at_coasts(plots)):
-            track = number + run * len(scenario.launches)
-            filtered += track_ballistic(run_plots, sensors=radars, track_number=track, party=party)
-        ballistic_from = filtered[0].time_s if filtered else math.inf
-        reports += [r for r in drawn if r.phase == "boost" and r.time_s < ballistic_from]
-        reports += filtered
+            start_s = run_plots[0].time_s if run else burnout_s
+            ballistic += track_ballistic(
+                run_plots,
+                sensors=radars,
+                track_number=number + run * len(scenario.launches),
+                party=party,
+                start_s=start_s,
+            )
+        ballistic_from = ballistic[0].time_s if ballistic else math.inf
+        reports += [e for e in boost if e.time_s < ballistic_from]
+        reports += ballistic
     return sorted(reports, key=lambda r: (r.available_s, r.time_s, r.track_number))

@@ -164,3 +164,14 @@ def test_a_track_nobody_holds_to_impact_ends_lost_with_its_last_prediction() -> 
         assert event["originators"] == ["ROK", "USA"]  # JPN's one ship never sees it
         assert {seen["status"] for seen in event["by_originator"].values()} == {"lost"}
         assert event["impact_error_km"] < 5.0
+
+
+@pytest.mark.slow
+def test_a_depressed_flight_is_one_event_with_a_good_prediction() -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "depressed_srbm.toml"
+    summary = asyncio.run(run_demo(scenario_path=scenario))
+    assert summary["leaks"] == 0
+    for party in PARTIES:
+        (event,) = summary["parties"][party]["events"]
+        assert {"ROK", "JPN"} <= set(event["originators"])
+        assert event["impact_error_km"] < 5.0

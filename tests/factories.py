@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from warnlink.model import (
     Ellipse,
     Envelope,
@@ -15,7 +17,9 @@ from warnlink.model import (
     TrackReport,
     new_envelope,
 )
+from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sharing.federation import Federation, load_federation
+from warnlink.sim.trajectory import Trajectory
 
 ROOT = Path(__file__).resolve().parents[1]
 TRILATERAL = ROOT / "scenarios" / "trilateral.toml"
@@ -81,3 +85,12 @@ def envelope(
         label=SecurityLabel("UNCLASSIFIED", rel_to, field_rel_to or {}),
         payload=payload if payload is not None else track(),
     )
+
+
+def nees(reports: list[TrackEstimate], trajectory: Trajectory) -> list[float]:
+    """Normalised estimation error squared of each report's state against the flown truth."""
+    out = []
+    for r in reports:
+        err = r.state - trajectory.state_at(r.time_s - trajectory.launch_time_s)
+        out.append(float(err @ np.linalg.solve(r.cov, err)))
+    return out

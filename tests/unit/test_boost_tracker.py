@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tests.factories import nees
 from warnlink.errors import PhysicsError
 from warnlink.estimation.boost_tracker import Measurement, position_fix, track_boost
 from warnlink.estimation.radar_tracker import track_ballistic
 from warnlink.geo.wgs84 import ecef_to_lla, lla_to_ecef
-from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.ir import LosMeasurement, los_function, los_ray
 from warnlink.sensors.sensor import IR_MIN_ALTITUDE_M, Sensor
 from warnlink.sim.measurements import ir_measurements, radar_measurements
@@ -105,14 +105,6 @@ def _party_measurements(
     return measurements, sensors
 
 
-def _nees(reports: list[TrackEstimate], trajectory: Trajectory) -> list[float]:
-    out = []
-    for r in reports:
-        err = r.state - trajectory.state_at(r.time_s - trajectory.launch_time_s)
-        out.append(float(err @ np.linalg.solve(r.cov, err)))
-    return out
-
-
 def _boost_nees(
     scenario: Scenario, trajectory: Trajectory, party: str
 ) -> tuple[list[float], list[float]]:
@@ -125,13 +117,13 @@ def _boost_nees(
         rng = np.random.default_rng(seed)
         measurements, sensors = _party_measurements(scenario, trajectory, party, rng)
         reports = track_boost(measurements, sensors=sensors, track_number=1, party=party)
-        ours += _nees([r for r in reports if r.time_s <= burnout], trajectory)
+        ours += nees([r for r in reports if r.time_s <= burnout], trajectory)
         plots = [m for m in measurements if not isinstance(m, LosMeasurement)]
         radars = [s for s in sensors if s.kind == "radar"]
         coasting = track_ballistic(
             plots, sensors=radars, track_number=1, party=party, start_s=trajectory.launch_time_s
         )
-        ballistic += _nees([r for r in coasting if r.time_s <= burnout], trajectory)
+        ballistic += nees([r for r in coasting if r.time_s <= burnout], trajectory)
     return ours, ballistic
 
 

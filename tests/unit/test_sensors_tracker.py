@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tests.factories import nees
 from warnlink.errors import ConfigError
 from warnlink.geo.wgs84 import MEAN_RADIUS_M, lla_to_ecef
-from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.sensor import (
     Sensor,
     line_of_sight_clear,
@@ -101,29 +101,21 @@ def test_reports_are_time_ordered_with_latency(
         assert launch <= r.time_s <= launch + default_trajectory.impact_time_s
 
 
-def _nees(reports: list[TrackEstimate], trajectory: Trajectory) -> list[float]:
-    out = []
-    for r in reports:
-        err = r.state - trajectory.state_at(r.time_s - trajectory.launch_time_s)
-        out.append(float(err @ np.linalg.solve(r.cov, err)))
-    return out
-
-
 def test_party_reports_are_honest_or_conservative(
     default_scenario: Scenario, default_trajectory: Trajectory
 ) -> None:
-    """The boost filter is about consistent (its own test), the radar filter's process noise
-    (for drag the simulation does not have) makes its covariance larger than its errors."""
+    """The boost filter is about consistent (its own test); the radar filter's process noise
+    and its prior on the ballistic coefficient make its covariance larger than its errors."""
     rng = np.random.default_rng(11)
-    nees: list[float] = []
+    values: list[float] = []
     for party in default_scenario.parties:
-        nees += _nees(
+        values += nees(
             simulate_party(default_scenario, {"L1": default_trajectory}, party, rng),
             default_trajectory,
         )
-    n = len(nees)
+    n = len(values)
     assert n > 300
-    assert 1.5 < np.mean(nees) < 6.0 + 3.5 * np.sqrt(12.0 / n)
+    assert 1.5 < np.mean(values) < 6.0 + 3.5 * np.sqrt(12.0 / n)
 
 
 def test_every_party_sees_the_default_flight(

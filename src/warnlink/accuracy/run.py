@@ -65,7 +65,7 @@ from warnlink.estimation.classify import classify_range
 from warnlink.fusion.gating import extrapolate
 from warnlink.fusion.picture import Event
 from warnlink.geo.wgs84 import surface_distance_m
-from warnlink.model import ImpactPrediction, RangeClass, Status
+from warnlink.model import ImpactPrediction, LaunchReport, RangeClass, Status
 from warnlink.model.time import NS_PER_S
 from warnlink.node import Node
 from warnlink.sim.scenario import Scenario, load_scenario, simulate_scenario
@@ -308,23 +308,33 @@ def _ipp_figures(rec: _Recorder) -> dict[str, dict[str, Any]]:
 
 
 def _launch_points(rec: _Recorder) -> dict[str, dict[str, list[float]]]:
-    """Per originator: launch point (km) and launch time (s) errors of its latest reports."""
+    """Per originator: launch point (km) and launch time (s) errors, one per missile.
+
+    For each missile, the originator's tightest launch report (smallest stated ellipse)
+    among its tracks of it: a track re-acquired after a deletion backtracks its own, much
+    coarser one, which says so and does not replace what the first track found.
+    """
     epoch_ns = rec.scenario.epoch_utc_ns
-    out: dict[str, dict[str, list[float]]] = {}
+    best: dict[tuple[str, str], LaunchReport] = {}
     for party, node in rec.nodes.items():
         for event in node.picture.events.values():
             for (originator, trk_id), c in event.contributions.items():
                 launch = rec.launch_of(trk_id)
                 if originator != party or c.launch is None or launch is None:
                     continue
-                spec = rec.trajectories[launch].spec
-                error_m = surface_distance_m(
-                    c.launch.launch_lat, c.launch.launch_lon, spec.site_lat_deg, spec.site_lon_deg
-                )
-                truth_ns = epoch_ns + round(spec.launch_offset_s * NS_PER_S)
-                mine = out.setdefault(originator, {"errors_km": [], "time_errors_s": []})
-                mine["errors_km"].append(float(error_m) / 1000.0)
-                mine["time_errors_s"].append((c.launch.launch_time - truth_ns) / NS_PER_S)
+                held = best.get((originator, launch))
+                if held is None or c.launch.launch_aou.semi_major_m < held.launch_aou.semi_major_m:
+                    best[(originator, launch)] = c.launch
+    out: dict[str, dict[str, list[float]]] = {}
+    for (originator, launch), report in sorted(best.items()):
+        spec = rec.trajectories[launch].spec
+        error_m = surface_distance_m(
+            report.launch_lat, report.launch_lon, spec.site_lat_deg, spec.site_lon_deg
+        )
+        truth_ns = epoch_ns + round(spec.launch_offset_s * NS_PER_S)
+        mine = out.setdefault(originator, {"errors_km": [], "time_errors_s": []})
+        mine["errors_km"].append(float(error_m) / 1000.0)
+        mine["time_errors_s"].append((report.launch_time - truth_ns) / NS_PER_S)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -116,3 +117,13 @@ async def test_a_message_over_the_server_limit_is_refused(bus: NatsBus) -> None:
 async def test_no_server_is_a_transport_error() -> None:
     with pytest.raises(TransportError, match="cannot connect"):
         await NatsBus.connect(f"nats://127.0.0.1:{free_port()}", stream="S")
+
+
+async def test_closing_while_an_ack_is_on_its_way_is_harmless(bus: NatsBus) -> None:
+    await publish_numbered(bus, "a.b", 1)
+    sub = await bus.subscribe("a.b", durable="c")
+    (delivery,) = await take(sub, 1)
+    acking = asyncio.create_task(sub.ack(delivery))
+    await asyncio.sleep(0)  # the ack is sent and waits for its round trip
+    await sub.close()
+    await acking  # no error: the close let go of the delivery

@@ -63,10 +63,17 @@ class ConsumerConfig(msgspec.Struct, frozen=True):
 
 class ConsumerInfo(msgspec.Struct, frozen=True):
     config: ConsumerConfig | None = None
+    num_pending: int = 0  # matching messages not yet delivered
+    num_ack_pending: int = 0  # delivered, not yet acked
     error: ApiError | None = None
 
 
+class StreamState(msgspec.Struct, frozen=True):
+    last_seq: int = 0
+
+
 class StreamInfo(msgspec.Struct, frozen=True):
+    state: StreamState | None = None
     error: ApiError | None = None
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -257,6 +258,23 @@ class NatsBus:
         self._subscriptions[durable] = subscription
         return subscription
 
+    async def backlog(self) -> tuple[int, int]:
+        """(stream's last sequence, messages its open subscriptions have not acked).
+
+        For simulations that drive several buses from one event loop (see `wait_idle`).
+        """
+        self._check_open()
+        info = await self._api_request(f"STREAM.INFO.{self.stream}", b"", js.StreamInfo)
+        if info.error is not None or info.state is None:
+            raise js.api_error(f"stream {self.stream!r}", info.error or js.ApiError(code=0))
+        waiting = 0
+        for durable in list(self._subscriptions):
+            consumer = await self._api_request(
+                f"CONSUMER.INFO.{self.stream}.{durable}", b"", js.ConsumerInfo
+            )
+            waiting += consumer.num_pending + consumer.num_ack_pending
+        return info.state.last_seq, waiting
+
     async def close(self) -> None:
         """Close every subscription (handing back what they hold), then the connection."""
         if self._closed:
@@ -330,11 +348,33 @@ class NatsBus:
             raise TransportError(f"{where}: unreadable answer {reply.data[:200]!r}") from exc
 
 
+async def wait_idle(buses: Sequence[NatsBus], *, poll_s: float = 0.002) -> None:
+    """Return once every open subscription on `buses` has been given and has acked everything.
+
+    The counterpart of `MemoryBus.wait_idle` across servers: nothing is waiting in
+    any consumer, and no stream grew while that was checked, twice in a row (a handler
+    publishes before it acks, so a message in flight shows in one count or the other).
+    The servers are asked again every `poll_s`: they do not announce idleness.
+    """
+    previous: list[int] | None = None
+    while True:
+        counts = [await bus.backlog() for bus in buses]
+        seqs = [seq for seq, _ in counts]
+        if all(waiting == 0 for _, waiting in counts):
+            if seqs == previous:
+                return
+            previous = seqs
+        else:
+            previous = None
+        await asyncio.sleep(poll_s)
+
+
 class _NatsSubscription:
     """One open durable pull consumer on a `NatsBus`.
 
-    Messages arrive on a private inbox; at most one pull request (for one message) is
-    outstanding at a time, so at most one message can be waiting here unasked for.
+    Messages arrive on a private inbox. One pull request (for one message) is sent at a
+    time, so a message rarely waits here unasked for (only when a pull answered after
+    its caller gave up, or a late status of an expired pull let a second one go out).
     """
 
     def __init__(self, bus: NatsBus, durable: str, subject_filter: str) -> None:
@@ -412,7 +452,8 @@ class _NatsSubscription:
             )
         assert msg.reply is not None
         await self._bus._send_and_flush(msg.reply, js.ACK)
-        del self._unacked[delivery.seq]
+        # A close while the ack was on its way has already let go of it.
+        self._unacked.pop(delivery.seq, None)
 
     async def close(self) -> None:
         """Stop receiving; hand back (NAK) what was taken and not acked, oldest first."""

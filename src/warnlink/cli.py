@@ -1,6 +1,7 @@
 """The `warnlink` command: a thin face over the library.
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data DIR] [--json]
+              [--transport memory|nats]
 warnlink schema
 warnlink validate FED.toml
 warnlink audit verify LOG.jsonl
@@ -42,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--data", type=Path, help="keep the bus and audit logs in this empty folder")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument(
+        "--transport",
+        choices=("memory", "nats"),
+        default="memory",
+        help="memory: one in-process bus (default); nats: a NATS server per party, started "
+        "for the run",
+    )
     demo.set_defaults(run=_demo)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
@@ -89,7 +97,14 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"epoch+{second:4.0f} s  {line}", file=sys.stderr, flush=True)
 
     summary = asyncio.run(
-        run_demo(args.config, args.scenario, seed=args.seed, data_dir=args.data, progress=progress)
+        run_demo(
+            args.config,
+            args.scenario,
+            seed=args.seed,
+            data_dir=args.data,
+            progress=progress,
+            transport=args.transport,
+        )
     )
     if interactive:
         print(file=sys.stderr)

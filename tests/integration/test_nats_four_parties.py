@@ -29,6 +29,16 @@ parties = ["AUS", "USA"]
 originator = "AUS"
 kinds = ["launch_report", "track_report", "impact_prediction", "event_status"]
 to = ["USA", "ROK", "JPN"]
+
+[[release]]
+originator = "USA"
+kinds = ["launch_report", "track_report", "impact_prediction", "event_status"]
+to = ["AUS"]
+
+[[release]]
+originator = "ROK"
+kinds = ["launch_report", "impact_prediction", "event_status"]
+to = ["AUS"]
 """
 
 

@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py
 	$(BIN)/python bench/bench_radar_tracker.py
 	$(BIN)/python bench/bus_throughput.py
+	$(BIN)/python bench/nats_latency.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -204,7 +204,7 @@ class NatsServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C in a terminal reaches the supervisor only
-                preexec_fn=_parent_death_signal() if self._die_with_parent else None,
+                preexec_fn=parent_death_signal() if self._die_with_parent else None,
             )
         deadline = time.monotonic() + timeout_s
         while not self.healthy():
@@ -269,7 +269,7 @@ class NatsServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
+def parent_death_signal() -> Callable[[], None] | None:
     """A pre-exec hook asking Linux to send SIGTERM when the parent dies (None elsewhere)."""
     if not sys.platform.startswith("linux"):
         return None

@@ -21,6 +21,7 @@ from warnlink.errors import TransportError
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import Topology, grants, plan_topology
 from warnlink.sharing.subjects import node_inbox, relay_inbox
+from warnlink.sharing.wire import publish_id
 from warnlink.transport.nats import NatsBus
 from warnlink.transport.nats_server import NatsServer
 
@@ -217,3 +218,18 @@ async def test_the_bus_reports_refused_credentials_as_a_transport_error(
             password="wrong",
             connect_timeout_s=REFUSED_WITHIN_S,
         )
+
+
+async def test_a_forward_that_kept_the_original_nats_msg_id_would_be_dropped(
+    buses: dict[str, NatsBus],
+) -> None:
+    # The relay at USA stores ROK's original and delivers to USA's own node in the same
+    # stream (WL_USA). JetStream dedupes by Nats-Msg-Id across subjects: a forward that
+    # copied the original's id is dropped; the bus id of wire.publish_id is not.
+    original, forward = relay_inbox("USA", "ROK"), node_inbox("USA", "USA")
+    msg_id = "0123456789abcdef0123456789abcdef"
+    first = await buses["ROK"].publish(original, b"o", msg_id=publish_id(original, msg_id))
+    copied = await buses["USA"].publish(forward, b"f", msg_id=publish_id(original, msg_id))
+    assert (copied.duplicate, copied.seq) == (True, first.seq)
+    fresh = await buses["USA"].publish(forward, b"f", msg_id=publish_id(forward, msg_id))
+    assert not fresh.duplicate

@@ -22,7 +22,7 @@ from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import Topology, grants, plan_topology
 from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.sharing.wire import publish_id
-from warnlink.transport.nats import NatsBus
+from warnlink.transport.nats import NatsBus, StreamSpec
 from warnlink.transport.nats_server import NatsServer
 
 pytestmark = pytest.mark.nats
@@ -233,3 +233,45 @@ async def test_a_forward_that_kept_the_original_nats_msg_id_would_be_dropped(
     assert (copied.duplicate, copied.seq) == (True, first.seq)
     fresh = await buses["USA"].publish(forward, b"f", msg_id=publish_id(forward, msg_id))
     assert not fresh.duplicate
+
+
+async def test_jpn_owning_its_server_still_gets_nothing_of_rok(
+    federation: Federation, tmp_path: Path
+) -> None:
+    # JPN runs its own server and may configure it as it likes: here with an admin user
+    # and a stream that tries to capture ROK's traffic. What crosses the link is decided
+    # by USA's server (the leaf user's permissions), so nothing of ROK's arrives.
+    topology = plan_topology(federation, tmp_path)
+    jpn_account = topology.servers["JPN"].config["accounts"]["JPN"]
+    jpn_account["users"].append({"user": "jpn-admin", "password": "local-only"})
+    topology.write()
+    servers = topology.start()
+    buses: dict[str, NatsBus] = {}
+    try:
+        for party in ("ROK", "USA"):
+            buses[party] = await topology.access[party].connect(federation)
+        snoop = await NatsBus.connect(
+            topology.access["JPN"].url,
+            stream="SNOOP",
+            ensure=StreamSpec(name="SNOOP", subjects=("wl.relay.USA.from.ROK", "wl.node.ROK.>")),
+            user="jpn-admin",
+            password="local-only",
+        )
+        buses["JPN"] = snoop
+        watcher = await snoop.subscribe(">", durable="snoop")
+        # Each side knows of the other's stream before anyone publishes.
+        topology.wait_for_interest_of(servers, "ROK", "USA")
+        topology.wait_for_interest_of(servers, "USA", "ROK")
+        to_relay = relay_inbox("USA", "ROK")
+        await buses["ROK"].publish(to_relay, b"rok only", msg_id=f"{to_relay}/s1")
+        to_rok = node_inbox("ROK", "USA")
+        usa_to_rok = await buses["USA"].publish(to_rok, b"usa to rok", msg_id=f"{to_rok}/s1")
+        assert not usa_to_rok.duplicate  # stored at ROK's server, not at JPN's
+        relay = await buses["USA"].subscribe("wl.relay.USA.from.*", durable="relay-USA")
+        (got,) = await take(relay, 1)  # ROK's message reached the relay...
+        assert got.data == b"rok only"
+        await assert_quiet(watcher)  # ...and not JPN's server
+    finally:
+        for bus in buses.values():
+            await bus.close()
+        topology.stop()

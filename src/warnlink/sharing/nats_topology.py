@@ -222,19 +222,30 @@ class Topology:
         deadline = time.monotonic() + timeout_s
         for link in self.federation.links:
             for here, there in (link.parties, tuple(reversed(link.parties))):
-                sent = crossing(self.federation, here, there)
-                wanted = {
-                    f
-                    for f in grants(self.federation, there).consume
-                    if any(subject_matches(f, s) for s in sent)
-                }
-                while not wanted <= _leaf_interest(servers[here]):
-                    if time.monotonic() > deadline:
-                        raise TransportError(
-                            f"{here}'s server has no interest in {sorted(wanted)} across "
-                            f"link {link.id} after {timeout_s} s"
-                        )
-                    time.sleep(0.02)
+                self.wait_for_interest_of(servers, here, there, deadline - time.monotonic())
+
+    def wait_for_interest_of(
+        self,
+        servers: dict[str, NatsServer],
+        here: str,
+        there: str,
+        timeout_s: float = LINK_TIMEOUT_S,
+    ) -> None:
+        """Wait until `here`'s server knows of `there`'s stream across their link."""
+        sent = crossing(self.federation, here, there)
+        wanted = {
+            f
+            for f in grants(self.federation, there).consume
+            if any(subject_matches(f, s) for s in sent)
+        }
+        deadline = time.monotonic() + timeout_s
+        while not wanted <= _leaf_interest(servers[here]):
+            if time.monotonic() > deadline:
+                raise TransportError(
+                    f"{here}'s server has no interest in {sorted(wanted)} from {there} "
+                    f"after {timeout_s} s"
+                )
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Stop every server this topology started."""

@@ -1,6 +1,9 @@
 """The `warnlink` command: a thin face over the library.
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data DIR] [--json]
+              [--transport memory|nats]
+warnlink up [--config FED.toml] [--data DIR] [--json]
+warnlink party CODE --role node|relay --config FED.toml --data DIR   (run by `up`)
 warnlink schema
 warnlink validate FED.toml
 warnlink audit verify LOG.jsonl
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -43,7 +47,30 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--data", type=Path, help="keep the bus and audit logs in this empty folder")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument(
+        "--transport",
+        choices=("memory", "nats"),
+        default="memory",
+        help="memory: one in-process bus (default); nats: a NATS server per party, started "
+        "for the run",
+    )
     demo.set_defaults(run=_demo)
+
+    up = commands.add_parser(
+        "up", help="start a NATS server per party, and every node and relay as processes"
+    )
+    up.add_argument("--config", type=Path, help="federation TOML (default: packaged trilateral)")
+    up.add_argument("--data", type=Path, help="data folder (default: a temporary one)")
+    up.add_argument("--json", action="store_true", help="print health as JSON lines")
+    up.add_argument("--every", type=float, default=5.0, help="seconds between health lines")
+    up.set_defaults(run=_up)
+
+    party = commands.add_parser("party", help="run one party's node or relay (started by up)")
+    party.add_argument("code", help="the party's code")
+    party.add_argument("--role", choices=("node", "relay"), required=True)
+    party.add_argument("--config", type=Path, required=True, help="federation TOML")
+    party.add_argument("--data", type=Path, required=True, help="the data folder up wrote")
+    party.set_defaults(run=_party)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
     schema.set_defaults(run=_schema)
@@ -118,7 +145,14 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"epoch+{second:4.0f} s  {line}", file=sys.stderr, flush=True)
 
     summary = asyncio.run(
-        run_demo(args.config, args.scenario, seed=args.seed, data_dir=args.data, progress=progress)
+        run_demo(
+            args.config,
+            args.scenario,
+            seed=args.seed,
+            data_dir=args.data,
+            progress=progress,
+            transport=args.transport,
+        )
     )
     if interactive:
         print(file=sys.stderr)
@@ -127,6 +161,73 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         print(format_summary(summary))
     return 0 if summary["leaks"] == 0 else 1
+
+
+def _up(args: argparse.Namespace) -> int:
+    import signal
+    import tempfile
+    import time
+
+    from warnlink.demo import default_federation_path
+    from warnlink.deploy import Deployment
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops like Ctrl-C, and Ctrl-C works even where the shell started us with
+    # SIGINT ignored (a background job).
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    with contextlib.ExitStack() as stack:
+        folder = args.data or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        deployment = Deployment(args.config or default_federation_path(), folder)
+        try:
+            deployment.start()
+            print(f"warnlink up: data in {folder}; Ctrl-C stops everything", file=sys.stderr)
+            while True:
+                health = deployment.health()
+                if args.json:
+                    print(json.dumps({"all_up": deployment.all_up(), **health}), flush=True)
+                else:
+                    print(_health_line(health), flush=True)
+                time.sleep(args.every)
+        except KeyboardInterrupt:
+            print("warnlink up: stopping", file=sys.stderr)
+        finally:
+            # A second Ctrl-C must not cut the stop short and leave processes behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            deployment.stop()
+    return 0
+
+
+def _health_line(health: dict[str, dict[str, object]]) -> str:
+    def mark(entry: object, key: str) -> str:
+        return "up" if isinstance(entry, dict) and entry.get(key) else "DOWN"
+
+    servers = " ".join(f"{p}:{mark(e, 'healthy')}" for p, e in health["servers"].items())
+    processes = " ".join(f"{n}:{mark(e, 'running')}" for n, e in health["processes"].items())
+    return f"servers {servers} | processes {processes}"
+
+
+def _party(args: argparse.Namespace) -> int:
+    import signal
+
+    from warnlink.deploy import read_access, run_party
+    from warnlink.sharing.federation import load_federation
+
+    federation = load_federation(args.config)
+    access = read_access(args.data, args.code)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_party(federation, access, args.role, args.data, stop)
+
+    asyncio.run(run())
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -1,12 +1,15 @@
-"""The embedded demo: a scenario played through a federation in accelerated time.
+"""The demo: a scenario played through a federation in accelerated time.
 
-Everything runs in one process on the in-memory bus (SQLite-backed) with a manual
-clock: the simulated national trackers' estimates are fed to each party's node at
+Every party's node runs in this process with a manual clock, on the in-memory bus
+(SQLite-backed) by default, or with ``transport="nats"`` on one NATS server per party
+started for the run (`warnlink.deploy`), each node on its own server with its own
+credentials: the simulated national trackers' estimates are fed to each party's node at
 the moment they become available, time-driven work runs every second of scenario
 time, and the bus is drained before the clock moves on. The run is deterministic
 for a given seed.
 
-An observer reads every delivery to every party's inbox and checks it against the
+An observer reads every delivery to every party's inbox (a durable of its own on
+each party's inbox) and checks it against the
 originals with `LeakChecker`, independently of the relay's own decisions.
 """
 
@@ -32,7 +35,7 @@ from warnlink.node import Node
 from warnlink.sharing.audit import first_broken
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.leaks import Leak, LeakChecker
-from warnlink.sharing.subjects import ALL_NODE_INBOXES, parse_inbox
+from warnlink.sharing.subjects import node_inbox_filter, parse_inbox
 from warnlink.sim.scenario import (
     Scenario,
     default_scenario_path,
@@ -41,7 +44,7 @@ from warnlink.sim.scenario import (
     simulate_scenario,
 )
 from warnlink.sim.trajectory import Trajectory
-from warnlink.transport import MemoryBus, Subscription
+from warnlink.transport import Bus, MemoryBus, Subscription
 
 #: Scenario time played after the last impact, so statuses and stragglers arrive.
 TAIL_S = 90.0
@@ -49,6 +52,7 @@ TAIL_S = 90.0
 Progress = Callable[[float, str], None]
 Observe = Callable[[int, Mapping[str, Node]], None]
 """Called every second of scenario time, once the bus is idle: (seconds since epoch, nodes)."""
+TRANSPORTS = ("memory", "nats")
 
 
 def default_federation_path() -> Path:
@@ -88,6 +92,7 @@ async def run_demo(
     data_dir: Path | None = None,
     progress: Progress | None = None,
     observe: Observe | None = None,
+    transport: str = "memory",
 ) -> dict[str, Any]:
     """Play a scenario through a federation; returns the summary (see `summarise`).
 
@@ -100,12 +105,22 @@ async def run_demo(
         progress: called with (seconds since epoch, one-line status) as time passes.
         observe: called every second with every party's node, to read (not change) the
             pictures as they evolve (the accuracy benchmark samples them).
+        transport: ``memory`` (one in-process bus) or ``nats`` (a server per party,
+            started for the run and stopped after it).
     """
+    if transport not in TRANSPORTS:
+        raise ConfigError(f"unknown transport {transport!r}; use one of {', '.join(TRANSPORTS)}")
     federation = load_federation(federation_path or default_federation_path())
     scenario = load_scenario(scenario_path or default_scenario_path())
     with _data_folder(data_dir) as folder:
         return await _play(
-            federation, scenario, seed=seed, folder=folder, progress=progress, observe=observe
+            federation,
+            scenario,
+            seed=seed,
+            folder=folder,
+            progress=progress,
+            observe=observe,
+            transport=transport,
         )
 
 
@@ -128,7 +143,8 @@ async def _play(
     seed: int,
     folder: Path,
     progress: Progress | None,
-    observe: Observe | None = None,
+    observe: Observe | None,
+    transport: str,
 ) -> dict[str, Any]:
     unknown = sorted({s.party for s in scenario.sensors} - set(federation.parties))
     if unknown:
@@ -144,56 +160,75 @@ async def _play(
     }
     epoch_ns = scenario.epoch_utc_ns
     clock = ManualClock(epoch_ns)
-    bus = MemoryBus(folder / "bus", clock=clock)
-    checker = LeakChecker()
-    nodes = {
-        party: Node(
-            party,
-            federation,
-            bus,
-            clock,
-            epoch_ns=epoch_ns,
-            audit_dir=folder,
-            on_original=checker.record_original,
-        )
-        for party in federation.parties
-    }
-    observer = _Observer(checker)
-    observer_inbox = await bus.subscribe(ALL_NODE_INBOXES, durable="leak-observer")
-    observer_task = asyncio.create_task(observer.run(observer_inbox))
-    for node in nodes.values():
-        await node.start()
+    buses: dict[str, Bus]
+    if transport == "nats":
+        from warnlink.deploy import NatsFederation
 
-    steps = sorted(
-        _Step(epoch_ns + round(e.available_s * NS_PER_S), party, i)
-        for party, party_estimates in estimates.items()
-        for i, e in enumerate(party_estimates)
-    )
-    end_s = max(t.impact_time_s + t.launch_time_s for t in trajectories.values()) + TAIL_S
-    next_step = 0
-    for second in range(math.ceil(end_s) + 1):
-        now_ns = epoch_ns + second * NS_PER_S
-        while next_step < len(steps) and steps[next_step].time_ns <= now_ns:
-            step = steps[next_step]
-            clock.set_ns(max(step.time_ns, clock.now_ns()))
-            await nodes[step.party].report(estimates[step.party][step.estimate_index])
-            next_step += 1
-        clock.set_ns(now_ns)
+        network = await NatsFederation.start(federation, folder / "nats")
+        buses = dict(network.buses)
+        wait_idle = network.wait_idle
+        close = network.close
+    else:
+        bus = MemoryBus(folder / "bus", clock=clock)
+        buses = dict.fromkeys(federation.parties, bus)
+        wait_idle = bus.wait_idle
+        close = bus.close
+    try:
+        checker = LeakChecker()
+        nodes = {
+            party: Node(
+                party,
+                federation,
+                buses[party],
+                clock,
+                epoch_ns=epoch_ns,
+                audit_dir=folder,
+                on_original=checker.record_original,
+            )
+            for party in federation.parties
+        }
+        observer = _Observer(checker)
+        observer_inboxes = [
+            await buses[p].subscribe(node_inbox_filter(p), durable=f"leak-observer-{p}")
+            for p in federation.parties
+        ]
+        observer_tasks = [asyncio.create_task(observer.run(inbox)) for inbox in observer_inboxes]
         for node in nodes.values():
-            await node.tick()
-        await bus.wait_idle()
-        if observe is not None:
-            observe(second, nodes)
-        if progress is not None and second % 10 == 0:
-            progress(second, _status_line(nodes))
+            await node.start()
 
-    for node in nodes.values():
-        await node.stop()
-    await observer_inbox.close()
-    observer_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await observer_task
-    await bus.close()
+        steps = sorted(
+            _Step(epoch_ns + round(e.available_s * NS_PER_S), party, i)
+            for party, party_estimates in estimates.items()
+            for i, e in enumerate(party_estimates)
+        )
+        end_s = max(t.impact_time_s + t.launch_time_s for t in trajectories.values()) + TAIL_S
+        next_step = 0
+        for second in range(math.ceil(end_s) + 1):
+            now_ns = epoch_ns + second * NS_PER_S
+            while next_step < len(steps) and steps[next_step].time_ns <= now_ns:
+                step = steps[next_step]
+                clock.set_ns(max(step.time_ns, clock.now_ns()))
+                await nodes[step.party].report(estimates[step.party][step.estimate_index])
+                next_step += 1
+            clock.set_ns(now_ns)
+            for node in nodes.values():
+                await node.tick()
+            await wait_idle()
+            if observe is not None:
+                observe(second, nodes)
+            if progress is not None and second % 10 == 0:
+                progress(second, _status_line(nodes))
+
+        for node in nodes.values():
+            await node.stop()
+        for inbox in observer_inboxes:
+            await inbox.close()
+        for task in observer_tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await close()
     return summarise(federation, scenario, trajectories, nodes, observer.leaks, observer.deliveries)
 
 

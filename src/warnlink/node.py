@@ -40,6 +40,8 @@ class Node:
         epoch_ns: UTC ns of time 0 of the tracker's estimates.
         audit_dir: where the gateway's and relay's audit logs go; None keeps them in memory.
         on_original: called with every envelope this party originates (for checkers).
+        host_relay: run the party's relay in this node, if it hosts one; False when the
+            relay runs on its own (``warnlink up`` gives it a process of its own).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Node:
         epoch_ns: int,
         audit_dir: Path | None = None,
         on_original: Callable[[Envelope], None] | None = None,
+        host_relay: bool = True,
     ) -> None:
         self.party = party
         self.clock = clock
@@ -76,7 +79,7 @@ class Node:
                 audit=AuditLog(audit_dir / f"relay-{party}.jsonl" if audit_dir else None),
                 counters=self.counters,
             )
-            if party in federation.relays
+            if party in federation.relays and host_relay
             else None
         )
         self.reporters: dict[int, TrackReporter] = {}
@@ -92,7 +95,7 @@ class Node:
         if self.relay is not None:
             relay_inbox = await self.relay.open_inbox()
             self._subscriptions.append(relay_inbox)
-            self._tasks.append(asyncio.create_task(self._consume_relay(self.relay, relay_inbox)))
+            self._tasks.append(asyncio.create_task(serve_relay(self.relay, relay_inbox)))
 
     async def stop(self) -> None:
         """Stop consuming and close the audit logs."""
@@ -111,11 +114,6 @@ class Node:
             envelope = self.gateway.receive(delivery)
             if envelope is not None:
                 self.picture.apply(envelope, self.clock.now_ns())
-            await inbox.ack(delivery)
-
-    async def _consume_relay(self, relay: Relay, inbox: Subscription) -> None:
-        async for delivery in inbox:
-            await relay.handle(delivery)
             await inbox.ack(delivery)
 
     async def report(self, estimate: TrackEstimate) -> None:
@@ -141,3 +139,10 @@ class Node:
     async def _send(self, payload: Payload) -> None:
         envelope = await self.gateway.send(payload)
         self.picture.apply(envelope, self.clock.now_ns())
+
+
+async def serve_relay(relay: Relay, inbox: Subscription) -> None:
+    """Let `relay` decide on everything arriving at its inbox, acking each once handled."""
+    async for delivery in inbox:
+        await relay.handle(delivery)
+        await inbox.ack(delivery)

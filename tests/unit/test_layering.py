@@ -20,7 +20,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"sim", "sharing"}),
     frozenset({"fusion"}),
     frozenset({"node"}),
-    frozenset({"demo", "report", "accuracy", "cli", "__main__"}),
+    frozenset({"deploy", "demo", "report", "accuracy", "cli", "__main__"}),
 )
 
 

@@ -1,0 +1,264 @@
+"""A federation running on NATS: servers, and the parties' nodes and relays.
+
+`NatsFederation.start` draws the servers from the federation
+(`sharing.nats_topology`), writes their configurations and credentials into a data
+folder, starts them, and connects each party's bus with that party's own
+credentials, all in this process: the demo uses it for ``--transport nats``.
+
+`Deployment` is what ``warnlink up`` runs: the servers, then every party's node and
+every relay as OS processes of their own (``python -m warnlink party ...``, which
+runs `run_party`), each connecting to its party's server with its party's
+credentials; `health` says who is up; `stop` ends the processes, then the servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from warnlink.counters import Counters
+from warnlink.errors import TransportError
+from warnlink.model.time import SystemClock
+from warnlink.node import Node, serve_relay
+from warnlink.sharing.audit import AuditLog
+from warnlink.sharing.federation import Federation, load_federation
+from warnlink.sharing.nats_topology import ACCESS_FILE, PartyAccess, Topology, plan_topology
+from warnlink.sharing.relay import Relay
+from warnlink.transport.nats import NatsBus, wait_idle
+from warnlink.transport.nats_server import NatsServer, parent_death_signal
+
+ROLES: Final = ("node", "relay")
+STOP_TIMEOUT_S: Final = 10.0
+TICK_S: Final = 1.0
+
+
+class NatsFederation:
+    """Running servers and one connected bus per party; build it with `start`."""
+
+    def __init__(
+        self, topology: Topology, servers: dict[str, NatsServer], buses: dict[str, NatsBus]
+    ) -> None:
+        self.topology = topology
+        self.servers = servers
+        self.buses = buses
+
+    @classmethod
+    async def start(cls, federation: Federation, folder: Path) -> NatsFederation:
+        """Write the configurations into `folder`, start the servers, connect every party.
+
+        Raises:
+            TransportError: a server did not start, a link did not come up, or a
+                party could not connect.
+        """
+        topology = plan_topology(federation, folder)
+        topology.write()
+        servers = topology.start()  # blocks briefly: from the main thread, see NatsServer
+        buses: dict[str, NatsBus] = {}
+        try:
+            for party, access in sorted(topology.access.items()):
+                buses[party] = await access.connect(federation)
+            topology.wait_for_interest(servers)
+        except BaseException:
+            for bus in buses.values():
+                await bus.close()
+            topology.stop()
+            raise
+        return cls(topology, servers, buses)
+
+    def health(self) -> dict[str, bool]:
+        """Each party's server: healthy or not."""
+        return {party: server.healthy() for party, server in sorted(self.servers.items())}
+
+    async def wait_idle(self) -> None:
+        """Return once every party's open subscriptions have taken and acked everything."""
+        await wait_idle(list(self.buses.values()))
+
+    async def close(self) -> None:
+        """Close every bus, then stop every server."""
+        for bus in self.buses.values():
+            await bus.close()
+        self.topology.stop()
+
+
+@dataclass
+class _Process:
+    name: str
+    log_file: Path
+    process: subprocess.Popen[bytes]
+
+
+class Deployment:
+    """The servers, nodes and relays of one federation, as OS processes.
+
+    Args:
+        federation_path: the federation file; every process reads it.
+        folder: the data folder: configurations, stores, credentials, logs, audit logs.
+    """
+
+    def __init__(self, federation_path: Path, folder: Path) -> None:
+        self.federation_path = federation_path
+        self.folder = folder
+        self.federation = load_federation(federation_path)
+        self.topology: Topology | None = None
+        self.servers: dict[str, NatsServer] = {}
+        self.processes: list[_Process] = []
+
+    def start(self) -> None:
+        """Start the servers (waiting for every link), then every node and relay process.
+
+        Raises:
+            TransportError: a server did not start or a link did not come up.
+        """
+        self.topology = plan_topology(self.federation, self.folder)
+        self.topology.write()
+        self.servers = self.topology.start()
+        try:
+            # Every party's stream exists, and is known across its links, before any
+            # process publishes: a publish to a stream not there yet finds no responder.
+            asyncio.run(_create_streams(self.federation, self.topology))
+            self.topology.wait_for_interest(self.servers)
+            for party in sorted(self.federation.parties):
+                roles = ["node", "relay"] if party in self.federation.relays else ["node"]
+                for role in roles:
+                    self._spawn(party, role)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, party: str, role: str) -> None:
+        name = f"{role}-{party}"
+        log_file = self.folder / party / f"{role}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "warnlink",
+            "party",
+            party,
+            "--role",
+            role,
+            "--config",
+            str(self.federation_path),
+            "--data",
+            str(self.folder),
+        ]
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops us
+                preexec_fn=parent_death_signal(),
+            )
+        self.processes.append(_Process(name, log_file, process))
+
+    def health(self) -> dict[str, dict[str, object]]:
+        """Each server (healthy, pid) and each node or relay process (running, pid)."""
+        servers: dict[str, object] = {
+            party: {"healthy": server.healthy(), "pid": server.pid}
+            for party, server in sorted(self.servers.items())
+        }
+        processes: dict[str, object] = {
+            p.name: {"running": p.process.poll() is None, "pid": p.process.pid}
+            for p in self.processes
+        }
+        return {"servers": servers, "processes": processes}
+
+    def all_up(self) -> bool:
+        return all(s.healthy() for s in self.servers.values()) and all(
+            p.process.poll() is None for p in self.processes
+        )
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Ask every node and relay to stop (SIGTERM), wait, then stop the servers."""
+        for entry in self.processes:
+            if entry.process.poll() is None:
+                entry.process.send_signal(signal.SIGTERM)
+        for entry in self.processes:
+            try:
+                entry.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                entry.process.kill()
+                entry.process.wait()
+        self.processes.clear()
+        if self.topology is not None:
+            self.topology.stop()
+        self.servers = {}
+
+
+async def _create_streams(federation: Federation, topology: Topology) -> None:
+    for access in topology.access.values():
+        bus = await access.connect(federation)
+        await bus.close()
+
+
+def read_access(folder: Path, party: str) -> PartyAccess:
+    """A party's server URL and credentials, from the data folder `Deployment` wrote."""
+    entries = json.loads((folder / ACCESS_FILE).read_text(encoding="utf-8"))
+    entry = entries[party]
+    return PartyAccess(party, entry["url"], entry["user"], entry["password"])
+
+
+async def run_party(
+    federation: Federation, access: PartyAccess, role: str, folder: Path, stop: asyncio.Event
+) -> None:
+    """Run one party's node (without its relay) or its relay until `stop` is set.
+
+    The node sends heartbeats every second and puts what arrives in its picture; the
+    relay decides on what arrives at its inbox. Both ack only what they handled.
+    """
+    bus = await access.connect(federation)
+    clock = SystemClock()
+    try:
+        if role == "node":
+            node = Node(
+                access.party,
+                federation,
+                bus,
+                clock,
+                epoch_ns=clock.now_ns(),
+                audit_dir=folder / access.party,
+                host_relay=False,
+            )
+            await node.start()
+            try:
+                while not stop.is_set():
+                    try:
+                        await node.tick()
+                    except TransportError as exc:
+                        # A link that is down costs heartbeats, not the node.
+                        node.counters.inc("transport.failed")
+                        print(f"warnlink {access.party} node: {exc}", file=sys.stderr)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), TICK_S)
+            finally:
+                await node.stop()
+        else:
+            relay = Relay(
+                access.party,
+                federation,
+                bus,
+                clock,
+                audit=AuditLog(folder / access.party / f"relay-{access.party}.jsonl"),
+                counters=Counters(),
+            )
+            inbox = await relay.open_inbox()
+
+            task = asyncio.create_task(serve_relay(relay, inbox))
+            try:
+                await stop.wait()
+            finally:
+                await inbox.close()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                relay.audit.close()
+    finally:
+        await bus.close()

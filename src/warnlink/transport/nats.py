@@ -1,0 +1,363 @@
+"""NatsBus: the `Bus` on NATS JetStream.
+
+One JetStream stream holds the log; `Delivery.seq` is its stream sequence. A publish is
+a JetStream publish carrying the bus id in the ``Nats-Msg-Id`` header, so the stream
+drops a repeat within its duplicate window and answers with the original's sequence.
+Each durable is a pull consumer with explicit acks: `Subscription.next` asks the server
+for one message at a time, so nothing is taken from the log that the caller did not ask
+for. An ack returns once the server has read it (a round trip after it).
+
+What JetStream does differently from `MemoryBus`, and how it is bridged:
+
+- An unacked message is redelivered after the consumer's ack wait (`ack_wait_s`), even
+  to a subscription that stays open. Closing a subscription (or the bus) hands its
+  unacked messages back at once (a NAK), so the next subscriber gets them first and in
+  order, flagged ``redelivered`` (the server's delivery count is above one).
+- A process that dies without closing leaves its unacked messages to the ack wait.
+- Duplicates are dropped within the stream's duplicate window (`duplicate_window_s`,
+  two minutes by default), not forever.
+
+With `subject_prefix`, bus subjects are mapped into a namespace (``a.b`` travels as
+``<prefix>.a.b``), so several buses can share a server, and a bus filter of ``>`` does
+not reach the server's own subjects. Without it, bus subjects are NATS subjects as they
+are, which is what per-party permissions are written against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+import msgspec
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+
+from warnlink.errors import BusClosed, TransportError
+from warnlink.transport import jetstream as js
+from warnlink.transport.base import PublishAck, Subscription
+from warnlink.transport.nats_subscription import NatsSubscription
+from warnlink.transport.subjects import validate_durable, validate_filter, validate_subject
+
+DEFAULT_API_PREFIX: Final = "$JS.API"
+REQUEST_TIMEOUT_S: Final = 5.0
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """The stream a bus ensures exists when it connects.
+
+    Attributes:
+        name: the stream's name.
+        subjects: bus subject filters the stream captures (before `subject_prefix`).
+        duplicate_window_s: how long a msg_id is remembered for deduplication.
+    """
+
+    name: str
+    subjects: tuple[str, ...]
+    duplicate_window_s: float = 120.0
+
+
+class NatsBus:
+    """A `Bus` over one JetStream stream, on a connected NATS client.
+
+    Use `NatsBus.connect`; the constructor takes an already connected client.
+
+    Args:
+        client: the connection; closed with the bus when `owns_client`.
+        stream: the stream whose consumers `subscribe` opens.
+        subject_prefix: namespace for bus subjects ("" for none).
+        api_prefix: the JetStream API prefix (``$JS.<domain>.API`` for another domain).
+        ack_wait_s: how long the server waits for an ack before redelivering.
+        request_timeout_s: how long a publish or API call waits for its answer.
+        owns_client: close the client when the bus closes.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        stream: str,
+        subject_prefix: str = "",
+        api_prefix: str = DEFAULT_API_PREFIX,
+        ack_wait_s: float = 30.0,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
+        owns_client: bool = True,
+    ) -> None:
+        if subject_prefix:
+            validate_subject(subject_prefix)
+        self._client = client
+        self.stream = stream
+        self._prefix = subject_prefix
+        self._api = api_prefix
+        self._ack_wait_s = ack_wait_s
+        self._timeout_s = request_timeout_s
+        self._owns_client = owns_client
+        self._subscriptions: dict[str, NatsSubscription] = {}
+        self._closed = False
+
+    @classmethod
+    async def connect(
+        cls,
+        servers: str | list[str],
+        *,
+        stream: str,
+        ensure: StreamSpec | None = None,
+        subject_prefix: str = "",
+        user: str | None = None,
+        password: str | None = None,
+        inbox_prefix: str = "_INBOX",
+        api_prefix: str = DEFAULT_API_PREFIX,
+        ack_wait_s: float = 30.0,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
+        name: str | None = None,
+        connect_timeout_s: float = 10.0,
+    ) -> NatsBus:
+        """Connect to NATS, make sure the stream exists if `ensure` says how, and return the bus.
+
+        Once connected, the client reconnects without limit; the first connection must
+        succeed within `connect_timeout_s`.
+
+        Raises:
+            TransportError: the connection or the stream set-up failed (refused
+                credentials included).
+        """
+        refused: list[Exception] = []
+
+        async def on_error(exc: Exception) -> None:
+            refused.append(exc)
+
+        try:
+            async with asyncio.timeout(connect_timeout_s):
+                client = await nats.connect(
+                    servers,
+                    user=user,
+                    password=password,
+                    inbox_prefix=inbox_prefix,
+                    name=name,
+                    connect_timeout=min(connect_timeout_s, REQUEST_TIMEOUT_S),
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    error_cb=on_error,
+                )
+        except TimeoutError as exc:
+            why = f" ({refused[-1]!r})" if refused else ""
+            raise TransportError(
+                f"cannot connect to NATS at {servers} within {connect_timeout_s} s{why}"
+            ) from exc
+        except Exception as exc:
+            # nats-py reports a refused authentication as one of its errors or as a
+            # bare Exception from its reader; either way it is a transport failure.
+            raise TransportError(f"cannot connect to NATS at {servers}: {exc!r}") from exc
+        bus = cls(
+            client,
+            stream=stream,
+            subject_prefix=subject_prefix,
+            api_prefix=api_prefix,
+            ack_wait_s=ack_wait_s,
+            request_timeout_s=request_timeout_s,
+        )
+        if ensure is not None:
+            try:
+                await bus.ensure_stream(ensure)
+            except BaseException:
+                await bus.close()
+                raise
+        return bus
+
+    async def ensure_stream(self, spec: StreamSpec) -> None:
+        """Create the stream described by `spec` unless a stream of that name exists."""
+        info = await self._api_request(f"STREAM.INFO.{spec.name}", b"", js.StreamInfo)
+        if info.error is None:
+            return
+        config = js.StreamConfig(
+            name=spec.name,
+            subjects=[self._to_nats(s) for s in spec.subjects],
+            duplicate_window=js.seconds_to_ns(spec.duplicate_window_s),
+            max_msg_size=self.max_message_bytes,
+        )
+        created = await self._api_request(
+            f"STREAM.CREATE.{spec.name}", msgspec.json.encode(config), js.StreamInfo
+        )
+        if created.error is not None:
+            raise js.api_error(f"creating stream {spec.name!r}", created.error)
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest payload the server accepts."""
+        return int(self._client.max_payload)
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
+        """Append a message (see `Bus.publish`); on disk at the stream when this returns."""
+        self._check_open()
+        validate_subject(subject)
+        if not msg_id:
+            raise TransportError("msg_id must be a non-empty string")
+        if len(data) > self.max_message_bytes:
+            raise TransportError(
+                f"message of {len(data)} bytes on {subject!r} exceeds the bus limit of "
+                f"{self.max_message_bytes} bytes"
+            )
+        reply = await self._request(
+            self._to_nats(subject), data, headers={js.MSG_ID_HEADER: msg_id}
+        )
+        ack = self._decode(reply, js.PubAck, f"publish on {subject!r}")
+        if ack.error is not None:
+            raise js.api_error(f"publish on {subject!r}", ack.error)
+        return PublishAck(seq=ack.seq, duplicate=ack.duplicate)
+
+    async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
+        """Open or resume a durable pull consumer (see `Bus.subscribe`).
+
+        Raises:
+            TransportError: also if `durable` already has an open subscription on this bus.
+        """
+        self._check_open()
+        validate_filter(subject_filter)
+        validate_durable(durable)
+        if durable in self._subscriptions:
+            raise TransportError(f"durable {durable!r} already has an open subscription")
+        wanted = self._to_nats(subject_filter)
+        info = await self._api_request(
+            f"CONSUMER.INFO.{self.stream}.{durable}", b"", js.ConsumerInfo
+        )
+        if info.config is not None:
+            if info.config.filter_subject != wanted:
+                raise TransportError(
+                    f"durable {durable!r} exists with filter "
+                    f"{self._from_nats(info.config.filter_subject)!r}; "
+                    f"cannot resubscribe with {subject_filter!r}"
+                )
+        else:
+            config = js.ConsumerConfig(
+                durable_name=durable,
+                filter_subject=wanted,
+                ack_wait=js.seconds_to_ns(self._ack_wait_s),
+            )
+            request = js.CreateConsumer(stream_name=self.stream, config=config)
+            created = await self._api_request(
+                f"CONSUMER.CREATE.{self.stream}.{durable}",
+                msgspec.json.encode(request),
+                js.ConsumerInfo,
+            )
+            if created.error is not None:
+                raise js.api_error(f"creating durable {durable!r}", created.error)
+        subscription = NatsSubscription(self, durable, subject_filter)
+        await subscription._open()
+        self._subscriptions[durable] = subscription
+        return subscription
+
+    async def backlog(self) -> tuple[int, int]:
+        """(stream's last sequence, messages its open subscriptions have not acked).
+
+        For simulations that drive several buses from one event loop (see `wait_idle`).
+        """
+        self._check_open()
+        info = await self._api_request(f"STREAM.INFO.{self.stream}", b"", js.StreamInfo)
+        if info.error is not None or info.state is None:
+            raise js.api_error(f"stream {self.stream!r}", info.error or js.ApiError(code=0))
+        waiting = 0
+        for durable in list(self._subscriptions):
+            consumer = await self._api_request(
+                f"CONSUMER.INFO.{self.stream}.{durable}", b"", js.ConsumerInfo
+            )
+            waiting += consumer.num_pending + consumer.num_ack_pending
+        return info.state.last_seq, waiting
+
+    async def close(self) -> None:
+        """Close every subscription (handing back what they hold), then the connection."""
+        if self._closed:
+            return
+        for subscription in list(self._subscriptions.values()):
+            await subscription.close()
+        self._closed = True
+        if self._owns_client:
+            with contextlib.suppress(NatsError, OSError):
+                await self._client.drain()
+            with contextlib.suppress(NatsError, OSError):
+                await self._client.close()
+
+    # Helpers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BusClosed("the bus is closed")
+
+    def _to_nats(self, subject: str) -> str:
+        return f"{self._prefix}.{subject}" if self._prefix else subject
+
+    def _from_nats(self, subject: str) -> str:
+        return subject[len(self._prefix) + 1 :] if self._prefix else subject
+
+    async def _request(
+        self, subject: str, payload: bytes, *, headers: dict[str, str] | None = None
+    ) -> Msg:
+        try:
+            return await self._client.request(
+                subject, payload, timeout=self._timeout_s, headers=headers
+            )
+        except nats.errors.NoRespondersError as exc:
+            raise TransportError(
+                f"no JetStream stream answers on {subject!r} (is the stream there, and "
+                "may this user publish to it?)"
+            ) from exc
+        except nats.errors.TimeoutError as exc:
+            raise TransportError(
+                f"no answer on {subject!r} within {self._timeout_s} s (is this user "
+                "allowed to publish there?)"
+            ) from exc
+        except (NatsError, OSError) as exc:
+            if self._closed:
+                raise BusClosed("the bus is closed") from exc
+            raise TransportError(f"request on {subject!r} failed: {exc!r}") from exc
+
+    async def _send_and_flush(self, subject: str, payload: bytes) -> None:
+        """Publish, then wait for a round trip: the server has read it when this returns.
+
+        Acks go this way: the server (2.15) answers an ack sent as a request with
+        "no responders" rather than a confirmation, so a request proves nothing more.
+        """
+        try:
+            await self._client.publish(subject, payload)
+            await self._client.flush(timeout=max(1, round(self._timeout_s)))
+        except (NatsError, OSError) as exc:
+            if self._closed:
+                raise BusClosed("the bus is closed") from exc
+            raise TransportError(f"sending to {subject!r} failed: {exc!r}") from exc
+
+    async def _api_request(self, call: str, payload: bytes, kind: type[_T]) -> _T:
+        reply = await self._request(f"{self._api}.{call}", payload)
+        return self._decode(reply, kind, call)
+
+    @staticmethod
+    def _decode(reply: Msg, kind: type[_T], where: str) -> _T:
+        try:
+            return msgspec.json.decode(reply.data, type=kind)
+        except msgspec.DecodeError as exc:
+            raise TransportError(f"{where}: unreadable answer {reply.data[:200]!r}") from exc
+
+
+async def wait_idle(buses: Sequence[NatsBus], *, poll_s: float = 0.002) -> None:
+    """Return once every open subscription on `buses` has been given and has acked everything.
+
+    The counterpart of `MemoryBus.wait_idle` across servers: nothing is waiting in
+    any consumer, and no stream grew while that was checked, twice in a row (a handler
+    publishes before it acks, so a message in flight shows in one count or the other).
+    The servers are asked again every `poll_s`: they do not announce idleness.
+    """
+    previous: list[int] | None = None
+    while True:
+        counts = [await bus.backlog() for bus in buses]
+        seqs = [seq for seq, _ in counts]
+        if all(waiting == 0 for _, waiting in counts):
+            if seqs == previous:
+                return
+            previous = seqs
+        else:
+            previous = None
+        await asyncio.sleep(poll_s)

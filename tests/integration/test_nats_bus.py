@@ -1,0 +1,129 @@
+"""NatsBus on a real nats-server: the conformance suite, and what JetStream adds."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.conformance.bus_suite import BusConformance, BusFactory, publish_numbered, take
+from warnlink.errors import TransportError
+from warnlink.transport.base import Bus
+from warnlink.transport.nats import NatsBus, StreamSpec
+from warnlink.transport.nats_server import NatsServer, free_port, start_standalone
+
+pytestmark = pytest.mark.nats
+
+
+def _namespace(store: Path) -> str:
+    """A stream name and subject prefix of its own for each test's store."""
+    return "T" + hashlib.sha256(str(store).encode()).hexdigest()[:16]
+
+
+async def _connect(url: str, store: Path, *, ack_wait_s: float = 30.0) -> NatsBus:
+    name = _namespace(store)
+    return await NatsBus.connect(
+        url,
+        stream=name,
+        subject_prefix=name,
+        ensure=StreamSpec(name=name, subjects=(">",)),
+        ack_wait_s=ack_wait_s,
+    )
+
+
+class TestNatsBusConformance(BusConformance):
+    @pytest.fixture
+    def bus_factory(self, nats_server: NatsServer) -> BusFactory:
+        async def make_bus(store: Path) -> Bus:
+            return await _connect(nats_server.url, store)
+
+        return make_bus
+
+
+# What JetStream adds, or does its own way
+
+
+@pytest.fixture
+async def bus(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[NatsBus]:
+    bus = await _connect(nats_server.url, tmp_path)
+    yield bus
+    await bus.close()
+
+
+async def test_an_acknowledged_publish_survives_a_server_crash(tmp_path: Path) -> None:
+    server = start_standalone(tmp_path)
+    try:
+        bus = await _connect(server.url, tmp_path)
+        await publish_numbered(bus, "a.b", 3)
+        await bus.close()
+        server.kill()  # SIGKILL: no shutdown, only what sync_interval=always put on disk
+        server.start()
+        bus = await _connect(server.url, tmp_path)
+        sub = await bus.subscribe("a.b", durable="c")
+        assert [(d.seq, d.data) for d in await take(sub, 3)] == [
+            (1, b"m1"),
+            (2, b"m2"),
+            (3, b"m3"),
+        ]
+        again = await bus.publish("a.b", b"m2", msg_id="m2")
+        assert (again.seq, again.duplicate) == (2, True)
+        await bus.close()
+    finally:
+        server.stop()
+
+
+async def test_an_open_subscription_gets_an_unacked_message_again_after_the_ack_wait(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    bus = await _connect(nats_server.url, tmp_path, ack_wait_s=0.5)
+    try:
+        await publish_numbered(bus, "a.b", 1)
+        sub = await bus.subscribe("a.b", durable="c")
+        (first,) = await take(sub, 1)
+        (again,) = await take(sub, 1)  # never acked: the server hands it out again
+        assert (again.seq, again.data, again.redelivered) == (first.seq, b"m1", True)
+        assert not first.redelivered
+        await sub.ack(again)
+    finally:
+        await bus.close()
+
+
+async def test_the_msg_id_travels_in_the_nats_msg_id_header(bus: NatsBus) -> None:
+    await bus.publish("a.b", b"x", msg_id="wl.node.JPN.from.USA/abc")
+    sub = await bus.subscribe("a.b", durable="c")
+    (delivery,) = await take(sub, 1)
+    assert delivery.msg_id == "wl.node.JPN.from.USA/abc"
+
+
+async def test_a_subject_no_stream_captures_is_a_transport_error(nats_server: NatsServer) -> None:
+    bus = await NatsBus.connect(nats_server.url, stream="NOSUCH", subject_prefix="nowhere")
+    try:
+        with pytest.raises(TransportError, match="no JetStream stream"):
+            await bus.publish("a.b", b"x", msg_id="x")
+        with pytest.raises(TransportError, match="creating durable"):
+            await bus.subscribe("a.b", durable="c")
+    finally:
+        await bus.close()
+
+
+async def test_a_message_over_the_server_limit_is_refused(bus: NatsBus) -> None:
+    with pytest.raises(TransportError, match="exceeds"):
+        await bus.publish("a.b", b"x" * (bus.max_message_bytes + 1), msg_id="big")
+
+
+async def test_no_server_is_a_transport_error() -> None:
+    with pytest.raises(TransportError, match="cannot connect"):
+        await NatsBus.connect(f"nats://127.0.0.1:{free_port()}", stream="S")
+
+
+async def test_closing_while_an_ack_is_on_its_way_is_harmless(bus: NatsBus) -> None:
+    await publish_numbered(bus, "a.b", 1)
+    sub = await bus.subscribe("a.b", durable="c")
+    (delivery,) = await take(sub, 1)
+    acking = asyncio.create_task(sub.ack(delivery))
+    await asyncio.sleep(0)  # the ack is sent and waits for its round trip
+    await sub.close()
+    await acking  # no error: the close let go of the delivery

@@ -12,7 +12,7 @@ from tests.factories import T0, envelope, impact, track
 from warnlink.fusion.covariance_intersection import intersect, intersect_pair
 from warnlink.fusion.gating import GATE_CHI2_3DOF, extrapolate, state_of, track_distance2
 from warnlink.fusion.picture import Picture
-from warnlink.model import Phase, TrackReport
+from warnlink.model import Ellipse, Phase, TrackReport
 from warnlink.model.time import NS_PER_S
 from warnlink.sim.trajectory import Trajectory
 
@@ -197,3 +197,42 @@ def test_crossing_tracks_end_in_the_right_events(seed: int) -> None:
         frozenset({("ROK", 1), ("USA", 8)}),
         frozenset({("ROK", 2), ("USA", 9)}),
     }
+
+
+def test_trackless_reports_that_first_fit_swapped_are_put_right() -> None:
+    """JPN's tracks are not released here, only its impact predictions.
+
+    Missiles A and B impact 40 km apart. JPN's first, coarse predictions fit its track 7
+    to A and its track 8 to B; sharper ones show that 7 is B and 8 is A. Each holds the
+    other's right place, so only a joint re-assignment (a swap) puts them right.
+    """
+    picture = Picture("ROK")
+    point_a = impact()
+    point_b = msgspec.structs.replace(point_a, impact_lon=point_a.impact_lon + 0.47)  # ~40 km
+    sharp = Ellipse(2_000.0, 1_000.0, 0.0)
+    anchors = (
+        _at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=Phase.MIDCOURSE),
+        envelope(
+            msgspec.structs.replace(point_a, trk_id=1, impact_aou=sharp), originator="ROK", seq=2
+        ),
+        _at(2, "ROK", 300_000.0, seq=3, t_s=0.0, phase=Phase.MIDCOURSE),
+        envelope(
+            msgspec.structs.replace(point_b, trk_id=2, impact_aou=sharp), originator="ROK", seq=4
+        ),
+    )
+    for message in anchors:
+        picture.apply(message, T0)  # type: ignore[arg-type]
+    early = (
+        envelope(msgspec.structs.replace(point_a, trk_id=7), originator="JPN", seq=1),
+        envelope(msgspec.structs.replace(point_b, trk_id=8), originator="JPN", seq=2),
+    )
+    for message in early:
+        picture.apply(message, T0)
+    groups = {frozenset(e.contributions) for e in picture.events.values()}
+    assert groups == {frozenset({("ROK", 1), ("JPN", 7)}), frozenset({("ROK", 2), ("JPN", 8)})}
+    later = T0 + 10 * NS_PER_S
+    for seq, (trk_id, point) in enumerate(((7, point_b), (8, point_a)), start=3):
+        sharper = msgspec.structs.replace(point, trk_id=trk_id, epoch=later, impact_aou=sharp)
+        picture.apply(envelope(sharper, originator="JPN", seq=seq), T0)
+    groups = {frozenset(e.contributions) for e in picture.events.values()}
+    assert groups == {frozenset({("ROK", 1), ("JPN", 8)}), frozenset({("ROK", 2), ("JPN", 7)})}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,16 +127,20 @@ class Event:
         mean, cov = intersect(means, covs)
         return FusedState(epoch, mean, cov, tuple(sorted(used)))
 
-    def match_cost(self, other: Contribution) -> float | None:
+    def match_cost(
+        self, other: Contribution, *, skip: Container[ContributionKey] = ()
+    ) -> float | None:
         """How well `other` fits this event's missile; None if no gate passes.
 
         A passed impact gate costs the miss distance over the root-sum-square of the two
         ellipses' semi-major axes (comparable between events); a passed launch gate
         alone costs `LAUNCH_ONLY_COST`, since launches of a salvo from one site pass
-        each other's gates.
+        each other's gates. Contributions whose keys are in `skip` are left out.
         """
         costs: list[float] = []
-        for mine in self.contributions.values():
+        for key, mine in self.contributions.items():
+            if mine is other or key in skip:
+                continue
             if mine.track and other.track and tracks_match(mine.track, other.track):
                 costs.append(0.0)
             if mine.impact and other.impact and impacts_match(mine.impact, other.impact):
@@ -207,52 +212,100 @@ class Picture:
     def _associate(self, key: ContributionKey) -> None:
         """Join the contribution's event to an earlier event of the same missile.
 
-        A contribution with a track is assigned by global nearest neighbour; one
-        without (only launch reports or impact predictions reached this party) joins
-        the event whose gates it passes at least cost (`Event.match_cost`), and waits
-        while only launch gates pass and more than one event passes them.
+        A contribution with a track is assigned by global nearest neighbour among
+        tracks (`_assign_tracks`); one without (only launch reports or impact
+        predictions reached this party) by `_assign_trackless`.
         """
         own = self.events[self._event_of[key]]
         if own.contributions[key].track is not None:
             self._assign_tracks(key[0])
             return
-        contribution = own.contributions[key]
-        own_originators = own.originators()
-        costs: list[tuple[float, str]] = []
-        for event in self.events.values():
-            # One contribution per originator per event: an originator's two tracks are
-            # two missiles (its own tracker has already told them apart).
-            if event is own or own_originators & event.originators():
-                continue
-            cost = event.match_cost(contribution)
-            if cost is not None:
-                costs.append((cost, event.event_id))
-        costs.sort()
-        if not costs:
+        self._assign_trackless(key[0])
+
+    def _assign_trackless(self, originator: str) -> None:
+        """Global nearest neighbour for the originator's contributions without a track.
+
+        Each is assigned afresh, with every new report, to the event it fits at least
+        summed cost (`Event.match_cost` against the event's other contributions), so in a
+        salvo a wrong early fit is put right once better predictions arrive, even where
+        the right places are held by each other (a swap). One contribution per
+        originator per event. A contribution that only launch gates place, ambiguously
+        (several events), waits on its own for an impact prediction. A move is recorded
+        in the source's `split_off` and the target's `merged_from`.
+        """
+        moving = {
+            k
+            for k, event_id in self._event_of.items()
+            if k[0] == originator and self.events[event_id].contributions[k].track is None
+        }
+        columns = [
+            e
+            for e in self.events.values()
+            if any(k not in moving for k in e.contributions)
+            and not any(k[0] == originator for k in e.contributions if k not in moving)
+        ]
+        rows = sorted(moving)
+        if not rows:
             return
-        best, event_id = costs[0]
-        if best >= LAUNCH_ONLY_COST and len(costs) > 1:
-            return  # several launches fit: wait for an impact prediction to tell them apart
-        self._merge(into=self.events[event_id], other=own)
+        costs = np.full((len(rows), max(len(columns), 1)), _NO_MATCH)
+        for i, key in enumerate(rows):
+            contribution = self._contribution_of(key)
+            for j, event in enumerate(columns):
+                cost = event.match_cost(contribution, skip=moving)
+                if cost is not None:
+                    costs[i, j] = cost
+            finite = costs[i] < _NO_MATCH
+            if finite.sum() > 1 and costs[i][finite].min() >= LAUNCH_ONLY_COST:
+                costs[i] = _NO_MATCH  # several launches fit: wait for an impact prediction
+        target: dict[ContributionKey, Event | None] = dict.fromkeys(rows)
+        for row, col in zip(*linear_sum_assignment(costs), strict=True):
+            if costs[row, col] < _NO_MATCH:
+                target[rows[int(row)]] = columns[int(col)]
+        for key in rows:
+            self._move(key, target[key], moving)
+
+    def _move(
+        self, key: ContributionKey, target: Event | None, moving: Container[ContributionKey]
+    ) -> None:
+        """Put a contribution in `target`, or alone (None); `moving` are not anchors."""
+        current = self.events[self._event_of[key]]
+        if current is target:
+            return
+        if target is None and all(k in moving for k in current.contributions):
+            return  # already apart from every anchored contribution
+        contribution = current.contributions.pop(key)
+        if not current.contributions:
+            del self.events[current.event_id]
+        destination = target
+        if destination is None:
+            destination = Event(f"{self.party}-E{self._next_event}")
+            self._next_event += 1
+            self.events[destination.event_id] = destination
+        destination.contributions[key] = contribution
+        self._event_of[key] = destination.event_id
+        if current.event_id in self.events:
+            current.split_off.append(destination.event_id)
+        else:
+            destination.merged_from.append(current.event_id)
 
     def _check_split(self, key: ContributionKey) -> None:
-        """Take an event apart when the contribution's ballistic track no longer gates.
+        """Take an event apart when the contribution's track no longer gates.
 
-        Association during boost can pair tracks wrongly (thrust is not modelled), and
-        reports without a track may have joined on that wrong pair. Once both tracks are
-        ballistic, a pair beyond the gate dissolves the event: every contribution goes
-        back to an event of its own and is associated again (`_reassociate`).
+        Association during boost can pair tracks wrongly (thrust is only allowed for, by
+        the gate's boost process noise), and reports without a track may have joined on
+        that wrong pair. A pair beyond the gate, in any phase, dissolves the event: every
+        contribution goes back to an event of its own and is associated again
+        (`_reassociate`).
         """
         event = self.events[self._event_of[key]]
         mine = event.contributions[key].track
-        if mine is None or mine.phase is Phase.BOOST or len(event.contributions) < 2:
+        if mine is None or len(event.contributions) < 2:
             return
         distances = [
             d
             for other_key, c in event.contributions.items()
             if other_key != key
             and c.track is not None
-            and c.track.phase is not Phase.BOOST
             and (d := track_distance2(mine, c.track)) is not None
         ]
         if not distances or min(distances) <= GATE_CHI2_3DOF:
@@ -333,9 +386,16 @@ class Picture:
 
 
 def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:
+    """Normalised distance of two predictions in place and time (about 1 sigma per unit).
+
+    The place term takes each 95 % semi-major axis over sqrt(chi2_2(0.95)) = 2.4477 as a
+    1-sigma (conservative: the larger axis), the time term the stated time sigmas.
+    """
     miss_m = float(surface_distance_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon))
-    spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m)
-    return miss_m / max(spread_m, 1.0)
+    spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m) / 2.4477
+    late_s = abs(a.impact_time - b.impact_time) / NS_PER_S
+    spread_s = math.hypot(a.impact_time_sigma_s or 0.0, b.impact_time_sigma_s or 0.0)
+    return math.hypot(miss_m / max(spread_m, 1.0), late_s / max(spread_s, 0.1))
 
 
 def _impacts_agree(a: Event, b: Event) -> bool:

@@ -39,7 +39,6 @@ from warnlink.model import (
     Heartbeat,
     ImpactPrediction,
     LaunchReport,
-    Phase,
     Status,
     TrackReport,
 )

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
+
+from warnlink.errors import BusClosed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,24 @@ class Subscription(Protocol):
     async def close(self) -> None:
         """Stop receiving. Unacked deliveries stay pending for the next subscriber."""
         ...
+
+
+class IterateByNext:
+    """`async for` over a subscription: `next()` without a timeout until the bus closes."""
+
+    async def next(self, timeout_s: float | None = None) -> Delivery | None:
+        raise NotImplementedError
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        try:
+            delivery = await self.next()
+        except BusClosed:
+            raise StopAsyncIteration from None
+        assert delivery is not None  # no timeout was given
+        return delivery
 
 
 class Bus(Protocol):

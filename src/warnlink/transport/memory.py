@@ -18,7 +18,7 @@ from typing import Final
 
 from warnlink.errors import BusClosed, TransportError
 from warnlink.model.time import Clock, SystemClock
-from warnlink.transport.base import Delivery, PublishAck, Subscription
+from warnlink.transport.base import Delivery, IterateByNext, PublishAck, Subscription
 from warnlink.transport.sqlite_log import ConsumerState, SqliteLog
 from warnlink.transport.subjects import (
     subject_matches,
@@ -166,7 +166,7 @@ class MemoryBus:
         self._progress.fire()
 
 
-class _MemorySubscription:
+class _MemorySubscription(IterateByNext):
     """One open durable consumer on a `MemoryBus`.
 
     Positions, all seqs: `_cursor` is how far the log has been scanned; `_position`
@@ -190,17 +190,6 @@ class _MemorySubscription:
         self._ready: deque[int] = deque()  # matching, unacked seqs not yet given out
         self._unacked: dict[int, None] = {}  # a dict as an insertion-ordered set
         self._closed = False
-
-    def __aiter__(self) -> _MemorySubscription:
-        return self
-
-    async def __anext__(self) -> Delivery:
-        try:
-            delivery = await self.next()
-        except BusClosed:
-            raise StopAsyncIteration from None
-        assert delivery is not None  # no timeout was given
-        return delivery
 
     async def next(self, timeout_s: float | None = None) -> Delivery | None:
         """The next matching, unacked message in log order; None after `timeout_s`."""

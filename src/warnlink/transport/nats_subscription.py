@@ -14,7 +14,7 @@ from nats.errors import Error as NatsError
 
 from warnlink.errors import BusClosed, TransportError
 from warnlink.transport import jetstream as js
-from warnlink.transport.base import Delivery
+from warnlink.transport.base import Delivery, IterateByNext
 
 if TYPE_CHECKING:
     from warnlink.transport.nats import NatsBus
@@ -25,7 +25,7 @@ LONG_POLL_S: Final = 10.0
 _PULL_GRACE_S: Final = 1.0  # after its expiry, a pull request with no answer is taken as lost
 
 
-class NatsSubscription:
+class NatsSubscription(IterateByNext):
     """One open durable pull consumer on a `NatsBus`.
 
     Messages arrive on a private inbox. One pull request (for one message) is sent at a
@@ -56,17 +56,6 @@ class NatsSubscription:
         # Either a message or a status (404, 408, 409): the pull request is over.
         self._pull_until = None
         self._wake.set()
-
-    def __aiter__(self) -> NatsSubscription:
-        return self
-
-    async def __anext__(self) -> Delivery:
-        try:
-            delivery = await self.next()
-        except BusClosed:
-            raise StopAsyncIteration from None
-        assert delivery is not None  # no timeout was given
-        return delivery
 
     async def next(self, timeout_s: float | None = None) -> Delivery | None:
         """The next matching, unacked message in log order; None after `timeout_s`."""

@@ -11,9 +11,11 @@ import pytest
 from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import RangeClass, classify_range
 from warnlink.estimation.impact import ELLIPSE_95_SCALE, predict_impact, sigma_points
-from warnlink.estimation.launch_point import estimate_launch, launch_from_state
-from warnlink.geo.wgs84 import lla_to_ecef, surface_distance_m
+from warnlink.estimation.launch_point import backtrack_launch, estimate_launch, launch_from_state
+from warnlink.geo.wgs84 import ecef_to_lla, lla_to_ecef, surface_distance_m
+from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.sensor import measurement_covariance
+from warnlink.sim.launch import LaunchSpec, fly
 from warnlink.sim.scenario import Scenario, load_scenario, simulate_party, simulate_scenario
 from warnlink.sim.trajectory import Trajectory
 
@@ -199,3 +201,53 @@ def test_launch_estimate_sigmas_are_honest_over_many_runs() -> None:
     seen_low = misses["ROK"] + misses["USA"]
     assert float(np.percentile(seen_low, 95)) < 5000.0
     assert float(np.median(seen_low)) < 2500.0
+
+
+def test_backtracked_launch_points_land_near_the_site_within_their_sigma() -> None:
+    """True states 20 s after burnout, backtracked: the uprange shift is corrected.
+
+    Without `BACKTRACK_SHIFT_PER_RANGE` these errors were about two sigma (15 km at 300 km
+    range, 182 km at 4,600 km); with it they are within 1.5 sigma.
+    """
+    for range_km, apogee_km in ((300.0, None), (2000.0, None), (2900.0, 600.0), (4600.0, 1000.0)):
+        spec = LaunchSpec(39.66, 124.71, 178.0, range_km, apogee_km=apogee_km)
+        trajectory = fly(spec)
+        after_s = trajectory.burnout_time_s + 20.0
+        state = trajectory.states_at(np.array([after_s]))[0]
+        estimate = TrackEstimate(
+            time_s=trajectory.launch_time_s + after_s,
+            pos_ecef_m=state[:3],
+            vel_ecef_mps=state[3:],
+            cov=np.eye(6) * 1e-2,
+            phase="midcourse",
+            quality=9,
+            sensor="X",
+            track_number=1,
+            party="JPN",
+            available_s=0.0,
+        )
+        lat, lon, _ = ecef_to_lla(trajectory.pos_ecef_m[-1])
+        launch = backtrack_launch(estimate, impact_lat_deg=float(lat), impact_lon_deg=float(lon))
+        error_m = float(surface_distance_m(launch.lat_deg, launch.lon_deg, 39.66, 124.71))
+        assert error_m < 1.5 * launch.sigma_m, (range_km, error_m, launch.sigma_m)
+
+
+def test_rise_model_is_not_used_long_after_any_calibrated_boost(
+    default_trajectory: Trajectory,
+) -> None:
+    late_s = default_trajectory.burnout_time_s + 150.0  # still climbing, long after burnout
+    state = default_trajectory.states_at(np.array([late_s]))[0]
+    estimate = TrackEstimate(
+        time_s=default_trajectory.launch_time_s + late_s,
+        pos_ecef_m=state[:3],
+        vel_ecef_mps=state[3:],
+        cov=np.eye(6),
+        phase="boost",
+        quality=9,
+        sensor="X",
+        track_number=1,
+        party="JPN",
+        available_s=0.0,
+    )
+    with pytest.raises(PhysicsError, match="calibrated"):
+        launch_from_state(estimate)

@@ -176,7 +176,8 @@ async def _play(
         close = bus.close
     try:
         checker = LeakChecker()
-        init_keys(folder / KEYS_DIR, federation.parties)
+        # Keys from the seed (demo only), so that a run, audit heads included, repeats.
+        init_keys(folder / KEYS_DIR, federation.parties, demo_seed=seed)
         nodes = {
             party: Node(
                 party,

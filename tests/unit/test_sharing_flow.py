@@ -261,3 +261,12 @@ async def test_relay_products_are_countersigned_and_redactions_signed_by_the_rel
     assert redacted.producer == "USA"
     (forwarded,) = [p for p in products if p.kind == "impact_prediction"]
     assert forwarded.producer is None  # ROK's own signature, passed on unaltered
+
+
+async def test_relay_refuses_an_input_already_countersigned(fed: Federated) -> None:
+    countersigned = envelope(originator="ROK", rel_to=("JPN", "USA"), seq=31, relayed_by="USA")
+    await fed.bus.publish(relay_inbox("USA", "ROK"), encode(countersigned), msg_id="pre-signed")
+    await fed.settle()
+    usa = fed.nodes["USA"]
+    assert usa.counters.get("relay.rejected.bad_signature") == 1
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 0

@@ -187,3 +187,14 @@ def test_keys_init_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_ephemeral_keys_share_one_key_set() -> None:
     keys = ephemeral_keys(["A1", "B2"])
     assert keys["A1"].keyset is keys["B2"].keyset
+
+
+def test_demo_keys_follow_the_seed_and_others_are_random(tmp_path: Path) -> None:
+    one = init_keys(tmp_path / "a", ["ROK"], demo_seed=1)
+    again = init_keys(tmp_path / "b", ["ROK"], demo_seed=1)
+    other_seed = init_keys(tmp_path / "c", ["ROK"], demo_seed=2)
+    random_1 = init_keys(tmp_path / "d", ["ROK"])
+    random_2 = init_keys(tmp_path / "e", ["ROK"])
+    assert one.public_raw("ROK") == again.public_raw("ROK")
+    assert one.public_raw("ROK") != other_seed.public_raw("ROK")
+    assert random_1.public_raw("ROK") != random_2.public_raw("ROK")

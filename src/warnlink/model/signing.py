@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -190,13 +191,16 @@ def private_key_path(folder: Path, party: str) -> Path:
     return folder / f"{party}.key"
 
 
-def init_keys(folder: Path, parties: Iterable[str]) -> KeySet:
+def init_keys(folder: Path, parties: Iterable[str], *, demo_seed: int | None = None) -> KeySet:
     """Create a signing key per party in `folder` (mode 0o600) and the public key set.
 
-    Refuses to overwrite an existing key.
+    Refuses to overwrite an existing key file. Keys are random unless `demo_seed` is
+    given: then each key follows from the seed and the party's code, so that a demo
+    run, audit hashes included, is reproducible. Such keys are public knowledge and
+    only for the demo; ``warnlink keys init`` and ``warnlink up`` never make them.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    keys = [PartyKey.generate(p) for p in parties]
+    keys = [PartyKey.generate(p) if demo_seed is None else _demo_key(p, demo_seed) for p in parties]
     for path in [private_key_path(folder, k.party) for k in keys] + [folder / KEYSET_FILE]:
         if path.exists():
             raise ConfigError("a key file already exists; refusing to overwrite it", path=str(path))
@@ -218,6 +222,11 @@ def init_keys(folder: Path, parties: Iterable[str]) -> KeySet:
     keyset = KeySet.of(keys)
     (folder / KEYSET_FILE).write_text(keyset.to_json(), encoding="utf-8")
     return keyset
+
+
+def _demo_key(party: str, seed: int) -> PartyKey:
+    secret = hashlib.sha256(f"warnlink-demo-key/{seed}/{party}".encode()).digest()
+    return PartyKey(party, Ed25519PrivateKey.from_private_bytes(secret))
 
 
 def load_keyset(folder: Path) -> KeySet:

@@ -16,12 +16,13 @@ import hashlib
 import logging
 
 from warnlink.counters import Counters
-from warnlink.errors import ConfigError, LabelError, MessageError, SignatureError
+from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, decode
-from warnlink.model.signing import PartyKeys, verify
+from warnlink.model.signing import PartyKeys
 from warnlink.model.time import Clock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
+from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.release import Decision
 from warnlink.sharing.subjects import parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import release
@@ -74,13 +75,7 @@ class Relay:
                 rule="wrong_sender",
                 msg_id=envelope.msg_id,
             )
-        verify(envelope, self.keys.keyset)
-        if envelope.countersig:
-            raise SignatureError(
-                f"{sender} sent its own message with a countersignature",
-                rule="unexpected_countersig",
-                msg_id=envelope.msg_id,
-            )
+        check_signatures(envelope, sender=sender, keyset=self.keys.keyset)
         return envelope
 
     async def handle(self, delivery: Delivery) -> list[Decision]:

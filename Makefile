@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py
 	$(BIN)/python bench/bench_radar_tracker.py
+	$(BIN)/python bench/bench_signing.py
 	$(BIN)/python bench/bus_throughput.py
 	$(BIN)/python bench/nats_latency.py
 	@echo "accuracy against truth and Stone Soup: make bench-accuracy (SEEDS=$(SEEDS))"

@@ -29,6 +29,7 @@ import nats
 
 from warnlink.deploy import NatsFederation
 from warnlink.model import Envelope, Phase, TrackReport
+from warnlink.model.signing import ephemeral_keys
 from warnlink.model.time import SystemClock
 from warnlink.node import Node
 from warnlink.sharing.federation import load_federation
@@ -62,8 +63,17 @@ async def warnlink_latency(folder: Path, reports: int) -> list[float]:
     network = await NatsFederation.start(federation, folder / "nats")
     clock = SystemClock()
     epoch_ns = clock.now_ns()
+    keys = ephemeral_keys(federation.parties)
     nodes = {
-        p: Node(p, federation, network.buses[p], clock, epoch_ns=epoch_ns, audit_dir=folder)
+        p: Node(
+            p,
+            federation,
+            network.buses[p],
+            clock,
+            epoch_ns=epoch_ns,
+            keys=keys[p],
+            audit_dir=folder,
+        )
         for p in federation.parties
     }
     arrived = asyncio.Event()

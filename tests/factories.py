@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from warnlink.model import (
     TrackReport,
     new_envelope,
 )
+from warnlink.model.signing import countersign, ephemeral_keys, sign
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sim.trajectory import Trajectory
@@ -70,6 +72,11 @@ def impact(trk_id: int = 1) -> ImpactPrediction:
     )
 
 
+#: One signing key per party of the test federations, and the key set they all trust.
+KEYS: Final = ephemeral_keys(("ROK", "USA", "JPN", "AUS"))
+KEYSET: Final = KEYS["ROK"].keyset
+
+
 def envelope(
     payload: TrackReport | LaunchReport | ImpactPrediction | None = None,
     *,
@@ -77,14 +84,22 @@ def envelope(
     seq: int = 1,
     rel_to: tuple[str, ...] = ("JPN", "USA"),
     field_rel_to: dict[str, tuple[str, ...]] | None = None,
+    relayed_by: str | None = None,
 ) -> Envelope:
-    return new_envelope(
+    """An envelope signed by its originator (when it has a test key), and countersigned
+    by `relayed_by` if given."""
+    made = new_envelope(
         originator=originator,
         seq=seq,
         created=T0 + seq,
         label=SecurityLabel("UNCLASSIFIED", rel_to, field_rel_to or {}),
         payload=payload if payload is not None else track(),
     )
+    if originator in KEYS:
+        made = sign(made, KEYS[originator].own)
+    if relayed_by is not None:
+        made = countersign(made, KEYS[relayed_by].own)
+    return made
 
 
 def nees(reports: list[TrackEstimate], trajectory: Trajectory) -> list[float]:

@@ -108,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("path", type=Path)
     verify.set_defaults(run=_audit_verify)
 
+    keys = commands.add_parser("keys", help="signing keys")
+    keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    keys_init = keys_commands.add_parser(
+        "init",
+        help="create each party's Ed25519 signing key (owner-only files) and the public key set",
+    )
+    keys_init.add_argument("dir", type=Path, help="the folder for the keys")
+    keys_init.add_argument(
+        "--config", type=Path, help="federation TOML (default: packaged trilateral)"
+    )
+    keys_init.set_defaults(run=_keys_init)
+
     bench = commands.add_parser("bench", help="benchmarks")
     bench_commands = bench.add_subparsers(required=True, metavar="BENCHMARK")
     accuracy = bench_commands.add_parser(
@@ -326,6 +338,19 @@ def _validate_launches(path: Path, *, as_json: bool) -> int:
                 + (f" ({r['reason']})" if r["reason"] else "")
             )
     return 1 if any(c.verdict in ("fail", "error") for c in checks) else 0
+
+
+def _keys_init(args: argparse.Namespace) -> int:
+    from warnlink.demo import default_federation_path
+    from warnlink.model.signing import KEYSET_FILE, init_keys, private_key_path
+    from warnlink.sharing.federation import load_federation
+
+    federation = load_federation(args.config or default_federation_path())
+    keyset = init_keys(args.dir, federation.parties)
+    for party in keyset.parties:
+        print(f"{party}: {private_key_path(args.dir, party)} (private, mode 600)")
+    print(f"public key set: {args.dir / KEYSET_FILE}")
+    return 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:

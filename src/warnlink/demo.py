@@ -30,6 +30,7 @@ from warnlink.errors import ConfigError, MessageError
 from warnlink.fusion.picture import Contribution, Event
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.model import ImpactPrediction, decode
+from warnlink.model.signing import KEYS_DIR, init_keys, load_party_keys
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.sharing.audit import first_broken
@@ -175,6 +176,8 @@ async def _play(
         close = bus.close
     try:
         checker = LeakChecker()
+        # Keys from the seed (demo only), so that a run, audit heads included, repeats.
+        init_keys(folder / KEYS_DIR, federation.parties, demo_seed=seed)
         nodes = {
             party: Node(
                 party,
@@ -182,6 +185,7 @@ async def _play(
                 buses[party],
                 clock,
                 epoch_ns=epoch_ns,
+                keys=load_party_keys(folder / KEYS_DIR, party),
                 audit_dir=folder,
                 on_original=checker.record_original,
             )

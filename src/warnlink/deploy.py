@@ -25,6 +25,7 @@ from typing import Final
 
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
+from warnlink.model.signing import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.model.time import SystemClock
 from warnlink.node import Node, serve_relay
 from warnlink.sharing.audit import AuditLog
@@ -118,6 +119,8 @@ class Deployment:
         """
         self.topology = plan_topology(self.federation, self.folder)
         self.topology.write()
+        if not (self.folder / KEYS_DIR / KEYSET_FILE).exists():
+            init_keys(self.folder / KEYS_DIR, self.federation.parties)
         self.servers = self.topology.start()
         try:
             # Every party's stream exists, and is known across its links, before any
@@ -214,6 +217,7 @@ async def run_party(
     The node sends heartbeats every second and puts what arrives in its picture; the
     relay decides on what arrives at its inbox. Both ack only what they handled.
     """
+    keys = load_party_keys(folder / KEYS_DIR, access.party)
     bus = await access.connect(federation)
     clock = SystemClock()
     try:
@@ -224,6 +228,7 @@ async def run_party(
                 bus,
                 clock,
                 epoch_ns=clock.now_ns(),
+                keys=keys,
                 audit_dir=folder / access.party,
                 host_relay=False,
             )
@@ -248,6 +253,7 @@ async def run_party(
                 clock,
                 audit=AuditLog(folder / access.party / f"relay-{access.party}.jsonl"),
                 counters=Counters(),
+                keys=keys,
             )
             inbox = await relay.open_inbox()
 

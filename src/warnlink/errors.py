@@ -12,6 +12,8 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   ├── UnknownSchemaVersion a schema version this node does not speak
     │   └── LabelError           wrongly labelled: unknown party, not released to us,
     │                            withheld field present, originator/link mismatch
+    │   └── SignatureError       signature or countersignature missing or not verifying
+    │       └── UnknownSigner    the signer has no key in the trusted key set
     ├── TransportError           the bus failed
     │   ├── BusClosed            you closed it (use after close)
     │   └── StoreError           it broke (the durable log could not be read or written)
@@ -119,6 +121,33 @@ class LabelError(MessageError):
     ) -> None:
         self.rule = rule
         super().__init__(message, msg_id=msg_id, party=party)
+
+
+class SignatureError(MessageError):
+    """A signature or countersignature that is missing or does not verify.
+
+    Attributes:
+        rule: ``unsigned``, ``bad_sig``, ``no_countersig``, ``bad_countersig``,
+            ``unexpected_countersig`` or ``unknown_signer``.
+    """
+
+    counter_key = "bad_signature"
+
+    def __init__(
+        self, message: str, *, rule: str, msg_id: str | None = None, party: str | None = None
+    ) -> None:
+        self.rule = rule
+        super().__init__(message, msg_id=msg_id, party=party)
+
+
+class UnknownSigner(SignatureError):
+    """The party that should have signed has no key in the trusted key set."""
+
+    counter_key = "unknown_signer"
+
+    def __init__(self, signer: str, *, msg_id: str | None = None) -> None:
+        self.signer = signer
+        super().__init__(f"no trusted key for {signer}", rule="unknown_signer", msg_id=msg_id)
 
 
 class TransportError(WarnlinkError):

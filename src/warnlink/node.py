@@ -20,6 +20,7 @@ from warnlink.counters import Counters
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.model import Envelope, Payload
+from warnlink.model.signing import PartyKeys
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sharing.audit import AuditLog
@@ -38,6 +39,7 @@ class Node:
         bus: where it sends and receives.
         clock: the time source (a fake one in simulation).
         epoch_ns: UTC ns of time 0 of the tracker's estimates.
+        keys: the party's signing key and the key set it trusts.
         audit_dir: where the gateway's and relay's audit logs go; None keeps them in memory.
         on_original: called with every envelope this party originates (for checkers).
         host_relay: run the party's relay in this node, if it hosts one; False when the
@@ -52,6 +54,7 @@ class Node:
         clock: Clock,
         *,
         epoch_ns: int,
+        keys: PartyKeys,
         audit_dir: Path | None = None,
         on_original: Callable[[Envelope], None] | None = None,
         host_relay: bool = True,
@@ -68,6 +71,7 @@ class Node:
             clock,
             counters=self.counters,
             audit=AuditLog(audit_dir / f"gateway-{party}.jsonl" if audit_dir else None),
+            keys=keys,
             on_original=on_original,
         )
         self.relay = (
@@ -78,6 +82,7 @@ class Node:
                 clock,
                 audit=AuditLog(audit_dir / f"relay-{party}.jsonl" if audit_dir else None),
                 counters=self.counters,
+                keys=keys,
             )
             if party in federation.relays and host_relay
             else None

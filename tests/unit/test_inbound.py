@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.factories import envelope, trilateral
+from tests.factories import KEYSET, envelope, trilateral
 from warnlink.errors import DecodeError, LabelError, OversizedMessage
 from warnlink.model import encode
 from warnlink.sharing.inbound import accept
@@ -13,18 +13,24 @@ from warnlink.sharing.inbound import accept
 
 def _rule(data: bytes, *, party: str, sender: str) -> str:
     with pytest.raises(LabelError) as info:
-        accept(data, party=party, sender=sender, federation=trilateral())
+        accept(data, party=party, sender=sender, federation=trilateral(), keyset=KEYSET)
     return info.value.rule
 
 
 def test_accepts_a_released_message_from_a_link_peer() -> None:
     original = envelope(originator="USA", rel_to=("JPN", "ROK"))
-    assert accept(encode(original), party="JPN", sender="USA", federation=trilateral()) == original
+    assert (
+        accept(encode(original), party="JPN", sender="USA", federation=trilateral(), keyset=KEYSET)
+        == original
+    )
 
 
 def test_accepts_relayed_message_of_another_originator() -> None:
-    original = envelope(originator="ROK", rel_to=("JPN", "USA"))
-    assert accept(encode(original), party="JPN", sender="USA", federation=trilateral()) == original
+    original = envelope(originator="ROK", rel_to=("JPN", "USA"), relayed_by="USA")
+    assert (
+        accept(encode(original), party="JPN", sender="USA", federation=trilateral(), keyset=KEYSET)
+        == original
+    )
 
 
 def test_not_released_to_the_receiver() -> None:
@@ -33,7 +39,9 @@ def test_not_released_to_the_receiver() -> None:
 
 
 def test_withheld_field_present() -> None:
-    data = encode(envelope(rel_to=("JPN", "USA"), field_rel_to={"sensor": ("USA",)}))
+    data = encode(
+        envelope(rel_to=("JPN", "USA"), field_rel_to={"sensor": ("USA",)}, relayed_by="USA")
+    )
     assert _rule(data, party="JPN", sender="USA") == "withheld_field"
 
 
@@ -59,6 +67,6 @@ def test_unknown_originator() -> None:
 
 def test_garbage_and_oversized() -> None:
     with pytest.raises(DecodeError):
-        accept(b"\xc1", party="JPN", sender="USA", federation=trilateral())
+        accept(b"\xc1", party="JPN", sender="USA", federation=trilateral(), keyset=KEYSET)
     with pytest.raises(OversizedMessage):
-        accept(b"\x00" * 70_000, party="JPN", sender="USA", federation=trilateral())
+        accept(b"\x00" * 70_000, party="JPN", sender="USA", federation=trilateral(), keyset=KEYSET)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from tests.factories import T0, envelope, impact, track, trilateral
-from warnlink.model import encode
+from tests.factories import KEYS, KEYSET, T0, envelope, impact, track, trilateral
+from warnlink.model import SecurityLabel, decode, encode
+from warnlink.model.signing import countersign, signed_bytes, verify, verify_countersig
 from warnlink.model.time import ManualClock
 from warnlink.node import Node
 from warnlink.sharing.audit import first_broken
@@ -35,7 +38,7 @@ async def fed(tmp_path: Path) -> AsyncIterator[Federated]:
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     federation = trilateral()
     nodes = {
-        p: Node(p, federation, bus, clock, epoch_ns=T0, audit_dir=tmp_path)
+        p: Node(p, federation, bus, clock, epoch_ns=T0, keys=KEYS[p], audit_dir=tmp_path)
         for p in federation.parties
     }
     for node in nodes.values():
@@ -99,7 +102,7 @@ def _bad_inputs() -> dict[str, bytes]:
     good = encode(envelope(originator="ROK", rel_to=("JPN", "USA")))
     raw = msgspec.msgpack.decode(good)
     future = dict(raw, schema=2)
-    mislabelled = encode(envelope(originator="ROK", rel_to=("USA",), seq=9))
+    mislabelled = encode(envelope(originator="ROK", rel_to=("USA",), seq=9, relayed_by="USA"))
     return {
         "malformed": b"\x93\x01\x02",
         "oversized": b"\x00" * 70_000,
@@ -158,9 +161,112 @@ async def test_relay_outage_delays_but_loses_nothing(fed: Federated, tmp_path: P
         await fed.nodes["ROK"].gateway.send(impact(trk_id=trk_id))
     await fed.settle()
     assert fed.nodes["JPN"].picture.received_from["ROK"] == 0
-    restarted = Node("USA", trilateral(), fed.bus, fed.clock, epoch_ns=T0, audit_dir=tmp_path)
+    restarted = Node(
+        "USA", trilateral(), fed.bus, fed.clock, epoch_ns=T0, keys=KEYS["USA"], audit_dir=tmp_path
+    )
     fed.nodes["USA"] = restarted
     await restarted.start()
     await fed.settle()
     assert fed.nodes["JPN"].picture.received_from["ROK"] == 5
     assert restarted.picture.received_from["ROK"] == 5
+
+
+def _tampered_for_jpn() -> dict[str, bytes]:
+    """Deliveries to JPN from USA that decode and are labelled for JPN, but are forged."""
+    relayed = envelope(originator="ROK", rel_to=("JPN", "USA"), seq=20, relayed_by="USA")
+    widened = msgspec.structs.replace(
+        envelope(originator="ROK", rel_to=("USA",), seq=21, relayed_by="USA"),
+        label=relayed.label,
+    )
+    own = envelope(originator="USA", rel_to=("JPN",), seq=22, payload=impact(trk_id=9))
+    flipped = msgspec.structs.replace(own, payload=impact(trk_id=10))
+    resigned = msgspec.structs.replace(
+        own, sig=KEYS["JPN"].own.private.sign(signed_bytes(own)), seq=23
+    )
+    return {
+        "label_widened": encode(widened),
+        "payload_changed": encode(flipped),
+        "resigned_as_another_party": encode(resigned),
+        "countersig_stripped": encode(msgspec.structs.replace(relayed, countersig=b"")),
+        "countersig_forged": encode(
+            msgspec.structs.replace(
+                relayed, countersig=countersign(relayed, KEYS["ROK"].own).countersig
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "label_widened",
+        "payload_changed",
+        "resigned_as_another_party",
+        "countersig_stripped",
+        "countersig_forged",
+    ],
+)
+async def test_forged_signature_at_a_node_is_counted_and_the_link_keeps_flowing(
+    fed: Federated, forgery: str
+) -> None:
+    data = _tampered_for_jpn()[forgery]
+    await fed.bus.publish(node_inbox("JPN", "USA"), data, msg_id=f"forged-{forgery}")
+    await fed.nodes["USA"].gateway.send(impact(trk_id=4))
+    await fed.settle()
+    jpn = fed.nodes["JPN"]
+    assert jpn.counters.get("rejected.bad_signature") == 1
+    assert jpn.picture.received_from["USA"] == 1
+    assert jpn.picture.received_from["ROK"] == 0
+
+
+async def test_relay_refuses_a_tampered_message_before_deciding(fed: Federated) -> None:
+    signed = envelope(originator="ROK", rel_to=("USA",), seq=30)
+    widened = msgspec.structs.replace(signed, label=SecurityLabel("UNCLASSIFIED", ("JPN", "USA")))
+    await fed.bus.publish(relay_inbox("USA", "ROK"), encode(widened), msg_id="widened")
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=5))
+    await fed.settle()
+    usa = fed.nodes["USA"]
+    assert usa.counters.get("relay.rejected.bad_signature") == 1
+    rejected = [e for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]
+    assert [(e.msg_id, e.reason) for e in rejected] == [(signed.msg_id, "bad_sig")]
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 1  # the genuine one only
+    assert fed.nodes["JPN"].counters.get("rejected.bad_signature") == 0
+
+
+async def test_relay_products_are_countersigned_and_redactions_signed_by_the_relay(
+    fed: Federated,
+) -> None:
+    seen: list[tuple[str, bytes]] = []
+    inbox = await fed.bus.subscribe(node_inbox("JPN", "USA"), durable="test-sig-observer")
+
+    async def observe() -> None:
+        async for delivery in inbox:
+            seen.append((delivery.subject, delivery.data))
+            await inbox.ack(delivery)
+
+    task = asyncio.create_task(observe())
+    await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=6))
+    await fed.settle()
+    await inbox.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    products = [decode(data) for _, data in seen]
+    assert sorted(p.kind for p in products) == ["impact_prediction", "track_report"]
+    for product in products:
+        verify(product, KEYSET)
+        verify_countersig(product, "USA", KEYSET)
+    (redacted,) = [p for p in products if p.kind == "track_report"]
+    assert redacted.producer == "USA"
+    (forwarded,) = [p for p in products if p.kind == "impact_prediction"]
+    assert forwarded.producer is None  # ROK's own signature, passed on unaltered
+
+
+async def test_relay_refuses_an_input_already_countersigned(fed: Federated) -> None:
+    countersigned = envelope(originator="ROK", rel_to=("JPN", "USA"), seq=31, relayed_by="USA")
+    await fed.bus.publish(relay_inbox("USA", "ROK"), encode(countersigned), msg_id="pre-signed")
+    await fed.settle()
+    usa = fed.nodes["USA"]
+    assert usa.counters.get("relay.rejected.bad_signature") == 1
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 0

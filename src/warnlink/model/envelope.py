@@ -40,6 +40,10 @@ class Envelope(
         payload: the report.
         producer: the party that issued this envelope when not the originator (a relay).
         derived_from: the msg_id of the message this one was made from.
+        sig: the issuer's (producer's, else originator's) Ed25519 signature over every
+            other field (`warnlink.model.signing.signed_bytes`).
+        countersig: a relay's Ed25519 signature over the same bytes and `sig`; set on
+            what a relay sends on.
     """
 
     msg_id: MsgId
@@ -51,6 +55,8 @@ class Envelope(
     payload: Payload
     producer: PartyCode | None = None
     derived_from: MsgId | None = None
+    sig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
+    countersig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
 
     @property
     def kind(self) -> str:

@@ -6,7 +6,9 @@ relay once (the relay decides for everyone behind it, the peer included); to any
 other link peer, the gateway decides itself with the same release function and
 sends the peer only what is released to it. Heartbeats go to every link peer.
 
-Inbound, every delivery is checked at the edge (`inbound.accept`); a refused one
+Every envelope the gateway originates is signed with the party's key.
+Inbound, every delivery is checked at the edge (`inbound.accept`, signatures
+included); a refused one
 is counted and acknowledged so the link keeps flowing.
 """
 
@@ -26,6 +28,7 @@ from warnlink.model import (
     kind_of,
     new_envelope,
 )
+from warnlink.model.signing import PartyKeys, sign
 from warnlink.model.time import Clock
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
@@ -51,9 +54,13 @@ class Gateway:
         *,
         counters: Counters,
         audit: AuditLog,
+        keys: PartyKeys,
         on_original: Callable[[Envelope], None] | None = None,
     ) -> None:
+        if keys.party != party:
+            raise ValueError(f"{party}'s gateway given {keys.party}'s key")
         self.party = party
+        self.keys = keys
         self.federation = federation
         self.bus = bus
         self.clock = clock
@@ -71,6 +78,7 @@ class Gateway:
             label=label,
             payload=payload,
         )
+        envelope = sign(envelope, self.keys.own)
         if self._on_original is not None:
             self._on_original(envelope)
         return envelope
@@ -102,6 +110,7 @@ class Gateway:
                 bus=self.bus,
                 audit=self.audit,
                 clock=self.clock,
+                keys=self.keys,
             )
             self.counters.inc(f"gateway.{decision.outcome.value}")
         self.counters.inc(f"sent.{envelope.kind}")
@@ -123,7 +132,11 @@ class Gateway:
         try:
             _, sender = parse_inbox(delivery.subject)
             envelope = accept(
-                delivery.data, party=self.party, sender=sender, federation=self.federation
+                delivery.data,
+                party=self.party,
+                sender=sender,
+                federation=self.federation,
+                keyset=self.keys.keyset,
             )
         except MessageError as exc:
             self.counters.inc(f"rejected.{exc.counter_key}")

@@ -4,17 +4,21 @@ Checked again at every receiver, independently of what the sender or relay
 decided (defence in depth): the bytes decode as a version-1 envelope, the sender
 named by the subject is a link peer (or the party's own relay) entitled to issue
 this envelope, and the label releases the message and every field present to this
-party. Each failure is a typed `MessageError`.
+party, the issuer's signature verifies and, for a message a relay passed on,
+so does the relay's countersignature. Each failure is a typed `MessageError`.
 """
 
 from __future__ import annotations
 
-from warnlink.errors import LabelError
+from warnlink.errors import LabelError, SignatureError
 from warnlink.model import Envelope, decode
+from warnlink.model.signing import KeySet, verify, verify_countersig
 from warnlink.sharing.federation import Federation
 
 
-def accept(data: bytes, *, party: str, sender: str, federation: Federation) -> Envelope:
+def accept(
+    data: bytes, *, party: str, sender: str, federation: Federation, keyset: KeySet
+) -> Envelope:
     """Decode and check a delivery to `party` from `sender`.
 
     Raises:
@@ -22,8 +26,23 @@ def accept(data: bytes, *, party: str, sender: str, federation: Federation) -> E
     """
     envelope = decode(data)
     check_sender(envelope, sender=sender, receiver=party, federation=federation)
+    check_signatures(envelope, sender=sender, keyset=keyset)
     check_release(envelope, party)
     return envelope
+
+
+def check_signatures(envelope: Envelope, *, sender: str, keyset: KeySet) -> None:
+    """The issuer signed it; a relay that passed it on (sender not the originator)
+    countersigned it; a message sent by its originator carries no countersignature."""
+    verify(envelope, keyset)
+    if sender != envelope.originator:
+        verify_countersig(envelope, sender, keyset)
+    elif envelope.countersig:
+        raise SignatureError(
+            f"{sender} sent its own message with a countersignature",
+            rule="unexpected_countersig",
+            msg_id=envelope.msg_id,
+        )
 
 
 def check_sender(envelope: Envelope, *, sender: str, receiver: str, federation: Federation) -> None:

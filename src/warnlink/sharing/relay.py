@@ -2,10 +2,12 @@
 
 For each message an originator sends to it, the relay checks the message (it
 decodes, comes from the party named by the subject over a link the relay's party
-has, and is issued by that party), then decides for every party it can deliver to
-(its own party and its link peers, the originator excepted): forward, redact or
-refuse, by the originator's label. Every decision, and every rejected message, is
-appended to the audit log with its reason before anything is sent.
+has, is issued by that party, and carries that party's valid signature), then
+decides for every party it can deliver to (its own party and its link peers, the
+originator excepted): forward, redact or refuse, by the originator's label. What
+it sends on it countersigns; a redacted product it also signs as its issuer.
+Every decision, and every rejected message, is appended to the audit log with its
+reason before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import logging
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, decode
+from warnlink.model.signing import PartyKeys
 from warnlink.model.time import Clock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
+from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.release import Decision
 from warnlink.sharing.subjects import parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import release
@@ -39,6 +43,7 @@ class Relay:
         *,
         audit: AuditLog,
         counters: Counters,
+        keys: PartyKeys,
     ) -> None:
         if party not in federation.relays:
             raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
@@ -48,6 +53,7 @@ class Relay:
         self.clock = clock
         self.audit = audit
         self.counters = counters
+        self.keys = keys
 
     async def open_inbox(self) -> Subscription:
         return await self.bus.subscribe(
@@ -69,6 +75,7 @@ class Relay:
                 rule="wrong_sender",
                 msg_id=envelope.msg_id,
             )
+        check_signatures(envelope, sender=sender, keyset=self.keys.keyset)
         return envelope
 
     async def handle(self, delivery: Delivery) -> list[Decision]:
@@ -90,6 +97,8 @@ class Relay:
                 bus=self.bus,
                 audit=self.audit,
                 clock=self.clock,
+                keys=self.keys,
+                relayed=True,
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             decisions.append(decision)

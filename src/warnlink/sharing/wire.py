@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from warnlink.model import Envelope, encode
+from warnlink.model.signing import PartyKeys, countersign, sign
 from warnlink.model.time import Clock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.release import Decision, decide
@@ -59,13 +61,24 @@ async def release(
     bus: Bus,
     audit: AuditLog,
     clock: Clock,
+    keys: PartyKeys,
+    relayed: bool = False,
 ) -> Decision:
     """Decide what `recipient` may have of `envelope`, record it, then send it.
 
     The decision is in the audit log before anything leaves: a crash between the two
-    leaves a record of a decision whose product the re-delivery sends again.
+    leaves a record of a decision whose product the re-delivery sends again. A
+    redacted product is signed with `keys` (the decider issues it); when `relayed`,
+    the product is also countersigned with `keys` (the relay vouches for it).
     """
     decision = decide(envelope, recipient, decider=decider)
+    product = decision.product
+    if product is not None:
+        if product is not envelope:
+            product = sign(product, keys.own)
+        if relayed:
+            product = countersign(product, keys.own)
+        decision = dataclasses.replace(decision, product=product)
     audit.append(
         record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
     )

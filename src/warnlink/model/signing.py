@@ -1,0 +1,270 @@
+"""Ed25519 signatures over envelopes, and the keys that make them.
+
+Every envelope is signed by the party that issued it (its originator, or the relay
+for a relay's own redacted product) over its *signed bytes*: a domain tag and the
+MessagePack encoding of the envelope with both signature fields empty. The label,
+the payload and every header field are in those bytes, so changing any of them
+breaks the signature. A relay adds a countersignature over the same bytes followed
+by the signature, so a receiver knows the relay vouched for exactly this signed
+message.
+
+Keys: each party's private key in a PEM (PKCS#8) file only its owner can read
+(mode 0o600), and one public key set (JSON, party -> raw public key in base64)
+that every party trusts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from warnlink.errors import ConfigError, SignatureError, UnknownSigner
+from warnlink.model.envelope import Envelope
+
+KEYSET_FILE: Final = "keyset.json"
+#: The folder, inside a demo or deployment data folder, that `init_keys` fills.
+KEYS_DIR: Final = "keys"
+_SIG_TAG: Final = b"warnlink-sig-v1\x00"
+_COUNTERSIG_TAG: Final = b"warnlink-countersig-v1\x00"
+_encoder: Final = msgspec.msgpack.Encoder()
+
+
+def signed_bytes(envelope: Envelope) -> bytes:
+    """What the issuer signs: the domain tag and the envelope without its signatures.
+
+    Deterministic: msgspec encodes a struct's fields in declaration order, and the
+    empty signature fields are omitted (``omit_defaults``).
+    """
+    bare = msgspec.structs.replace(envelope, sig=b"", countersig=b"")
+    return _SIG_TAG + _encoder.encode(bare)
+
+
+def countersigned_bytes(envelope: Envelope) -> bytes:
+    """What a relay countersigns: the signed bytes followed by the signature."""
+    return _COUNTERSIG_TAG + signed_bytes(envelope)[len(_SIG_TAG) :] + envelope.sig
+
+
+@dataclass(frozen=True, slots=True)
+class PartyKey:
+    """One party's signing key."""
+
+    party: str
+    private: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls, party: str) -> PartyKey:
+        return cls(party, Ed25519PrivateKey.generate())
+
+    def public_raw(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+
+class KeySet:
+    """The public keys every party trusts: party -> Ed25519 public key."""
+
+    def __init__(self, keys: Mapping[str, bytes]) -> None:
+        self._raw = dict(keys)
+        try:
+            self._keys = {p: Ed25519PublicKey.from_public_bytes(k) for p, k in keys.items()}
+        except ValueError as exc:
+            raise ConfigError(f"invalid Ed25519 public key in key set: {exc}") from exc
+
+    @classmethod
+    def of(cls, keys: Iterable[PartyKey]) -> KeySet:
+        return cls({k.party: k.public_raw() for k in keys})
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        return tuple(sorted(self._keys))
+
+    def public_key(self, party: str, *, msg_id: str | None = None) -> Ed25519PublicKey:
+        key = self._keys.get(party)
+        if key is None:
+            raise UnknownSigner(party, msg_id=msg_id)
+        return key
+
+    def public_raw(self, party: str) -> bytes:
+        """`party`'s raw 32-byte public key."""
+        self.public_key(party)
+        return self._raw[party]
+
+    def to_json(self) -> str:
+        entries = {p: base64.b64encode(k).decode("ascii") for p, k in sorted(self._raw.items())}
+        return json.dumps({"ed25519": entries}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, path: str | None = None) -> KeySet:
+        try:
+            entries = json.loads(text)["ed25519"]
+            raw = {str(p): base64.b64decode(k, validate=True) for p, k in entries.items()}
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+            raise ConfigError(f"invalid key set: {exc}", path=path) from exc
+        return cls(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyKeys:
+    """What one party signs and verifies with: its own key and the trusted key set."""
+
+    own: PartyKey
+    keyset: KeySet
+
+    @property
+    def party(self) -> str:
+        return self.own.party
+
+
+def sign(envelope: Envelope, key: PartyKey) -> Envelope:
+    """`envelope` signed by `key` (which must be its issuer's); any countersignature dropped."""
+    if key.party != envelope.issued_by:
+        raise ValueError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
+    sig = key.private.sign(signed_bytes(envelope))
+    return msgspec.structs.replace(envelope, sig=sig, countersig=b"")
+
+
+def countersign(envelope: Envelope, key: PartyKey) -> Envelope:
+    """`envelope` with the relay `key`'s countersignature over its signed bytes and sig."""
+    return msgspec.structs.replace(
+        envelope, countersig=key.private.sign(countersigned_bytes(envelope))
+    )
+
+
+def verify(envelope: Envelope, keyset: KeySet) -> None:
+    """The signature is its issuer's over exactly this envelope.
+
+    Raises:
+        UnknownSigner: the issuer has no key in the key set.
+        SignatureError: the signature is missing or does not verify.
+    """
+    public = keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id)
+    if not envelope.sig:
+        raise SignatureError("message is not signed", rule="unsigned", msg_id=envelope.msg_id)
+    try:
+        public.verify(envelope.sig, signed_bytes(envelope))
+    except InvalidSignature as exc:
+        raise SignatureError(
+            f"signature of {envelope.issued_by} does not verify",
+            rule="bad_sig",
+            msg_id=envelope.msg_id,
+        ) from exc
+
+
+def verify_countersig(envelope: Envelope, relay: str, keyset: KeySet) -> None:
+    """The countersignature is `relay`'s over this signed envelope.
+
+    Raises:
+        UnknownSigner: the relay has no key in the key set.
+        SignatureError: the countersignature is missing or does not verify.
+    """
+    public = keyset.public_key(relay, msg_id=envelope.msg_id)
+    if not envelope.countersig:
+        raise SignatureError(
+            f"relayed message lacks {relay}'s countersignature",
+            rule="no_countersig",
+            msg_id=envelope.msg_id,
+        )
+    try:
+        public.verify(envelope.countersig, countersigned_bytes(envelope))
+    except InvalidSignature as exc:
+        raise SignatureError(
+            f"countersignature of {relay} does not verify",
+            rule="bad_countersig",
+            msg_id=envelope.msg_id,
+        ) from exc
+
+
+def private_key_path(folder: Path, party: str) -> Path:
+    return folder / f"{party}.key"
+
+
+def init_keys(folder: Path, parties: Iterable[str], *, demo_seed: int | None = None) -> KeySet:
+    """Create a signing key per party in `folder` (mode 0o600) and the public key set.
+
+    Refuses to overwrite an existing key file. Keys are random unless `demo_seed` is
+    given: then each key follows from the seed and the party's code, so that a demo
+    run, audit hashes included, is reproducible. Such keys are public knowledge and
+    only for the demo; ``warnlink keys init`` and ``warnlink up`` never make them.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = [PartyKey.generate(p) if demo_seed is None else _demo_key(p, demo_seed) for p in parties]
+    for path in [private_key_path(folder, k.party) for k in keys] + [folder / KEYSET_FILE]:
+        if path.exists():
+            raise ConfigError("a key file already exists; refusing to overwrite it", path=str(path))
+    for key in keys:
+        path = private_key_path(folder, key.party)
+        pem = key.private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as exc:
+            raise ConfigError(
+                "a key already exists; refusing to overwrite it", path=str(path)
+            ) from exc
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+    keyset = KeySet.of(keys)
+    (folder / KEYSET_FILE).write_text(keyset.to_json(), encoding="utf-8")
+    return keyset
+
+
+def _demo_key(party: str, seed: int) -> PartyKey:
+    secret = hashlib.sha256(f"warnlink-demo-key/{seed}/{party}".encode()).digest()
+    return PartyKey(party, Ed25519PrivateKey.from_private_bytes(secret))
+
+
+def load_keyset(folder: Path) -> KeySet:
+    path = folder / KEYSET_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read key set: {exc}", path=str(path)) from exc
+    return KeySet.from_json(text, path=str(path))
+
+
+def load_party_key(folder: Path, party: str) -> PartyKey:
+    path = private_key_path(folder, party)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot load {party}'s signing key: {exc}", path=str(path)) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{party}'s key is not an Ed25519 key", path=str(path))
+    return PartyKey(party, key)
+
+
+def load_party_keys(folder: Path, party: str) -> PartyKeys:
+    """A party's own key and the trusted key set, from a `init_keys` folder."""
+    own = load_party_key(folder, party)
+    keyset = load_keyset(folder)
+    if (
+        keyset.public_key(party).public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        != own.public_raw()
+    ):
+        raise ConfigError(f"{party}'s key does not match the key set", path=str(folder))
+    return PartyKeys(own, keyset)
+
+
+def ephemeral_keys(parties: Iterable[str]) -> dict[str, PartyKeys]:
+    """Fresh in-memory keys for `parties` (tests, benchmarks, embedded runs)."""
+    keys = [PartyKey.generate(p) for p in parties]
+    keyset = KeySet.of(keys)
+    return {k.party: PartyKeys(k, keyset) for k in keys}

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -268,7 +268,32 @@ def track_boost(
     end_s: float = math.inf,
     q: float = DEFAULT_JERK_PSD,
 ) -> list[TrackEstimate]:
+    """Every report of `iter_boost` (same arguments), as a list."""
+    return list(
+        iter_boost(
+            measurements,
+            sensors=sensors,
+            track_number=track_number,
+            party=party,
+            end_s=end_s,
+            q=q,
+        )
+    )
+
+
+def iter_boost(
+    measurements: Sequence[Measurement],
+    *,
+    sensors: Sequence[Sensor],
+    track_number: int,
+    party: str,
+    end_s: float = math.inf,
+    q: float = DEFAULT_JERK_PSD,
+) -> Iterator[TrackEstimate]:
     """Track one missile under thrust from time-ordered radar plots and IR lines of sight.
+
+    The filter runs as the reports are taken, so a caller that stops taking them (where
+    the ballistic track takes over) does no more work.
 
     Args:
         measurements: of one missile, in time order, from any of the party's sensors.
@@ -280,7 +305,7 @@ def track_boost(
 
     Returns:
         One report per measurement instant from the second position fix on, in time order;
-        empty if fewer than two instants fix a position.
+        none if fewer than two instants fix a position.
 
     Raises:
         PhysicsError: if the measurements are out of time order, name an unknown sensor, or
@@ -296,7 +321,16 @@ def track_boost(
     unknown = {m.sensor for m in usable} - by_name.keys()
     if unknown:
         raise PhysicsError(f"measurements from unknown sensors {sorted(unknown)}")
-    instants = _instants(usable)
+    return _run(_instants(usable), by_name, track_number, party, q)
+
+
+def _run(
+    instants: list[list[Measurement]],
+    by_name: dict[str, Sensor],
+    track_number: int,
+    party: str,
+    q: float,
+) -> Iterator[TrackEstimate]:
     fixes: list[tuple[int, tuple[float, FloatArray, FloatArray]]] = []
     for index, group in enumerate(instants):
         fix = position_fix(group, by_name)
@@ -305,7 +339,7 @@ def track_boost(
             if len(fixes) == 2:
                 break
     if len(fixes) < 2:
-        return []
+        return
     start = fixes[1][0]
     mean, cov = _initial_state(fixes[0][1], fixes[1][1])
     imm = _Imm(
@@ -313,13 +347,12 @@ def track_boost(
         [cov, cov],
         np.array([1.0 - INITIAL_COAST_PROBABILITY, INITIAL_COAST_PROBABILITY]),
     )
-    reports = [_report(imm, instants[start], by_name, track_number, party)]
+    yield _report(imm, instants[start], by_name, track_number, party)
     t = instants[start][0].time_s
     for group in instants[start + 1 :]:
         imm = _filter_instant(imm, group[0].time_s - t, group, by_name, q)
         t = group[0].time_s
-        reports.append(_report(imm, group, by_name, track_number, party))
-    return reports
+        yield _report(imm, group, by_name, track_number, party)
 
 
 @dataclass

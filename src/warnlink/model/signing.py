@@ -150,17 +150,14 @@ def verify(envelope: Envelope, keyset: KeySet) -> None:
         UnknownSigner: the issuer has no key in the key set.
         SignatureError: the signature is missing or does not verify.
     """
-    public = keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id)
-    if not envelope.sig:
-        raise SignatureError("message is not signed", rule="unsigned", msg_id=envelope.msg_id)
-    try:
-        public.verify(envelope.sig, signed_bytes(envelope))
-    except InvalidSignature as exc:
-        raise SignatureError(
-            f"signature of {envelope.issued_by} does not verify",
-            rule="bad_sig",
-            msg_id=envelope.msg_id,
-        ) from exc
+    _check(
+        keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id),
+        envelope.sig,
+        signed_bytes(envelope),
+        msg_id=envelope.msg_id,
+        missing=("unsigned", "message is not signed"),
+        bad=("bad_sig", f"signature of {envelope.issued_by} does not verify"),
+    )
 
 
 def verify_countersig(envelope: Envelope, relay: str, keyset: KeySet) -> None:
@@ -170,21 +167,32 @@ def verify_countersig(envelope: Envelope, relay: str, keyset: KeySet) -> None:
         UnknownSigner: the relay has no key in the key set.
         SignatureError: the countersignature is missing or does not verify.
     """
-    public = keyset.public_key(relay, msg_id=envelope.msg_id)
-    if not envelope.countersig:
-        raise SignatureError(
-            f"relayed message lacks {relay}'s countersignature",
-            rule="no_countersig",
-            msg_id=envelope.msg_id,
-        )
+    _check(
+        keyset.public_key(relay, msg_id=envelope.msg_id),
+        envelope.countersig,
+        countersigned_bytes(envelope),
+        msg_id=envelope.msg_id,
+        missing=("no_countersig", f"relayed message lacks {relay}'s countersignature"),
+        bad=("bad_countersig", f"countersignature of {relay} does not verify"),
+    )
+
+
+def _check(
+    public: Ed25519PublicKey,
+    signature: bytes | None,
+    data: bytes,
+    *,
+    msg_id: str,
+    missing: tuple[str, str],
+    bad: tuple[str, str],
+) -> None:
+    """Verify `signature` over `data`; (rule, message) of the SignatureError for each failure."""
+    if not signature:
+        raise SignatureError(missing[1], rule=missing[0], msg_id=msg_id)
     try:
-        public.verify(envelope.countersig, countersigned_bytes(envelope))
+        public.verify(signature, data)
     except InvalidSignature as exc:
-        raise SignatureError(
-            f"countersignature of {relay} does not verify",
-            rule="bad_countersig",
-            msg_id=envelope.msg_id,
-        ) from exc
+        raise SignatureError(bad[1], rule=bad[0], msg_id=msg_id) from exc
 
 
 def private_key_path(folder: Path, party: str) -> Path:

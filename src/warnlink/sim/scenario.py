@@ -44,7 +44,7 @@ import msgspec
 import numpy as np
 
 from warnlink.errors import ConfigError, PhysicsError
-from warnlink.estimation.boost_tracker import Measurement, track_boost
+from warnlink.estimation.boost_tracker import Measurement, iter_boost
 from warnlink.estimation.radar_tracker import split_at_coasts, track_ballistic
 from warnlink.model.payloads import Phase
 from warnlink.model.time import datetime_to_utc_ns
@@ -227,7 +227,7 @@ def simulate_party(
 
     The party's radars make noisy plots (`sim.measurements.radar_measurements`) and its IR
     satellites noisy lines of sight (`sim.measurements.ir_measurements`). All of them feed
-    the boost-phase filter (`estimation.boost_tracker.track_boost`), which models thrust
+    the boost-phase filter (`estimation.boost_tracker.iter_boost`), which models thrust
     and finds burnout (its coast mode's probability); radar plots from then on feed the
     ballistic UKF (`estimation.radar_tracker.track_ballistic`), whose reports take over
     from the boost filter's. Where the boost filter never finds burnout, the ballistic UKF
@@ -255,8 +255,13 @@ def simulate_party(
         plots.sort(key=lambda m: (m.time_s, m.sensor))
         measurements: list[Measurement] = [*plots, *sightings]
         measurements.sort(key=lambda m: (m.time_s, m.sensor))
-        boost = track_boost(measurements, sensors=sensors, track_number=number, party=party)
-        burnout_s = next((e.time_s for e in boost if e.phase != Phase.BOOST), None)
+        boost_reports = iter_boost(measurements, sensors=sensors, track_number=number, party=party)
+        boost: list[TrackEstimate] = []
+        for report in boost_reports:  # up to the first report past burnout
+            boost.append(report)
+            if report.phase != Phase.BOOST:
+                break
+        burnout_s = boost[-1].time_s if boost and boost[-1].phase != Phase.BOOST else None
         ballistic: list[TrackEstimate] = []
         for run, run_plots in enumerate(split_at_coasts(plots)):
             start_s = run_plots[0].time_s if run else burnout_s
@@ -268,6 +273,10 @@ def simulate_party(
                 start_s=start_s,
             )
         ballistic_from = ballistic[0].time_s if ballistic else math.inf
+        for report in boost_reports:  # the rest of the boost filter's, until the handover
+            if report.time_s >= ballistic_from:
+                break
+            boost.append(report)
         reports += [e for e in boost if e.time_s < ballistic_from]
         reports += ballistic
     return sorted(reports, key=lambda r: (r.available_s, r.time_s, r.track_number))

@@ -11,6 +11,7 @@ that consumer acks it. Receivers make redelivery harmless by deduplicating on
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, Self
@@ -94,11 +95,12 @@ class Subscription(Protocol):
         ...
 
 
-class IterateByNext:
+class IterateByNext(ABC):
     """`async for` over a subscription: `next()` without a timeout until the bus closes."""
 
+    @abstractmethod
     async def next(self, timeout_s: float | None = None) -> Delivery | None:
-        raise NotImplementedError
+        """The next delivery; None after `timeout_s` (see `Subscription.next`)."""
 
     def __aiter__(self) -> Self:
         return self

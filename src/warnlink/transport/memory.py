@@ -20,12 +20,7 @@ from warnlink.errors import BusClosed, TransportError
 from warnlink.model.time import Clock, SystemClock
 from warnlink.transport.base import Delivery, IterateByNext, PublishAck, Subscription
 from warnlink.transport.sqlite_log import ConsumerState, SqliteLog
-from warnlink.transport.subjects import (
-    subject_matches,
-    validate_durable,
-    validate_filter,
-    validate_subject,
-)
+from warnlink.transport.subjects import check_publish, check_subscribe, subject_matches
 
 # How many (seq, subject) rows a subscription scans per query when looking for its
 # next match. Payloads are read one at a time on delivery, so memory stays bounded
@@ -86,14 +81,7 @@ class MemoryBus:
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
         """Append a message (see `Bus.publish`); on disk when this returns."""
         self._check_open()
-        validate_subject(subject)
-        if not msg_id:
-            raise TransportError("msg_id must be a non-empty string")
-        if len(data) > self._max_message_bytes:
-            raise TransportError(
-                f"message of {len(data)} bytes on {subject!r} exceeds the bus limit of "
-                f"{self._max_message_bytes} bytes"
-            )
+        check_publish(subject, data, msg_id, limit_bytes=self._max_message_bytes)
         seq, duplicate = self._log.append(subject, bytes(data), msg_id, self._clock.now_ns())
         if not duplicate:
             self._last_seq = seq
@@ -107,10 +95,7 @@ class MemoryBus:
             TransportError: also if `durable` already has an open subscription on this bus.
         """
         self._check_open()
-        validate_filter(subject_filter)
-        validate_durable(durable)
-        if durable in self._subscriptions:
-            raise TransportError(f"durable {durable!r} already has an open subscription")
+        check_subscribe(subject_filter, durable, self._subscriptions)
         state = self._log.consumer(durable)
         if state is None:
             state = self._log.create_consumer(durable, subject_filter)

@@ -41,7 +41,7 @@ from warnlink.errors import BusClosed, TransportError
 from warnlink.transport import jetstream as js
 from warnlink.transport.base import PublishAck, Subscription
 from warnlink.transport.nats_subscription import NatsSubscription
-from warnlink.transport.subjects import validate_durable, validate_filter, validate_subject
+from warnlink.transport.subjects import check_publish, check_subscribe, validate_subject
 
 DEFAULT_API_PREFIX: Final = "$JS.API"
 REQUEST_TIMEOUT_S: Final = 5.0
@@ -195,14 +195,7 @@ class NatsBus:
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
         """Append a message (see `Bus.publish`); on disk at the stream when this returns."""
         self._check_open()
-        validate_subject(subject)
-        if not msg_id:
-            raise TransportError("msg_id must be a non-empty string")
-        if len(data) > self.max_message_bytes:
-            raise TransportError(
-                f"message of {len(data)} bytes on {subject!r} exceeds the bus limit of "
-                f"{self.max_message_bytes} bytes"
-            )
+        check_publish(subject, data, msg_id, limit_bytes=self.max_message_bytes)
         reply = await self._request(
             self._to_nats(subject), data, headers={js.MSG_ID_HEADER: msg_id}
         )
@@ -218,10 +211,7 @@ class NatsBus:
             TransportError: also if `durable` already has an open subscription on this bus.
         """
         self._check_open()
-        validate_filter(subject_filter)
-        validate_durable(durable)
-        if durable in self._subscriptions:
-            raise TransportError(f"durable {durable!r} already has an open subscription")
+        check_subscribe(subject_filter, durable, self._subscriptions)
         wanted = self._to_nats(subject_filter)
         info = await self._api_request(
             f"CONSUMER.INFO.{self.stream}.{durable}", b"", js.ConsumerInfo

@@ -14,6 +14,7 @@ exactly the same names:
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from typing import Final
 
 from warnlink.errors import TransportError
@@ -75,6 +76,34 @@ def validate_durable(durable: str) -> str:
             f"invalid durable name {durable!r}: use one or more of A-Z a-z 0-9 _ -"
         )
     return durable
+
+
+def check_publish(subject: str, data: bytes, msg_id: str, *, limit_bytes: int) -> None:
+    """The checks every Bus makes before a publish (see `Bus.publish`).
+
+    Raises:
+        TransportError: a bad subject, an empty msg_id, or data over `limit_bytes`.
+    """
+    validate_subject(subject)
+    if not msg_id:
+        raise TransportError("msg_id must be a non-empty string")
+    if len(data) > limit_bytes:
+        raise TransportError(
+            f"message of {len(data)} bytes on {subject!r} exceeds the bus limit of "
+            f"{limit_bytes} bytes"
+        )
+
+
+def check_subscribe(subject_filter: str, durable: str, open_durables: Container[str]) -> None:
+    """The checks every Bus makes before a subscribe (see `Bus.subscribe`).
+
+    Raises:
+        TransportError: a bad filter or durable name, or `durable` already open on this bus.
+    """
+    validate_filter(subject_filter)
+    validate_durable(durable)
+    if durable in open_durables:
+        raise TransportError(f"durable {durable!r} already has an open subscription")
 
 
 def subject_matches(subject_filter: str, subject: str) -> bool:

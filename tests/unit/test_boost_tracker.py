@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.factories import nees
 from warnlink.errors import PhysicsError
-from warnlink.estimation.boost_tracker import Measurement, position_fix, track_boost
+from warnlink.estimation.boost_tracker import Measurement, iter_boost, position_fix
 from warnlink.estimation.radar_tracker import track_ballistic
 from warnlink.geo.wgs84 import ecef_to_lla, lla_to_ecef
+from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.ir import LosMeasurement, los_function, los_ray
 from warnlink.sensors.sensor import IR_MIN_ALTITUDE_M, Sensor
 from warnlink.sim.measurements import ir_measurements, radar_measurements
@@ -103,6 +105,11 @@ def _party_measurements(
         measurements += made
     measurements.sort(key=lambda m: (m.time_s, m.sensor))
     return measurements, sensors
+
+
+def track_boost(*args: Any, **kwargs: Any) -> list[TrackEstimate]:
+    """All the boost filter's reports (the filter runs lazily: `iter_boost`)."""
+    return list(iter_boost(*args, **kwargs))
 
 
 def _boost_nees(

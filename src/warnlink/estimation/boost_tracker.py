@@ -31,11 +31,12 @@ covariance), since burnout falls between two measurements. The mixture's mean an
 covariance (moment matched) are reported; once the coast model's probability reaches
 `BURNOUT_PROBABILITY`, or the estimate descends (no ballistic missile descends under
 thrust; a track first seen late in flight), the reports carry the ballistic phase
-(midcourse or terminal, `radar_tracker.flight_phase`) instead of boost. The caller still
-ends the boost track where the radar tracker's ballistic track begins (`end_s`), which
-has the better model for unpowered flight. Known weakness: at the first measurement after
-burnout the mixture still favours thrust, and its covariance is then too small (NEES ~30
-at that one report on the default flight).
+(midcourse or terminal, `radar_tracker.flight_phase`) instead of boost. The first such
+report is the burnout the caller starts the radar tracker's ballistic track from; the
+caller stops taking this filter's reports where that track begins (`iter_boost` runs
+lazily, or `end_s`), since it has the better model for unpowered flight. Known weakness:
+at the first measurement after burnout the mixture still favours thrust, and its
+covariance is then too small (NEES ~30 at that one report on the default flight).
 
 Measurements: radar range/azimuth/elevation (`warnlink.sensors.radar`) and IR line-of-sight
 angles (`warnlink.sensors.ir`), each by an unscented update (Julier & Uhlmann 2004 sigma
@@ -257,28 +258,6 @@ def _initial_state(
 
 def _instants(measurements: Sequence[Measurement]) -> list[list[Measurement]]:
     return [list(g) for _, g in itertools.groupby(measurements, key=lambda m: m.time_s)]
-
-
-def track_boost(
-    measurements: Sequence[Measurement],
-    *,
-    sensors: Sequence[Sensor],
-    track_number: int,
-    party: str,
-    end_s: float = math.inf,
-    q: float = DEFAULT_JERK_PSD,
-) -> list[TrackEstimate]:
-    """Every report of `iter_boost` (same arguments), as a list."""
-    return list(
-        iter_boost(
-            measurements,
-            sensors=sensors,
-            track_number=track_number,
-            party=party,
-            end_s=end_s,
-            q=q,
-        )
-    )
 
 
 def iter_boost(

@@ -30,7 +30,7 @@ from warnlink.model import (
     encode,
     new_envelope,
 )
-from warnlink.model.signing import (
+from warnlink.security.signing import (
     countersign,
     ephemeral_keys,
     sign,

@@ -29,9 +29,9 @@ import nats
 
 from warnlink.deploy import NatsFederation
 from warnlink.model import Envelope, Phase, TrackReport
-from warnlink.model.signing import ephemeral_keys
 from warnlink.model.time import SystemClock
 from warnlink.node import Node
+from warnlink.security.signing import ephemeral_keys
 from warnlink.sharing.federation import load_federation
 from warnlink.transport.nats import NatsBus, StreamSpec
 from warnlink.transport.nats_server import start_standalone

@@ -18,8 +18,8 @@ from warnlink.model import (
     TrackReport,
     new_envelope,
 )
-from warnlink.model.signing import countersign, ephemeral_keys, sign
 from warnlink.model.track_estimate import TrackEstimate
+from warnlink.security.signing import countersign, ephemeral_keys, sign
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sim.trajectory import Trajectory
 

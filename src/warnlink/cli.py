@@ -342,7 +342,7 @@ def _validate_launches(path: Path, *, as_json: bool) -> int:
 
 def _keys_init(args: argparse.Namespace) -> int:
     from warnlink.demo import default_federation_path
-    from warnlink.model.signing import KEYSET_FILE, init_keys, private_key_path
+    from warnlink.security.keystore import KEYSET_FILE, init_keys, private_key_path
     from warnlink.sharing.federation import load_federation
 
     federation = load_federation(args.config or default_federation_path())

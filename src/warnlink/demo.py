@@ -30,9 +30,9 @@ from warnlink.errors import ConfigError, MessageError
 from warnlink.fusion.picture import Contribution, Event
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.model import ImpactPrediction, decode
-from warnlink.model.signing import KEYS_DIR, init_keys, load_party_keys
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
+from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
 from warnlink.sharing.audit import first_broken
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.leaks import Leak, LeakChecker

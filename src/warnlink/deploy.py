@@ -25,9 +25,9 @@ from typing import Final
 
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
-from warnlink.model.signing import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.model.time import SystemClock
 from warnlink.node import Node, serve_relay
+from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import ACCESS_FILE, PartyAccess, Topology, plan_topology

@@ -20,9 +20,9 @@ from warnlink.counters import Counters
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.model import Envelope, Payload
-from warnlink.model.signing import PartyKeys
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
+from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway

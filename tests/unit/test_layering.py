@@ -14,7 +14,7 @@ PACKAGE = Path(warnlink.__file__).parent
 #: Lowest first; a module may import from its own floor and any floor below it.
 FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "counters", "tomlkeys", "model", "geo", "transport"}),
-    frozenset({"physics"}),
+    frozenset({"physics", "security"}),
     frozenset({"sensors"}),
     frozenset({"estimation"}),
     frozenset({"sim", "sharing"}),

@@ -12,9 +12,9 @@ import pytest
 
 from tests.factories import KEYS, KEYSET, T0, envelope, impact, track, trilateral
 from warnlink.model import SecurityLabel, decode, encode
-from warnlink.model.signing import countersign, signed_bytes, verify, verify_countersig
 from warnlink.model.time import ManualClock
 from warnlink.node import Node
+from warnlink.security.signing import countersign, signed_bytes, verify, verify_countersig
 from warnlink.sharing.audit import first_broken
 from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.transport import MemoryBus

@@ -41,7 +41,7 @@ class Envelope(
         producer: the party that issued this envelope when not the originator (a relay).
         derived_from: the msg_id of the message this one was made from.
         sig: the issuer's (producer's, else originator's) Ed25519 signature over every
-            other field (`warnlink.model.signing.signed_bytes`).
+            other field (`warnlink.security.signing.signed_bytes`).
         countersig: a relay's Ed25519 signature over the same bytes and `sig`; set on
             what a relay sends on.
     """

@@ -28,8 +28,8 @@ from warnlink.model import (
     kind_of,
     new_envelope,
 )
-from warnlink.model.signing import PartyKeys, sign
 from warnlink.model.time import Clock
+from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept

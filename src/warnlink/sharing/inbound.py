@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from warnlink.errors import LabelError, SignatureError
 from warnlink.model import Envelope, decode
-from warnlink.model.signing import KeySet, verify, verify_countersig
+from warnlink.security.signing import KeySet, verify, verify_countersig
 from warnlink.sharing.federation import Federation
 
 

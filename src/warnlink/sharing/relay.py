@@ -18,8 +18,8 @@ import logging
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, decode
-from warnlink.model.signing import PartyKeys
 from warnlink.model.time import Clock
+from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import check_signatures

@@ -6,8 +6,8 @@ import dataclasses
 import hashlib
 
 from warnlink.model import Envelope, encode
-from warnlink.model.signing import PartyKeys, countersign, sign
 from warnlink.model.time import Clock
+from warnlink.security.signing import PartyKeys, countersign, sign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox

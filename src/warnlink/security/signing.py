@@ -8,21 +8,17 @@ breaks the signature. A relay adds a countersignature over the same bytes follow
 by the signature, so a receiver knows the relay vouched for exactly this signed
 message.
 
-Keys: each party's private key in a PEM (PKCS#8) file only its owner can read
-(mode 0o600), and one public key set (JSON, party -> raw public key in base64)
-that every party trusts.
+Where keys are kept (files, memory) is the key store's business
+(`warnlink.security.keystore`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -33,9 +29,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from warnlink.errors import ConfigError, SignatureError, UnknownSigner
 from warnlink.model.envelope import Envelope
 
-KEYSET_FILE: Final = "keyset.json"
-#: The folder, inside a demo or deployment data folder, that `init_keys` fills.
-KEYS_DIR: Final = "keys"
 _SIG_TAG: Final = b"warnlink-sig-v1\x00"
 _COUNTERSIG_TAG: Final = b"warnlink-countersig-v1\x00"
 _encoder: Final = msgspec.msgpack.Encoder()
@@ -193,82 +186,6 @@ def _check(
         public.verify(signature, data)
     except InvalidSignature as exc:
         raise SignatureError(bad[1], rule=bad[0], msg_id=msg_id) from exc
-
-
-def private_key_path(folder: Path, party: str) -> Path:
-    return folder / f"{party}.key"
-
-
-def init_keys(folder: Path, parties: Iterable[str], *, demo_seed: int | None = None) -> KeySet:
-    """Create a signing key per party in `folder` (mode 0o600) and the public key set.
-
-    Refuses to overwrite an existing key file. Keys are random unless `demo_seed` is
-    given: then each key follows from the seed and the party's code, so that a demo
-    run, audit hashes included, is reproducible. Such keys are public knowledge and
-    only for the demo; ``warnlink keys init`` and ``warnlink up`` never make them.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    keys = [PartyKey.generate(p) if demo_seed is None else _demo_key(p, demo_seed) for p in parties]
-    for path in [private_key_path(folder, k.party) for k in keys] + [folder / KEYSET_FILE]:
-        if path.exists():
-            raise ConfigError("a key file already exists; refusing to overwrite it", path=str(path))
-    for key in keys:
-        path = private_key_path(folder, key.party)
-        pem = key.private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError as exc:
-            raise ConfigError(
-                "a key already exists; refusing to overwrite it", path=str(path)
-            ) from exc
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-    keyset = KeySet.of(keys)
-    (folder / KEYSET_FILE).write_text(keyset.to_json(), encoding="utf-8")
-    return keyset
-
-
-def _demo_key(party: str, seed: int) -> PartyKey:
-    secret = hashlib.sha256(f"warnlink-demo-key/{seed}/{party}".encode()).digest()
-    return PartyKey(party, Ed25519PrivateKey.from_private_bytes(secret))
-
-
-def load_keyset(folder: Path) -> KeySet:
-    path = folder / KEYSET_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read key set: {exc}", path=str(path)) from exc
-    return KeySet.from_json(text, path=str(path))
-
-
-def load_party_key(folder: Path, party: str) -> PartyKey:
-    path = private_key_path(folder, party)
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"cannot load {party}'s signing key: {exc}", path=str(path)) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"{party}'s key is not an Ed25519 key", path=str(path))
-    return PartyKey(party, key)
-
-
-def load_party_keys(folder: Path, party: str) -> PartyKeys:
-    """A party's own key and the trusted key set, from a `init_keys` folder."""
-    own = load_party_key(folder, party)
-    keyset = load_keyset(folder)
-    if (
-        keyset.public_key(party).public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        != own.public_raw()
-    ):
-        raise ConfigError(f"{party}'s key does not match the key set", path=str(folder))
-    return PartyKeys(own, keyset)
 
 
 def ephemeral_keys(parties: Iterable[str]) -> dict[str, PartyKeys]:

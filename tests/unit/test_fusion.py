@@ -9,12 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import T0, envelope, impact, track
+from warnlink.errors import LabelError
 from warnlink.fusion.covariance_intersection import intersect, intersect_pair
 from warnlink.fusion.gating import GATE_CHI2_3DOF, extrapolate, state_of, track_distance2
 from warnlink.fusion.picture import Picture
-from warnlink.model import Ellipse, Phase, TrackReport
+from warnlink.model import Ellipse, Phase, SecurityLabel, TrackReport
 from warnlink.model.time import NS_PER_S
 from warnlink.sim.trajectory import Trajectory
+
+PARTIES = ("JPN", "ROK", "USA")
 
 KM_COV = tuple({0: 1e6, 6: 1e6, 11: 1e6, 15: 1e4, 18: 1e4, 20: 1e4}.get(i, 0.0) for i in range(21))
 
@@ -236,3 +239,90 @@ def test_trackless_reports_that_first_fit_swapped_are_put_right() -> None:
         picture.apply(envelope(sharper, originator="JPN", seq=seq), T0)
     groups = {frozenset(e.contributions) for e in picture.events.values()}
     assert groups == {frozenset({("ROK", 1), ("JPN", 8)}), frozenset({("ROK", 2), ("JPN", 7)})}
+
+
+def test_fused_state_carries_the_meet_and_is_computed_per_recipient() -> None:
+    """USA fuses ROK's track (released to JPN and USA) with JPN's (released to USA only).
+
+    The product may go to USA and to JPN (its own track, and ROK released to JPN), not
+    to ROK; computed for ROK it uses only ROK's own track, and for a party nobody
+    released to, nothing.
+    """
+    picture = Picture("USA")
+    rok = _at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=Phase.MIDCOURSE)
+    jpn = msgspec.structs.replace(
+        _at(4, "JPN", 800.0, seq=1, t_s=2.0, phase=Phase.MIDCOURSE),  # type: ignore[type-var]
+        label=SecurityLabel("UNCLASSIFIED", ("USA",)),
+    )
+    picture.apply(rok, T0)  # type: ignore[arg-type]
+    picture.apply(jpn, T0)
+    (event,) = picture.events.values()
+    fused = event.fused_state()
+    assert fused is not None
+    assert fused.originators == ("JPN", "ROK")
+    assert fused.label.rel_to == ("JPN", "USA")
+    for_jpn = event.fused_state(for_party="JPN")
+    assert for_jpn is not None
+    assert for_jpn.originators == ("JPN", "ROK")
+    assert for_jpn.label.rel_to == ("JPN", "USA")
+    for_rok = event.fused_state(for_party="ROK")
+    assert for_rok is not None
+    assert for_rok.originators == ("ROK",)
+    assert event.fused_state(for_party="AUS") is None
+
+
+def test_a_track_whose_covariance_is_withheld_is_not_fused_for_that_party() -> None:
+    picture = Picture("USA")
+    rok = _at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=Phase.MIDCOURSE)
+    rok = msgspec.structs.replace(
+        rok,  # type: ignore[type-var]
+        label=SecurityLabel("UNCLASSIFIED", ("JPN", "USA"), {"cov": ("USA",)}),
+    )
+    picture.apply(rok, T0)
+    (event,) = picture.events.values()
+    assert event.fused_state(for_party="JPN") is None
+    fused = event.fused_state(for_party="USA")
+    assert fused is not None
+    assert fused.label.field_rel_to == {"cov": ("ROK", "USA")}
+
+
+def test_meet_of_labels() -> None:
+    a = SecurityLabel("UNCLASSIFIED", ("JPN", "ROK", "USA"), {"sensor": ("USA",)})
+    b = SecurityLabel("SECRET", ("JPN", "USA"), {"cov": ("JPN",)})
+    met = SecurityLabel.meet([a, b])
+    assert met.classification == "SECRET"
+    assert met.rel_to == ("JPN", "USA")
+    assert met.field_rel_to == {"cov": ("JPN",), "sensor": ("USA",)}
+    assert SecurityLabel.meet([a]) == a
+    with pytest.raises(LabelError, match="cannot order"):
+        SecurityLabel.meet([a, SecurityLabel("NATO SECRET", ("USA",))])
+    with pytest.raises(ValueError, match="no labels"):
+        SecurityLabel.meet([])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            SecurityLabel,
+            st.sampled_from(["UNCLASSIFIED", "SECRET"]),
+            st.lists(st.sampled_from(PARTIES), unique=True).map(lambda p: tuple(sorted(p))),
+            st.dictionaries(
+                st.sampled_from(["cov", "sensor"]),
+                st.lists(st.sampled_from(PARTIES), unique=True).map(lambda p: tuple(sorted(p))),
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_meet_releases_nothing_any_source_withholds(labels: list[SecurityLabel]) -> None:
+    met = SecurityLabel.meet(labels)
+    for party in PARTIES:
+        if met.releases_to(party):
+            assert all(lb.releases_to(party) for lb in labels)
+        for field in ("cov", "sensor"):
+            if party in met.field_released_to(field):
+                assert all(party in lb.field_released_to(field) for lb in labels)
+            else:
+                assert any(party not in lb.field_released_to(field) for lb in labels)

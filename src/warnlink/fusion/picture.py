@@ -39,6 +39,7 @@ from warnlink.model import (
     Heartbeat,
     ImpactPrediction,
     LaunchReport,
+    SecurityLabel,
     Status,
     TrackReport,
 )
@@ -60,6 +61,8 @@ class Contribution:
     launch: LaunchReport | None = None
     launch_received_ns: int | None = None
     track: TrackReport | None = None
+    #: The label `track` came with, its originator added (`SecurityLabel.including`).
+    track_label: SecurityLabel | None = None
     track_count: int = 0
     impact: ImpactPrediction | None = None
     impact_received_ns: int | None = None
@@ -69,12 +72,18 @@ class Contribution:
 
 @dataclass(frozen=True, slots=True)
 class FusedState:
-    """An event's fused track state: epoch (UTC ns), ECEF mean (6,), covariance (6, 6)."""
+    """An event's fused track state: epoch (UTC ns), ECEF mean (6,), covariance (6, 6).
+
+    A derived product: its `label` is the meet of its sources' labels (DESIGN.md
+    invariant 1), so whatever passes it on can release it no wider than every source.
+    """
 
     epoch: int
     mean: FloatArray
     cov: FloatArray
     originators: tuple[str, ...]
+    #: The meet of the fused tracks' labels: who this product may go to, at most.
+    label: SecurityLabel
 
 
 @dataclass
@@ -102,19 +111,27 @@ class Event:
         tracks = [c.track for c in self.contributions.values() if c.track is not None]
         return max(tracks, key=lambda t: t.epoch) if tracks else None
 
-    def fused_state(self) -> FusedState | None:
+    def fused_state(self, for_party: str | None = None) -> FusedState | None:
         """The contributions' latest tracks fused by covariance intersection.
 
         Each track is brought to the latest epoch among them (`gating.extrapolate`);
         tracks more than `MAX_GAP_S` older are left out. Computed from what this party
-        received, so it never holds more than the party may see; it stays local.
+        received, so it never holds more than the party may see. With `for_party`, it
+        is computed for that recipient from only the tracks, covariance included, their
+        originators released to it; the product's label is the meet of the sources'.
         """
-        tracks = [c.track for c in self.contributions.values() if c.track is not None]
-        if not tracks:
+        sources = [
+            c
+            for c in self.contributions.values()
+            if c.track is not None
+            and c.track_label is not None
+            and (for_party is None or for_party in c.track_label.field_released_to("cov"))
+        ]
+        if not sources:
             return None
-        epoch = max(t.epoch for t in tracks)
-        means, covs, used = [], [], []
-        for contribution in self.contributions.values():
+        epoch = max(c.track.epoch for c in sources if c.track is not None)
+        means, covs, used, labels = [], [], [], []
+        for contribution in sources:
             t = contribution.track
             if t is None or (epoch - t.epoch) / NS_PER_S > MAX_GAP_S:
                 continue
@@ -123,8 +140,11 @@ class Event:
             means.append(mean)
             covs.append(cov)
             used.append(contribution.originator)
+            labels.append(contribution.track_label)
         mean, cov = intersect(means, covs)
-        return FusedState(epoch, mean, cov, tuple(sorted(used)))
+        return FusedState(
+            epoch, mean, cov, tuple(sorted(used)), SecurityLabel.meet(lb for lb in labels if lb)
+        )
 
     def match_cost(
         self, other: Contribution, *, skip: Container[ContributionKey] = ()
@@ -184,6 +204,7 @@ class Picture:
             case TrackReport():
                 if contribution.track is None or payload.epoch >= contribution.track.epoch:
                     contribution.track = payload
+                    contribution.track_label = envelope.label.including(envelope.originator)
                 contribution.track_count += 1
             case ImpactPrediction():
                 if contribution.impact is None or payload.epoch >= contribution.impact.epoch:

@@ -26,7 +26,7 @@ from typing import Final
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
 from warnlink.model.time import SystemClock
-from warnlink.node import Node, serve_relay
+from warnlink.node import Node, seen_store, serve_relay
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation, load_federation
@@ -254,6 +254,7 @@ async def run_party(
                 audit=AuditLog(folder / access.party / f"relay-{access.party}.jsonl"),
                 counters=Counters(),
                 keys=keys,
+                seen=seen_store(folder / access.party, access.party, "relay"),
             )
             inbox = await relay.open_inbox()
 
@@ -266,5 +267,6 @@ async def run_party(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 relay.audit.close()
+                relay.replay.store.close()
     finally:
         await bus.close()

@@ -10,10 +10,12 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   ├── DecodeError          not a valid message: bad bytes, bad field, bad type
     │   ├── OversizedMessage     larger than the configured limit
     │   ├── UnknownSchemaVersion a schema version this node does not speak
-    │   └── LabelError           wrongly labelled: unknown party, not released to us,
-    │                            withheld field present, originator/link mismatch
-    │   └── SignatureError       signature or countersignature missing or not verifying
-    │       └── UnknownSigner    the signer has no key in the trusted key set
+    │   ├── LabelError           wrongly labelled: unknown party, not released to us,
+    │   │                        withheld field present, originator/link mismatch
+    │   ├── SignatureError       signature or countersignature missing or not verifying
+    │   │   └── UnknownSigner    the signer has no key in the trusted key set
+    │   └── ReplayError          outside the freshness window, or its originator's
+    │                            sequence number already seen with another message
     ├── TransportError           the bus failed
     │   ├── BusClosed            you closed it (use after close)
     │   └── StoreError           it broke (the durable log could not be read or written)
@@ -148,6 +150,27 @@ class UnknownSigner(SignatureError):
     def __init__(self, signer: str, *, msg_id: str | None = None) -> None:
         self.signer = signer
         super().__init__(f"no trusted key for {signer}", rule="unknown_signer", msg_id=msg_id)
+
+
+class ReplayError(MessageError):
+    """A message that is not fresh, or whose (originator, seq) names another message.
+
+    A redelivery of the very same message is not an error: see
+    `warnlink.sharing.replay.Verdict.DUPLICATE`.
+
+    Attributes:
+        rule: ``stale`` (created before the freshness window), ``future`` (created
+            after it: a skewed or forged clock) or ``seq_reused`` (the originator's
+            sequence number already seen with another message id).
+    """
+
+    counter_key = "replay"
+
+    def __init__(
+        self, message: str, *, rule: str, msg_id: str | None = None, party: str | None = None
+    ) -> None:
+        self.rule = rule
+        super().__init__(message, msg_id=msg_id, party=party)
 
 
 class TransportError(WarnlinkError):

@@ -27,6 +27,7 @@ from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
 from warnlink.sharing.relay import Relay
+from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
 from warnlink.transport import Bus, Subscription
 
 
@@ -40,7 +41,9 @@ class Node:
         clock: the time source (a fake one in simulation).
         epoch_ns: UTC ns of time 0 of the tracker's estimates.
         keys: the party's signing key and the key set it trusts.
-        audit_dir: where the gateway's and relay's audit logs go; None keeps them in memory.
+        audit_dir: where the gateway's and relay's audit logs and seen-stores
+            (``seen-<party>-node.sqlite``, ``seen-<party>-relay.sqlite``) go; None keeps
+            them in memory.
         on_original: called with every envelope this party originates (for checkers).
         host_relay: run the party's relay in this node, if it hosts one; False when the
             relay runs on its own (``warnlink up`` gives it a process of its own).
@@ -72,6 +75,7 @@ class Node:
             counters=self.counters,
             audit=AuditLog(audit_dir / f"gateway-{party}.jsonl" if audit_dir else None),
             keys=keys,
+            seen=seen_store(audit_dir, party, "node"),
             on_original=on_original,
         )
         self.relay = (
@@ -83,6 +87,7 @@ class Node:
                 audit=AuditLog(audit_dir / f"relay-{party}.jsonl" if audit_dir else None),
                 counters=self.counters,
                 keys=keys,
+                seen=seen_store(audit_dir, party, "relay"),
             )
             if party in federation.relays and host_relay
             else None
@@ -111,14 +116,17 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.gateway.audit.close()
+        self.gateway.replay.store.close()
         if self.relay is not None:
             self.relay.audit.close()
+            self.relay.replay.store.close()
 
     async def _consume_inbox(self, inbox: Subscription) -> None:
         async for delivery in inbox:
             envelope = self.gateway.receive(delivery)
             if envelope is not None:
                 self.picture.apply(envelope, self.clock.now_ns())
+                self.gateway.record(envelope)
             await inbox.ack(delivery)
 
     async def report(self, estimate: TrackEstimate) -> None:
@@ -144,6 +152,14 @@ class Node:
     async def _send(self, payload: Payload) -> None:
         envelope = await self.gateway.send(payload)
         self.picture.apply(envelope, self.clock.now_ns())
+
+
+def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:
+    """The seen-store of `party`'s `role` (``node`` or ``relay``): a file in
+    `audit_dir`, or memory when None."""
+    if audit_dir is None:
+        return MemorySeenStore()
+    return SqliteSeenStore(audit_dir / f"seen-{party}-{role}.sqlite")
 
 
 async def serve_relay(relay: Relay, inbox: Subscription) -> None:

@@ -110,3 +110,24 @@ def test_fourth_party_needs_no_code_change() -> None:
     fed = parse_federation(text)
     assert dict(fed.routes("AUS")) == {"USA": "USA", "ROK": "USA", "JPN": "USA"}
     assert fed.reach("USA") == ("AUS", "JPN", "ROK", "USA")
+
+
+def _with_window(value: str) -> str:
+    header = 'classification = "UNCLASSIFIED"\n'
+    return TRILATERAL.read_text().replace(header, f"{header}freshness_window_s = {value}\n", 1)
+
+
+def test_freshness_window_defaults_to_300_s_and_can_be_set() -> None:
+    assert trilateral().freshness_window_s == 300
+    assert parse_federation(_with_window("120")).freshness_window_s == 120
+    assert parse_federation(_with_window("2.5")).freshness_window_s == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
+def test_freshness_window_must_be_positive(value: str) -> None:
+    text = _with_window(value)
+    err = _error(text)
+    assert err.key == "federation.freshness_window_s"
+    assert err.line is not None
+    assert text.splitlines()[err.line - 1] == f"freshness_window_s = {value}"
+    assert "must be a positive number of seconds" in str(err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,12 +13,12 @@ import pytest
 
 from tests.factories import KEYS, KEYSET, T0, envelope, impact, track, trilateral
 from warnlink.model import SecurityLabel, decode, encode
-from warnlink.model.time import ManualClock
+from warnlink.model.time import NS_PER_S, Clock, ManualClock
 from warnlink.node import Node
 from warnlink.security.signing import countersign, signed_bytes, verify, verify_countersig
 from warnlink.sharing.audit import first_broken
 from warnlink.sharing.subjects import node_inbox, relay_inbox
-from warnlink.transport import MemoryBus
+from warnlink.transport import Bus, MemoryBus
 
 
 class Federated:
@@ -32,13 +33,37 @@ class Federated:
         await self.bus.wait_idle()
 
 
-@pytest.fixture
-async def fed(tmp_path: Path) -> AsyncIterator[Federated]:
+class SkewedClock:
+    """A party's clock running `offset_s` off the federation's clock."""
+
+    def __init__(self, base: ManualClock, offset_s: float) -> None:
+        self.base = base
+        self.offset_ns = round(offset_s * NS_PER_S)
+
+    def now_ns(self) -> int:
+        return self.base.now_ns() + self.offset_ns
+
+    def monotonic_ns(self) -> int:
+        return self.base.monotonic_ns()
+
+
+@contextlib.asynccontextmanager
+async def federated(
+    tmp_path: Path, *, window_s: float | None = None, skew_s: dict[str, float] | None = None
+) -> AsyncIterator[Federated]:
+    """The trilateral federation running; `window_s` replaces the freshness window,
+    `skew_s` sets parties' clocks off by that many seconds."""
     clock = ManualClock(T0)
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     federation = trilateral()
+    if window_s is not None:
+        federation = dataclasses.replace(federation, freshness_window_s=window_s)
+    skew = skew_s or {}
+    clocks: dict[str, Clock] = {
+        p: SkewedClock(clock, skew[p]) if p in skew else clock for p in federation.parties
+    }
     nodes = {
-        p: Node(p, federation, bus, clock, epoch_ns=T0, keys=KEYS[p], audit_dir=tmp_path)
+        p: Node(p, federation, bus, clocks[p], epoch_ns=T0, keys=KEYS[p], audit_dir=tmp_path)
         for p in federation.parties
     }
     for node in nodes.values():
@@ -47,6 +72,33 @@ async def fed(tmp_path: Path) -> AsyncIterator[Federated]:
     for node in nodes.values():
         await node.stop()
     await bus.close()
+
+
+@pytest.fixture
+async def fed(tmp_path: Path) -> AsyncIterator[Federated]:
+    async with federated(tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def capturing(bus: Bus, subject: str) -> AsyncIterator[list[bytes]]:
+    """Every message published on `subject` while open, as bytes."""
+    seen: list[bytes] = []
+    inbox = await bus.subscribe(subject, durable=f"test-capture-{len(subject)}")
+
+    async def observe() -> None:
+        async for delivery in inbox:
+            seen.append(delivery.data)
+            await inbox.ack(delivery)
+
+    task = asyncio.create_task(observe())
+    try:
+        yield seen
+    finally:
+        await inbox.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_rok_track_reaches_jpn_only_through_the_relay_without_sensor(fed: Federated) -> None:
@@ -236,23 +288,11 @@ async def test_relay_refuses_a_tampered_message_before_deciding(fed: Federated) 
 async def test_relay_products_are_countersigned_and_redactions_signed_by_the_relay(
     fed: Federated,
 ) -> None:
-    seen: list[tuple[str, bytes]] = []
-    inbox = await fed.bus.subscribe(node_inbox("JPN", "USA"), durable="test-sig-observer")
-
-    async def observe() -> None:
-        async for delivery in inbox:
-            seen.append((delivery.subject, delivery.data))
-            await inbox.ack(delivery)
-
-    task = asyncio.create_task(observe())
-    await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
-    await fed.nodes["ROK"].gateway.send(impact(trk_id=6))
-    await fed.settle()
-    await inbox.close()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    products = [decode(data) for _, data in seen]
+    async with capturing(fed.bus, node_inbox("JPN", "USA")) as seen:
+        await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
+        await fed.nodes["ROK"].gateway.send(impact(trk_id=6))
+        await fed.settle()
+    products = [decode(data) for data in seen]
     assert sorted(p.kind for p in products) == ["impact_prediction", "track_report"]
     for product in products:
         verify(product, KEYSET)
@@ -270,3 +310,88 @@ async def test_relay_refuses_an_input_already_countersigned(fed: Federated) -> N
     usa = fed.nodes["USA"]
     assert usa.counters.get("relay.rejected.bad_signature") == 1
     assert fed.nodes["JPN"].picture.received_from["ROK"] == 0
+
+
+async def test_a_captured_delivery_sent_again_is_a_duplicate_then_stale(
+    fed: Federated, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with capturing(fed.bus, node_inbox("JPN", "USA")) as seen:
+        await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
+        await fed.settle()
+    (captured,) = seen
+    assert decode(captured).producer == "USA"  # the relay's redacted product
+    jpn = fed.nodes["JPN"]
+    before = (dict(jpn.picture.received_from), len(jpn.picture.events))
+    fed.clock.advance_s(60)
+    await fed.bus.publish(node_inbox("JPN", "USA"), captured, msg_id="replayed-1")
+    await fed.settle()
+    assert jpn.counters.get("duplicate") == 1
+    assert jpn.counters.get("rejected.replay") == 0
+    assert (dict(jpn.picture.received_from), len(jpn.picture.events)) == before
+    fed.clock.advance_s(241)  # 301 s after it was created: past the 300 s window
+    await fed.bus.publish(node_inbox("JPN", "USA"), captured, msg_id="replayed-2")
+    await fed.settle()
+    assert jpn.counters.get("rejected.replay") == 1
+    assert "is stale" in caplog.text
+    assert (dict(jpn.picture.received_from), len(jpn.picture.events)) == before
+
+
+async def test_relay_drops_a_redelivery_and_audits_replays(fed: Federated) -> None:
+    sent = await fed.nodes["ROK"].gateway.send(impact(trk_id=8))
+    await fed.settle()
+    fed.clock.advance_s(1)
+    await fed.bus.publish(relay_inbox("USA", "ROK"), encode(sent), msg_id="again")
+    reused = envelope(originator="ROK", seq=sent.seq, rel_to=("JPN", "USA"))
+    assert reused.msg_id != sent.msg_id
+    await fed.bus.publish(relay_inbox("USA", "ROK"), encode(reused), msg_id="reused")
+    await fed.settle()
+    fed.clock.advance_s(300)
+    await fed.bus.publish(relay_inbox("USA", "ROK"), encode(sent), msg_id="late")
+    await fed.settle()
+    usa = fed.nodes["USA"]
+    assert usa.counters.get("relay.duplicate") == 1
+    assert usa.counters.get("relay.rejected.replay") == 2
+    assert usa.counters.get("relay.forwarded") == 2  # to USA's node and JPN, once
+    rejected = [e for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]
+    assert [(e.msg_id, e.reason) for e in rejected] == [
+        (reused.msg_id, "seq_reused"),
+        (sent.msg_id, "stale"),
+    ]
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 1
+    assert fed.nodes["JPN"].counters.get("duplicate") == 0  # not forwarded again
+
+
+async def test_a_restarted_node_continues_after_its_reserved_seqs(
+    fed: Federated, tmp_path: Path
+) -> None:
+    first = await fed.nodes["ROK"].gateway.send(impact(trk_id=1))
+    await fed.nodes["ROK"].stop()
+    fed.clock.advance_s(1)
+    restarted = Node(
+        "ROK", trilateral(), fed.bus, fed.clock, epoch_ns=T0, keys=KEYS["ROK"], audit_dir=tmp_path
+    )
+    fed.nodes["ROK"] = restarted
+    await restarted.start()
+    second = await restarted.gateway.send(impact(trk_id=2))
+    await fed.settle()
+    assert second.seq > first.seq
+    assert fed.nodes["USA"].counters.get("relay.rejected.replay") == 0
+    assert fed.nodes["JPN"].picture.received_from["ROK"] == 2
+
+
+@pytest.mark.parametrize(
+    ("skew_s", "window_s", "refused_as"),
+    [(262, None, None), (-262, None, None), (262, 200, "future"), (-262, 200, "stale")],
+)
+async def test_clock_skew_is_accepted_within_the_window_and_refused_beyond(
+    tmp_path: Path, skew_s: float, window_s: float | None, refused_as: str | None
+) -> None:
+    async with federated(tmp_path, window_s=window_s, skew_s={"JPN": skew_s}) as skewed:
+        await skewed.nodes["JPN"].gateway.send(impact(trk_id=4))
+        await skewed.settle()
+        usa = skewed.nodes["USA"]
+        rejected = [e.reason for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]
+        delivered = 0 if refused_as else 1
+        assert rejected == ([refused_as] if refused_as else [])
+        assert usa.picture.received_from["JPN"] == delivered
+        assert skewed.nodes["ROK"].picture.received_from["JPN"] == delivered

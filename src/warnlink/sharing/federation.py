@@ -5,6 +5,7 @@ Read from TOML (see ``scenarios/trilateral.toml``)::
     [federation]
     name = "trilateral"
     classification = "UNCLASSIFIED"
+    freshness_window_s = 300         # optional: replay window, seconds either side of now
 
     [parties.ROK]
     name = "Republic of Korea"
@@ -30,12 +31,13 @@ line.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 
@@ -47,9 +49,13 @@ _Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")]
 RELEASABLE_KINDS: tuple[str, ...] = tuple(k for k in PAYLOAD_TYPES if k != "heartbeat")
 
 
+DEFAULT_FRESHNESS_WINDOW_S: Final = 300.0
+
+
 class _FederationHeader(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     classification: str = "UNCLASSIFIED"
+    freshness_window_s: float = DEFAULT_FRESHNESS_WINDOW_S
 
 
 class _PartyDoc(msgspec.Struct, forbid_unknown_fields=True):
@@ -111,7 +117,12 @@ class ReleaseRule:
 
 @dataclass(frozen=True, slots=True)
 class Federation:
-    """A validated federation; see the module docstring for the file format."""
+    """A validated federation; see the module docstring for the file format.
+
+    Attributes:
+        freshness_window_s: how far a message's creation time may lie from the
+            receiver's now, either way, before it is refused (`sharing.replay`).
+    """
 
     name: str
     classification: str
@@ -119,6 +130,7 @@ class Federation:
     links: tuple[Link, ...]
     relays: frozenset[str]
     rules: tuple[ReleaseRule, ...]
+    freshness_window_s: float = DEFAULT_FRESHNESS_WINDOW_S
 
     def peers(self, party: str) -> tuple[str, ...]:
         """The parties `party` has a bilateral link with, sorted."""
@@ -225,6 +237,12 @@ class _Validator:
         doc = self.doc
         if not doc.parties:
             raise self.fail("a federation needs at least two parties", "parties")
+        window_s = doc.federation.freshness_window_s
+        if not (math.isfinite(window_s) and window_s > 0):
+            raise self.fail(
+                f"freshness_window_s must be a positive number of seconds, not {window_s}",
+                "federation.freshness_window_s",
+            )
         links = tuple(self._link(i, lk) for i, lk in enumerate(doc.links))
         seen: dict[frozenset[str], str] = {}
         for i, lk in enumerate(links):
@@ -247,6 +265,7 @@ class _Validator:
             links=links,
             relays=relays,
             rules=rules,
+            freshness_window_s=window_s,
         )
 
     def _link(self, i: int, lk: _LinkDoc) -> Link:

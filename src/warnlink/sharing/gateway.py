@@ -6,10 +6,13 @@ relay once (the relay decides for everyone behind it, the peer included); to any
 other link peer, the gateway decides itself with the same release function and
 sends the peer only what is released to it. Heartbeats go to every link peer.
 
-Every envelope the gateway originates is signed with the party's key.
-Inbound, every delivery is checked at the edge (`inbound.accept`, signatures
-included); a refused one
-is counted and acknowledged so the link keeps flowing.
+Every envelope the gateway originates is signed with the party's key and numbered
+by a `replay.SeqAllocator`, so its seqs continue across restarts. Inbound, every
+delivery is checked at the edge (`inbound.accept`, signatures included), then for
+freshness and replay (`replay.ReplayGuard`, after the signature so a forgery never
+enters the seen-set); a refused one is counted and acknowledged so the link keeps
+flowing, a redelivery is dropped and counted (``duplicate``). The caller marks an
+accepted envelope seen (`Gateway.record`) once it has handled it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
+from warnlink.sharing.replay import ReplayGuard, SeenStore, SeqAllocator, Verdict
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
 from warnlink.sharing.wire import publish_envelope, release
 from warnlink.transport import Bus, Delivery, Subscription
@@ -55,6 +59,7 @@ class Gateway:
         counters: Counters,
         audit: AuditLog,
         keys: PartyKeys,
+        seen: SeenStore,
         on_original: Callable[[Envelope], None] | None = None,
     ) -> None:
         if keys.party != party:
@@ -66,14 +71,14 @@ class Gateway:
         self.clock = clock
         self.counters = counters
         self.audit = audit
+        self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
         self._on_original = on_original
-        self._seq = 0
+        self._seqs = SeqAllocator(seen)
 
     def _envelope(self, payload: Payload, label: SecurityLabel) -> Envelope:
-        self._seq += 1
         envelope = new_envelope(
             originator=self.party,
-            seq=self._seq,
+            seq=self._seqs.next(),
             created=self.clock.now_ns(),
             label=label,
             payload=payload,
@@ -128,7 +133,12 @@ class Gateway:
         return await self.bus.subscribe(node_inbox_filter(self.party), durable=f"node-{self.party}")
 
     def receive(self, delivery: Delivery) -> Envelope | None:
-        """Check one delivery at the edge; the envelope if accepted, else None (counted)."""
+        """Check one delivery at the edge; the envelope if new and accepted, else None.
+
+        A refused delivery is counted (``rejected.<kind>``), a redelivery of a message
+        already handled too (``duplicate``). The caller handles the envelope, then
+        calls `record`.
+        """
         try:
             _, sender = parse_inbox(delivery.subject)
             envelope = accept(
@@ -138,10 +148,19 @@ class Gateway:
                 federation=self.federation,
                 keyset=self.keys.keyset,
             )
+            verdict = self.replay.check(envelope)
         except MessageError as exc:
             self.counters.inc(f"rejected.{exc.counter_key}")
             log.warning("%s refused a delivery on %s: %s", self.party, delivery.subject, exc)
             return None
+        if verdict is Verdict.DUPLICATE:
+            self.counters.inc("duplicate")
+            log.debug("%s dropped a redelivery of %s", self.party, envelope.msg_id)
+            return None
         self.counters.inc(f"received.{envelope.kind}")
         self.counters.inc(f"path.{envelope.originator}.{sender}")
         return envelope
+
+    def record(self, envelope: Envelope) -> None:
+        """Mark a received envelope seen, once it is fully handled."""
+        self.replay.record(envelope)

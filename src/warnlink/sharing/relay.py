@@ -3,11 +3,14 @@
 For each message an originator sends to it, the relay checks the message (it
 decodes, comes from the party named by the subject over a link the relay's party
 has, is issued by that party, and carries that party's valid signature), then
-decides for every party it can deliver to (its own party and its link peers, the
-originator excepted): forward, redact or refuse, by the originator's label. What
-it sends on it countersigns; a redacted product it also signs as its issuer.
-Every decision, and every rejected message, is appended to the audit log with its
-reason before anything is sent.
+is fresh and no replay (`replay.ReplayGuard`), then decides for every party it can
+deliver to (its own party and its link peers, the originator excepted): forward,
+redact or refuse, by the originator's label. What it sends on it countersigns; a
+redacted product it also signs as its issuer. Every decision, and every rejected
+message (a refused replay included, with its rule), is appended to the audit log
+with its reason before anything is sent. A message is marked seen once all its
+products are published; a redelivery of one handled before is dropped
+(``relay.duplicate``), not forwarded again.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.release import Decision
+from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
 from warnlink.sharing.subjects import parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import release
 from warnlink.transport import Bus, Delivery, Subscription
@@ -44,6 +48,7 @@ class Relay:
         audit: AuditLog,
         counters: Counters,
         keys: PartyKeys,
+        seen: SeenStore,
     ) -> None:
         if party not in federation.relays:
             raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
@@ -54,6 +59,7 @@ class Relay:
         self.audit = audit
         self.counters = counters
         self.keys = keys
+        self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
 
     async def open_inbox(self) -> Subscription:
         return await self.bus.subscribe(
@@ -82,8 +88,13 @@ class Relay:
         """Decide on one delivery and send the products; never raises MessageError."""
         try:
             envelope = self._check(delivery)
+            verdict = self.replay.check(envelope)
         except MessageError as exc:
             self._reject(delivery, exc)
+            return []
+        if verdict is Verdict.DUPLICATE:
+            self.counters.inc("relay.duplicate")
+            log.debug("relay %s dropped a redelivery of %s", self.party, envelope.msg_id)
             return []
         decisions = []
         for recipient in self.federation.reach(self.party):
@@ -102,6 +113,7 @@ class Relay:
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             decisions.append(decision)
+        self.replay.record(envelope)
         return decisions
 
     def _reject(self, delivery: Delivery, exc: MessageError) -> None:

@@ -1,0 +1,337 @@
+"""Replay protection: a freshness window and a seen-set per originator's sequence numbers.
+
+Every originator numbers its messages from 1 (`Envelope.seq`) and stamps their
+creation time (`Envelope.created`). A receiver refuses a message created outside
+``now ± window`` and remembers, for every (originator, seq) it handled, which
+message that was. The same message again is a harmless redelivery
+(`Verdict.DUPLICATE`: dropped and counted); another message under a seen
+(originator, seq) is a replay with altered content or a forgery (`ReplayError`,
+rule ``seq_reused``).
+
+A relay's redacted product keeps its originator's seq under a derived id; the
+seen-set holds the id of the originator's message it carries (`origin_id`), so a
+forwarded original and a redacted product of the same message are one message.
+
+The seen-set lives behind `SeenStore` (memory, or SQLite for a node that must
+remember across restarts). It stays bounded: entries created before ``now -
+window`` are pruned, since such a message is refused as stale anyway. The same
+store keeps the party's own outbound sequence high-water mark (`SeqAllocator`),
+so that a restarted gateway never reuses a seq its peers have seen.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+from warnlink.errors import ReplayError, StoreError
+from warnlink.model import Envelope
+from warnlink.model.time import NS_PER_S, Clock
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+SEQ_BLOCK: Final = 1000
+
+_SCHEMA: Final = f"""
+BEGIN;
+CREATE TABLE seen (
+    originator TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    msg_id TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (originator, seq)
+) WITHOUT ROWID;
+CREATE INDEX seen_by_created ON seen (created_ns);
+CREATE TABLE outbound (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    reserved_seq INTEGER NOT NULL
+);
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SeenEntry:
+    """What a store holds of one handled (originator, seq).
+
+    Attributes:
+        msg_id: the id of the originator's message (`origin_id`).
+        created_ns: its creation time, UTC ns.
+    """
+
+    msg_id: str
+    created_ns: int
+
+
+class SeenStore(Protocol):
+    """The durable edge of replay protection: seen (originator, seq) and own seq mark."""
+
+    def lookup(self, originator: str, seq: int) -> SeenEntry | None:
+        """What was handled under (originator, seq), None if nothing."""
+        ...
+
+    def record(self, originator: str, seq: int, entry: SeenEntry) -> None:
+        """Remember that (originator, seq) was handled as `entry` (idempotent)."""
+        ...
+
+    def prune(self, before_ns: int) -> int:
+        """Forget entries created strictly before `before_ns`; how many were forgotten."""
+        ...
+
+    def reserved_seq(self) -> int:
+        """The highest own outbound seq reserved so far, 0 if none."""
+        ...
+
+    def reserve_seq(self, upto: int) -> None:
+        """Reserve own outbound seqs up to `upto`; durable before it returns."""
+        ...
+
+    def close(self) -> None:
+        """Release the store; a durable one keeps what it holds."""
+        ...
+
+
+class MemorySeenStore:
+    """A `SeenStore` in memory: for tests and the demo; forgets everything on exit."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int], SeenEntry] = {}
+        self._reserved = 0
+
+    def lookup(self, originator: str, seq: int) -> SeenEntry | None:
+        return self._seen.get((originator, seq))
+
+    def record(self, originator: str, seq: int, entry: SeenEntry) -> None:
+        self._seen[originator, seq] = entry
+
+    def prune(self, before_ns: int) -> int:
+        old = [key for key, entry in self._seen.items() if entry.created_ns < before_ns]
+        for key in old:
+            del self._seen[key]
+        return len(old)
+
+    def reserved_seq(self) -> int:
+        return self._reserved
+
+    def reserve_seq(self, upto: int) -> None:
+        self._reserved = max(self._reserved, upto)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SqliteSeenStore:
+    """A `SeenStore` in a SQLite file (WAL, ``synchronous=FULL``): survives restarts.
+
+    The file is locked exclusively while open, so two gateways of one party cannot
+    share (and so reuse) its outbound seqs.
+
+    Schema (``PRAGMA user_version = 1``)::
+
+        seen     (originator TEXT, seq INTEGER, msg_id TEXT, created_ns INTEGER,
+                  PRIMARY KEY (originator, seq))
+        outbound (id INTEGER PRIMARY KEY CHECK (id = 0), reserved_seq INTEGER)
+
+    Raises:
+        StoreError: the file cannot be opened, is not a seen-store or is locked; the
+            message names the path.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit; timeout=0: a locked file is an error, not something to wait for.
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the seen-store {path}: {exc}") from exc
+        try:
+            with self._translated("open"):
+                self._prepare()
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _prepare(self) -> None:
+        conn = self._conn
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if journal_mode != "wal":
+            raise StoreError(f"{self.path}: could not switch to WAL (got {journal_mode!r})")
+        conn.execute("PRAGMA synchronous = FULL")
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version == 0:
+            conn.executescript(_SCHEMA)
+        elif version != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version}, this code reads {SCHEMA_VERSION}"
+            )
+
+    @contextmanager
+    def _translated(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """Turn sqlite3's errors into `StoreError` naming the file and the operation."""
+        try:
+            yield self._conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {doing} failed: {exc}") from exc
+
+    def lookup(self, originator: str, seq: int) -> SeenEntry | None:
+        with self._translated("lookup") as conn:
+            row = conn.execute(
+                "SELECT msg_id, created_ns FROM seen WHERE originator = ? AND seq = ?",
+                (originator, seq),
+            ).fetchone()
+        return None if row is None else SeenEntry(str(row[0]), int(row[1]))
+
+    def record(self, originator: str, seq: int, entry: SeenEntry) -> None:
+        with self._translated("record") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO seen (originator, seq, msg_id, created_ns)"
+                " VALUES (?, ?, ?, ?)",
+                (originator, seq, entry.msg_id, entry.created_ns),
+            )
+
+    def prune(self, before_ns: int) -> int:
+        with self._translated("prune") as conn:
+            cursor = conn.execute("DELETE FROM seen WHERE created_ns < ?", (before_ns,))
+        return cursor.rowcount
+
+    def reserved_seq(self) -> int:
+        with self._translated("read the reserved seq") as conn:
+            row = conn.execute("SELECT reserved_seq FROM outbound WHERE id = 0").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def reserve_seq(self, upto: int) -> None:
+        with self._translated("reserve seqs") as conn:
+            conn.execute(
+                "INSERT INTO outbound (id, reserved_seq) VALUES (0, ?) ON CONFLICT (id)"
+                " DO UPDATE SET reserved_seq = max(reserved_seq, excluded.reserved_seq)",
+                (upto,),
+            )
+
+    def close(self) -> None:
+        with self._translated("close"):
+            self._conn.close()
+
+
+class Verdict(enum.Enum):
+    """What `ReplayGuard.check` found: a message to handle, or one already handled."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"
+
+
+def origin_id(envelope: Envelope) -> str:
+    """The id of the originator's message `envelope` carries (itself, or what it was
+    derived from)."""
+    return envelope.derived_from or envelope.msg_id
+
+
+class ReplayGuard:
+    """Refuses stale, future and replayed messages; knows redeliveries.
+
+    The window is inclusive: a message created exactly ``window_s`` before or after
+    now is accepted, one nanosecond further is not. The time checks come first, so a
+    message outside the window is refused whether or not it was seen (its entry may
+    already be pruned).
+
+    Args:
+        store: where seen messages are remembered.
+        clock: the receiver's clock.
+        window_s: the freshness window, seconds either side of now (> 0).
+        party: the receiving party, named in errors.
+    """
+
+    def __init__(
+        self, store: SeenStore, clock: Clock, window_s: float, *, party: str | None = None
+    ) -> None:
+        if not window_s > 0:
+            raise ValueError(f"freshness window must be positive, not {window_s}")
+        self.store = store
+        self.clock = clock
+        self.window_ns = round(window_s * NS_PER_S)
+        self.party = party
+        self._next_prune_ns: int | None = None
+
+    def check(self, envelope: Envelope) -> Verdict:
+        """Whether `envelope` is new or a redelivery of a message handled before.
+
+        Raises:
+            ReplayError: rule ``stale``, ``future`` or ``seq_reused``.
+        """
+        now = self.clock.now_ns()
+        msg_id = envelope.msg_id
+        age_s = (now - envelope.created) / NS_PER_S
+        if envelope.created < now - self.window_ns:
+            raise ReplayError(
+                f"{msg_id} from {envelope.originator} is stale: created {age_s:.3f} s ago",
+                rule="stale",
+                msg_id=msg_id,
+                party=self.party,
+            )
+        if envelope.created > now + self.window_ns:
+            raise ReplayError(
+                f"{msg_id} from {envelope.originator} is created {-age_s:.3f} s in the future",
+                rule="future",
+                msg_id=msg_id,
+                party=self.party,
+            )
+        seen = self.store.lookup(envelope.originator, envelope.seq)
+        if seen is None:
+            return Verdict.NEW
+        if seen.msg_id == origin_id(envelope):
+            return Verdict.DUPLICATE
+        raise ReplayError(
+            f"{envelope.originator} seq {envelope.seq} was {seen.msg_id}, now {msg_id}",
+            rule="seq_reused",
+            msg_id=msg_id,
+            party=self.party,
+        )
+
+    def record(self, envelope: Envelope) -> None:
+        """Mark `envelope` seen; call once it is fully handled.
+
+        A crash before this call leads to handling it again on redelivery, never to
+        losing it. Prunes, at most once every tenth of the window, the entries that
+        have left the window, so the store holds about one window of messages.
+        """
+        self.store.record(
+            envelope.originator, envelope.seq, SeenEntry(origin_id(envelope), envelope.created)
+        )
+        now = self.clock.now_ns()
+        if self._next_prune_ns is None or now >= self._next_prune_ns:
+            self.store.prune(now - self.window_ns)
+            self._next_prune_ns = now + self.window_ns // 10
+
+
+class SeqAllocator:
+    """A party's own outbound sequence numbers, continued across restarts.
+
+    Seqs are reserved in the store `block` at a time, so there is no write per
+    message; a restart continues after the last reserved block (the unused rest of
+    it is skipped, never reused).
+    """
+
+    def __init__(self, store: SeenStore, *, block: int = SEQ_BLOCK) -> None:
+        if block < 1:
+            raise ValueError(f"seq block must be at least 1, not {block}")
+        self.store = store
+        self.block = block
+        self._reserved = store.reserved_seq()
+        self._last = self._reserved
+
+    def next(self) -> int:
+        """The next seq, reserving a new block first when the current one is used up."""
+        if self._last >= self._reserved:
+            self._reserved = self._last + self.block
+            self.store.reserve_seq(self._reserved)
+        self._last += 1
+        return self._last

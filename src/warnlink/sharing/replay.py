@@ -129,7 +129,13 @@ class MemorySeenStore:
 
 
 class SqliteSeenStore:
-    """A `SeenStore` in a SQLite file (WAL, ``synchronous=FULL``): survives restarts.
+    """A `SeenStore` in a SQLite file (WAL): survives restarts.
+
+    Seen entries are written with ``synchronous=NORMAL``: durable across a crash of
+    the process, and a power cut can lose only the last few, which means handling
+    those messages again (harmless: receivers apply by message id). A seq
+    reservation is written with ``synchronous=FULL``: lost, it would make a restarted
+    gateway reuse seqs its peers refuse.
 
     The file is locked exclusively while open, so two gateways of one party cannot
     share (and so reuse) its outbound seqs.
@@ -166,7 +172,7 @@ class SqliteSeenStore:
         (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
         if journal_mode != "wal":
             raise StoreError(f"{self.path}: could not switch to WAL (got {journal_mode!r})")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA synchronous = NORMAL")
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version == 0:
             conn.executescript(_SCHEMA)
@@ -211,11 +217,13 @@ class SqliteSeenStore:
 
     def reserve_seq(self, upto: int) -> None:
         with self._translated("reserve seqs") as conn:
+            conn.execute("PRAGMA synchronous = FULL")
             conn.execute(
                 "INSERT INTO outbound (id, reserved_seq) VALUES (0, ?) ON CONFLICT (id)"
                 " DO UPDATE SET reserved_seq = max(reserved_seq, excluded.reserved_seq)",
                 (upto,),
             )
+            conn.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
         with self._translated("close"):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,22 @@ from warnlink.transport.subjects import check_publish, check_subscribe, validate
 DEFAULT_API_PREFIX: Final = "$JS.API"
 REQUEST_TIMEOUT_S: Final = 5.0
 _T = TypeVar("_T")
+_TLS_EOF_WARNING: Final = "returning true from eof_received() has no effect when using ssl"
+
+
+class _QuietTlsEof(logging.Filter):
+    """Drops asyncio's warning on every close of a connection upgraded to TLS.
+
+    nats-py upgrades its stream to TLS after the server's INFO (`loop.start_tls`); the
+    stream's protocol was made for plain TCP and asks to keep the connection half open
+    at EOF, which asyncio refuses under TLS with this warning. Nothing is lost.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _TLS_EOF_WARNING
+
+
+logging.getLogger("asyncio").addFilter(_QuietTlsEof())
 
 
 @dataclass(frozen=True, slots=True)

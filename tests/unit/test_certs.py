@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import ssl
 import stat
 from collections.abc import AsyncIterator
@@ -228,3 +229,12 @@ async def test_the_client_refuses_a_server_of_another_ca(
     with pytest.raises(ssl.SSLCertVerificationError):
         await _ping(port, client_ssl_context(strangers, "USA", "node"))
     assert seen == []
+
+
+def test_certificates_are_valid_for_a_year_from_the_given_time(tmp_path: Path) -> None:
+    start = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    init_certs(tmp_path, ["ROK"], now=start)
+    for name in ("ca", "server", "leaf", *CLIENT_ROLES):
+        cert = _load(party_certs(tmp_path, "ROK").cert(name))
+        assert cert.not_valid_after_utc == start + datetime.timedelta(days=365)
+        assert start - datetime.timedelta(minutes=10) < cert.not_valid_before_utc <= start

@@ -120,6 +120,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     keys_init.set_defaults(run=_keys_init)
 
+    certs = commands.add_parser("certs", help="TLS certificates")
+    certs_commands = certs.add_subparsers(required=True, metavar="ACTION")
+    certs_init = certs_commands.add_parser(
+        "init",
+        help="create each party's CA and its server, node, relay and leaf certificates (mTLS)",
+    )
+    certs_init.add_argument("dir", type=Path, help="the folder for the certificates")
+    certs_init.add_argument(
+        "--config", type=Path, help="federation TOML (default: packaged trilateral)"
+    )
+    certs_init.set_defaults(run=_certs_init)
+
     bench = commands.add_parser("bench", help="benchmarks")
     bench_commands = bench.add_subparsers(required=True, metavar="BENCHMARK")
     accuracy = bench_commands.add_parser(
@@ -350,6 +362,23 @@ def _keys_init(args: argparse.Namespace) -> int:
     for party in keyset.parties:
         print(f"{party}: {private_key_path(args.dir, party)} (private, mode 600)")
     print(f"public key set: {args.dir / KEYSET_FILE}")
+    return 0
+
+
+def _certs_init(args: argparse.Namespace) -> int:
+    from warnlink.demo import default_federation_path
+    from warnlink.security.certs import init_certs
+    from warnlink.sharing.federation import load_federation
+
+    federation = load_federation(args.config or default_federation_path())
+    written = init_certs(
+        args.dir, federation.parties, links=[link.parties for link in federation.links]
+    )
+    for party, certs in written.parties.items():
+        print(f"{party}: {certs.folder}")
+        for path in certs.files():
+            private = " (private, mode 600)" if path.suffix == ".key" else ""
+            print(f"  {path.name}{private}")
     return 0
 
 

@@ -9,6 +9,10 @@ credentials, all in this process: the demo uses it for ``--transport nats``.
 every relay as OS processes of their own (``python -m warnlink party ...``, which
 runs `run_party`), each connecting to its party's server with its party's
 credentials; `health` says who is up; `stop` ends the processes, then the servers.
+
+Both always run with mutual TLS on every client and leaf connection: the
+certificates are made in the data folder (``certs/``, `ensure_certs`) unless they are
+there already, as the signing keys are (``keys/``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from warnlink.counters import Counters
 from warnlink.errors import TransportError
 from warnlink.model.time import SystemClock
 from warnlink.node import Node, seen_store, serve_relay
+from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation, load_federation
@@ -38,6 +43,14 @@ from warnlink.transport.nats_server import NatsServer, parent_death_signal
 ROLES: Final = ("node", "relay")
 STOP_TIMEOUT_S: Final = 10.0
 TICK_S: Final = 1.0
+
+
+def ensure_certs(federation: Federation, folder: Path) -> Path:
+    """The certificate folder in `folder`, made by `init_certs` unless it is there."""
+    certs = folder / CERTS_DIR
+    if not certs.exists():
+        init_certs(certs, federation.parties, links=[link.parties for link in federation.links])
+    return certs
 
 
 class NatsFederation:
@@ -58,7 +71,7 @@ class NatsFederation:
             TransportError: a server did not start, a link did not come up, or a
                 party could not connect.
         """
-        topology = plan_topology(federation, folder)
+        topology = plan_topology(federation, folder, certs=ensure_certs(federation, folder))
         topology.write()
         servers = topology.start()  # blocks briefly: from the main thread, see NatsServer
         buses: dict[str, NatsBus] = {}
@@ -117,7 +130,8 @@ class Deployment:
         Raises:
             TransportError: a server did not start or a link did not come up.
         """
-        self.topology = plan_topology(self.federation, self.folder)
+        certs = ensure_certs(self.federation, self.folder)
+        self.topology = plan_topology(self.federation, self.folder, certs=certs)
         self.topology.write()
         if not (self.folder / KEYS_DIR / KEYSET_FILE).exists():
             init_keys(self.folder / KEYS_DIR, self.federation.parties)
@@ -206,7 +220,8 @@ def read_access(folder: Path, party: str) -> PartyAccess:
     """A party's server URL and credentials, from the data folder `Deployment` wrote."""
     entries = json.loads((folder / ACCESS_FILE).read_text(encoding="utf-8"))
     entry = entries[party]
-    return PartyAccess(party, entry["url"], entry["user"], entry["password"])
+    certs = None if entry.get("certs") is None else Path(entry["certs"])
+    return PartyAccess(party, entry["url"], entry["user"], entry["password"], certs)
 
 
 async def run_party(
@@ -218,7 +233,7 @@ async def run_party(
     relay decides on what arrives at its inbox. Both ack only what they handled.
     """
     keys = load_party_keys(folder / KEYS_DIR, access.party)
-    bus = await access.connect(federation)
+    bus = await access.connect(federation, role=role)
     clock = SystemClock()
     try:
         if role == "node":

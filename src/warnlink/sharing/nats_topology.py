@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from warnlink.errors import TransportError
+from warnlink.security.certs import PartyCerts, client_ssl_context, party_certs
 from warnlink.sharing.federation import Federation, Link
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, relay_inbox, relay_inbox_filter
 from warnlink.transport.nats import NatsBus, StreamSpec
@@ -56,6 +57,7 @@ from warnlink.transport.subjects import subject_matches
 
 LINK_TIMEOUT_S: Final = 20.0
 ACCESS_FILE: Final = "access.json"
+TLS_TIMEOUT_S: Final = 2.0
 
 
 def stream_name(party: str) -> str:
@@ -112,18 +114,33 @@ class PartyAccess:
         party: the party's code.
         url: its server's client URL.
         user, password: its node's credentials.
+        certs: the folder made by `init_certs`, when the server requires mutual TLS.
     """
 
     party: str
     url: str
     user: str
     password: str
+    certs: Path | None = None
 
-    async def connect(self, federation: Federation, *, ack_wait_s: float = 30.0) -> NatsBus:
-        """The party's bus: its inbox stream ensured, its consumers on that stream."""
+    async def connect(
+        self, federation: Federation, *, role: str = "node", ack_wait_s: float = 30.0
+    ) -> NatsBus:
+        """The party's bus: its inbox stream ensured, its consumers on that stream.
+
+        Args:
+            federation: the federation, for the stream's subjects.
+            role: ``node`` or ``relay``: whose client certificate is presented.
+            ack_wait_s: how long the server waits for an ack before redelivering.
+
+        Raises:
+            ConfigError: the role's certificate cannot be loaded.
+            TransportError: the connection or the stream set-up failed.
+        """
         spec = StreamSpec(
             name=stream_name(self.party), subjects=grants(federation, self.party).consume
         )
+        tls = None if self.certs is None else client_ssl_context(self.certs, self.party, role)
         return await NatsBus.connect(
             self.url,
             stream=spec.name,
@@ -132,7 +149,8 @@ class PartyAccess:
             password=self.password,
             inbox_prefix=inbox_prefix(self.party),
             ack_wait_s=ack_wait_s,
-            name=f"warnlink-{self.party}",
+            name=f"warnlink-{self.party}-{role}",
+            tls=tls,
         )
 
 
@@ -166,7 +184,12 @@ class Topology:
         for party, plan in self.servers.items():
             write_config(self.folder / party / "nats.conf", plan.config)
         access = {
-            p: {"url": a.url, "user": a.user, "password": a.password}
+            p: {
+                "url": a.url,
+                "user": a.user,
+                "password": a.password,
+                "certs": None if a.certs is None else str(a.certs),
+            }
             for p, a in self.access.items()
         }
         path = self.folder / ACCESS_FILE
@@ -257,6 +280,7 @@ def plan_topology(
     federation: Federation,
     folder: Path,
     *,
+    certs: Path | None = None,
     port: Callable[[], int] = free_port,
     secret: Callable[[], str] = lambda: secrets.token_urlsafe(24),
     max_payload: int = 1 << 20,
@@ -266,6 +290,8 @@ def plan_topology(
     Args:
         federation: who exists and who is linked to whom.
         folder: where `Topology.write` puts configurations, stores and credentials.
+        certs: a folder made by `init_certs`: every client and leaf connection then
+            uses mutual TLS (`tls_blocks`); plain connections otherwise.
         port: gives a free TCP port (injected so tests can choose).
         secret: gives a fresh password.
         max_payload: the largest message the servers accept.
@@ -273,7 +299,9 @@ def plan_topology(
     parties = sorted(federation.parties)
     hubs = {hub_of(federation, link) for link in federation.links}
     ports = {p: (port(), port(), port() if p in hubs else None) for p in parties}
-    access = {p: PartyAccess(p, f"nats://127.0.0.1:{ports[p][0]}", p, secret()) for p in parties}
+    access = {
+        p: PartyAccess(p, f"nats://127.0.0.1:{ports[p][0]}", p, secret(), certs) for p in parties
+    }
     leaf_users: dict[tuple[str, str], tuple[str, str]] = {}
     for link in federation.links:
         hub = hub_of(federation, link)
@@ -281,6 +309,7 @@ def plan_topology(
         leaf_users[(hub, spoke)] = (f"leaf-{spoke}", secret())
     servers: dict[str, ServerPlan] = {}
     for party in parties:
+        tls = None if certs is None else tls_blocks(party_certs(certs, party))
         client_port, monitor_port, leaf_port = ports[party]
         users = [_node_user(federation, access[party])]
         remotes: list[ConfigTree] = []
@@ -289,15 +318,18 @@ def plan_topology(
                 users.append(_leaf_user(federation, hub, spoke, user, password))
             elif spoke == party:
                 hub_leaf_port = ports[hub][2]
-                remotes.append(
-                    {
-                        "url": f"nats-leaf://{user}:{password}@127.0.0.1:{hub_leaf_port}",
-                        "account": party,
-                    }
-                )
+                remote: ConfigTree = {
+                    "url": f"nats-leaf://{user}:{password}@127.0.0.1:{hub_leaf_port}",
+                    "account": party,
+                }
+                if tls is not None:
+                    remote["tls"] = tls.leaf_remote
+                remotes.append(remote)
         leafnodes: ConfigTree = {}
         if leaf_port is not None:
             leafnodes |= {"host": "127.0.0.1", "port": leaf_port}
+            if tls is not None:
+                leafnodes["tls"] = tls.leaf_listener
         if remotes:
             leafnodes["remotes"] = remotes
         config: ConfigTree = {
@@ -309,10 +341,47 @@ def plan_topology(
             "jetstream": jetstream_block(folder / party / "jetstream", domain=party),
             "accounts": {party: {"jetstream": "enabled", "users": users}},
         }
+        if tls is not None:
+            config["tls"] = tls.clients
         if leafnodes:
             config["leafnodes"] = leafnodes
         servers[party] = ServerPlan(party, client_port, monitor_port, leaf_port, config)
     return Topology(federation, folder, servers, access, leaf_users)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsBlocks:
+    """A server's ``tls`` blocks: for client connections, the leaf listener, leaf remotes."""
+
+    clients: ConfigTree
+    leaf_listener: ConfigTree
+    leaf_remote: ConfigTree
+
+
+def tls_blocks(certs: PartyCerts) -> TlsBlocks:
+    """Mutual TLS for one party's server, from its files (`warnlink.security.certs`).
+
+    Clients present a certificate of the party's own CA (``ca.pem``); leaf connections,
+    which cross parties, one of the party's or a link peer's CA (``trust.pem``). Both
+    ends of a leaf link verify the other.
+    """
+    leaf = {
+        "cert_file": str(certs.cert("leaf")),
+        "key_file": str(certs.key("leaf")),
+        "ca_file": str(certs.trust),
+        "timeout": TLS_TIMEOUT_S,
+    }
+    return TlsBlocks(
+        clients={
+            "cert_file": str(certs.cert("server")),
+            "key_file": str(certs.key("server")),
+            "ca_file": str(certs.ca),
+            "verify": True,
+            "timeout": TLS_TIMEOUT_S,
+        },
+        leaf_listener=leaf | {"verify": True},
+        leaf_remote=leaf,
+    )
 
 
 def _allow(publish: Iterable[str], subscribe: Iterable[str]) -> ConfigTree:

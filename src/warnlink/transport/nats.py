@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
@@ -46,6 +48,22 @@ from warnlink.transport.subjects import check_publish, check_subscribe, validate
 DEFAULT_API_PREFIX: Final = "$JS.API"
 REQUEST_TIMEOUT_S: Final = 5.0
 _T = TypeVar("_T")
+_TLS_EOF_WARNING: Final = "returning true from eof_received() has no effect when using ssl"
+
+
+class _QuietTlsEof(logging.Filter):
+    """Drops asyncio's warning on every close of a connection upgraded to TLS.
+
+    nats-py upgrades its stream to TLS after the server's INFO (`loop.start_tls`); the
+    stream's protocol was made for plain TCP and asks to keep the connection half open
+    at EOF, which asyncio refuses under TLS with this warning. Nothing is lost.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _TLS_EOF_WARNING
+
+
+logging.getLogger("asyncio").addFilter(_QuietTlsEof())
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,43 +135,77 @@ class NatsBus:
         request_timeout_s: float = REQUEST_TIMEOUT_S,
         name: str | None = None,
         connect_timeout_s: float = 10.0,
+        tls: ssl.SSLContext | None = None,
     ) -> NatsBus:
         """Connect to NATS, make sure the stream exists if `ensure` says how, and return the bus.
 
         Once connected, the client reconnects without limit; the first connection must
-        succeed within `connect_timeout_s`.
+        succeed within `connect_timeout_s`. With `tls` (a client context with the
+        client's certificate, see `warnlink.security.certs.client_ssl_context`) the
+        connection uses mutual TLS; a refused handshake fails at once.
 
         Raises:
             TransportError: the connection or the stream set-up failed (refused
-                credentials included).
+                credentials included); a refused TLS handshake says "TLS handshake
+                refused" and why (`tls_refusal`).
         """
+        who = name or "a client"
         refused: list[Exception] = []
+        tls_refused: list[tuple[str, Exception]] = []
+        tls_refused_now = asyncio.Event()
 
         async def on_error(exc: Exception) -> None:
+            # A dropped connection tells of a refused certificate only when nothing
+            # else went wrong before it (after a refused password, it is just that).
+            reason = tls_refusal(exc, tls_configured=tls is not None, first=not refused)
             refused.append(exc)
+            if reason is not None:
+                tls_refused.append((reason, exc))
+                tls_refused_now.set()
 
+        # nats-py retries a refused TLS handshake until the timeout: watch its errors
+        # and give up at the first refusal instead.
+        attempt = asyncio.ensure_future(
+            nats.connect(
+                servers,
+                user=user,
+                password=password,
+                inbox_prefix=inbox_prefix,
+                name=name,
+                connect_timeout=min(connect_timeout_s, REQUEST_TIMEOUT_S),
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                error_cb=on_error,
+                tls=tls,
+            )
+        )
+        watch = asyncio.ensure_future(tls_refused_now.wait())
         try:
-            async with asyncio.timeout(connect_timeout_s):
-                client = await nats.connect(
-                    servers,
-                    user=user,
-                    password=password,
-                    inbox_prefix=inbox_prefix,
-                    name=name,
-                    connect_timeout=min(connect_timeout_s, REQUEST_TIMEOUT_S),
-                    max_reconnect_attempts=-1,
-                    allow_reconnect=True,
-                    error_cb=on_error,
-                )
-        except TimeoutError as exc:
+            done, _ = await asyncio.wait(
+                {attempt, watch}, timeout=connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            watch.cancel()
+            if not attempt.done():
+                attempt.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await attempt
+        if attempt not in done:
+            if tls_refused:
+                reason, cause = tls_refused[0]
+                raise TransportError(
+                    f"{who}: TLS handshake refused by NATS at {servers}: {reason}"
+                ) from cause
             why = f" ({refused[-1]!r})" if refused else ""
             raise TransportError(
-                f"cannot connect to NATS at {servers} within {connect_timeout_s} s{why}"
-            ) from exc
+                f"{who} cannot connect to NATS at {servers} within {connect_timeout_s} s{why}"
+            )
+        try:
+            client = attempt.result()
         except Exception as exc:
             # nats-py reports a refused authentication as one of its errors or as a
             # bare Exception from its reader; either way it is a transport failure.
-            raise TransportError(f"cannot connect to NATS at {servers}: {exc!r}") from exc
+            raise TransportError(f"{who} cannot connect to NATS at {servers}: {exc!r}") from exc
         bus = cls(
             client,
             stream=stream,
@@ -351,3 +403,31 @@ async def wait_idle(buses: Sequence[NatsBus], *, poll_s: float = 0.002) -> None:
         else:
             previous = None
         await asyncio.sleep(poll_s)
+
+
+def tls_refusal(exc: BaseException, *, tls_configured: bool, first: bool) -> str | None:
+    """What a connection error says about a refused TLS handshake, or None if it is not one.
+
+    With TLS 1.3 the server checks the client's certificate after the client thinks the
+    handshake is done: the refusal then arrives as an alert on the first read, or as
+    a closed connection when the alert is lost to the race. So a closed connection
+    counts when the client uses TLS and it is the `first` error of the attempt.
+    """
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        if not tls_configured:
+            return (
+                f"the server requires TLS and this client has no certificates "
+                f"({exc.verify_message})"
+            )
+        return f"the server's certificate does not verify ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        alert = str(exc.reason or exc).lower().replace("_", " ")
+        if "certificate required" in alert:
+            return f"certificate required: the server wants a client certificate ({alert})"
+        return f"the server refused this client's certificate ({alert})"
+    if tls_configured and first and isinstance(exc, BrokenPipeError | ConnectionResetError):
+        return (
+            "the server closed the connection in the TLS handshake: certificate required, "
+            "or not accepted"
+        )
+    return None

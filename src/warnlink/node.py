@@ -70,7 +70,9 @@ class Node:
             bus,
             clock,
             counters=self.counters,
-            audit=AuditLog(audit_dir / f"gateway-{party}.jsonl" if audit_dir else None),
+            audit=AuditLog(
+                audit_dir / f"gateway-{party}.jsonl" if audit_dir else None, keys.own, clock=clock
+            ),
             keys=keys,
             on_original=on_original,
         )
@@ -80,7 +82,11 @@ class Node:
                 federation,
                 bus,
                 clock,
-                audit=AuditLog(audit_dir / f"relay-{party}.jsonl" if audit_dir else None),
+                audit=AuditLog(
+                    audit_dir / f"relay-{party}.jsonl" if audit_dir else None,
+                    keys.own,
+                    clock=clock,
+                ),
                 counters=self.counters,
                 keys=keys,
             )

@@ -106,7 +106,7 @@ class SignedHead(
 AuditLine = AuditEntry | SignedHead
 
 _encoder: Final = msgspec.json.Encoder(order="sorted")
-_decoder: Final = msgspec.json.Decoder(AuditLine)
+_decoder: Final[msgspec.json.Decoder[AuditLine]] = msgspec.json.Decoder(AuditLine)
 
 
 def canonical(line: AuditLine) -> bytes:

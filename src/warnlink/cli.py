@@ -436,7 +436,7 @@ def _audit_prove(args: argparse.Namespace) -> int:
         print(f"warnlink: no signed head covers entry {entry.index} yet", file=sys.stderr)
         return 2
     if args.out is None:
-        sys.stdout.buffer.write(encode_proof(proof))
+        print(encode_proof(proof).decode(), end="")
         return 0
     try:
         args.out.write_bytes(encode_proof(proof))

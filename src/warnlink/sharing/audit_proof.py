@@ -169,7 +169,7 @@ def verify_lines(lines: Iterable[AuditLine | Unreadable], keyset: KeySet | None)
             if problem is not None:
                 broken = BrokenLink(number, "head", entries, problem)
             else:
-                verified += keyset is not None
+                verified += 1 if keyset is not None else 0
                 last_head = line
             heads += 1
     return Verification(entries, heads, verified, last_head, chain, broken)

@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py
 	$(BIN)/python bench/bench_radar_tracker.py
 	$(BIN)/python bench/bench_signing.py
+	$(BIN)/python bench/bench_audit.py
 	$(BIN)/python bench/bus_throughput.py
 	$(BIN)/python bench/nats_latency.py
 	@echo "accuracy against truth and Stone Soup: make bench-accuracy (SEEDS=$(SEEDS))"

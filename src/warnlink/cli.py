@@ -1,12 +1,14 @@
 """The `warnlink` command: a thin face over the library.
 
-warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data DIR] [--json]
+warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data-dir DIR] [--json]
               [--transport memory|nats]
 warnlink up [--config FED.toml] [--data DIR] [--json]
 warnlink party CODE --role node|relay --config FED.toml --data DIR   (run by `up`)
 warnlink schema
 warnlink validate FED.toml
-warnlink audit verify LOG.jsonl
+warnlink audit verify LOG.jsonl [--keyset FILE] [--json]
+warnlink audit prove LOG.jsonl ID [--out FILE]
+warnlink audit check-proof PROOF.json --keyset FILE
 warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] [--doc MD]
 """
 
@@ -45,7 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", type=Path, help="federation TOML (default: packaged trilateral)")
     demo.add_argument("--scenario", type=Path, help="scenario TOML (default: packaged default)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    demo.add_argument("--data", type=Path, help="keep the bus and audit logs in this empty folder")
+    demo.add_argument(
+        "--data-dir",
+        "--data",
+        dest="data_dir",
+        type=Path,
+        help="keep the bus, the audit logs and the key set in this empty folder",
+    )
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.add_argument(
         "--transport",
@@ -104,9 +112,35 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="audit log tools")
     audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
-    verify = audit_commands.add_parser("verify", help="check an audit log's hash chain")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check an audit log: hash chain, Merkle roots and signed heads "
+        "(exit 0 intact, 1 tampered, 2 set-up error)",
+    )
     verify.add_argument("path", type=Path)
+    verify.add_argument(
+        "--keyset",
+        type=Path,
+        help="the public key set (default: keys/keyset.json beside the log or in its parent)",
+    )
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(run=_audit_verify)
+    prove = audit_commands.add_parser(
+        "prove", help="print a self-contained inclusion proof of one entry (JSON)"
+    )
+    prove.add_argument("path", type=Path)
+    prove.add_argument(
+        "id", help="a message id or product id (its first entry), or an entry index (digits)"
+    )
+    prove.add_argument("--out", type=Path, help="write the proof to this file")
+    prove.set_defaults(run=_audit_prove)
+    check_proof = audit_commands.add_parser(
+        "check-proof",
+        help="check an inclusion proof with the public key set alone (exit 0 valid, 1 invalid)",
+    )
+    check_proof.add_argument("proof", type=Path)
+    check_proof.add_argument("--keyset", type=Path, required=True, help="the public key set")
+    check_proof.set_defaults(run=_audit_check_proof)
 
     keys = commands.add_parser("keys", help="signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
@@ -173,7 +207,7 @@ def _demo(args: argparse.Namespace) -> int:
             args.config,
             args.scenario,
             seed=args.seed,
-            data_dir=args.data,
+            data_dir=args.data_dir,
             progress=progress,
             transport=args.transport,
         )
@@ -383,15 +417,90 @@ def _certs_init(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from warnlink.sharing.audit import first_broken, read_entries
+    from warnlink.sharing.audit import SignedHead
+    from warnlink.sharing.audit_proof import (
+        default_keyset_path,
+        read_keyset,
+        read_lines,
+        verify_lines,
+    )
 
-    entries = list(read_entries(args.path))
-    broken = first_broken(entries)
-    print(f"{args.path}: {len(entries)} entries")
-    if broken is not None:
-        print(f"chain broken at entry {broken}")
+    lines = read_lines(args.path)
+    keyset_path = args.keyset or default_keyset_path(args.path)
+    if keyset_path is None and any(isinstance(line, SignedHead) for line in lines):
+        raise ConfigError("the log has signed heads but no key set was found; pass --keyset")
+    result = verify_lines(lines, None if keyset_path is None else read_keyset(keyset_path))
+    if args.json:
+        print(json.dumps({"path": str(args.path), **result.as_dict()}, indent=2))
+        return 0 if result.intact else 1
+    print(
+        f"{args.path}: {result.entries} entries, {result.heads} signed heads "
+        f"({result.heads_verified} verified)"
+    )
+    head = result.last_head
+    if head is None:
+        print("last signed head: none")
+    else:
+        print(f"last signed head: size {head.tree_size}, root {head.root}, by {head.signer}")
+    if result.broken is not None:
+        print(f"BROKEN: first broken link at {result.broken}")
         return 1
-    print(f"chain intact; head {entries[-1].hash if entries else '(empty)'}")
+    unsigned = result.entries - (head.tree_size if head else 0)
+    tail = f"; {unsigned} entries after the last signed head" if unsigned else ""
+    print(f"intact: chain head {result.chain_head}{tail}")
+    return 0
+
+
+def _audit_prove(args: argparse.Namespace) -> int:
+    from warnlink.sharing.audit import read_log
+    from warnlink.sharing.audit_proof import encode_proof, find_entry, prove
+
+    lines = list(read_log(args.path))
+    entry = find_entry(lines, args.id)
+    if entry is None:
+        print(f"warnlink: no entry {args.id} in {args.path}", file=sys.stderr)
+        return 2
+    proof = prove(lines, entry.index)
+    if proof is None:
+        print(f"warnlink: no signed head covers entry {entry.index} yet", file=sys.stderr)
+        return 2
+    if args.out is None:
+        print(encode_proof(proof).decode(), end="")
+        return 0
+    try:
+        args.out.write_bytes(encode_proof(proof))
+    except OSError as exc:
+        print(f"warnlink: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: entry {entry.index} against the head of size {proof.head.tree_size}")
+    return 0
+
+
+def _audit_check_proof(args: argparse.Namespace) -> int:
+    from warnlink.errors import DecodeError
+    from warnlink.sharing.audit_proof import check_proof, decode_proof, read_keyset
+
+    keyset = read_keyset(args.keyset)
+    try:
+        data = args.proof.read_bytes()
+    except OSError as exc:
+        print(f"warnlink: cannot read {args.proof}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        proof = decode_proof(data)
+    except DecodeError as exc:
+        print(f"invalid: {exc}")
+        return 1
+    problem = check_proof(proof, keyset)
+    if problem is not None:
+        print(f"invalid: {problem}")
+        return 1
+    entry, head = proof.entry, proof.head
+    print(
+        f"valid: entry {entry.index} ({entry.outcome} {entry.msg_id or '-'} to "
+        f"{entry.recipient or '-'}) is in {head.signer}'s log of {head.tree_size} entries, "
+        f"root {head.root}"
+    )
     return 0
 
 

@@ -33,7 +33,7 @@ from warnlink.model import ImpactPrediction, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
-from warnlink.sharing.audit import first_broken
+from warnlink.sharing.audit_proof import verify_lines, verify_log
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.leaks import Leak, LeakChecker
 from warnlink.sharing.subjects import node_inbox_filter, parse_inbox
@@ -101,8 +101,9 @@ async def run_demo(
         federation_path: federation TOML; the packaged trilateral one by default.
         scenario_path: scenario TOML; the packaged default scenario by default.
         seed: seeds every random draw, so a run is reproducible.
-        data_dir: where the bus log and audit logs go; a temporary folder (removed
-            afterwards) by default. A given folder must be empty or absent.
+        data_dir: where the bus log, the audit logs (``gateway-<P>.jsonl``,
+            ``relay-<P>.jsonl``) and the key set (``keys/``) go; a temporary folder
+            (removed afterwards) by default. A given folder must be empty or absent.
         progress: called with (seconds since epoch, one-line status) as time passes.
         observe: called every second with every party's node, to read (not change) the
             pictures as they evolve (the accuracy benchmark samples them).
@@ -293,13 +294,22 @@ def summarise(
     for node in nodes.values():
         if node.relay is None:
             continue
-        entries = list(node.relay.audit)
+        audit = node.relay.audit
         for outcome in relay:
-            relay[outcome] += sum(1 for e in entries if e.outcome == outcome)
+            relay[outcome] += sum(1 for e in audit if e.outcome == outcome)
+        keyset = node.relay.keys.keyset
+        # The file, when there is one: what another party would be handed to check.
+        check = (
+            verify_lines(audit.lines(), keyset)
+            if audit.path is None
+            else verify_log(audit.path, keyset)
+        )
         relay.setdefault("audit", {})[node.party] = {
-            "entries": len(entries),
-            "head": node.relay.audit.head,
-            "chain_ok": first_broken(entries) is None,
+            "entries": check.entries,
+            "head": audit.head,
+            "signed_heads": check.heads_verified,
+            "root": None if check.last_head is None else check.last_head.root,
+            "chain_ok": check.intact and check.heads_verified == check.heads > 0,
         }
     return {
         "scenario": scenario.name,

@@ -73,7 +73,9 @@ class Node:
             bus,
             clock,
             counters=self.counters,
-            audit=AuditLog(audit_dir / f"gateway-{party}.jsonl" if audit_dir else None),
+            audit=AuditLog(
+                audit_dir / f"gateway-{party}.jsonl" if audit_dir else None, keys.own, clock=clock
+            ),
             keys=keys,
             seen=seen_store(audit_dir, party, "node"),
             on_original=on_original,
@@ -84,7 +86,11 @@ class Node:
                 federation,
                 bus,
                 clock,
-                audit=AuditLog(audit_dir / f"relay-{party}.jsonl" if audit_dir else None),
+                audit=AuditLog(
+                    audit_dir / f"relay-{party}.jsonl" if audit_dir else None,
+                    keys.own,
+                    clock=clock,
+                ),
                 counters=self.counters,
                 keys=keys,
                 seen=seen_store(audit_dir, party, "relay"),

@@ -1,16 +1,26 @@
-"""The release audit log: append-only, hash-chained, verifiable by any party.
+"""The release audit log: append-only, hash-chained, Merkle-committed, signed.
 
 Every decision a relay or gateway makes (forwarded, redacted, refused, rejected,
-and why) is one entry. An entry holds ids and hashes, never payloads. Each entry's
-hash covers its canonical JSON and the previous entry's hash (SHA-256), so
-changing, removing or reordering any entry breaks every hash after it.
+and why) is one entry. An entry holds ids and hashes, never payloads. Two
+structures cover the entries:
 
-The log is a JSON Lines file (one entry a line) or, without a path, a list in
-memory. Signed heads and inclusion proofs come with the trust work (issue 5).
+- a SHA-256 hash chain: each entry's hash covers its canonical JSON and the
+  previous entry's hash, so the first changed, removed or reordered entry is the
+  first broken link;
+- an RFC 9162 Merkle tree (`warnlink.sharing.merkle`) whose leaves are the
+  entries' canonical JSON, so one entry can be proven to be in the log with a
+  logarithmic audit path, without the rest of the log.
+
+Every `head_every` entries, and on `close`, the log's owner (the party whose
+relay or gateway decides) signs a tree head: size, Merkle root, chain head and
+time, Ed25519 over a domain-tagged canonical encoding. Entries and heads share one
+JSON Lines file as a tagged union (``"type": "entry"`` or ``"head"``); see
+docs/formats.md. Verification and proofs: `warnlink.sharing.audit_proof`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +28,13 @@ from typing import Final
 
 import msgspec
 
-from warnlink.errors import StoreError
+from warnlink.errors import ConfigError, StoreError
+from warnlink.model.time import Clock
+from warnlink.security.signing import PartyKey
+from warnlink.sharing.merkle import MerkleAccumulator, leaf_hash
 
 GENESIS: Final = "0" * 64
+HEAD_TAG: Final = b"warnlink-audit-head-v1\x00"
 
 
 class DecisionRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -53,7 +67,7 @@ class DecisionRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
     product_id: str = ""
 
 
-class AuditEntry(DecisionRecord, frozen=True, kw_only=True):
+class AuditEntry(DecisionRecord, frozen=True, kw_only=True, tag_field="type", tag="entry"):
     """A decision as it stands in the log.
 
     Attributes:
@@ -67,24 +81,114 @@ class AuditEntry(DecisionRecord, frozen=True, kw_only=True):
     hash: str = ""
 
 
+class SignedHead(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", tag="head"
+):
+    """A signed tree head: the owner's statement of the log's first `tree_size` entries.
+
+    Attributes:
+        tree_size: how many entries it covers (the entries before it in the file).
+        root: RFC 9162 Merkle tree hash of those entries, hex.
+        chain_head: the hash of the last of them (`GENESIS` when none), hex.
+        time: when it was signed, UTC ns (the log's clock, else the last entry's time).
+        signer: the party that signed it, the log's owner.
+        sig: Ed25519 signature over `head_signed_bytes`, base64.
+    """
+
+    tree_size: int
+    root: str
+    chain_head: str
+    time: int
+    signer: str
+    sig: str = ""
+
+
+AuditLine = AuditEntry | SignedHead
+
 _encoder: Final = msgspec.json.Encoder(order="sorted")
-_decoder: Final = msgspec.json.Decoder(AuditEntry)
+_decoder: Final[msgspec.json.Decoder[AuditLine]] = msgspec.json.Decoder(AuditLine)
+
+
+def canonical(line: AuditLine) -> bytes:
+    """The canonical JSON of an entry or head (sorted keys, no spaces): what the file holds."""
+    return _encoder.encode(line)
+
+
+def decode_line(data: bytes) -> AuditLine:
+    """One line of an audit log.
+
+    Raises:
+        msgspec.DecodeError: not an entry or a head.
+    """
+    return _decoder.decode(data)
 
 
 def entry_hash(entry: AuditEntry) -> str:
     """The hash an entry must carry: over its canonical JSON with `hash` blank."""
-    blank = msgspec.structs.replace(entry, hash="")
-    return hashlib.sha256(_encoder.encode(blank)).hexdigest()
+    return hashlib.sha256(canonical(msgspec.structs.replace(entry, hash=""))).hexdigest()
+
+
+def entry_leaf(entry: AuditEntry) -> bytes:
+    """The entry's RFC 9162 leaf hash: SHA-256(0x00 || canonical JSON)."""
+    return leaf_hash(canonical(entry))
+
+
+def head_signed_bytes(head: SignedHead) -> bytes:
+    """What the owner signs: a domain tag and the head's canonical JSON without `sig`."""
+    return HEAD_TAG + canonical(msgspec.structs.replace(head, sig=""))
+
+
+def chain_problem(entry: AuditEntry, position: int, prev: str) -> str | None:
+    """Why `entry` is not a sound link at `position` after `prev`, or None if it is."""
+    if entry.index != position:
+        return f"entry says index {entry.index}, expected {position}"
+    if entry.prev != prev:
+        return "prev is not the previous entry's hash"
+    if entry.hash != entry_hash(entry):
+        return "hash does not match the entry's content"
+    return None
 
 
 class AuditLog:
-    """An append-only hash chain of decisions, in a JSONL file or in memory."""
+    """An append-only, hash-chained, Merkle-committed log of decisions.
 
-    def __init__(self, path: Path | None = None) -> None:
+    Args:
+        path: the JSON Lines file (appended to if it exists); None keeps it in memory.
+        signer: the owner's key; signs a tree head every `head_every` entries and on
+            `close`. None writes no heads (a bare hash chain).
+        head_every: entries between signed heads.
+        clock: the time a head carries; without one, the last entry's time.
+
+    Raises:
+        StoreError: the existing file cannot be read or its chain does not hold.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        signer: PartyKey | None = None,
+        *,
+        head_every: int = 100,
+        clock: Clock | None = None,
+    ) -> None:
+        if head_every < 1:
+            raise ConfigError(f"head_every must be at least 1, got {head_every}")
         self.path = path
+        self.signer = signer
+        self.head_every = head_every
+        self.clock = clock
         self._entries: list[AuditEntry] = []
+        self.heads: list[SignedHead] = []
+        self._lines: list[AuditLine] = []
+        self._tree = MerkleAccumulator()
         if path is not None and path.exists():
-            self._entries = list(read_entries(path))
+            for line in read_log(path):
+                # Extending a broken chain would sign heads over tampered entries.
+                if isinstance(line, AuditEntry):
+                    problem = chain_problem(line, len(self), self.head)
+                    if problem is not None:
+                        raise StoreError(f"audit log {path}: entry {len(self)}: {problem}")
+                self._take(line)
         self._file = path.open("ab") if path is not None else None
 
     def __len__(self) -> int:
@@ -95,49 +199,102 @@ class AuditLog:
 
     @property
     def head(self) -> str:
+        """The chain head: the last entry's hash (`GENESIS` when empty)."""
         return self._entries[-1].hash if self._entries else GENESIS
 
+    def lines(self) -> tuple[AuditLine, ...]:
+        """Entries and heads in the order they were written."""
+        return tuple(self._lines)
+
     def append(self, record: DecisionRecord) -> AuditEntry:
-        """Append one decision, chained to the current head."""
+        """Append one decision, chained to the current head; sign a head when one is due."""
         draft = AuditEntry(
             index=len(self._entries),
             prev=self.head,
             **{f: getattr(record, f) for f in record.__struct_fields__},
         )
         entry = msgspec.structs.replace(draft, hash=entry_hash(draft))
-        if self._file is not None:
-            try:
-                self._file.write(_encoder.encode(entry) + b"\n")
-                self._file.flush()
-            except OSError as exc:
-                raise StoreError(f"cannot append to audit log {self.path}: {exc}") from exc
-        self._entries.append(entry)
+        self._write(entry)
+        if self.signer is not None and len(self._entries) % self.head_every == 0:
+            self.sign_head()
         return entry
 
+    def sign_head(self) -> SignedHead | None:
+        """Sign a head over every entry so far, unless the latest head already covers them.
+
+        Returns:
+            The new head, or None (no signer, or nothing new to sign).
+        """
+        if self.signer is None or (self.heads and self.heads[-1].tree_size == len(self)):
+            return None
+        if self.clock is not None:
+            time = self.clock.now_ns()
+        else:
+            time = self._entries[-1].time if self._entries else 0
+        bare = SignedHead(
+            tree_size=len(self),
+            root=self._tree.root().hex(),
+            chain_head=self.head,
+            time=time,
+            signer=self.signer.party,
+        )
+        sig = self.signer.private.sign(head_signed_bytes(bare))
+        head = msgspec.structs.replace(bare, sig=base64.b64encode(sig).decode("ascii"))
+        self._write(head)
+        return head
+
     def close(self) -> None:
+        """Sign a head over any entries not yet covered, and close the file."""
+        self.sign_head()
         if self._file is not None:
             self._file.close()
             self._file = None
 
+    def _write(self, line: AuditLine) -> None:
+        if self._file is not None:
+            try:
+                self._file.write(canonical(line) + b"\n")
+                self._file.flush()
+            except OSError as exc:
+                raise StoreError(f"cannot append to audit log {self.path}: {exc}") from exc
+        self._take(line)
 
-def read_entries(path: Path) -> Iterator[AuditEntry]:
-    """The entries of a JSONL audit log, in order."""
+    def _take(self, line: AuditLine) -> None:
+        if isinstance(line, SignedHead):
+            self.heads.append(line)
+        else:
+            self._entries.append(line)
+            self._tree.append(entry_leaf(line))
+        self._lines.append(line)
+
+
+def read_log(path: Path) -> Iterator[AuditLine]:
+    """The entries and heads of a JSONL audit log, in order.
+
+    Raises:
+        StoreError: the file cannot be read, or a line is neither an entry nor a head.
+    """
     try:
         with path.open("rb") as f:
             for number, line in enumerate(f, start=1):
                 try:
-                    yield _decoder.decode(line)
+                    yield decode_line(line)
                 except msgspec.DecodeError as exc:
-                    raise StoreError(f"{path}:{number}: not an audit entry: {exc}") from exc
+                    raise StoreError(f"{path}:{number}: not an audit line: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"cannot read audit log {path}: {exc}") from exc
+
+
+def read_entries(path: Path) -> Iterator[AuditEntry]:
+    """The entries of a JSONL audit log, in order, without its heads."""
+    return (line for line in read_log(path) if isinstance(line, AuditEntry))
 
 
 def first_broken(entries: Iterator[AuditEntry] | list[AuditEntry]) -> int | None:
     """The index of the first entry whose chain does not hold, or None if all hold."""
     prev = GENESIS
     for position, entry in enumerate(entries):
-        if entry.index != position or entry.prev != prev or entry.hash != entry_hash(entry):
+        if chain_problem(entry, position, prev) is not None:
             return position
         prev = entry.hash
     return None

@@ -30,13 +30,11 @@ from typing import Final
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
 from warnlink.model.time import SystemClock
-from warnlink.node import Node, seen_store, serve_relay
+from warnlink.node import Node, build_relay, serve_relay
 from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
-from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import ACCESS_FILE, PartyAccess, Topology, plan_topology
-from warnlink.sharing.relay import Relay
 from warnlink.transport.nats import NatsBus, wait_idle
 from warnlink.transport.nats_server import NatsServer, parent_death_signal
 
@@ -261,15 +259,8 @@ async def run_party(
             finally:
                 await node.stop()
         else:
-            relay = Relay(
-                access.party,
-                federation,
-                bus,
-                clock,
-                audit=AuditLog(folder / access.party / f"relay-{access.party}.jsonl"),
-                counters=Counters(),
-                keys=keys,
-                seen=seen_store(folder / access.party, access.party, "relay"),
+            relay = build_relay(
+                access.party, federation, bus, clock, keys, folder / access.party, Counters()
             )
             inbox = await relay.open_inbox()
 

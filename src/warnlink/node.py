@@ -81,20 +81,7 @@ class Node:
             on_original=on_original,
         )
         self.relay = (
-            Relay(
-                party,
-                federation,
-                bus,
-                clock,
-                audit=AuditLog(
-                    audit_dir / f"relay-{party}.jsonl" if audit_dir else None,
-                    keys.own,
-                    clock=clock,
-                ),
-                counters=self.counters,
-                keys=keys,
-                seen=seen_store(audit_dir, party, "relay"),
-            )
+            build_relay(party, federation, bus, clock, keys, audit_dir, self.counters)
             if party in federation.relays and host_relay
             else None
         )
@@ -166,6 +153,29 @@ def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:
     if audit_dir is None:
         return MemorySeenStore()
     return SqliteSeenStore(audit_dir / f"seen-{party}-{role}.sqlite")
+
+
+def build_relay(
+    party: str,
+    federation: Federation,
+    bus: Bus,
+    clock: Clock,
+    keys: PartyKeys,
+    folder: Path | None,
+    counters: Counters,
+) -> Relay:
+    """`party`'s relay, its audit log (heads signed with its key) and seen-store in
+    `folder` (in memory when None)."""
+    return Relay(
+        party,
+        federation,
+        bus,
+        clock,
+        audit=AuditLog(folder / f"relay-{party}.jsonl" if folder else None, keys.own, clock=clock),
+        counters=counters,
+        keys=keys,
+        seen=seen_store(folder, party, "relay"),
+    )
 
 
 async def serve_relay(relay: Relay, inbox: Subscription) -> None:

@@ -70,7 +70,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
     for party, audit in relay.get("audit", {}).items():
         state = "intact" if audit["chain_ok"] else "BROKEN"
-        lines.append(f"  audit log at {party}: {audit['entries']} entries, chain {state}")
+        lines.append(
+            f"  audit log at {party}: {audit['entries']} entries, chain {state},"
+            f" {audit['signed_heads']} signed heads verified"
+        )
     lines.append(
         f"leaks: {summary['leaks']} (every one of {summary['deliveries_checked']} deliveries "
         "checked against its originator's label)"

@@ -417,13 +417,9 @@ def _certs_init(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    from warnlink.security.keystore import read_keyset
     from warnlink.sharing.audit import SignedHead
-    from warnlink.sharing.audit_proof import (
-        default_keyset_path,
-        read_keyset,
-        read_lines,
-        verify_lines,
-    )
+    from warnlink.sharing.audit_proof import default_keyset_path, read_lines, verify_lines
 
     lines = read_lines(args.path)
     keyset_path = args.keyset or default_keyset_path(args.path)
@@ -478,7 +474,8 @@ def _audit_prove(args: argparse.Namespace) -> int:
 
 def _audit_check_proof(args: argparse.Namespace) -> int:
     from warnlink.errors import DecodeError
-    from warnlink.sharing.audit_proof import check_proof, decode_proof, read_keyset
+    from warnlink.security.keystore import read_keyset
+    from warnlink.sharing.audit_proof import check_proof, decode_proof
 
     keyset = read_keyset(args.keyset)
     try:

@@ -122,7 +122,16 @@ def _demo_key(party: str, seed: int) -> PartyKey:
 
 
 def load_keyset(folder: Path) -> KeySet:
-    path = folder / KEYSET_FILE
+    """The key set in a folder made by `init_keys`."""
+    return read_keyset(folder / KEYSET_FILE)
+
+
+def read_keyset(path: Path) -> KeySet:
+    """A public key set file (``keyset.json``).
+
+    Raises:
+        ConfigError: it cannot be read or is not a key set.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -24,7 +24,7 @@ from typing import Any, Final
 import msgspec
 from cryptography.exceptions import InvalidSignature
 
-from warnlink.errors import ConfigError, DecodeError, StoreError, UnknownSigner
+from warnlink.errors import DecodeError, StoreError, UnknownSigner
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE
 from warnlink.security.signing import KeySet
 from warnlink.sharing.audit import (
@@ -317,16 +317,3 @@ def decode_proof(data: bytes) -> InclusionProof:
         return msgspec.json.decode(data, type=InclusionProof)
     except msgspec.DecodeError as exc:
         raise DecodeError(f"not an audit inclusion proof: {exc}") from exc
-
-
-def read_keyset(path: Path) -> KeySet:
-    """A public key set file (``keyset.json``).
-
-    Raises:
-        ConfigError: it cannot be read or is not a key set.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read key set: {exc}", path=str(path)) from exc
-    return KeySet.from_json(text, path=str(path))

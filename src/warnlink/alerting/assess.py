@@ -100,33 +100,37 @@ def impact_threats(
 def overflight_threats(
     event_id: str, path: GroundTrack, areas: Sequence[Area], derived_from: tuple[str, ...]
 ) -> list[Threat]:
-    """The land areas and user zones the predicted ground track passes over before impact."""
+    """The land areas and user zones the predicted ground track passes over before impact.
+
+    Several passages over one area (islands, a peninsula) make one threat: from the first
+    entry to the last exit, its polygon the convex hull of `CORRIDOR_DEG` discs around
+    every overflown sub-point.
+    """
     impact_ns = path.times_ns[-1]
     threats = []
     for area in areas:
         if area.kind not in OVERFLOWN_KINDS:
             continue
-        for crossing in crossings(path, area.geometry):
-            if crossing.exit_ns >= impact_ns:
-                continue  # comes down there: an impact
-            corridor = shapely.LineString(
-                list(zip(crossing.lon_deg, crossing.lat_deg, strict=True))
-                if len(crossing.lon_deg) > 1
-                else [(crossing.lon_deg[0], crossing.lat_deg[0])] * 2
-            ).buffer(CORRIDOR_DEG, quad_segs=4)
-            ring = tuple((float(lat), float(lon)) for lon, lat in corridor.exterior.coords)
-            threats.append(
-                Threat(
-                    event_id,
-                    area.name,
-                    area.kind,
-                    ThreatKind.OVERFLIGHT,
-                    1.0,
-                    crossing.entry_ns,
-                    crossing.exit_ns,
-                    ring,
-                    derived_from,
-                )
+        # A passage that ends at impact comes down there: an impact, not an overflight.
+        passages = [c for c in crossings(path, area.geometry) if c.exit_ns < impact_ns]
+        if not passages:
+            continue
+        overflown = shapely.MultiPoint(
+            [(lon, lat) for c in passages for lon, lat in zip(c.lon_deg, c.lat_deg, strict=True)]
+        )
+        corridor = overflown.buffer(CORRIDOR_DEG, quad_segs=4).convex_hull
+        ring = tuple((float(lat), float(lon)) for lon, lat in corridor.exterior.coords)
+        threats.append(
+            Threat(
+                event_id,
+                area.name,
+                area.kind,
+                ThreatKind.OVERFLIGHT,
+                1.0,
+                passages[0].entry_ns,
+                passages[-1].exit_ns,
+                ring,
+                derived_from,
             )
-            break  # the first passage over an area is the one to warn for
+        )
     return threats

@@ -63,4 +63,3 @@ class Ledger:
     def track_points(self, key: ContributionKey) -> tuple[TrackPoint, ...]:
         """The contribution's track states in time order."""
         return tuple(self._tracks.get(key, ()))
-

@@ -86,7 +86,9 @@ class AlertMonitor:
             return cached[2]
         path = ground_track(track)
         derived = self.ledger.derived_from(key, "track_report")
-        threats = [] if path is None else overflight_threats(event.event_id, path, self.areas, derived)
+        threats = (
+            [] if path is None else overflight_threats(event.event_id, path, self.areas, derived)
+        )
         self._paths[event.event_id] = (track.epoch, path, threats)
         return threats
 

@@ -81,9 +81,7 @@ def crossings(path: GroundTrack, geometry: Any, *, after_ns: int | None = None) 
             last = i - 1
             exit_ = times[last] if i >= len(times) else (times[last] + times[i]) // 2
             if after_ns is None or exit_ >= after_ns:
-                found.append(
-                    Crossing(entry, exit_, path.lat_deg[start:i], path.lon_deg[start:i])
-                )
+                found.append(Crossing(entry, exit_, path.lat_deg[start:i], path.lon_deg[start:i]))
             start = None
     return found
 

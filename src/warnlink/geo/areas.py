@@ -93,7 +93,9 @@ def _area(path: Path, index: int, feature: object, kind: AreaKind | None) -> Are
         key = f"{key} ({name!r})"
     party = properties.get("party")
     if not isinstance(name, str) or not name or not isinstance(party, str) or not party:
-        raise ConfigError("a feature needs string properties party and name", path=str(path), key=key)
+        raise ConfigError(
+            "a feature needs string properties party and name", path=str(path), key=key
+        )
     try:
         area_kind = kind or AreaKind(str(properties.get("kind")))
         geometry = shape(feature.get("geometry"))

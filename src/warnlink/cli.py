@@ -1,7 +1,9 @@
 """The `warnlink` command: a thin face over the library.
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data-dir DIR] [--json]
-              [--transport memory|nats]
+              [--transport memory|nats] [--zones ZONES.geojson] [--out DIR]
+warnlink export EVENT --format geojson|kml [--party P] [--scenario SCEN.toml] [--seed N]
+                [--zones ZONES.geojson] [--output FILE]
 warnlink up [--config FED.toml] [--data DIR] [--json]
 warnlink party CODE --role node|relay --config FED.toml --data DIR   (run by `up`)
 warnlink schema
@@ -62,7 +64,21 @@ def _parser() -> argparse.ArgumentParser:
         help="memory: one in-process bus (default); nats: a NATS server per party, started "
         "for the run",
     )
+    demo.add_argument("--zones", type=Path, help="user alert zones (GeoJSON) for every party")
+    demo.add_argument(
+        "--out", type=Path, help="write each party's CAP alerts, CoT events, GeoJSON and KML here"
+    )
     demo.set_defaults(run=_demo)
+
+    export = commands.add_parser("export", help="play a scenario, export one event as GeoJSON/KML")
+    export.add_argument("event", help="event id in the party's picture, e.g. JPN-E1")
+    export.add_argument("--format", choices=("geojson", "kml"), required=True)
+    export.add_argument("--party", default="USA", help="whose picture (default USA)")
+    export.add_argument("--scenario", type=Path, help="scenario TOML (default: packaged default)")
+    export.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    export.add_argument("--zones", type=Path, help="user alert zones (GeoJSON)")
+    export.add_argument("--output", type=Path, help="write here instead of standard output")
+    export.set_defaults(run=_export)
 
     up = commands.add_parser(
         "up", help="start a NATS server per party, and every node and relay as processes"
@@ -210,6 +226,8 @@ def _demo(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             progress=progress,
             transport=args.transport,
+            zones_path=args.zones,
+            out_dir=args.out,
         )
     )
     if interactive:
@@ -219,6 +237,26 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         print(format_summary(summary))
     return 0 if summary["leaks"] == 0 else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warnlink.demo import export_event
+
+    data = asyncio.run(
+        export_event(
+            args.event,
+            args.format,
+            party=args.party,
+            scenario_path=args.scenario,
+            seed=args.seed,
+            zones_path=args.zones,
+        )
+    )
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:

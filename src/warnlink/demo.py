@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +29,10 @@ import numpy as np
 
 from warnlink.errors import ConfigError, MessageError
 from warnlink.fusion.picture import Contribution, Event
+from warnlink.geo.areas import Area, load_zones
 from warnlink.geo.wgs84 import surface_distance_m
+from warnlink.interop.export import event_geojson, event_kml
+from warnlink.interop.outputs import write_party_outputs
 from warnlink.model import ImpactPrediction, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
@@ -94,6 +98,8 @@ async def run_demo(
     progress: Progress | None = None,
     observe: Observe | None = None,
     transport: str = "memory",
+    zones_path: Path | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Play a scenario through a federation; returns the summary (see `summarise`).
 
@@ -109,6 +115,9 @@ async def run_demo(
             pictures as they evolve (the accuracy benchmark samples them).
         transport: ``memory`` (one in-process bus) or ``nats`` (a server per party,
             started for the run and stopped after it).
+        zones_path: user alert zones (GeoJSON, `geo.areas.load_zones`) for every node.
+        out_dir: where to write every party's alerts as CAP, its CoT events and each
+            event's GeoJSON and KML at the end (`interop.outputs`); None writes nothing.
     """
     if transport not in TRANSPORTS:
         raise ConfigError(f"unknown transport {transport!r}; use one of {', '.join(TRANSPORTS)}")
@@ -123,7 +132,46 @@ async def run_demo(
             progress=progress,
             observe=observe,
             transport=transport,
+            outputs=(load_zones(zones_path) if zones_path else (), out_dir),
         )
+
+
+EXPORT_FORMATS = ("geojson", "kml")
+
+
+async def export_event(
+    event_id: str,
+    fmt: str,
+    *,
+    party: str = "USA",
+    scenario_path: Path | None = None,
+    seed: int = 1,
+    zones_path: Path | None = None,
+) -> bytes:
+    """Play a scenario and export one event as `party` saw it at the end (``warnlink export``).
+
+    Raises:
+        ConfigError: an unknown format, party or event (the message lists the events).
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    seen: dict[str, Node] = {}
+    await run_demo(
+        scenario_path=scenario_path,
+        seed=seed,
+        zones_path=zones_path,
+        observe=lambda _second, nodes: seen.update(nodes),
+    )
+    if party not in seen:
+        raise ConfigError(f"no party {party!r} in the federation")
+    node = seen[party]
+    event = node.picture.events.get(event_id)
+    if event is None:
+        known = ", ".join(sorted(node.picture.events)) or "none"
+        raise ConfigError(f"{party} has no event {event_id!r} (its events: {known})")
+    if fmt == "kml":
+        return event_kml(event, node.alerts)
+    return (json.dumps(event_geojson(event, node.alerts), indent=1) + "\n").encode()
 
 
 @contextlib.contextmanager
@@ -147,7 +195,9 @@ async def _play(
     progress: Progress | None,
     observe: Observe | None,
     transport: str,
+    outputs: tuple[tuple[Area, ...], Path | None] = ((), None),
 ) -> dict[str, Any]:
+    zones, out_dir = outputs
     unknown = sorted({s.party for s in scenario.sensors} - set(federation.parties))
     if unknown:
         raise ConfigError(
@@ -189,6 +239,7 @@ async def _play(
                 keys=load_party_keys(folder / KEYS_DIR, party),
                 audit_dir=folder,
                 on_original=checker.record_original,
+                zones=zones,
             )
             for party in federation.parties
         }
@@ -226,6 +277,8 @@ async def _play(
 
         for node in nodes.values():
             await node.stop()
+            if out_dir is not None:
+                write_party_outputs(out_dir, node.picture, node.alerts, clock.now_ns())
         for inbox in observer_inboxes:
             await inbox.close()
         for task in observer_tasks:

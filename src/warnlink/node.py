@@ -16,9 +16,11 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
+from warnlink.alerting.monitor import AlertMonitor
 from warnlink.counters import Counters
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
+from warnlink.geo.areas import Area
 from warnlink.model import Envelope, Payload
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
@@ -47,6 +49,7 @@ class Node:
         on_original: called with every envelope this party originates (for checkers).
         host_relay: run the party's relay in this node, if it hosts one; False when the
             relay runs on its own (``warnlink up`` gives it a process of its own).
+        zones: user alert zones for the party's alerting (`alerts`), besides its areas.
     """
 
     def __init__(
@@ -61,12 +64,14 @@ class Node:
         audit_dir: Path | None = None,
         on_original: Callable[[Envelope], None] | None = None,
         host_relay: bool = True,
+        zones: tuple[Area, ...] = (),
     ) -> None:
         self.party = party
         self.clock = clock
         self.epoch_ns = epoch_ns
         self.counters = Counters()
         self.picture = Picture(party)
+        self.alerts = AlertMonitor(party, zones)
         self.gateway = Gateway(
             party,
             federation,
@@ -118,7 +123,7 @@ class Node:
         async for delivery in inbox:
             envelope = self.gateway.receive(delivery)
             if envelope is not None:
-                self.picture.apply(envelope, self.clock.now_ns())
+                self._apply(envelope)
                 self.gateway.record(envelope)
             await inbox.ack(delivery)
 
@@ -133,7 +138,7 @@ class Node:
             await self._send(payload)
 
     async def tick(self) -> None:
-        """Time-driven work: heartbeats when due, status of tracks that ended."""
+        """Time-driven work: heartbeats when due, status of tracks that ended, alerts."""
         now = self.clock.now_ns()
         if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
             await self.gateway.send_heartbeats()
@@ -141,10 +146,14 @@ class Node:
         for reporter in self.reporters.values():
             for payload in reporter.on_time(now):
                 await self._send(payload)
+        self.alerts.update(self.picture, now)
 
     async def _send(self, payload: Payload) -> None:
-        envelope = await self.gateway.send(payload)
-        self.picture.apply(envelope, self.clock.now_ns())
+        self._apply(await self.gateway.send(payload))
+
+    def _apply(self, envelope: Envelope) -> None:
+        if self.picture.apply(envelope, self.clock.now_ns()):
+            self.alerts.record(envelope)
 
 
 def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:

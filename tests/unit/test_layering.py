@@ -19,6 +19,8 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"estimation"}),
     frozenset({"sim", "sharing"}),
     frozenset({"fusion"}),
+    frozenset({"alerting"}),
+    frozenset({"interop"}),
     frozenset({"node"}),
     frozenset({"deploy", "demo", "report", "accuracy", "cli", "__main__"}),
 )

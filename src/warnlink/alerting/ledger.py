@@ -1,0 +1,65 @@
+"""Which message each part of a party's picture came from, and each track's history.
+
+The picture keeps, per contribution (originator, track number), the latest payload of
+each kind; the ledger keeps the id of the message that payload came from (by the
+picture's own rule: a payload replaces one of the same kind unless its epoch is older),
+so an alert can name exactly the messages it was derived from. It also keeps each
+contribution's track states (epoch, latitude, longitude, height) for exports.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from warnlink.geo.wgs84 import ecef_to_lla
+from warnlink.model import Envelope, Heartbeat, ImpactPrediction, TrackReport
+
+ContributionKey = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPoint:
+    """One track state: epoch (UTC ns), geodetic latitude/longitude (degrees), height (m)."""
+
+    epoch: int
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+
+
+@dataclass
+class Ledger:
+    """Message ids of the latest payloads, and track histories, by contribution."""
+
+    _latest: dict[tuple[str, int, str], tuple[int, str]] = field(default_factory=dict)
+    _tracks: dict[ContributionKey, list[TrackPoint]] = field(default_factory=dict)
+
+    def record(self, envelope: Envelope) -> None:
+        """Note one message the picture applied (call it where the picture applies)."""
+        payload = envelope.payload
+        if isinstance(payload, Heartbeat):
+            return
+        key = (envelope.originator, payload.trk_id)
+        epoch = payload.epoch if isinstance(payload, TrackReport | ImpactPrediction) else 0
+        slot = (*key, envelope.kind)
+        previous = self._latest.get(slot)
+        if previous is None or epoch >= previous[0]:
+            self._latest[slot] = (epoch, envelope.msg_id)
+        if isinstance(payload, TrackReport):
+            lat, lon, alt = ecef_to_lla(payload.pos)
+            point = TrackPoint(payload.epoch, float(lat), float(lon), float(alt))
+            bisect.insort(self._tracks.setdefault(key, []), point, key=lambda p: p.epoch)
+
+    def msg_id(self, key: ContributionKey, kind: str) -> str | None:
+        """The id of the message the contribution's current payload of `kind` came from."""
+        found = self._latest.get((*key, kind))
+        return None if found is None else found[1]
+
+    def derived_from(self, key: ContributionKey, *kinds: str) -> tuple[str, ...]:
+        """The ids of the contribution's current payloads of the given kinds, known ones only."""
+        return tuple(i for kind in kinds if (i := self.msg_id(key, kind)) is not None)
+
+    def track_points(self, key: ContributionKey) -> tuple[TrackPoint, ...]:
+        """The contribution's track states in time order."""
+        return tuple(self._tracks.get(key, ()))

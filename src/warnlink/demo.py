@@ -342,6 +342,20 @@ def summarise(
                 _event_summary(event, trajectories, epoch_ns)
                 for event in node.picture.events.values()
             ],
+            "alerts": [
+                {
+                    "identifier": alert.identifier,
+                    "msg_type": str(alert.msg_type),
+                    "reason": str(alert.reason),
+                    "event": alert.threat.event_id,
+                    "area": alert.threat.area,
+                    "kind": str(alert.threat.kind),
+                    "probability": round(alert.threat.probability, 3),
+                    "sent_s": round((alert.sent_ns - epoch_ns) / NS_PER_S, 1),
+                    "lead_time_s": round(alert.lead_time_s, 1),
+                }
+                for alert in node.alerts.alerts
+            ],
         }
     relay: dict[str, Any] = {"forwarded": 0, "redacted": 0, "refused": 0, "rejected": 0}
     for node in nodes.values():

@@ -42,6 +42,17 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _alert_lines(alerts: list[dict[str, Any]]) -> list[str]:
+    if not alerts:
+        return ["  alerts: none"]
+    return [
+        f"  alert {a['msg_type']} ({a['reason']}) at epoch+{a['sent_s']:.0f} s: {a['kind']} "
+        f"of {a['event']} over {a['area']}, p={a['probability']:.2f}, "
+        f"lead time {a['lead_time_s']:.0f} s"
+        for a in alerts
+    ]
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The demo summary as readable text (the same facts as the JSON)."""
     lines = [
@@ -62,6 +73,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             )
         for event in info["events"]:
             lines.extend(_event_lines(event))
+        lines.extend(_alert_lines(info["alerts"]))
         lines.append("")
     relay = summary["relay"]
     lines.append(

@@ -32,6 +32,7 @@ import xmlschema
 from lxml import etree
 
 from warnlink.alerting import MsgType, Reason, ThreatKind
+from warnlink.cli import main
 from warnlink.demo import run_demo
 from warnlink.interop.cot import event_cot
 from warnlink.interop.cot_server import CotServer
@@ -161,3 +162,14 @@ async def test_pytak_receives_the_cot_events(irbm_run: tuple[dict[str, Node], Pa
         assert -90.0 <= float(point.get("lat", "nan")) <= 90.0
     ellipses = [e.find("detail/shape/ellipse") for e in events if e.get("type") == "u-d-c-e"]
     assert all(x is not None and float(x.get("major", "0")) > 0.0 for x in ellipses)
+
+
+def test_export_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "JPN-E1.geojson"
+    args = ["export", "JPN-E1", "--party", "JPN", "--format", "geojson", "--output", str(out)]
+    assert main(args) == 0
+    collection = json.loads(out.read_text(encoding="utf-8"))
+    assert collection["type"] == "FeatureCollection"
+    assert all(shapely.geometry.shape(f["geometry"]).is_valid for f in collection["features"])
+    assert main(["export", "JPN-E9", "--party", "JPN", "--format", "kml"]) == 2
+    assert "JPN-E9" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """The `warnlink` command: a thin face over the library.
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data DIR] [--json]
-              [--transport memory|nats]
+              [--transport memory|nats] [--speed X] [--serve [--port N]]
 warnlink up [--config FED.toml] [--data DIR] [--json]
 warnlink party CODE --role node|relay --config FED.toml --data DIR   (run by `up`)
 warnlink schema
@@ -53,6 +53,20 @@ def _parser() -> argparse.ArgumentParser:
         default="memory",
         help="memory: one in-process bus (default); nats: a NATS server per party, started "
         "for the run",
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        help="scenario seconds per wall-clock second (default: as fast as it computes; "
+        "20 with --serve)",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve every party's live display while the scenario plays, and after it until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8000, help="--serve: the first party's port (default 8000)"
     )
     demo.set_defaults(run=_demo)
 
@@ -147,6 +161,9 @@ def _demo(args: argparse.Namespace) -> int:
     from warnlink.demo import run_demo
     from warnlink.report import format_summary
 
+    if args.serve:
+        return _demo_serve(args)
+
     interactive = sys.stderr.isatty()
 
     def progress(second: float, line: str) -> None:
@@ -164,6 +181,7 @@ def _demo(args: argparse.Namespace) -> int:
             data_dir=args.data,
             progress=progress,
             transport=args.transport,
+            speed=args.speed,
         )
     )
     if interactive:
@@ -173,6 +191,44 @@ def _demo(args: argparse.Namespace) -> int:
     else:
         print(format_summary(summary))
     return 0 if summary["leaks"] == 0 else 1
+
+
+def _demo_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from warnlink.report import format_summary
+    from warnlink.web.live import DEFAULT_SPEED, serve_demo
+
+    if args.transport != "memory" or args.data is not None:
+        raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
+
+    def ready(urls: dict[str, str]) -> None:
+        for party, url in urls.items():
+            print(f"{party} display: {url}", flush=True)
+        print("serving until Ctrl-C", file=sys.stderr, flush=True)
+
+    def summary(result: dict[str, Any]) -> None:
+        print(json.dumps(result, indent=2) if args.json else format_summary(result), flush=True)
+        print("scenario over; still serving until Ctrl-C", file=sys.stderr, flush=True)
+
+    async def run() -> dict[str, Any] | None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await serve_demo(
+            stop,
+            federation_path=args.config,
+            scenario_path=args.scenario,
+            seed=args.seed,
+            speed=DEFAULT_SPEED if args.speed is None else args.speed,
+            base_port=args.port,
+            on_ready=ready,
+            on_summary=summary,
+        )
+
+    result = asyncio.run(run())
+    return 0 if result is None or result["leaks"] == 0 else 1
 
 
 def _up(args: argparse.Namespace) -> int:

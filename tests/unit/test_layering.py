@@ -20,7 +20,8 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"sim", "sharing"}),
     frozenset({"fusion"}),
     frozenset({"node"}),
-    frozenset({"deploy", "demo", "report", "accuracy", "cli", "__main__"}),
+    frozenset({"deploy", "demo", "report", "accuracy"}),
+    frozenset({"web", "cli", "__main__"}),
 )
 
 

@@ -26,6 +26,7 @@ async function loadBase() {
   L.geoJSON(borders, { ...base, style: { color: "#8aa0b4", weight: 1, dashArray: "3 3" } }).addTo(map);
   L.geoJSON(areas, { ...base, style: { color: "#58a6ff", weight: 1.5, dashArray: "6 4", fill: false,
                                        className: "area" } }).addTo(map);
+  document.body.dataset.base = "loaded";
 }
 
 // Times: UTC with local time beside.
@@ -205,6 +206,7 @@ function render(next) {
   drawBanner();
   drawEvents();
   drawDetail();
+  drawDecisions();
   drawMap();
   document.body.dataset.time = state.time || "";
 }

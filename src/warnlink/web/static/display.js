@@ -13,6 +13,13 @@ map.fitBounds([[30, 122], [45, 145]]);
 // Outlines in a pane of their own, under the live items whatever order they load in.
 map.createPane("base").style.zIndex = 350;
 const layers = L.layerGroup().addTo(map);
+// The impact area of the selected event, refitted to its ellipses at every update.
+const inset = L.map("inset", { zoomControl: false, attributionControl: false, dragging: false,
+  scrollWheelZoom: false, doubleClickZoom: false, boxZoom: false, keyboard: false });
+inset.createPane("base").style.zIndex = 350;
+inset.fitBounds([[30, 122], [45, 145]]);
+L.control.scale({ imperial: false }).addTo(inset);
+const insetLayers = L.layerGroup().addTo(inset);
 let selected = null;
 let state = null;
 
@@ -21,11 +28,14 @@ async function loadBase() {
     ["/static/vendor/countries.geojson", "/static/vendor/borders.geojson", "/api/areas"].map(
       (url) => fetch(url).then((r) => r.json())));
   const base = { pane: "base", interactive: false };
-  L.geoJSON(countries, { ...base, style: { color: "#5c6f80", weight: 1, fillColor: "#26323c",
-                                           fillOpacity: 1 } }).addTo(map);
-  L.geoJSON(borders, { ...base, style: { color: "#8aa0b4", weight: 1, dashArray: "3 3" } }).addTo(map);
-  L.geoJSON(areas, { ...base, style: { color: "#58a6ff", weight: 1.5, dashArray: "6 4", fill: false,
-                                       className: "area" } }).addTo(map);
+  for (const target of [map, inset]) {
+    L.geoJSON(countries, { ...base, style: { color: "#5c6f80", weight: 1, fillColor: "#26323c",
+                                             fillOpacity: 1 } }).addTo(target);
+    L.geoJSON(borders, { ...base, style: { color: "#8aa0b4", weight: 1, dashArray: "3 3" } })
+      .addTo(target);
+    L.geoJSON(areas, { ...base, style: { color: "#58a6ff", weight: 1.5, dashArray: "6 4",
+                                         fill: false, className: "area" } }).addTo(target);
+  }
   document.body.dataset.base = "loaded";
 }
 
@@ -85,6 +95,21 @@ function drawMap() {
   }
 }
 
+function drawInset(event) {
+  insetLayers.clearLayers();
+  const rings = event.contributions.filter((c) => c.impact).map((c) => [c, c.impact.ellipse.ring]);
+  if (!rings.length) return;
+  for (const [c, ring] of rings) {
+    L.polygon(ring, { color: colour(c.originator), weight: 2, dashArray: c.impact.stale ? "4 4" : null,
+      fillOpacity: 0.15, className: `inset-ellipse by-${c.originator}` }).addTo(insetLayers);
+    L.circleMarker([c.impact.lat, c.impact.lon], { radius: 3, color: colour(c.originator),
+      fillOpacity: 1 }).addTo(insetLayers);
+  }
+  inset.invalidateSize();
+  inset.fitBounds(L.latLngBounds(rings.flatMap(([, ring]) => ring)), { padding: [12, 12],
+    maxZoom: 13, animate: false });
+}
+
 function drawEvents() {
   const list = document.getElementById("events");
   document.getElementById("no-events").hidden = state.events.length > 0;
@@ -137,6 +162,7 @@ function drawDetail() {
       : "-", c.impact && c.impact.stale ? "stale" : "");
   }
   drawProfile(event);
+  drawInset(event);
 }
 
 function drawProfile(event) {

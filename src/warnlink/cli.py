@@ -2,8 +2,8 @@
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data DIR] [--json]
               [--transport memory|nats] [--speed X] [--serve [--port N]]
-warnlink up [--config FED.toml] [--data DIR] [--json]
-warnlink party CODE --role node|relay --config FED.toml --data DIR   (run by `up`)
+warnlink up [--config FED.toml] [--data DIR] [--json] [--port N]
+warnlink party CODE --role node|relay --config FED.toml --data DIR [--display-port N]   (by `up`)
 warnlink schema
 warnlink validate FED.toml
 warnlink audit verify LOG.jsonl
@@ -19,11 +19,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from warnlink.errors import ConfigError, WarnlinkError
+
+if TYPE_CHECKING:
+    from warnlink.node import Node
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--data", type=Path, help="data folder (default: a temporary one)")
     up.add_argument("--json", action="store_true", help="print health as JSON lines")
     up.add_argument("--every", type=float, default=5.0, help="seconds between health lines")
+    up.add_argument(
+        "--port",
+        type=int,
+        help="serve each party's display from its node, on this port and the next ones",
+    )
     up.set_defaults(run=_up)
 
     party = commands.add_parser("party", help="run one party's node or relay (started by up)")
@@ -84,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     party.add_argument("--role", choices=("node", "relay"), required=True)
     party.add_argument("--config", type=Path, required=True, help="federation TOML")
     party.add_argument("--data", type=Path, required=True, help="the data folder up wrote")
+    party.add_argument("--display-port", type=int, help="node: serve the display on this port")
     party.set_defaults(run=_party)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
@@ -248,10 +257,14 @@ def _up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, interrupt)
     with contextlib.ExitStack() as stack:
         folder = args.data or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        deployment = Deployment(args.config or default_federation_path(), folder)
+        deployment = Deployment(
+            args.config or default_federation_path(), folder, display_port=args.port
+        )
         try:
             deployment.start()
             print(f"warnlink up: data in {folder}; Ctrl-C stops everything", file=sys.stderr)
+            for party, url in deployment.display_urls.items():
+                print(f"{party} display: {url}", file=sys.stderr, flush=True)
             while True:
                 health = deployment.health()
                 if args.json:
@@ -292,7 +305,14 @@ def _party(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_party(federation, access, args.role, args.data, stop)
+
+        async def serve_display(node: Node) -> None:
+            from warnlink.web.serve import serve_node
+
+            await serve_node(node, federation, args.data, port=args.display_port, stop=stop)
+
+        beside = None if args.display_port is None else serve_display
+        await run_party(federation, access, args.role, args.data, stop, beside_node=beside)
 
     asyncio.run(run())
     return 0

@@ -13,13 +13,18 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Final
 
 import uvicorn
 
-from warnlink.errors import ConfigError
+from warnlink.deploy import relay_audit_path
+from warnlink.errors import ConfigError, StoreError
+from warnlink.node import Node
+from warnlink.sharing.audit import DecisionRecord, read_entries
+from warnlink.sharing.federation import Federation
 from warnlink.web.app import create_app
-from warnlink.web.display import Display
+from warnlink.web.display import Display, no_decisions
 
 #: Seconds given to open connections (WebSockets) to close when stopping.
 SHUTDOWN_GRACE_S: Final = 2.0
@@ -117,3 +122,40 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+async def serve_node(
+    node: Node,
+    federation: Federation,
+    folder: Path,
+    *,
+    port: int,
+    stop: asyncio.Event,
+    host: str = "127.0.0.1",
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Serve one running node's display until `stop` is set (``warnlink up --port``).
+
+    Where the party hosts a relay, its decisions are read from the relay process's audit
+    log in the data folder (`deploy.relay_audit_path`); other parties see none, since
+    only the relay's host holds that log.
+    """
+    party = node.party
+    log = relay_audit_path(folder, party)
+    display = Display(
+        party,
+        federation.parties[party],
+        federation.peers(party),
+        decisions=(lambda: _logged_decisions(log)) if party in federation.relays else no_decisions,
+    )
+    display.attach(node)
+    await DisplayServers([display], host=host, base_port=port, ssl_context=ssl_context).run(stop)
+
+
+def _logged_decisions(path: Path) -> list[DecisionRecord]:
+    """The complete entries of an audit log being written (a partial last line ends it)."""
+    entries: list[DecisionRecord] = []
+    with contextlib.suppress(StoreError):
+        for entry in read_entries(path):
+            entries.append(entry)
+    return entries

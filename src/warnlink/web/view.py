@@ -315,7 +315,8 @@ def _event_view(
     launch = best_launch(contributions)
     impact_of = best_impact(event)
     impact = None if impact_of is None else impact_of.impact
-    views = [_contribution_view(c, event, now_ns, history) for c in contributions]
+    origin = None if launch is None else (launch.launch_lat, launch.launch_lon)
+    views = [_contribution_view(c, origin, now_ns, history) for c in contributions]
     latest_track = event.latest_track()
     latest = None if latest_track is None else point_of(latest_track)
     ground = (
@@ -330,10 +331,10 @@ def _event_view(
         range_class=_widest(range_classes),
         launch_time=None if launch is None else utc_ns_to_iso(launch.launch_time),
         launch_time_ns=None if launch is None else launch.launch_time,
-        since_launch_s=None if launch is None else round((now_ns - launch.launch_time) / 1e9, 1),
+        since_launch_s=None if launch is None else _age_s(launch.launch_time, now_ns),
         impact_time=None if impact is None else utc_ns_to_iso(impact.impact_time),
         impact_time_ns=None if impact is None else impact.impact_time,
-        countdown_s=None if impact is None else round((impact.impact_time - now_ns) / 1e9, 1),
+        countdown_s=None if impact is None else -_age_s(impact.impact_time, now_ns),
         impact_by=None if impact_of is None else impact_of.originator,
         status=_event_status(views),
         stale=all(
@@ -347,19 +348,12 @@ def _event_view(
 
 def _contribution_view(
     c: Contribution,
-    event: Event,
+    origin: LatLon | None,
     now_ns: int,
     history: Mapping[ContributionKey, Sequence[TrackPoint]],
 ) -> ContributionView:
+    """One contribution; its profile runs from `origin`, else from its first track point."""
     points = history.get((c.originator, c.trk_id), ())
-    launch = best_launch(event.contributions.values())
-    origin = (
-        (launch.launch_lat, launch.launch_lon)
-        if launch is not None
-        else (points[0].lat, points[0].lon)
-        if points
-        else (0.0, 0.0)
-    )
     return ContributionView(
         originator=c.originator,
         track_number=c.trk_id,
@@ -391,7 +385,7 @@ def _contribution_view(
             stale=_age_s(c.impact.epoch, now_ns) > STALE_AFTER_S,
             ellipse=ellipse_view(c.impact.impact_lat, c.impact.impact_lon, c.impact.impact_aou),
         ),
-        profile=profile(points, origin),
+        profile=profile(points, origin or (points[0].lat, points[0].lon)) if points else [],
     )
 
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv
+.PHONY: demo serve web-assets chromium test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,34 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/warnlink demo
 
-test: $(STAMP)
+# The display's front-end assets (Leaflet, Natural Earth outlines), pinned by
+# web/package-lock.json, copied and converted into the package's static folder.
+ASSETS := src/warnlink/web/static/vendor/leaflet.js
+$(ASSETS): web/package-lock.json web/build.mjs
+	@if command -v npm >/dev/null; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs; \
+	else echo "npm not found: the display has no map assets and its browser tests skip"; fi
+
+web-assets: $(ASSETS)
+
+# Every party's live display while the default scenario plays (Ctrl-C stops).
+serve: $(STAMP) $(ASSETS)
+	$(BIN)/warnlink demo --serve
+
+# Debian's Chromium for the browser tests, where apt-get can install it (root or sudo,
+# non-interactive); otherwise those tests skip and say why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null; then echo "no apt-get: browser tests will skip"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			>/dev/null || echo "chromium did not install: browser tests will skip"; \
+	elif sudo -n true 2>/dev/null; then \
+		(sudo -n apt-get update -qq && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install \
+			-y -qq chromium) >/dev/null || echo "chromium did not install: browser tests will skip"; \
+	else echo "not root and no sudo: browser tests will skip"; fi
+
+test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -56,4 +83,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info web/node_modules src/warnlink/web/static/vendor

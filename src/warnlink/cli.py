@@ -2,10 +2,11 @@
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data-dir DIR] [--json]
               [--transport memory|nats] [--zones ZONES.geojson] [--out DIR]
+              [--speed X] [--serve [--port N]]
 warnlink export EVENT --format geojson|kml [--party P] [--scenario SCEN.toml] [--seed N]
                 [--zones ZONES.geojson] [--output FILE]
-warnlink up [--config FED.toml] [--data DIR] [--json]
-warnlink party CODE --role node|relay --config FED.toml --data DIR   (run by `up`)
+warnlink up [--config FED.toml] [--data DIR] [--json] [--port N]
+warnlink party CODE --role node|relay --config FED.toml --data DIR [--display-port N]   (by `up`)
 warnlink schema
 warnlink validate FED.toml
 warnlink audit verify LOG.jsonl [--keyset FILE] [--json]
@@ -23,11 +24,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from warnlink.errors import ConfigError, WarnlinkError
+
+if TYPE_CHECKING:
+    from warnlink.node import Node
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +72,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", type=Path, help="write each party's CAP alerts, CoT events, GeoJSON and KML here"
     )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        help="scenario seconds per wall-clock second (default: as fast as it computes; "
+        "20 with --serve)",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve every party's live display while the scenario plays, and after it until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8000, help="--serve: the first party's port (default 8000)"
+    )
     demo.set_defaults(run=_demo)
 
     export = commands.add_parser("export", help="play a scenario, export one event as GeoJSON/KML")
@@ -87,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--data", type=Path, help="data folder (default: a temporary one)")
     up.add_argument("--json", action="store_true", help="print health as JSON lines")
     up.add_argument("--every", type=float, default=5.0, help="seconds between health lines")
+    up.add_argument(
+        "--port",
+        type=int,
+        help="serve each party's display from its node, on this port and the next ones",
+    )
     up.set_defaults(run=_up)
 
     party = commands.add_parser("party", help="run one party's node or relay (started by up)")
@@ -94,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     party.add_argument("--role", choices=("node", "relay"), required=True)
     party.add_argument("--config", type=Path, required=True, help="federation TOML")
     party.add_argument("--data", type=Path, required=True, help="the data folder up wrote")
+    party.add_argument("--display-port", type=int, help="node: serve the display on this port")
     party.set_defaults(run=_party)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
@@ -209,6 +233,9 @@ def _demo(args: argparse.Namespace) -> int:
     from warnlink.demo import run_demo
     from warnlink.report import format_summary
 
+    if args.serve:
+        return _demo_serve(args)
+
     interactive = sys.stderr.isatty()
 
     def progress(second: float, line: str) -> None:
@@ -228,6 +255,7 @@ def _demo(args: argparse.Namespace) -> int:
             transport=args.transport,
             zones_path=args.zones,
             out_dir=args.out,
+            speed=args.speed,
         )
     )
     if interactive:
@@ -259,6 +287,44 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from warnlink.report import format_summary
+    from warnlink.web.live import DEFAULT_SPEED, serve_demo
+
+    if args.transport != "memory" or args.data is not None:
+        raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
+
+    def ready(urls: dict[str, str]) -> None:
+        for party, url in urls.items():
+            print(f"{party} display: {url}", flush=True)
+        print("serving until Ctrl-C", file=sys.stderr, flush=True)
+
+    def summary(result: dict[str, Any]) -> None:
+        print(json.dumps(result, indent=2) if args.json else format_summary(result), flush=True)
+        print("scenario over; still serving until Ctrl-C", file=sys.stderr, flush=True)
+
+    async def run() -> dict[str, Any] | None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await serve_demo(
+            stop,
+            federation_path=args.config,
+            scenario_path=args.scenario,
+            seed=args.seed,
+            speed=DEFAULT_SPEED if args.speed is None else args.speed,
+            base_port=args.port,
+            on_ready=ready,
+            on_summary=summary,
+        )
+
+    result = asyncio.run(run())
+    return 0 if result is None or result["leaks"] == 0 else 1
+
+
 def _up(args: argparse.Namespace) -> int:
     import signal
     import tempfile
@@ -276,10 +342,14 @@ def _up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, interrupt)
     with contextlib.ExitStack() as stack:
         folder = args.data or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        deployment = Deployment(args.config or default_federation_path(), folder)
+        deployment = Deployment(
+            args.config or default_federation_path(), folder, display_port=args.port
+        )
         try:
             deployment.start()
             print(f"warnlink up: data in {folder}; Ctrl-C stops everything", file=sys.stderr)
+            for party, url in deployment.display_urls.items():
+                print(f"{party} display: {url}", file=sys.stderr, flush=True)
             while True:
                 health = deployment.health()
                 if args.json:
@@ -320,7 +390,14 @@ def _party(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_party(federation, access, args.role, args.data, stop)
+
+        async def serve_display(node: Node) -> None:
+            from warnlink.web.serve import serve_node
+
+            await serve_node(node, federation, args.data, port=args.display_port, stop=stop)
+
+        beside = None if args.display_port is None else serve_display
+        await run_party(federation, access, args.role, args.data, stop, beside_node=beside)
 
     asyncio.run(run())
     return 0

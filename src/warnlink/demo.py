@@ -20,7 +20,8 @@ import contextlib
 import json
 import math
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from warnlink.geo.areas import Area, load_zones
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.interop.export import event_geojson, event_kml
 from warnlink.interop.outputs import write_party_outputs
-from warnlink.model import ImpactPrediction, decode
+from warnlink.model import ImpactPrediction, LaunchReport, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
@@ -100,6 +101,7 @@ async def run_demo(
     transport: str = "memory",
     zones_path: Path | None = None,
     out_dir: Path | None = None,
+    speed: float | None = None,
 ) -> dict[str, Any]:
     """Play a scenario through a federation; returns the summary (see `summarise`).
 
@@ -118,9 +120,13 @@ async def run_demo(
         zones_path: user alert zones (GeoJSON, `geo.areas.load_zones`) for every node.
         out_dir: where to write every party's alerts as CAP, its CoT events and each
             event's GeoJSON and KML at the end (`interop.outputs`); None writes nothing.
+        speed: scenario seconds played per wall-clock second (a live display can watch:
+            ``warnlink demo --serve``); None plays as fast as it computes.
     """
     if transport not in TRANSPORTS:
         raise ConfigError(f"unknown transport {transport!r}; use one of {', '.join(TRANSPORTS)}")
+    if speed is not None and not speed > 0:
+        raise ConfigError(f"speed must be positive, got {speed}")
     federation = load_federation(federation_path or default_federation_path())
     scenario = load_scenario(scenario_path or default_scenario_path())
     with _data_folder(data_dir) as folder:
@@ -133,6 +139,7 @@ async def run_demo(
             observe=observe,
             transport=transport,
             outputs=(load_zones(zones_path) if zones_path else (), out_dir),
+            speed=speed,
         )
 
 
@@ -196,6 +203,7 @@ async def _play(
     observe: Observe | None,
     transport: str,
     outputs: tuple[tuple[Area, ...], Path | None] = ((), None),
+    speed: float | None,
 ) -> dict[str, Any]:
     zones, out_dir = outputs
     unknown = sorted({s.party for s in scenario.sensors} - set(federation.parties))
@@ -259,6 +267,7 @@ async def _play(
         )
         end_s = max(t.impact_time_s + t.launch_time_s for t in trajectories.values()) + TAIL_S
         next_step = 0
+        started_s = time.monotonic()
         for second in range(math.ceil(end_s) + 1):
             now_ns = epoch_ns + second * NS_PER_S
             while next_step < len(steps) and steps[next_step].time_ns <= now_ns:
@@ -274,6 +283,8 @@ async def _play(
                 observe(second, nodes)
             if progress is not None and second % 10 == 0:
                 progress(second, _status_line(nodes))
+            if speed is not None:  # paced: wall time catches up with scenario time
+                await asyncio.sleep(max(0.0, started_s + (second + 1) / speed - time.monotonic()))
 
         for node in nodes.values():
             await node.stop()
@@ -396,12 +407,17 @@ def _seconds_after(ns: int | None, launch_ns: int) -> float | None:
     return None if ns is None else round((ns - launch_ns) / NS_PER_S, 1)
 
 
+def best_launch(contributions: Iterable[Contribution]) -> LaunchReport | None:
+    """The tightest launch report (smallest 95 % semi-major axis) among contributions."""
+    launches = [c.launch for c in contributions if c.launch is not None]
+    return min(launches, key=lambda x: x.launch_aou.semi_major_m) if launches else None
+
+
 def _launch_summary(contributions: list[Contribution]) -> dict[str, Any] | None:
     """The tightest launch report among one originator's tracks of the missile."""
-    launches = [c.launch for c in contributions if c.launch is not None]
-    if not launches:
+    best = best_launch(contributions)
+    if best is None:
         return None
-    best = min(launches, key=lambda x: x.launch_aou.semi_major_m)
     return {
         "lat": round(best.launch_lat, 4),
         "lon": round(best.launch_lon, 4),
@@ -423,7 +439,7 @@ def _impact_summary(ipp: ImpactPrediction) -> dict[str, Any]:
     }
 
 
-def _best_impact(event: Event) -> Contribution | None:
+def best_impact(event: Event) -> Contribution | None:
     """The contribution with the most recent impact prediction (ties: smallest ellipse)."""
     with_impact = [c for c in event.contributions.values() if c.impact is not None]
     if not with_impact:
@@ -437,7 +453,7 @@ def _best_impact(event: Event) -> Contribution | None:
 def _event_summary(
     event: Event, trajectories: dict[str, Trajectory], epoch_ns: int
 ) -> dict[str, Any]:
-    best = _best_impact(event)
+    best = best_impact(event)
     truth = _nearest_truth(best, trajectories)
     launch_ns = epoch_ns + round(truth.launch_time_s * NS_PER_S) if truth else epoch_ns
     # An originator may have several tracks of one missile, one after another (a track

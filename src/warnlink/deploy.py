@@ -23,6 +23,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -112,12 +113,17 @@ class Deployment:
     Args:
         federation_path: the federation file; every process reads it.
         folder: the data folder: configurations, stores, credentials, logs, audit logs.
+        display_port: serve each party's display from its node process, on this port
+            and the next ones in federation order (`display_urls`); None serves none.
     """
 
-    def __init__(self, federation_path: Path, folder: Path) -> None:
+    def __init__(
+        self, federation_path: Path, folder: Path, *, display_port: int | None = None
+    ) -> None:
         self.federation_path = federation_path
         self.folder = folder
         self.federation = load_federation(federation_path)
+        self.display_port = display_port
         self.topology: Topology | None = None
         self.servers: dict[str, NatsServer] = {}
         self.processes: list[_Process] = []
@@ -147,6 +153,16 @@ class Deployment:
             self.stop()
             raise
 
+    @property
+    def display_urls(self) -> dict[str, str]:
+        """Party -> the URL its node process serves its display on (none without a port)."""
+        if self.display_port is None:
+            return {}
+        return {
+            party: f"http://127.0.0.1:{self.display_port + i}/"
+            for i, party in enumerate(self.federation.parties)
+        }
+
     def _spawn(self, party: str, role: str) -> None:
         name = f"{role}-{party}"
         log_file = self.folder / party / f"{role}.log"
@@ -163,6 +179,8 @@ class Deployment:
             "--data",
             str(self.folder),
         ]
+        if role == "node" and party in self.display_urls:
+            command += ["--display-port", self.display_urls[party].rsplit(":", 1)[1].strip("/")]
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 command,
@@ -214,6 +232,12 @@ async def _create_streams(federation: Federation, topology: Topology) -> None:
         await bus.close()
 
 
+def relay_audit_path(folder: Path, party: str) -> Path:
+    """Where the relay process of `party` keeps its audit log in a data folder
+    (`node.build_relay` given the party's folder)."""
+    return folder / party / f"relay-{party}.jsonl"
+
+
 def read_access(folder: Path, party: str) -> PartyAccess:
     """A party's server URL and credentials, from the data folder `Deployment` wrote."""
     entries = json.loads((folder / ACCESS_FILE).read_text(encoding="utf-8"))
@@ -223,12 +247,20 @@ def read_access(folder: Path, party: str) -> PartyAccess:
 
 
 async def run_party(
-    federation: Federation, access: PartyAccess, role: str, folder: Path, stop: asyncio.Event
+    federation: Federation,
+    access: PartyAccess,
+    role: str,
+    folder: Path,
+    stop: asyncio.Event,
+    *,
+    beside_node: Callable[[Node], Coroutine[None, None, None]] | None = None,
 ) -> None:
     """Run one party's node (without its relay) or its relay until `stop` is set.
 
     The node sends heartbeats every second and puts what arrives in its picture; the
     relay decides on what arrives at its inbox. Both ack only what they handled.
+    `beside_node` runs as a task beside a started node (the CLI serves its display
+    there) and is awaited once `stop` is set.
     """
     keys = load_party_keys(folder / KEYS_DIR, access.party)
     bus = await access.connect(federation, role=role)
@@ -246,6 +278,7 @@ async def run_party(
                 host_relay=False,
             )
             await node.start()
+            beside = None if beside_node is None else asyncio.create_task(beside_node(node))
             try:
                 while not stop.is_set():
                     try:
@@ -257,6 +290,9 @@ async def run_party(
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), TICK_S)
             finally:
+                stop.set()
+                if beside is not None:
+                    await beside
                 await node.stop()
         else:
             relay = build_relay(

@@ -22,7 +22,8 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"alerting"}),
     frozenset({"interop"}),
     frozenset({"node"}),
-    frozenset({"deploy", "demo", "report", "accuracy", "cli", "__main__"}),
+    frozenset({"deploy", "demo", "report", "accuracy"}),
+    frozenset({"web", "cli", "__main__"}),
 )
 
 

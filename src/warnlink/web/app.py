@@ -1,0 +1,101 @@
+"""The display's web app: the page, its JSON API, the live WebSocket and /metrics.
+
+A thin face over `Display.state` (`view.build_state`): one app serves one party's
+display, so per-party truth is the app's only source being that party's node.
+
+Routes: ``/`` the page; ``/static/...`` its files (the map library and Natural Earth
+outlines included: no tile server, nothing fetched from elsewhere); ``GET /api/state``;
+``GET /api/events/{event_id}``; ``GET /api/areas`` (GeoJSON); ``/ws`` (the state,
+pushed when it changes, at most `PUSH_HZ` times a second); ``/metrics`` (Prometheus);
+``/docs`` (OpenAPI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+from fastapi import FastAPI, HTTPException, WebSocket
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from warnlink.web.display import Display
+from warnlink.web.metrics import DisplayCollector
+from warnlink.web.view import EventView, StateView
+
+STATIC: Final = Path(__file__).parent / "static"
+#: Most WebSocket pushes a second.
+PUSH_HZ: Final = 4.0
+_JSON: Final = "application/json"
+
+
+def _json(value: object) -> Response:
+    return Response(msgspec.json.encode(value), media_type=_JSON)
+
+
+def create_app(display: Display) -> FastAPI:
+    """The web app of one party's display."""
+    app = FastAPI(
+        title=f"warnlink display: {display.party}",
+        description=f"What {display.party_name} may see: its node's picture, its links, "
+        "the relay decisions that concern it, its alerts.",
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(DisplayCollector(display))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/state", response_model=StateView)
+    def state() -> Response:
+        """The party's display state: events, links, relay decisions, alerts."""
+        return _json(display.state())
+
+    @app.get("/api/events/{event_id}", response_model=EventView)
+    def event(event_id: str) -> Response:
+        """One event of the party's picture."""
+        for view in display.state().events:
+            if view.event_id == event_id:
+                return _json(view)
+        raise HTTPException(
+            status_code=404, detail=f"no event {event_id} in {display.party}'s picture"
+        )
+
+    @app.get("/api/areas")
+    def areas() -> dict[str, Any]:
+        """The party's areas (territory, 12 nm, EEZ) as a GeoJSON FeatureCollection."""
+        return dict(display.areas)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.websocket("/ws")
+    async def live(websocket: WebSocket) -> None:
+        """The state, pushed whenever it changed (at most `PUSH_HZ` times a second)."""
+        await websocket.accept()
+        sender = asyncio.create_task(_push(websocket, display))
+        try:
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass  # the page sends nothing; reading is how a disconnect is seen
+        finally:
+            sender.cancel()
+            # The pusher ends cancelled, or failed on the closed socket: both are the end.
+            await asyncio.gather(sender, return_exceptions=True)
+
+    return app
+
+
+async def _push(websocket: WebSocket, display: Display) -> None:
+    last = b""
+    while True:
+        data = msgspec.json.encode(display.state())
+        if data != last:
+            await websocket.send_text(data.decode())
+            last = data
+        await asyncio.sleep(1.0 / PUSH_HZ)

@@ -1,0 +1,110 @@
+"""The demo, served: every party's display live while the scenario plays, and after.
+
+`serve_demo` starts one display server per party, plays the scenario paced to
+`speed` scenario seconds per wall-clock second (`demo.run_demo`), attaches each
+party's node to its own display when the nodes start, and keeps serving the final
+picture after the scenario until `stop` is set (Ctrl-C or SIGTERM in the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from warnlink.demo import default_federation_path, run_demo
+from warnlink.node import Node
+from warnlink.sharing.audit import DecisionRecord
+from warnlink.sharing.federation import load_federation
+from warnlink.web.display import AlertSource, Display, no_alerts
+from warnlink.web.serve import DisplayServers
+
+#: Scenario seconds per wall-clock second when served: the default flight (~13 min)
+#: plays in about 40 s.
+DEFAULT_SPEED: Final = 20.0
+
+
+def relay_decisions(nodes: Mapping[str, Node]) -> Iterator[DecisionRecord]:
+    """Every decision of every relay hosted by these nodes, in each log's order."""
+    for node in nodes.values():
+        if node.relay is not None:
+            yield from node.relay.audit
+
+
+async def serve_demo(
+    stop: asyncio.Event,
+    *,
+    federation_path: Path | None = None,
+    scenario_path: Path | None = None,
+    seed: int = 1,
+    speed: float = DEFAULT_SPEED,
+    host: str = "127.0.0.1",
+    base_port: int = 8000,
+    ssl_context: ssl.SSLContext | None = None,
+    alerts: Mapping[str, AlertSource] | None = None,
+    on_ready: Callable[[dict[str, str]], None] | None = None,
+    on_summary: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any] | None:
+    """Play the demo with every party's display served; serve on until `stop` is set.
+
+    Args:
+        stop: set it to stop (the scenario too, if it is still playing).
+        federation_path, scenario_path, seed: as for `run_demo`.
+        speed: scenario seconds per wall-clock second.
+        host, base_port, ssl_context: as for `DisplayServers` (ports in party order).
+        alerts: party -> its alert source (none by default, until alerting provides
+            them).
+        on_ready: called with party -> URL once the servers listen.
+        on_summary: called with the demo's summary when the scenario ends.
+
+    Returns:
+        The summary, or None if stopped before the scenario ended.
+    """
+    federation = load_federation(federation_path or default_federation_path())
+    nodes: dict[str, Node] = {}
+    displays = [
+        Display(
+            party,
+            name,
+            federation.peers(party),
+            decisions=lambda: relay_decisions(nodes),
+            alerts=(alerts or {}).get(party, no_alerts),
+        )
+        for party, name in federation.parties.items()
+    ]
+
+    def observe(second: int, running: Mapping[str, Node]) -> None:
+        if not nodes:
+            nodes.update(running)
+            for display in displays:
+                display.attach(running[display.party])
+        for display in displays:
+            display.sample()
+
+    servers = DisplayServers(displays, host=host, base_port=base_port, ssl_context=ssl_context)
+    serving = asyncio.create_task(servers.run(stop))
+    if on_ready is not None:
+        on_ready(servers.urls)
+    demo = asyncio.create_task(
+        run_demo(federation_path, scenario_path, seed=seed, observe=observe, speed=speed)
+    )
+    stopped = asyncio.create_task(stop.wait())
+    summary: dict[str, Any] | None = None
+    try:
+        await asyncio.wait([demo, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if demo.done():
+            summary = demo.result()
+            if on_summary is not None:
+                on_summary(summary)
+            await stopped
+    finally:
+        stop.set()
+        demo.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await demo
+        await serving
+        stopped.cancel()
+    return summary

@@ -1,0 +1,57 @@
+"""Prometheus metrics of one party's node (GET /metrics).
+
+Read at scrape time from the node's counters and picture: messages received, sent and
+rejected per kind or reason, the relay's decisions per outcome (at the relay's host),
+the events held, and each link's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from warnlink.web.display import Display
+from warnlink.web.view import link_view
+
+#: Counter key prefix -> (metric name, help, label name).
+_COUNTERS = {
+    "received": ("warnlink_messages_received", "Messages accepted, by kind", "kind"),
+    "sent": ("warnlink_messages_sent", "Messages sent, by kind", "kind"),
+    "rejected": ("warnlink_messages_rejected", "Messages refused at the edge, by reason", "reason"),
+    "relay": ("warnlink_relay_decisions", "The relay's decisions, by outcome", "outcome"),
+}
+
+
+class DisplayCollector(Collector):
+    """Collects one display's node metrics when scraped."""
+
+    def __init__(self, display: Display) -> None:
+        self.display = display
+
+    def collect(self) -> Iterator[Metric]:
+        node = self.display.node
+        counters = {} if node is None else node.counters.as_dict()
+        for prefix, (name, doc, label) in _COUNTERS.items():
+            family = CounterMetricFamily(name, doc, labels=[label])
+            for key, value in counters.items():
+                head, _, rest = key.partition(".")
+                if head == prefix and rest and "." not in rest:
+                    family.add_metric([rest], value)
+            yield family
+        events = GaugeMetricFamily("warnlink_events", "Events (missiles) in the picture")
+        events.add_metric([], 0 if node is None else len(node.picture.events))
+        yield events
+        links = GaugeMetricFamily(
+            "warnlink_link_state",
+            "1 for each link's current state (up, late, down)",
+            labels=["peer", "state"],
+        )
+        for peer in self.display.peers:
+            last = None if node is None else node.picture.heartbeats.get(peer)
+            now = 0 if node is None else node.clock.now_ns()
+            current = link_view(peer, last, now).state
+            for state in ("up", "late", "down"):
+                links.add_metric([peer, state], 1.0 if state == current else 0.0)
+        yield links

@@ -1,0 +1,161 @@
+"""Serving displays from the program's own event loop.
+
+Each display gets its own port and its own uvicorn server, run as a task in the
+running asyncio loop beside the nodes it reads (the picture is in-process; nothing is
+copied). Sockets are bound up front, so a taken port is a clear error and port 0
+picks a free one. The program owns its signals: the servers stop when `stop` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import uvicorn
+
+from warnlink.deploy import relay_audit_path
+from warnlink.errors import ConfigError, StoreError
+from warnlink.node import Node
+from warnlink.sharing.audit import DecisionRecord, read_entries
+from warnlink.sharing.federation import Federation
+from warnlink.web.app import create_app
+from warnlink.web.display import Display, no_decisions
+
+#: Seconds given to open connections (WebSockets) to close when stopping.
+SHUTDOWN_GRACE_S: Final = 2.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the program embedding it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class DisplayServers:
+    """One web server per display, on ports `base_port`, +1, +2... (0: any free port).
+
+    Args:
+        displays: the displays, in port order.
+        host: the address to listen on.
+        base_port: the first display's port; 0 picks free ports.
+        ssl_context: serve HTTPS (mTLS when the context asks for client certificates,
+            as `security.certs.server_ssl_context` will); None serves plain HTTP.
+
+    Raises:
+        ConfigError: a port cannot be bound.
+    """
+
+    def __init__(
+        self,
+        displays: Sequence[Display],
+        *,
+        host: str = "127.0.0.1",
+        base_port: int = 8000,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.displays = list(displays)
+        self.host = host
+        self.ssl_context = ssl_context
+        self._sockets: list[socket.socket] = []
+        try:
+            for i in range(len(self.displays)):
+                self._sockets.append(_listen(host, base_port + i if base_port else 0))
+        except OSError as exc:
+            self.close()
+            raise ConfigError(f"cannot serve the displays on {host}: {exc}") from exc
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Party -> its display's URL."""
+        scheme = "https" if self.ssl_context else "http"
+        return {
+            d.party: f"{scheme}://{self.host}:{s.getsockname()[1]}/"
+            for d, s in zip(self.displays, self._sockets, strict=True)
+        }
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then close every connection and socket."""
+        context = self.ssl_context
+        servers = [
+            _EmbeddedServer(
+                uvicorn.Config(
+                    create_app(display),
+                    log_level="warning",
+                    lifespan="off",
+                    timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+                    ssl_context_factory=None if context is None else lambda _c, _d: context,
+                )
+            )
+            for display in self.displays
+        ]
+        tasks = [
+            asyncio.create_task(server.serve(sockets=[sock]))
+            for server, sock in zip(servers, self._sockets, strict=True)
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for server in servers:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.close()
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def serve_node(
+    node: Node,
+    federation: Federation,
+    folder: Path,
+    *,
+    port: int,
+    stop: asyncio.Event,
+    host: str = "127.0.0.1",
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Serve one running node's display until `stop` is set (``warnlink up --port``).
+
+    Where the party hosts a relay, its decisions are read from the relay process's audit
+    log in the data folder (`deploy.relay_audit_path`); other parties see none, since
+    only the relay's host holds that log.
+    """
+    party = node.party
+    log = relay_audit_path(folder, party)
+    display = Display(
+        party,
+        federation.parties[party],
+        federation.peers(party),
+        decisions=(lambda: _logged_decisions(log)) if party in federation.relays else no_decisions,
+    )
+    display.attach(node)
+    await DisplayServers([display], host=host, base_port=port, ssl_context=ssl_context).run(stop)
+
+
+def _logged_decisions(path: Path) -> list[DecisionRecord]:
+    """The complete entries of an audit log being written (a partial last line ends it)."""
+    entries: list[DecisionRecord] = []
+    with contextlib.suppress(StoreError):
+        for entry in read_entries(path):
+            entries.append(entry)
+    return entries

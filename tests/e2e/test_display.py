@@ -1,0 +1,220 @@
+"""The operator display in Debian's Chromium (Playwright), against a live demo.
+
+One demo plays paced (`SPEED` scenario seconds per second) with every party's display
+served on free ports, in a thread of this process; JPN gets an injected alert (the
+alerting package does not feed the banner yet). The tests watch it as it plays:
+the page loads, events appear, the impact ellipse shrinks as updates arrive, the
+banner is up for JPN only, JPN's page never shows a ROK sensor, events are chosen with
+the keyboard. Screenshots go to build/artefacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from warnlink.web.app import STATIC
+from warnlink.web.live import serve_demo
+from warnlink.web.view import Alert
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "artefacts"
+#: Scenario seconds per wall-clock second: the first impact predictions shrink from tens
+#: of km to a few within about ten seconds.
+SPEED = 20.0
+ROK_SENSORS = ("ROK-GR1", "ROK-GR2")
+JPN_ALERT = Alert("JPN-E1", "eez", "Impact predicted in Japan's EEZ (injected test alert)")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed (/usr/bin/chromium): `make test` installs it "
+        "where apt-get can",
+        allow_module_level=True,
+    )
+if not (STATIC / "vendor" / "leaflet.js").exists():
+    pytest.skip(
+        "the display's map assets are not built: run `make web-assets` (needs npm)",
+        allow_module_level=True,
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def urls() -> Iterator[dict[str, str]]:
+    """Every party's display URL, live while the demo plays in a background thread."""
+    ready = threading.Event()
+    found: dict[str, str] = {}
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    def on_ready(given: dict[str, str]) -> None:
+        found.update(given)
+        ready.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(
+            serve_demo(
+                stop,
+                speed=SPEED,
+                base_port=0,
+                alerts={"JPN": lambda: [JPN_ALERT]},
+                on_ready=on_ready,
+            )
+        )
+
+    thread = threading.Thread(target=run, name="live-demo", daemon=True)
+    thread.start()
+    assert ready.wait(30), "the display servers did not start"
+    yield found
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(30)
+    assert not thread.is_alive(), "the live demo did not stop"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    # Playwright's launch gives Chromium a fresh, temporary --user-data-dir of its own.
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def pages(browser: object, urls: dict[str, str]) -> Iterator[dict[str, object]]:
+    """One page per party, at 1920x1080; JPN's WebSocket frames are kept for inspection."""
+    opened: dict[str, object] = {}
+    frames: list[str] = []
+    for party, url in urls.items():
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+        if party == "JPN":
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
+        page.goto(url)
+        opened[party] = page
+    opened["jpn_frames"] = frames
+    yield opened
+    for party in urls:
+        opened[party].close()  # type: ignore[attr-defined]
+
+
+def _ellipse_size(page: object, originator: str) -> float | None:
+    """The largest drawn extent (px) of `originator`'s impact ellipses, None if none."""
+    size = page.evaluate(  # type: ignore[attr-defined]
+        """(by) => {
+            const boxes = [...document.querySelectorAll(`path.impact-ellipse.by-${by}`)]
+                .map((p) => p.getBoundingClientRect());
+            return boxes.length ? Math.max(...boxes.map((b) => Math.max(b.width, b.height))) : null;
+        }""",
+        originator,
+    )
+    return None if size is None else float(size)
+
+
+def test_the_page_loads_and_events_appear(pages: dict[str, object]) -> None:
+    for party in ("ROK", "JPN", "USA"):
+        page = pages[party]
+        page.wait_for_selector("#events li", timeout=60_000)  # type: ignore[attr-defined]
+        assert page.title() == f"warnlink {party}"  # type: ignore[attr-defined]
+        assert page.locator("#links li").count() >= 1  # type: ignore[attr-defined]
+
+
+def test_the_impact_ellipse_shrinks_as_updates_arrive(pages: dict[str, object]) -> None:
+    page = pages["USA"]
+    # Zoomed on the impact area, so that a few km are several pixels.
+    page.evaluate("map.setView([40.4, 136.0], 8, {animate: false})")  # type: ignore[attr-defined]
+    page.wait_for_selector("path.impact-ellipse.by-USA", timeout=60_000)  # type: ignore[attr-defined]
+    first = _ellipse_size(page, "USA")
+    assert first is not None
+    sizes = [first]
+    for _ in range(60):
+        page.wait_for_timeout(250)  # type: ignore[attr-defined]
+        size = _ellipse_size(page, "USA")
+        if size is not None:
+            sizes.append(size)
+        if sizes[-1] < 0.5 * max(sizes):
+            break
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "usa-impact-area-1920x1080.png"))  # type: ignore[attr-defined]
+    assert sizes[-1] < 0.5 * max(sizes), sizes
+
+
+def test_the_banner_is_up_for_the_threatened_party_only(pages: dict[str, object]) -> None:
+    jpn = pages["JPN"]
+    jpn.wait_for_selector("#banner:not([hidden])", timeout=10_000)  # type: ignore[attr-defined]
+    assert "Japan's EEZ" in jpn.locator("#banner").inner_text()  # type: ignore[attr-defined]
+    for party in ("ROK", "USA"):
+        assert pages[party].locator("#banner").is_hidden()  # type: ignore[attr-defined]
+
+
+def test_jpn_never_shows_a_rok_sensor_and_usa_does(pages: dict[str, object]) -> None:
+    usa, jpn = pages["USA"], pages["JPN"]
+    usa.wait_for_function(  # type: ignore[attr-defined]
+        "document.querySelector('#contributions').innerText.includes('ROK-GR')",
+        timeout=30_000,
+    )
+    jpn.wait_for_function(  # type: ignore[attr-defined]
+        "document.querySelector('#contributions').innerText.includes('ROK')", timeout=30_000
+    )
+    text = jpn.locator("body").inner_text()  # type: ignore[attr-defined]
+    html = jpn.content()  # type: ignore[attr-defined]
+    frames = pages["jpn_frames"]
+    assert frames
+    for name in ROK_SENSORS:
+        assert name not in text
+        assert name not in html
+        assert not any(name in frame for frame in frames)  # type: ignore[attr-defined]
+    served = json.loads(frames[-1])  # type: ignore[index]
+    assert served["party"] == "JPN"
+    rows = jpn.locator("#decisions tbody tr").all_inner_texts()  # type: ignore[attr-defined]
+    assert rows
+    assert all("JPN" in row for row in rows)
+
+
+def test_events_are_chosen_with_the_keyboard(pages: dict[str, object]) -> None:
+    page = pages["JPN"]
+    events = page.locator("#events")  # type: ignore[attr-defined]
+    events.focus()
+    ids = events.locator("li").evaluate_all("(items) => items.map((i) => i.dataset.eventId)")
+    for key, expected in (
+        ("End", ids[-1]),
+        ("Home", ids[0]),
+        ("ArrowDown", ids[min(1, len(ids) - 1)]),
+    ):
+        page.keyboard.press(key)  # type: ignore[attr-defined]
+        selected = events.locator("li[aria-selected='true']")
+        assert selected.get_attribute("data-event-id") == expected
+        assert page.locator("#detail-title").inner_text().startswith(expected)  # type: ignore[attr-defined]
+
+
+def test_screenshots_on_an_operations_screen_and_a_laptop(
+    browser: object, urls: dict[str, str], pages: dict[str, object]
+) -> None:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1920, 1080), (1366, 768)):
+        for party, url in urls.items():
+            page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+            page.goto(url)
+            page.wait_for_selector("body[data-base='loaded'] #events li", timeout=30_000)
+            path = ARTEFACTS / f"{party.lower()}-{width}x{height}.png"
+            page.screenshot(path=str(path))
+            page.close()
+            assert path.stat().st_size > 10_000

@@ -1,0 +1,119 @@
+"""The display's web app: JSON API, WebSocket, metrics and OpenAPI, over one party's node."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import T0, envelope, impact, launch, track
+from warnlink.counters import Counters
+from warnlink.errors import ConfigError
+from warnlink.fusion.picture import Picture
+from warnlink.model.time import NS_PER_S, ManualClock
+from warnlink.web.app import create_app
+from warnlink.web.display import Display
+from warnlink.web.view import Alert
+
+
+@pytest.fixture
+def node() -> SimpleNamespace:
+    """What a display reads of a node: party, picture, clock, counters."""
+    picture = Picture("JPN")
+    picture.apply(envelope(launch(), originator="ROK", seq=1), T0)
+    picture.apply(envelope(track(), originator="ROK", seq=2), T0)
+    picture.heartbeats["USA"] = T0
+    counters = Counters()
+    counters.inc("received.track_report", 3)
+    counters.inc("rejected.bad_signature")
+    counters.inc("path.ROK.USA")
+    return SimpleNamespace(
+        party="JPN",
+        picture=picture,
+        clock=ManualClock(T0 + 10 * NS_PER_S),
+        counters=counters,
+        relay=None,
+    )
+
+
+@pytest.fixture
+def display(node: SimpleNamespace) -> Display:
+    shown = Display("JPN", "Japan", ["USA"], alerts=lambda: [Alert("JPN-E1", "eez", "test")])
+    shown.attach(node)  # type: ignore[arg-type]
+    return shown
+
+
+def test_state_serves_the_party_picture(display: Display) -> None:
+    with TestClient(create_app(display)) as client:
+        state = client.get("/api/state").json()
+    assert state["party"] == "JPN"
+    assert state["time"] == "2023-11-14T22:13:30.000000Z"
+    (event,) = state["events"]
+    assert event["event_id"] == "JPN-E1"
+    assert event["contributions"][0]["track"]["sensor"] == "ROK-R1"
+    assert state["links"] == [
+        {
+            "peer": "USA",
+            "state": "up",
+            "last_heartbeat": "2023-11-14T22:13:20.000000Z",
+            "age_s": 10.0,
+        }
+    ]
+    assert state["alerts"] == [{"event_id": "JPN-E1", "area": "eez", "headline": "test"}]
+
+
+def test_one_event_and_an_unknown_one(display: Display) -> None:
+    with TestClient(create_app(display)) as client:
+        assert client.get("/api/events/JPN-E1").json()["originators"] == ["ROK"]
+        missing = client.get("/api/events/JPN-E9")
+    assert missing.status_code == 404
+    assert "JPN-E9" in missing.json()["detail"]
+
+
+def test_areas_are_an_empty_feature_collection_until_given(display: Display) -> None:
+    with TestClient(create_app(display)) as client:
+        assert client.get("/api/areas").json() == {"type": "FeatureCollection", "features": []}
+
+
+def test_metrics_count_messages_events_and_link_state(display: Display) -> None:
+    with TestClient(create_app(display)) as client:
+        text = client.get("/metrics").text
+    assert 'warnlink_messages_received_total{kind="track_report"} 3.0' in text
+    assert 'warnlink_messages_rejected_total{reason="bad_signature"} 1.0' in text
+    assert "warnlink_events 1.0" in text
+    assert 'warnlink_link_state{peer="USA",state="up"} 1.0' in text
+    assert "path" not in text.replace("warnlink_", "")
+
+
+def test_openapi_documents_the_api(display: Display) -> None:
+    with TestClient(create_app(display)) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        assert client.get("/docs").status_code == 200
+    assert {"/api/state", "/api/events/{event_id}", "/api/areas"} <= set(paths)
+
+
+def test_the_page_is_served(display: Display) -> None:
+    with TestClient(create_app(display)) as client:
+        page = client.get("/")
+        script = client.get("/static/display.js")
+    assert page.status_code == 200
+    assert "/static/display.js" in page.text
+    assert script.status_code == 200
+
+
+def test_the_websocket_pushes_the_state_and_then_its_changes(
+    display: Display, node: SimpleNamespace
+) -> None:
+    with TestClient(create_app(display)) as client, client.websocket_connect("/ws") as ws:
+        first = ws.receive_json()
+        assert [e["event_id"] for e in first["events"]] == ["JPN-E1"]
+        node.picture.apply(envelope(impact(), originator="ROK", seq=3), T0)
+        second = ws.receive_json()
+    assert second["events"][0]["impact_by"] == "ROK"
+    assert first["events"][0]["impact_by"] is None
+
+
+def test_a_display_shows_only_its_own_party_node(node: SimpleNamespace) -> None:
+    with pytest.raises(ConfigError, match="ROK's display cannot show JPN's node"):
+        Display("ROK", "Republic of Korea", ["USA"]).attach(node)  # type: ignore[arg-type]

@@ -5,12 +5,17 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import shapely.geometry
 from fastapi.testclient import TestClient
 
 from tests.factories import T0, envelope, impact, launch, track
+from warnlink.alerting.assess import Threat, ThreatKind
+from warnlink.alerting.lifecycle import Alert as AlertItem
+from warnlink.alerting.lifecycle import AlertState, MsgType, Reason
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError
 from warnlink.fusion.picture import Picture
+from warnlink.geo.areas import AreaKind
 from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.web.app import create_app
 from warnlink.web.display import Display
@@ -71,9 +76,29 @@ def test_one_event_and_an_unknown_one(display: Display) -> None:
     assert "JPN-E9" in missing.json()["detail"]
 
 
-def test_areas_are_an_empty_feature_collection_until_given(display: Display) -> None:
+def test_areas_are_the_party_land_sea_and_eez(display: Display) -> None:
     with TestClient(create_app(display)) as client:
-        assert client.get("/api/areas").json() == {"type": "FeatureCollection", "features": []}
+        areas = client.get("/api/areas").json()
+    assert areas["type"] == "FeatureCollection"
+    kinds = {f["properties"]["kind"] for f in areas["features"]}
+    assert kinds == {"land", "territorial_sea", "eez"}
+    assert {f["properties"]["party"] for f in areas["features"]} == {"JPN"}
+    tokyo = shapely.geometry.Point(139.69, 35.69)
+    land = [f for f in areas["features"] if f["properties"]["kind"] == "land"]
+    assert any(shapely.geometry.shape(f["geometry"]).contains(tokyo) for f in land)
+
+
+def test_alerts_in_force_at_the_node_reach_the_banner(node: SimpleNamespace) -> None:
+    threat = Threat("JPN-E1", "JPN eez", AreaKind.EEZ, ThreatKind.IMPACT, 0.93, T0, T0, (), ("m1",))
+    alert = AlertItem("a1", "JPN", MsgType.ALERT, Reason.ISSUED, T0, threat, ())
+    node.alerts = SimpleNamespace(book={threat.event_id: AlertState(alert, active=True, sent=1)})
+    shown = Display("JPN", "Japan", ["USA"])
+    shown.attach(node)  # type: ignore[arg-type]
+    (banner,) = shown.state().alerts
+    assert banner.event_id == "JPN-E1"
+    assert "probability 0.93" in banner.headline
+    node.alerts.book[threat.event_id] = AlertState(alert, active=False, sent=2)
+    assert not shown.state().alerts
 
 
 def test_metrics_count_messages_events_and_link_state(display: Display) -> None:

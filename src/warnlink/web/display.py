@@ -1,10 +1,11 @@
 """One party's display: where its state comes from.
 
 A `Display` is attached to one party's node and reads only that node's picture, which
-holds only what was released to the party. Relay decisions and alerts come from
-sources given to it (callables), filtered for the party by `view.build_state`; the
-party's area outlines (territory, 12 nm, EEZ) are a GeoJSON FeatureCollection given
-to it. Until the alerting and areas packages provide them, both are empty.
+holds only what was released to the party, and the alerts in force at that node
+(`alerting`), unless an alert source is given. Relay decisions come from a source
+given to it (a callable), filtered for the party by `view.build_state`. The party's
+area outlines (land, 12 nm, EEZ: `geo.areas`) are served as a GeoJSON
+FeatureCollection.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
+import shapely.geometry
+
 from warnlink.errors import ConfigError
+from warnlink.geo.areas import Area, party_areas
 from warnlink.node import Node
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.web.history import TrackHistory
@@ -34,6 +38,35 @@ def no_alerts() -> Sequence[Alert]:
     return ()
 
 
+def node_alerts(node: Node) -> tuple[Alert, ...]:
+    """The alerts in force at `node`, for the banner."""
+    alerts = []
+    for state in node.alerts.book.values():
+        if not state.active:
+            continue
+        threat = state.latest.threat
+        headline = f"{threat.kind} of {threat.event_id} over {threat.area}"
+        if threat.kind == "impact":
+            headline += f" (probability {threat.probability:.2f})"
+        alerts.append(Alert(threat.event_id, str(threat.area_kind), headline))
+    return tuple(alerts)
+
+
+def areas_geojson(areas: Iterable[Area]) -> dict[str, Any]:
+    """`areas` as a GeoJSON FeatureCollection (properties: party, kind, name)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"party": a.party, "kind": str(a.kind), "name": a.name},
+                "geometry": shapely.geometry.mapping(a.geometry),
+            }
+            for a in areas
+        ],
+    }
+
+
 class Display:
     """One party's operator display.
 
@@ -42,8 +75,9 @@ class Display:
         party_name: its name, for the title.
         peers: its link peers, whose heartbeats give the link health.
         decisions: relay decisions (any party's: the view keeps those naming `party`).
-        alerts: the party's alerts.
-        areas: the party's area outlines as a GeoJSON FeatureCollection.
+        alerts: the party's alerts; by default those in force at the attached node.
+        areas: the party's area outlines as a GeoJSON FeatureCollection; by default
+            its packaged land, territorial sea and EEZ.
     """
 
     def __init__(
@@ -53,15 +87,15 @@ class Display:
         peers: Sequence[str],
         *,
         decisions: DecisionSource = no_decisions,
-        alerts: AlertSource = no_alerts,
-        areas: Mapping[str, Any] = EMPTY_AREAS,
+        alerts: AlertSource | None = None,
+        areas: Mapping[str, Any] | None = None,
     ) -> None:
         self.party = party
         self.party_name = party_name
         self.peers = tuple(peers)
         self.decisions = decisions
         self.alerts = alerts
-        self.areas = areas
+        self.areas = areas_geojson(party_areas(party)) if areas is None else areas
         self.history = TrackHistory()
         self.node: Node | None = None
 
@@ -92,5 +126,11 @@ class Display:
             peers=self.peers,
             history=self.history.points,
             decisions=self.decisions(),
-            alerts=self.alerts(),
+            alerts=(
+                self.alerts()
+                if self.alerts is not None
+                else ()
+                if node is None
+                else node_alerts(node)
+            ),
         )

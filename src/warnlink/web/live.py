@@ -19,7 +19,7 @@ from warnlink.demo import default_federation_path, run_demo
 from warnlink.node import Node
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.federation import load_federation
-from warnlink.web.display import AlertSource, Display, no_alerts
+from warnlink.web.display import AlertSource, Display
 from warnlink.web.serve import DisplayServers
 
 #: Scenario seconds per wall-clock second when served: the default flight (~13 min)
@@ -55,8 +55,7 @@ async def serve_demo(
         federation_path, scenario_path, seed: as for `run_demo`.
         speed: scenario seconds per wall-clock second.
         host, base_port, ssl_context: as for `DisplayServers` (ports in party order).
-        alerts: party -> its alert source (none by default, until alerting provides
-            them).
+        alerts: party -> its alert source (by default the alerts in force at its node).
         on_ready: called with party -> URL once the servers listen.
         on_summary: called with the demo's summary when the scenario ends.
 
@@ -71,7 +70,7 @@ async def serve_demo(
             name,
             federation.peers(party),
             decisions=lambda: relay_decisions(nodes),
-            alerts=(alerts or {}).get(party, no_alerts),
+            alerts=(alerts or {}).get(party),
         )
         for party, name in federation.parties.items()
     ]

@@ -23,6 +23,14 @@ const insetLayers = L.layerGroup().addTo(inset);
 let selected = null;
 let state = null;
 
+// The viewing party's areas, from land outwards: land, 12 nm, 200 nm (EEZ), user zones.
+const AREA_STYLE = {
+  land: { color: "#58a6ff", weight: 1.5 },
+  territorial_sea: { color: "#58a6ff", weight: 1.2, dashArray: "6 4" },
+  eez: { color: "#3b7dd8", weight: 1, dashArray: "2 6" },
+  zone: { color: "#d29922", weight: 1.2, dashArray: "4 3" },
+};
+
 async function loadBase() {
   const [countries, borders, areas] = await Promise.all(
     ["/static/vendor/countries.geojson", "/static/vendor/borders.geojson", "/api/areas"].map(
@@ -33,8 +41,9 @@ async function loadBase() {
                                              fillOpacity: 1 } }).addTo(target);
     L.geoJSON(borders, { ...base, style: { color: "#8aa0b4", weight: 1, dashArray: "3 3" } })
       .addTo(target);
-    L.geoJSON(areas, { ...base, style: { color: "#58a6ff", weight: 1.5, dashArray: "6 4",
-                                         fill: false, className: "area" } }).addTo(target);
+    L.geoJSON(areas, { ...base, style: (f) => ({ ...AREA_STYLE[f.properties.kind],
+                                                 fill: false, className: "area" }) })
+      .addTo(target);
   }
   document.body.dataset.base = "loaded";
 }

@@ -293,7 +293,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
     from warnlink.report import format_summary
     from warnlink.web.live import DEFAULT_SPEED, serve_demo
 
-    if args.transport != "memory" or args.data is not None:
+    if args.transport != "memory" or args.data_dir is not None:
         raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
 
     def ready(urls: dict[str, str]) -> None:

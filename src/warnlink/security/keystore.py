@@ -125,7 +125,7 @@ def load_keyset(folder: Path) -> KeySet:
     path = folder / KEYSET_FILE
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read key set: {exc}", path=str(path)) from exc
     return KeySet.from_json(text, path=str(path))
 

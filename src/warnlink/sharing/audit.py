@@ -127,7 +127,7 @@ def read_entries(path: Path) -> Iterator[AuditEntry]:
             for number, line in enumerate(f, start=1):
                 try:
                     yield _decoder.decode(line)
-                except msgspec.DecodeError as exc:
+                except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a string
                     raise StoreError(f"{path}:{number}: not an audit entry: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"cannot read audit log {path}: {exc}") from exc

@@ -15,6 +15,7 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -68,3 +69,9 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def fuzz_settings(short: int) -> settings:
+    """Settings for a fuzz target: `short` examples in ``make test`` (FUZZ_EXAMPLES in
+    ``make fuzz``), and a per-example deadline well above any honest decode."""
+    return prop_settings(1, max_examples=fuzz_examples(short), deadline=timedelta(seconds=5))

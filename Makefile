@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv
+.PHONY: demo test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Every decoder fuzzed long: FUZZ_EXAMPLES examples per target (make test runs a few
+# hundred); the examples and outcomes per target are printed at the end.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -m fuzz tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py

@@ -20,6 +20,8 @@ from warnlink.model.codec import MAX_MESSAGE_BYTES
 from warnlink.security.signing import countersign, sign
 from warnlink.sharing.release import decide
 
+pytestmark = pytest.mark.fuzz
+
 SHORT = 300
 
 

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +24,8 @@ from warnlink.sharing.audit import AuditLog, DecisionRecord, read_entries
 from warnlink.sharing.federation import load_federation, parse_federation
 from warnlink.sim.reference import read_launches
 from warnlink.sim.scenario import default_scenario_path, load_scenario, scenario_from_mapping
+
+pytestmark = pytest.mark.fuzz
 
 SHORT = 200
 FEDERATION_TEXT = TRILATERAL.read_text(encoding="utf-8")

@@ -243,11 +243,8 @@ def test_replayed_through_the_wrong_link_is_refused(wire: Wire) -> None:
     # To another party over a real link: accepted only if the label releases it there.
     if "ROK" not in envelope.label.rel_to:
         _expect(_refused(Wire(envelope, "ROK", "USA")), LabelError, "not_released")
-    elif envelope.originator == "ROK":
-        # ROK's own message coming back to it through the relay: the label is ROK's
-        # own, so the edge may take it; it must never be a redacted copy of ROK's data
-        # issued for another party.
-        assert envelope.label.rel_to != ("JPN",)
+    else:
+        assert _accept(Wire(envelope, "ROK", "USA")) == envelope
 
 
 # --- at the relay ---------------------------------------------------------------------

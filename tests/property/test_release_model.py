@@ -241,9 +241,6 @@ def check_case(
     return product
 
 
-_ran_in_full = {"decide": False}
-
-
 @prop_settings(EXAMPLES)
 @given(policy=policies(), batch=st.lists(cases, min_size=BATCH, max_size=BATCH))
 def test_decide_and_edge_match_the_reference_model(

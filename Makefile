@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve web-assets chromium test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv
+.PHONY: demo serve web-assets chromium test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,24 @@ chromium:
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/python -m pytest
+
+# Every decoder fuzzed long: FUZZ_EXAMPLES examples per target (make test runs a few
+# hundred); the examples and outcomes per target are printed at the end.
+# Then, if atheris is installed (pip install atheris), ATHERIS_RUNS coverage-guided runs
+# per decoder.
+FUZZ_EXAMPLES ?= 20000
+ATHERIS_RUNS ?= 200000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -m fuzz tests/fuzz
+	@if $(BIN)/python -c "import atheris" 2>/dev/null; then \
+	  for target in decode.msgpack decode.json federation keyset; do \
+	    echo "atheris $$target: $(ATHERIS_RUNS) runs"; \
+	    log=$$(mktemp); \
+	    $(BIN)/python tests/fuzz/atheris_harness.py $$target -runs=$(ATHERIS_RUNS) >$$log 2>&1 \
+	      || { cat $$log; rm -f $$log; exit 1; }; \
+	    tail -1 $$log; rm -f $$log; \
+	  done; \
+	else echo "atheris not installed (pip install atheris): coverage-guided runs skipped"; fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_physics.py

@@ -134,7 +134,7 @@ def read_keyset(path: Path) -> KeySet:
     """
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read key set: {exc}", path=str(path)) from exc
     return KeySet.from_json(text, path=str(path))
 

@@ -104,7 +104,14 @@ class KeySet:
         try:
             entries = json.loads(text)["ed25519"]
             raw = {str(p): base64.b64decode(k, validate=True) for p, k in entries.items()}
-        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            binascii.Error,
+            RecursionError,  # json.loads of deeply nested arrays
+        ) as exc:
             raise ConfigError(f"invalid key set: {exc}", path=path) from exc
         return cls(raw)
 

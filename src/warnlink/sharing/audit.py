@@ -118,9 +118,12 @@ def decode_line(data: bytes) -> AuditLine:
     """One line of an audit log.
 
     Raises:
-        msgspec.DecodeError: not an entry or a head.
+        msgspec.DecodeError: not an entry or a head (bad UTF-8 in a string included).
     """
-    return _decoder.decode(data)
+    try:
+        return _decoder.decode(data)
+    except UnicodeDecodeError as exc:
+        raise msgspec.DecodeError(f"invalid UTF-8: {exc}") from exc
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -54,7 +54,8 @@ DEFAULT_FRESHNESS_WINDOW_S: Final = 300.0
 
 class _FederationHeader(msgspec.Struct, forbid_unknown_fields=True):
     name: str
-    classification: str = "UNCLASSIFIED"
+    # Goes into every label: the label's own bounds, or no receiver could decode it.
+    classification: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UNCLASSIFIED"
     freshness_window_s: float = DEFAULT_FRESHNESS_WINDOW_S
 
 
@@ -195,6 +196,8 @@ def load_federation(path: str | Path) -> Federation:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read federation file: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"federation file is not UTF-8 text: {exc}", path=str(path)) from exc
     return parse_federation(text, source=str(path))
 
 
@@ -204,6 +207,8 @@ def parse_federation(text: str, *, source: str = "<federation>") -> Federation:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=source) from exc
+    except RecursionError as exc:  # tomllib recurses into nested arrays and tables
+        raise ConfigError("not valid TOML: nested too deeply", path=source) from exc
     try:
         doc = msgspec.convert(raw, type=_FederationDoc)
     except msgspec.ValidationError as exc:

@@ -17,7 +17,6 @@ unless a caller says otherwise.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,16 +95,18 @@ def read_launches(path: str | Path) -> list[PublishedLaunch]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read launches table: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"launches table is not UTF-8 text: {exc}", path=str(path)) from exc
     numbered = [
         (n, line)
         for n, line in enumerate(text.splitlines(), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
-    if not numbered or next(csv.reader([numbered[0][1]])) != list(_COLUMNS):
+    if not numbered or _fields(*numbered[0], str(path)) != list(_COLUMNS):
         raise ConfigError(f"the header must be: {','.join(_COLUMNS)}", path=str(path))
     rows = []
     for n, line in numbered[1:]:
-        fields = next(csv.reader(io.StringIO(line)))
+        fields = _fields(n, line, str(path))
         if len(fields) != len(_COLUMNS):
             raise ConfigError(
                 f"expected {len(_COLUMNS)} columns, got {len(fields)}", path=str(path), line=n
@@ -113,6 +114,14 @@ def read_launches(path: str | Path) -> list[PublishedLaunch]:
         values = dict(zip(_COLUMNS, fields, strict=True))
         rows.append(_row(values, n, str(path)))
     return rows
+
+
+def _fields(number: int, line: str, path: str) -> list[str]:
+    """One line's CSV fields."""
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as exc:  # e.g. a field over csv's size limit
+        raise ConfigError(f"not a CSV row: {exc}", path=path, line=number) from exc
 
 
 def _row(values: dict[str, str], line: int, path: str) -> PublishedLaunch:

@@ -203,12 +203,16 @@ def load_scenario(path: str | Path) -> Scenario:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read scenario: {exc.strerror}", path=where) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"scenario is not UTF-8 text: {exc}", path=where) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_LINE.search(str(exc))
         line = int(match.group("line")) if match else None
         raise ConfigError(f"TOML syntax: {exc}", path=where, line=line) from exc
+    except RecursionError as exc:  # tomllib recurses into nested arrays and tables
+        raise ConfigError("TOML syntax: nested too deeply", path=where) from exc
     return scenario_from_mapping(data, path=where)
 
 

@@ -25,12 +25,11 @@ from tests.property.test_release_model import policies
 from warnlink.model import Envelope, EventStatus, Payload, encode
 from warnlink.model.payloads import Status
 from warnlink.model.time import ManualClock
-from warnlink.node import Node, serve_relay
+from warnlink.node import Node, build_relay, serve_relay
 from warnlink.security.signing import sign
-from warnlink.sharing.audit import AuditLog, first_broken, read_entries
+from warnlink.sharing.audit import first_broken, read_entries
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.leaks import LeakChecker
-from warnlink.sharing.relay import Relay
 from warnlink.sharing.release import Outcome, decide
 from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.transport import Delivery, MemoryBus, Subscription
@@ -127,14 +126,14 @@ class FederationMachine(RuleBasedStateMachine):
         node.picture.apply = applying  # type: ignore[method-assign]
 
     async def _start_relay(self) -> None:
-        self.relay = Relay(
+        self.relay = build_relay(
             "USA",
             self.federation,
             self.bus,
             self.clock,
-            audit=AuditLog(self.folder / "relay-USA.jsonl"),
-            counters=self.nodes["USA"].counters,
-            keys=KEYS["USA"],
+            KEYS["USA"],
+            self.folder,
+            self.nodes["USA"].counters,
         )
         self.relay_inbox = await self.relay.open_inbox()
         self.relay_task = asyncio.create_task(serve_relay(self.relay, self.relay_inbox))
@@ -148,6 +147,7 @@ class FederationMachine(RuleBasedStateMachine):
         with contextlib.suppress(asyncio.CancelledError):
             await self.relay_task
         self.relay.audit.close()
+        self.relay.replay.store.close()
 
     async def _settle(self) -> None:
         async with asyncio.timeout(IDLE_S):

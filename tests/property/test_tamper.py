@@ -24,6 +24,7 @@ from warnlink.sharing.audit import AuditLog, first_broken
 from warnlink.sharing.inbound import accept
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.release import decide
+from warnlink.sharing.replay import MemorySeenStore
 from warnlink.sharing.subjects import ALL_NODE_INBOXES, relay_inbox
 from warnlink.transport import Delivery, MemoryBus
 
@@ -328,7 +329,16 @@ async def _run_relay(forgeries: list[RelayForgery], genuine: Envelope) -> None:
     bus = MemoryBus(None, clock=clock)
     audit = AuditLog()
     counters = Counters()
-    relay = Relay("USA", FEDERATION, bus, clock, audit=audit, counters=counters, keys=KEYS["USA"])
+    relay = Relay(
+        "USA",
+        FEDERATION,
+        bus,
+        clock,
+        audit=audit,
+        counters=counters,
+        keys=KEYS["USA"],
+        seen=MemorySeenStore(),
+    )
     observer = await bus.subscribe(ALL_NODE_INBOXES, durable="observer")
     try:
         for seq, forgery in enumerate(forgeries, start=1):

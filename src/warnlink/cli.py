@@ -392,9 +392,14 @@ def _party(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
 
         async def serve_display(node: Node) -> None:
+            from warnlink.security.certs import CERTS_DIR, server_ssl_context
             from warnlink.web.serve import serve_node
 
-            await serve_node(node, federation, args.data, port=args.display_port, stop=stop)
+            # mTLS: a browser must present a certificate of the party's own CA.
+            tls = server_ssl_context(args.data / CERTS_DIR, node.party)
+            await serve_node(
+                node, federation, args.data, port=args.display_port, stop=stop, ssl_context=tls
+            )
 
         beside = None if args.display_port is None else serve_display
         await run_party(federation, access, args.role, args.data, stop, beside_node=beside)

@@ -159,7 +159,7 @@ class Deployment:
         if self.display_port is None:
             return {}
         return {
-            party: f"http://127.0.0.1:{self.display_port + i}/"
+            party: f"https://127.0.0.1:{self.display_port + i}/"
             for i, party in enumerate(self.federation.parties)
         }
 

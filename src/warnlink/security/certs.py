@@ -39,7 +39,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from warnlink.errors import ConfigError
 
 #: The roles that connect to their party's server as clients.
-CLIENT_ROLES: Final = ("node", "relay")
+#: Client certificates per party: its node's and relay's NATS connections, and its
+#: duty officers' browsers on its display (``operator``).
+CLIENT_ROLES: Final = ("node", "relay", "operator")
 #: The folder, inside a demo or deployment data folder, that `init_certs` fills.
 CERTS_DIR: Final = "certs"
 VALIDITY: Final = datetime.timedelta(days=365)

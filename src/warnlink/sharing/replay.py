@@ -24,15 +24,15 @@ from __future__ import annotations
 import enum
 import logging
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from warnlink.errors import ReplayError, StoreError
+from warnlink.errors import ReplayError
 from warnlink.model import Envelope
 from warnlink.model.time import NS_PER_S, Clock
+from warnlink.transport.sqlite_log import open_store, translated
 
 log = logging.getLogger(__name__)
 
@@ -153,41 +153,17 @@ class SqliteSeenStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit; timeout=0: a locked file is an error, not something to wait for.
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=0)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the seen-store {path}: {exc}") from exc
-        try:
-            with self._translated("open"):
-                self._prepare()
-        except StoreError:
-            self._conn.close()
-            raise
+        self._conn = open_store(
+            str(path),
+            what="seen-store",
+            schema=_SCHEMA,
+            version=SCHEMA_VERSION,
+            synchronous="NORMAL",
+            folder=path.parent,
+        )
 
-    def _prepare(self) -> None:
-        conn = self._conn
-        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-        (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        if journal_mode != "wal":
-            raise StoreError(f"{self.path}: could not switch to WAL (got {journal_mode!r})")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version == 0:
-            conn.executescript(_SCHEMA)
-        elif version != SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {version}, this code reads {SCHEMA_VERSION}"
-            )
-
-    @contextmanager
-    def _translated(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """Turn sqlite3's errors into `StoreError` naming the file and the operation."""
-        try:
-            yield self._conn
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {doing} failed: {exc}") from exc
+    def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
+        return translated(self._conn, str(self.path), doing)
 
     def lookup(self, originator: str, seq: int) -> SeenEntry | None:
         with self._translated("lookup") as conn:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -60,6 +60,59 @@ CREATE TABLE acks (
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
+
+
+def open_store(
+    location: str,
+    *,
+    what: str,
+    schema: str,
+    version: int,
+    synchronous: str,
+    folder: Path | None,
+) -> sqlite3.Connection:
+    """Open (or create) a SQLite file as one of warnlink's durable stores.
+
+    Autocommit (each statement its own transaction), no waiting on a lock (a locked
+    file is an error to report), locked exclusively while open, WAL journal (except
+    ``:memory:``), `synchronous` as given, and the schema created at user_version
+    `version` or checked against it.
+
+    Raises:
+        StoreError: it cannot be opened, is locked, is not such a store, or has
+            another schema version; the message names `what` and `location`.
+    """
+    try:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(location, isolation_level=None, timeout=0)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the {what} {location}: {exc}") from exc
+    try:
+        with translated(conn, location, "open"):
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+            (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if location != ":memory:" and journal_mode != "wal":
+                raise StoreError(f"{location}: could not switch to WAL (got {journal_mode!r})")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            (found,) = conn.execute("PRAGMA user_version").fetchone()
+            if found == 0:
+                conn.executescript(schema)
+            elif found != version:
+                raise StoreError(f"{location}: schema version {found}, this code reads {version}")
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def translated(conn: sqlite3.Connection, location: str, doing: str) -> Iterator[sqlite3.Connection]:
+    """Turn sqlite3's errors into `StoreError` naming the file and the operation."""
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        raise StoreError(f"{location}: {doing} failed: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,45 +150,18 @@ class SqliteLog:
 
     def __init__(self, data_dir: Path | None) -> None:
         self.location = str(data_dir / FILE_NAME) if data_dir is not None else ":memory:"
-        try:
-            if data_dir is not None:
-                data_dir.mkdir(parents=True, exist_ok=True)
-            # Autocommit (isolation_level=None): a single statement is its own
-            # transaction; multi-statement writes use `_transaction`. timeout=0: a
-            # locked file is an error to report, not something to wait for.
-            self._conn = sqlite3.connect(self.location, isolation_level=None, timeout=0)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the bus log {self.location}: {exc}") from exc
-        try:
-            self._prepare(in_memory=data_dir is None)
-        except (sqlite3.Error, StoreError) as exc:
-            self._conn.close()
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"cannot open the bus log {self.location}: {exc}") from exc
+        # Multi-statement writes use `_transaction`.
+        self._conn = open_store(
+            self.location,
+            what="bus log",
+            schema=_SCHEMA,
+            version=SCHEMA_VERSION,
+            synchronous="FULL",
+            folder=data_dir,
+        )
 
-    def _prepare(self, *, in_memory: bool) -> None:
-        conn = self._conn
-        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-        (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        if not in_memory and journal_mode != "wal":
-            raise StoreError(f"{self.location}: could not switch to WAL (got {journal_mode!r})")
-        conn.execute("PRAGMA synchronous = FULL")
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version == 0:
-            conn.executescript(_SCHEMA)
-        elif version != SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.location}: schema version {version}, this code reads {SCHEMA_VERSION}"
-            )
-
-    @contextmanager
-    def _translated(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """Turn sqlite3's errors into `StoreError` naming the file and the operation."""
-        try:
-            yield self._conn
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.location}: {doing} failed: {exc}") from exc
+    def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
+        return translated(self._conn, self.location, doing)
 
     @contextmanager
     def _transaction(self, doing: str) -> Iterator[sqlite3.Connection]:

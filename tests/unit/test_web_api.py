@@ -12,6 +12,7 @@ from tests.factories import T0, envelope, impact, launch, track
 from warnlink.alerting.assess import Threat, ThreatKind
 from warnlink.alerting.lifecycle import Alert as AlertItem
 from warnlink.alerting.lifecycle import AlertState, MsgType, Reason
+from warnlink.alerting.monitor import AlertMonitor
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError
 from warnlink.fusion.picture import Picture
@@ -142,3 +143,19 @@ def test_the_websocket_pushes_the_state_and_then_its_changes(
 def test_a_display_shows_only_its_own_party_node(node: SimpleNamespace) -> None:
     with pytest.raises(ConfigError, match="ROK's display cannot show JPN's node"):
         Display("ROK", "Republic of Korea", ["USA"]).attach(node)  # type: ignore[arg-type]
+
+
+def test_an_event_exports_as_geojson_and_kml(node: SimpleNamespace) -> None:
+    node.alerts = AlertMonitor("JPN")
+    shown = Display("JPN", "Japan", ["USA"])
+    shown.attach(node)  # type: ignore[arg-type]
+    with TestClient(create_app(shown)) as client:
+        geojson = client.get("/api/events/JPN-E1/export")
+        kml = client.get("/api/events/JPN-E1/export", params={"format": "kml"})
+        assert client.get("/api/events/JPN-E1/export", params={"format": "shp"}).status_code == 422
+        assert client.get("/api/events/JPN-E9/export").status_code == 404
+    assert geojson.headers["content-type"] == "application/geo+json"
+    features = geojson.json()["features"]
+    assert {f["properties"]["role"] for f in features} >= {"launch", "launch_ellipse_95"}
+    assert kml.content.startswith(b"<?xml")
+    assert b"<Placemark" in kml.content

@@ -13,6 +13,7 @@ pushed when it changes, at most `PUSH_HZ` times a second); ``/metrics`` (Prometh
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +23,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from warnlink.interop.export import event_geojson, event_kml
 from warnlink.web.display import Display
 from warnlink.web.metrics import DisplayCollector
 from warnlink.web.view import EventView, StateView
@@ -34,6 +36,9 @@ _JSON: Final = "application/json"
 
 def _json(value: object) -> Response:
     return Response(msgspec.json.encode(value), media_type=_JSON)
+
+
+KML_MEDIA_TYPE: Final = "application/vnd.google-earth.kml+xml"
 
 
 def create_app(display: Display) -> FastAPI:
@@ -65,6 +70,22 @@ def create_app(display: Display) -> FastAPI:
         raise HTTPException(
             status_code=404, detail=f"no event {event_id} in {display.party}'s picture"
         )
+
+    @app.get("/api/events/{event_id}/export")
+    def export(event_id: str, format: str = "geojson") -> Response:
+        """One event as GeoJSON or KML: launch point, track, ellipse, ground track."""
+        node = display.node
+        event = None if node is None else node.picture.events.get(event_id)
+        if node is None or event is None:
+            raise HTTPException(
+                status_code=404, detail=f"no event {event_id} in {display.party}'s picture"
+            )
+        if format == "geojson":
+            body = json.dumps(event_geojson(event, node.alerts)).encode()
+            return Response(body, media_type="application/geo+json")
+        if format == "kml":
+            return Response(event_kml(event, node.alerts), media_type=KML_MEDIA_TYPE)
+        raise HTTPException(status_code=422, detail="format must be geojson or kml")
 
     @app.get("/api/areas")
     def areas() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data-dir DIR] [--json]
               [--transport memory|nats] [--zones ZONES.geojson] [--out DIR]
-              [--speed X] [--serve [--port N]]
+              [--speed X] [--serve [--port N] [--cot-port N]]
 warnlink export EVENT --format geojson|kml [--party P] [--scenario SCEN.toml] [--seed N]
                 [--zones ZONES.geojson] [--output FILE]
 warnlink up [--config FED.toml] [--data DIR] [--json] [--port N]
@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--port", type=int, default=8000, help="--serve: the first party's port (default 8000)"
+    )
+    demo.add_argument(
+        "--cot-port",
+        type=int,
+        help="--serve: also stream each party's picture as Cursor-on-Target to TAK clients "
+        "over TCP, from this port (0: any free ports)",
     )
     demo.set_defaults(run=_demo)
 
@@ -297,8 +303,9 @@ def _demo_serve(args: argparse.Namespace) -> int:
         raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
 
     def ready(urls: dict[str, str]) -> None:
-        for party, url in urls.items():
-            print(f"{party} display: {url}", flush=True)
+        for name, url in urls.items():
+            party, _, what = name.partition(" ")
+            print(f"{party} {what or 'display'}: {url}", flush=True)
         print("serving until Ctrl-C", file=sys.stderr, flush=True)
 
     def summary(result: dict[str, Any]) -> None:
@@ -317,6 +324,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
             seed=args.seed,
             speed=DEFAULT_SPEED if args.speed is None else args.speed,
             base_port=args.port,
+            cot_base_port=args.cot_port,
             on_ready=ready,
             on_summary=summary,
         )

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from warnlink.demo import default_federation_path, run_demo
+from warnlink.fusion.picture import Picture
+from warnlink.interop.cot_feed import CotFeed, PictureSource
 from warnlink.node import Node
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.federation import load_federation
@@ -34,6 +36,14 @@ def relay_decisions(nodes: Mapping[str, Node]) -> Iterator[DecisionRecord]:
             yield from node.relay.audit
 
 
+def _picture_of(nodes: Mapping[str, Node], party: str) -> PictureSource:
+    def source() -> tuple[Picture, int] | None:
+        node = nodes.get(party)
+        return None if node is None else (node.picture, node.clock.now_ns())
+
+    return source
+
+
 async def serve_demo(
     stop: asyncio.Event,
     *,
@@ -45,6 +55,7 @@ async def serve_demo(
     base_port: int = 8000,
     ssl_context: ssl.SSLContext | None = None,
     alerts: Mapping[str, AlertSource] | None = None,
+    cot_base_port: int | None = None,
     on_ready: Callable[[dict[str, str]], None] | None = None,
     on_summary: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
@@ -56,7 +67,11 @@ async def serve_demo(
         speed: scenario seconds per wall-clock second.
         host, base_port, ssl_context: as for `DisplayServers` (ports in party order).
         alerts: party -> its alert source (by default the alerts in force at its node).
-        on_ready: called with party -> URL once the servers listen.
+        cot_base_port: also stream every party's picture to TAK clients as CoT over TCP
+            (`interop.cot_feed`), on this port and the next ones (0: ephemeral ports);
+            None streams nothing.
+        on_ready: called with the URLs once the servers listen: ``<party>`` -> display,
+            ``<party> cot`` -> CoT feed.
         on_summary: called with the demo's summary when the scenario ends.
 
     Returns:
@@ -85,8 +100,16 @@ async def serve_demo(
 
     servers = DisplayServers(displays, host=host, base_port=base_port, ssl_context=ssl_context)
     serving = asyncio.create_task(servers.run(stop))
+    urls = dict(servers.urls)
+    feeds: list[asyncio.Task[None]] = []
+    if cot_base_port is not None:
+        for i, party in enumerate(federation.parties):
+            feed = CotFeed(party)
+            port = await feed.start(host, cot_base_port + i if cot_base_port else 0)
+            urls[f"{party} cot"] = f"tcp://{host}:{port}"
+            feeds.append(asyncio.create_task(feed.run(_picture_of(nodes, party), stop)))
     if on_ready is not None:
-        on_ready(servers.urls)
+        on_ready(urls)
     demo = asyncio.create_task(
         run_demo(federation_path, scenario_path, seed=seed, observe=observe, speed=speed)
     )
@@ -105,5 +128,6 @@ async def serve_demo(
         with contextlib.suppress(asyncio.CancelledError):
             await demo
         await serving
+        await asyncio.gather(*feeds)
         stopped.cancel()
     return summary

@@ -83,6 +83,26 @@ def test_default_jpn_alone_is_alerted_for_an_impact_in_its_eez(
     assert all(a.threat.derived_from for a in alerts)
 
 
+def test_a_lost_track_retracts_the_alert_within_60_s_of_the_loss(tmp_path: Path) -> None:
+    """lost_track.toml: ROK tracks an MRBM towards Japan's EEZ on the way up and loses it
+    midcourse; nobody sees its descent. JPN is warned, then the warning is cancelled as
+    the loss is known: the reporter declares a track lost 60 s after its last estimate,
+    and the cancellation follows at the next 1 s tick, so at most 62 s after the event's
+    last track report."""
+    nodes = _play("scenarios/lost_track.toml", tmp_path)
+    jpn = nodes["JPN"]
+    alerts = jpn.alerts.alerts
+    assert [a.msg_type for a in alerts] == [MsgType.ALERT, MsgType.CANCEL]
+    cancel = alerts[-1]
+    assert cancel.reason is Reason.TRACK_LOST
+    assert cancel.references[0][0] == alerts[0].identifier
+    event = jpn.picture.events[cancel.threat.event_id]
+    last_track_ns = max(c.track.epoch for c in event.contributions.values() if c.track is not None)
+    assert 0 < (cancel.sent_ns - last_track_ns) / 1e9 <= 62.0  # 60 s, then the next 1 s tick
+    assert nodes["ROK"].alerts.alerts == []
+    assert nodes["USA"].alerts.alerts == []
+
+
 def test_irbm_jpn_alone_is_alerted_for_the_overflight(
     irbm_run: tuple[dict[str, Node], Path],
 ) -> None:

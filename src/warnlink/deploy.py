@@ -279,6 +279,11 @@ async def run_party(
             )
             await node.start()
             beside = None if beside_node is None else asyncio.create_task(beside_node(node))
+            if beside is not None:
+                # A display that ends (it failed: a port taken, certificates unreadable)
+                # stops the process at once, rather than leaving a node nobody sees;
+                # its error is raised when it is awaited below.
+                beside.add_done_callback(lambda _: stop.set())
             try:
                 while not stop.is_set():
                     try:
@@ -291,9 +296,11 @@ async def run_party(
                         await asyncio.wait_for(stop.wait(), TICK_S)
             finally:
                 stop.set()
-                if beside is not None:
-                    await beside
-                await node.stop()
+                try:
+                    if beside is not None:
+                        await beside
+                finally:
+                    await node.stop()
         else:
             relay = build_relay(
                 access.party, federation, bus, clock, keys, folder / access.party, Counters()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
 from warnlink.transport import Bus, Subscription
+
+log = logging.getLogger(__name__)
 
 
 class Node:
@@ -123,7 +126,11 @@ class Node:
         async for delivery in inbox:
             envelope = self.gateway.receive(delivery)
             if envelope is not None:
-                self._apply(envelope)
+                try:
+                    self._apply(envelope)
+                except Exception:  # a fault in a core must not stop the link (invariant 5)
+                    self.counters.inc("rejected.apply_failed")
+                    log.exception("%s could not apply %s", self.party, envelope.msg_id)
                 self.gateway.record(envelope)
             await inbox.ack(delivery)
 

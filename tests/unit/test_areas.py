@@ -65,6 +65,9 @@ BOWTIE = [[[140.0, 40.0], [141.0, 41.0], [141.0, 40.0], [140.0, 41.0], [140.0, 4
     ("document", "feature", "words"),
     [
         ("{not json", None, "cannot read"),
+        ("[" * 100_000, None, "cannot read"),
+        ([], None, "FeatureCollection"),
+        ('"x"', None, "FeatureCollection"),
         ({"type": "Feature"}, None, "FeatureCollection"),
         (
             {"type": "FeatureCollection", "features": [_feature("Bowtie", BOWTIE)]},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 
 import msgspec
 import pytest
@@ -57,7 +58,17 @@ def test_out_of_range_quality_names_the_field() -> None:
 
 def test_negative_variance_is_refused() -> None:
     data = encode(envelope(), "json").replace(b'"cov":[100.0', b'"cov":[-1.0')
-    with pytest.raises(DecodeError, match="negative variance"):
+    with pytest.raises(DecodeError, match="not positive definite"):
+        decode(data, "json")
+
+
+def test_a_singular_covariance_is_refused_at_the_edge() -> None:
+    """A zero covariance would make gating's solve fail inside the picture: a poison
+    message that stops a node's inbox. It is refused where it is decoded."""
+    zeros = b'"cov":[' + b",".join([b"0.0"] * 21) + b"]"
+    data = re.sub(rb'"cov":\[[^\]]*\]', zeros, encode(envelope(), "json"))
+    assert zeros in data
+    with pytest.raises(DecodeError, match="not positive definite"):
         decode(data, "json")
 
 

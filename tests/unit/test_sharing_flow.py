@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from tests.factories import KEYS, KEYSET, T0, envelope, impact, track, trilateral
-from warnlink.model import SecurityLabel, decode, encode
+from warnlink.model import Envelope, SecurityLabel, decode, encode
 from warnlink.model.time import NS_PER_S, Clock, ManualClock
 from warnlink.node import Node
 from warnlink.security.signing import countersign, signed_bytes, verify, verify_countersig
@@ -395,3 +395,29 @@ async def test_clock_skew_is_accepted_within_the_window_and_refused_beyond(
         assert rejected == ([refused_as] if refused_as else [])
         assert usa.picture.received_from["JPN"] == delivered
         assert skewed.nodes["ROK"].picture.received_from["JPN"] == delivered
+
+
+async def test_a_fault_applying_one_message_does_not_stop_the_inbox(
+    fed: Federated, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in a core (here: the picture raising on one message) is counted and logged;
+    the node's inbox keeps going and the next message is applied."""
+    usa = fed.nodes["USA"]
+    apply = usa.picture.apply
+    calls = 0
+
+    def faulty(envelope: Envelope, received_ns: int) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug in a core")
+        return apply(envelope, received_ns)
+
+    usa.picture.apply = faulty  # type: ignore[method-assign]
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=3))
+    await fed.settle()
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=4))
+    await fed.settle()
+    assert usa.counters.get("rejected.apply_failed") == 1
+    assert "could not apply" in caplog.text
+    assert usa.picture.received_from["ROK"] == 1

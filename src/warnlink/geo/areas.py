@@ -75,9 +75,11 @@ def read_areas(path: Path, *, kind: AreaKind | None = None) -> tuple[Area, ...]:
     """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"cannot read areas: {exc}", path=str(path)) from exc
-    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        raise ConfigError("not a GeoJSON FeatureCollection", path=str(path))
+    features = document.get("features")
     if document.get("type") != "FeatureCollection" or not isinstance(features, list):
         raise ConfigError("not a GeoJSON FeatureCollection", path=str(path))
     return tuple(_area(path, i, feature, kind) for i, feature in enumerate(features))

@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable
+from typing import Final
 
 from warnlink.interop.cot import CotEvent
+
+#: Seconds a client may take to accept one publication before it is disconnected.
+DRAIN_TIMEOUT_S: Final = 1.0
 
 
 class CotServer:
@@ -37,9 +41,11 @@ class CotServer:
             for event in batch:
                 writer.write(event.xml)
             try:
-                await writer.drain()
-            except ConnectionError:
+                # A client that stops reading must not hold up the others.
+                await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT_S)
+            except (ConnectionError, TimeoutError):
                 self._clients.discard(writer)
+                writer.close()
 
     async def close(self) -> None:
         """Stop listening and disconnect every client."""

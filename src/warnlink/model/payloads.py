@@ -18,6 +18,9 @@ import math
 from typing import Annotated, ClassVar
 
 import msgspec
+import numpy as np
+
+from warnlink.model.covariance import unpack_covariance
 
 TrackNumber = Annotated[int, msgspec.Meta(ge=0, lt=2**31)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -141,9 +144,13 @@ class TrackReport(_Payload, frozen=True, tag="track_report"):
 
     def __post_init__(self) -> None:
         _require_finite(self, ("pos", "vel", "cov"))
-        for i in (0, 6, 11, 15, 18, 20):  # the diagonal in upper-triangle order
-            if self.cov is not None and self.cov[i] < 0.0:
-                raise ValueError("covariance has a negative variance")
+        if self.cov is not None:
+            # Gating and fusion invert it: a singular or indefinite one is refused here,
+            # at the edge, rather than failing inside a node's picture.
+            try:
+                np.linalg.cholesky(unpack_covariance(self.cov))
+            except np.linalg.LinAlgError as exc:
+                raise ValueError("covariance is not positive definite") from exc
 
 
 class ImpactPrediction(_Payload, frozen=True, tag="impact_prediction"):

@@ -56,13 +56,15 @@ def create_app(display: Display) -> FastAPI:
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    # Every route is `async def`: it runs on the event loop, between the node's own
+    # steps, never in a worker thread beside them (the picture is not thread-safe).
     @app.get("/api/state", response_model=StateView)
-    def state() -> Response:
+    async def state() -> Response:
         """The party's display state: events, links, relay decisions, alerts."""
         return _json(display.state())
 
     @app.get("/api/events/{event_id}", response_model=EventView)
-    def event(event_id: str) -> Response:
+    async def event(event_id: str) -> Response:
         """One event of the party's picture."""
         for view in display.state().events:
             if view.event_id == event_id:
@@ -72,7 +74,7 @@ def create_app(display: Display) -> FastAPI:
         )
 
     @app.get("/api/events/{event_id}/export")
-    def export(event_id: str, format: str = "geojson") -> Response:
+    async def export(event_id: str, format: str = "geojson") -> Response:
         """One event as GeoJSON or KML: launch point, track, ellipse, ground track."""
         node = display.node
         event = None if node is None else node.picture.events.get(event_id)
@@ -93,7 +95,7 @@ def create_app(display: Display) -> FastAPI:
         return dict(display.areas)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.websocket("/ws")

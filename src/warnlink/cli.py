@@ -160,10 +160,13 @@ def _parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
     verify = audit_commands.add_parser(
         "verify",
-        help="check an audit log: hash chain, Merkle roots and signed heads "
-        "(exit 0 intact, 1 tampered, 2 set-up error)",
+        help="check an audit log: hash chain, Merkle roots and signed heads (exit 0 intact "
+        "and vouched for, 1 tampered, 2 set-up error, 3 entries under no signed head)",
     )
     verify.add_argument("path", type=Path)
+    verify.add_argument(
+        "--owner", help="the party whose log this must be (default: the first entry's decider)"
+    )
     verify.add_argument(
         "--keyset",
         type=Path,
@@ -553,10 +556,14 @@ def _audit_verify(args: argparse.Namespace) -> int:
     keyset_path = args.keyset or default_keyset_path(args.path)
     if keyset_path is None and any(isinstance(line, SignedHead) for line in lines):
         raise ConfigError("the log has signed heads but no key set was found; pass --keyset")
-    result = verify_lines(lines, None if keyset_path is None else read_keyset(keyset_path))
+    keyset = None if keyset_path is None else read_keyset(keyset_path)
+    result = verify_lines(lines, keyset, owner=args.owner)
+    # 0: intact and every entry under a verified signed head; 1: a broken link;
+    # 3: intact but some entries (or all) are under no signed head: not vouched for.
+    status = 1 if not result.intact else 0 if result.vouched or keyset is None else 3
     if args.json:
         print(json.dumps({"path": str(args.path), **result.as_dict()}, indent=2))
-        return 0 if result.intact else 1
+        return status
     print(
         f"{args.path}: {result.entries} entries, {result.heads} signed heads "
         f"({result.heads_verified} verified)"
@@ -568,11 +575,14 @@ def _audit_verify(args: argparse.Namespace) -> int:
         print(f"last signed head: size {head.tree_size}, root {head.root}, by {head.signer}")
     if result.broken is not None:
         print(f"BROKEN: first broken link at {result.broken}")
-        return 1
-    unsigned = result.entries - (head.tree_size if head else 0)
-    tail = f"; {unsigned} entries after the last signed head" if unsigned else ""
-    print(f"intact: chain head {result.chain_head}{tail}")
-    return 0
+    elif status == 3:
+        print(
+            f"NOT VOUCHED: chain intact, but {result.unsigned_tail} entries are under no "
+            "signed head (a writer signs every 100 entries and when it closes)"
+        )
+    else:
+        print(f"intact: chain head {result.chain_head}")
+    return status
 
 
 def _audit_prove(args: argparse.Namespace) -> int:

@@ -381,6 +381,25 @@ def test_verify_cli_on_intact_log(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "intact" in out
 
 
+def test_a_log_rewritten_without_its_heads_is_not_vouched_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Anyone can recompute a bare hash chain: a log forged whole, heads dropped, or
+    with its last head cut off, is intact as a chain but vouched for by nobody (exit 3)."""
+    path, keyset = _signed_log_with_keyset(tmp_path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    entries_only = tmp_path / "forged.jsonl"
+    entries_only.write_bytes(b"".join(line for line in lines if b'"type":"entry"' in line))
+    assert main(["audit", "verify", str(entries_only), "--keyset", str(keyset)]) == 3
+    assert "NOT VOUCHED" in capsys.readouterr().out
+    tail_cut = tmp_path / "cut.jsonl"
+    tail_cut.write_bytes(b"".join(lines[:-1]))  # the closing head removed
+    assert main(["audit", "verify", str(tail_cut), "--keyset", str(keyset), "--json"]) == 3
+    assert json.loads(capsys.readouterr().out)["unsigned_tail"] > 0
+    assert main(["audit", "verify", str(path), "--owner", "JPN"]) == 1
+    assert "JPN's log" in capsys.readouterr().out
+
+
 def test_verify_cli_without_a_key_set_is_a_set_up_error(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     _log(path, 2)

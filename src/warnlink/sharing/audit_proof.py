@@ -93,12 +93,29 @@ class Verification:
 
     @property
     def intact(self) -> bool:
+        """No link is broken."""
         return self.broken is None
+
+    @property
+    def unsigned_tail(self) -> int:
+        """Entries after the last head that holds: nothing vouches for them yet."""
+        return self.entries - (self.last_head.tree_size if self.last_head else 0)
+
+    @property
+    def vouched(self) -> bool:
+        """Intact, and a signed head covers every entry: a log its writer closed.
+
+        Without this, a log rewritten whole, with its heads dropped, would pass as a
+        bare hash chain, which anyone can recompute.
+        """
+        return self.intact and self.heads_verified > 0 and self.unsigned_tail == 0
 
     def as_dict(self) -> dict[str, Any]:
         head = self.last_head
         return {
             "intact": self.intact,
+            "vouched": self.vouched,
+            "unsigned_tail": self.unsigned_tail,
             "entries": self.entries,
             "heads": self.heads,
             "heads_verified": self.heads_verified,
@@ -131,16 +148,18 @@ def head_problem(head: SignedHead, keyset: KeySet) -> str | None:
     return None
 
 
-def verify_lines(lines: Iterable[AuditLine | Unreadable], keyset: KeySet | None) -> Verification:
+def verify_lines(
+    lines: Iterable[AuditLine | Unreadable], keyset: KeySet | None, *, owner: str | None = None
+) -> Verification:
     """Check a log's lines in order; without a key set, signatures are not checked.
 
     Every head must cover exactly the entries before it; every entry and head must be
-    the log owner's (the first entry's decider, else the first head's signer).
+    the log owner's: `owner` when given, else the first entry's decider (or the first
+    head's signer).
     """
     entries = heads = verified = 0
     chain = GENESIS
     tree = MerkleAccumulator()
-    owner: str | None = None
     last_head: SignedHead | None = None
     broken: BrokenLink | None = None
     for number, line in enumerate(lines, start=1):

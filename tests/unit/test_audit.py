@@ -481,3 +481,26 @@ def test_proof_lookup(tmp_path: Path) -> None:
 def test_not_a_proof_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
         decode_proof(b'{"format": "x"}')
+
+
+def test_a_half_written_last_line_is_dropped_on_reopen(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crash mid-write leaves a line without its newline: reopening cuts it and goes
+    on (nothing was sent on it); a complete line that does not parse is still refused."""
+    path = tmp_path / "audit.jsonl"
+    _log(path, 4)
+    intact = path.read_bytes()
+    with path.open("ab") as f:
+        f.write(b'{"type":"entry","index":4,"prev":"ab')
+    log = AuditLog(path, USA, head_every=3)
+    assert "half-written" in caplog.text
+    assert len(log) == 4
+    log.append(_record(4))
+    log.close()
+    assert path.read_bytes().startswith(intact)
+    assert verify_lines(read_log(path), KEYSET).vouched
+    with path.open("ab") as f:
+        f.write(b'{"type":"entry"}\n')
+    with pytest.raises(StoreError, match="not an audit line"):
+        AuditLog(path, USA)

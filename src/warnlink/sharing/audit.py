@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -32,6 +33,8 @@ from warnlink.errors import ConfigError, StoreError
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKey
 from warnlink.sharing.merkle import MerkleAccumulator, leaf_hash
+
+log = logging.getLogger(__name__)
 
 GENESIS: Final = "0" * 64
 HEAD_TAG: Final = b"warnlink-audit-head-v1\x00"
@@ -185,6 +188,7 @@ class AuditLog:
         self._lines: list[AuditLine] = []
         self._tree = MerkleAccumulator()
         if path is not None and path.exists():
+            _drop_torn_tail(path)
             for line in read_log(path):
                 # Extending a broken chain would sign heads over tampered entries.
                 if isinstance(line, AuditEntry):
@@ -269,6 +273,27 @@ class AuditLog:
             self._entries.append(line)
             self._tree.append(entry_leaf(line))
         self._lines.append(line)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line that a crash left half-written (no closing newline).
+
+    Each line goes out in one write ending in a newline, before the decision's
+    product is sent, so a line without its newline was never complete and nothing
+    was sent on it. A complete line that does not parse is another matter: it is
+    left for `read_log` to refuse.
+    """
+    try:
+        with path.open("r+b") as f:
+            size = f.seek(0, 2)
+            if size == 0 or (f.seek(size - 1), f.read(1))[1] == b"\n":
+                return
+            f.seek(0)
+            keep = f.read().rfind(b"\n") + 1
+            f.truncate(keep)
+    except OSError as exc:
+        raise StoreError(f"cannot repair audit log {path}: {exc}") from exc
+    log.warning("audit log %s: dropped a half-written last line (%d bytes)", path, size - keep)
 
 
 def read_log(path: Path) -> Iterator[AuditLine]:

@@ -171,3 +171,13 @@ def test_the_history_keeps_each_new_track_state_once() -> None:
     picture.apply(envelope(later, originator="ROK", seq=4), T0 + NS_PER_S)
     history.sample(picture)
     assert [p.epoch for p in history.points[("ROK", 1)]] == [T0, T0 + NS_PER_S]
+
+
+def test_a_refusal_is_shown_to_the_originator_not_to_the_party_refused() -> None:
+    refused = msgspec.structs.replace(
+        _decision(1, "JPN", "ROK"), outcome="refused", reason="not_released", withheld=()
+    )
+    assert decisions_for("ROK", [refused]) == []
+    (shown,) = decisions_for("JPN", [refused])
+    assert shown.outcome == "refused"
+    assert len(decisions_for("USA", [refused])) == 1  # the relay's own decision

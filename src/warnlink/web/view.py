@@ -252,13 +252,24 @@ def link_view(peer: str, last_heartbeat_ns: int | None, now_ns: int) -> LinkView
     return LinkView(peer, state, utc_ns_to_iso(last_heartbeat_ns), round(age_s, 1))
 
 
+#: The outcomes a recipient is shown of decisions about it.
+SHOWN_TO_RECIPIENT: Final = frozenset({"forwarded", "redacted"})
+
+
 def decisions_for(party: str, records: Iterable[DecisionRecord]) -> list[DecisionView]:
     """The latest `RECENT_DECISIONS` decisions naming `party`, newest first.
 
-    A decision concerns a party that decided it, received (or was refused) it, or
-    originated the data; any other party's decisions are not shown to it.
+    A party sees the decisions it made, those on its own data, and those that sent it
+    something (forwarded or redacted). A refusal is not shown to the party refused:
+    that a message it was not released existed, when, and of what kind, is itself
+    something its originator did not release to it.
     """
-    mine = [r for r in records if party in (r.decider, r.recipient, r.originator)]
+    mine = [
+        r
+        for r in records
+        if party in (r.decider, r.originator)
+        or (party == r.recipient and r.outcome in SHOWN_TO_RECIPIENT)
+    ]
     return [
         DecisionView(
             utc_ns_to_iso(r.time),

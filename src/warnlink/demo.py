@@ -21,7 +21,7 @@ import json
 import math
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 
 from warnlink.errors import ConfigError, MessageError
-from warnlink.fusion.picture import Contribution, Event
+from warnlink.fusion.picture import Contribution, Event, tightest_launch
 from warnlink.geo.areas import Area, load_zones
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.interop.export import event_geojson, event_kml
 from warnlink.interop.outputs import write_party_outputs
-from warnlink.model import ImpactPrediction, LaunchReport, decode
+from warnlink.model import ImpactPrediction, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
@@ -407,15 +407,9 @@ def _seconds_after(ns: int | None, launch_ns: int) -> float | None:
     return None if ns is None else round((ns - launch_ns) / NS_PER_S, 1)
 
 
-def best_launch(contributions: Iterable[Contribution]) -> LaunchReport | None:
-    """The tightest launch report (smallest 95 % semi-major axis) among contributions."""
-    launches = [c.launch for c in contributions if c.launch is not None]
-    return min(launches, key=lambda x: x.launch_aou.semi_major_m) if launches else None
-
-
 def _launch_summary(contributions: list[Contribution]) -> dict[str, Any] | None:
     """The tightest launch report among one originator's tracks of the missile."""
-    best = best_launch(contributions)
+    best = tightest_launch(contributions)
     if best is None:
         return None
     return {
@@ -439,21 +433,11 @@ def _impact_summary(ipp: ImpactPrediction) -> dict[str, Any]:
     }
 
 
-def best_impact(event: Event) -> Contribution | None:
-    """The contribution with the most recent impact prediction (ties: smallest ellipse)."""
-    with_impact = [c for c in event.contributions.values() if c.impact is not None]
-    if not with_impact:
-        return None
-    return max(
-        with_impact,
-        key=lambda c: (c.impact.epoch, -c.impact.impact_aou.semi_major_m) if c.impact else (0, 0.0),
-    )
-
-
 def _event_summary(
     event: Event, trajectories: dict[str, Trajectory], epoch_ns: int
 ) -> dict[str, Any]:
-    best = best_impact(event)
+    found = event.latest_impact()
+    best = None if found is None else event.contributions[found[0]]
     truth = _nearest_truth(best, trajectories)
     launch_ns = epoch_ns + round(truth.launch_time_s * NS_PER_S) if truth else epoch_ns
     # An originator may have several tracks of one missile, one after another (a track

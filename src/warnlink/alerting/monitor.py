@@ -17,7 +17,7 @@ from warnlink.alerting.lifecycle import Alert, AlertKey, AlertState, step
 from warnlink.alerting.overflight import GroundTrack, ground_track
 from warnlink.fusion.picture import Event, Picture
 from warnlink.geo.areas import Area, areas_for
-from warnlink.model import Envelope, ImpactPrediction, Phase, Status, TrackReport
+from warnlink.model import Envelope, Phase, Status, TrackReport
 from warnlink.model.time import NS_PER_S
 
 PATH_EVERY_S: Final = 10.0
@@ -64,7 +64,7 @@ class AlertMonitor:
         return None if cached is None else cached[1]
 
     def _impact_threats(self, event: Event) -> list[Threat]:
-        found = latest_impact(event)
+        found = event.latest_impact()
         if found is None:
             return []
         key, ipp = found
@@ -91,14 +91,6 @@ class AlertMonitor:
         )
         self._paths[event.event_id] = (track.epoch, path, threats)
         return threats
-
-
-def latest_impact(event: Event) -> tuple[ContributionKey, ImpactPrediction] | None:
-    """The event's most recent impact prediction (ties: the smaller ellipse) and its source."""
-    candidates = [(k, c.impact) for k, c in event.contributions.items() if c.impact is not None]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda kc: (kc[1].epoch, -kc[1].impact_aou.semi_major_m))
 
 
 def latest_ballistic_track(event: Event) -> tuple[ContributionKey, TrackReport] | None:

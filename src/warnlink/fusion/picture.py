@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +70,12 @@ class Contribution:
     msg_ids: list[str] = field(default_factory=list)
 
 
+def tightest_launch(contributions: Iterable[Contribution]) -> LaunchReport | None:
+    """The tightest launch report (smallest 95 % semi-major axis) among contributions."""
+    launches = [c.launch for c in contributions if c.launch is not None]
+    return min(launches, key=lambda x: x.launch_aou.semi_major_m) if launches else None
+
+
 @dataclass(frozen=True, slots=True)
 class FusedState:
     """An event's fused track state: epoch (UTC ns), ECEF mean (6,), covariance (6, 6).
@@ -105,6 +111,13 @@ class Event:
         event again with a later track: that is the missile re-acquired.
         """
         return {c.originator for c in self.contributions.values() if c.status is not Status.LOST}
+
+    def latest_impact(self) -> tuple[ContributionKey, ImpactPrediction] | None:
+        """The most recent impact prediction (ties: the smaller ellipse) and its source."""
+        candidates = [(k, c.impact) for k, c in self.contributions.items() if c.impact is not None]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda kc: (kc[1].epoch, -kc[1].impact_aou.semi_major_m))
 
     def latest_track(self) -> TrackReport | None:
         """The most recent track state of any contribution."""

@@ -24,7 +24,6 @@ from typing import Final
 
 import numpy as np
 
-from warnlink.alerting.monitor import latest_impact
 from warnlink.fusion.gating import state_of
 from warnlink.fusion.picture import Event
 from warnlink.geo.wgs84 import ecef_to_lla, enu_rotation
@@ -89,7 +88,7 @@ def event_cot(party: str, event: Event, now_ns: int) -> list[CotEvent]:
                 now_ns + round(POINT_STALE_S * NS_PER_S),
             )
         )
-    found = latest_impact(event)
+    found = event.latest_impact()
     if found is not None:
         ipp = found[1]
         out.append(

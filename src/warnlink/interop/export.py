@@ -14,9 +14,9 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any, Final
 
-from warnlink.alerting.monitor import AlertMonitor, latest_impact
+from warnlink.alerting.monitor import AlertMonitor
 from warnlink.alerting.probability import ellipse_outline
-from warnlink.fusion.picture import Event
+from warnlink.fusion.picture import Event, tightest_launch
 from warnlink.model.time import utc_ns_to_iso
 
 KML_NS: Final = "http://www.opengis.net/kml/2.2"
@@ -26,9 +26,8 @@ Position = list[float]
 def event_features(event: Event, monitor: AlertMonitor) -> list[dict[str, Any]]:
     """The event's features as GeoJSON Feature objects (see the module docstring)."""
     features: list[dict[str, Any]] = []
-    launches = [c.launch for c in event.contributions.values() if c.launch is not None]
-    if launches:
-        best = min(launches, key=lambda x: x.launch_aou.semi_major_m)
+    best = tightest_launch(event.contributions.values())
+    if best is not None:
         props = {"role": "launch", "time": utc_ns_to_iso(best.launch_time), "trk_id": best.trk_id}
         features.append(_feature("Point", [best.launch_lon, best.launch_lat], props))
         ring = ellipse_outline(best.launch_lat, best.launch_lon, best.launch_aou)
@@ -45,7 +44,7 @@ def event_features(event: Event, monitor: AlertMonitor) -> list[dict[str, Any]]:
                 "end": utc_ns_to_iso(points[-1].epoch),
             }
             features.append(_feature("LineString", line, props))
-    found = latest_impact(event)
+    found = event.latest_impact()
     if found is not None:
         ipp = found[1]
         props = {"role": "impact", "time": utc_ns_to_iso(ipp.impact_time), "by": found[0][0]}

@@ -18,8 +18,7 @@ from typing import Final, Literal
 
 import numpy as np
 
-from warnlink.demo import best_impact, best_launch
-from warnlink.fusion.picture import Contribution, ContributionKey, Event, Picture
+from warnlink.fusion.picture import Contribution, ContributionKey, Event, Picture, tightest_launch
 from warnlink.geo.wgs84 import destination, initial_azimuth_deg, surface_distance_m
 from warnlink.model import Ellipse
 from warnlink.model.time import NS_PER_S, utc_ns_to_iso
@@ -323,8 +322,9 @@ def _event_view(
     event: Event, now_ns: int, history: Mapping[ContributionKey, Sequence[TrackPoint]]
 ) -> EventView:
     contributions = sorted(event.contributions.values(), key=lambda c: (c.originator, c.trk_id))
-    launch = best_launch(contributions)
-    impact_of = best_impact(event)
+    launch = tightest_launch(contributions)
+    found = event.latest_impact()
+    impact_of = None if found is None else event.contributions[found[0]]
     impact = None if impact_of is None else impact_of.impact
     origin = None if launch is None else (launch.launch_lat, launch.launch_lon)
     views = [_contribution_view(c, origin, now_ns, history) for c in contributions]

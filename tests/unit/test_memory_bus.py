@@ -17,7 +17,7 @@ from tests.conformance.bus_suite import (
     publish_numbered,
     take,
 )
-from warnlink.errors import BusClosed, StoreError, TransportError
+from warnlink.errors import BusClosed, ConfigError, StoreError, TransportError
 from warnlink.model.time import ManualClock
 from warnlink.transport import Bus, MemoryBus
 from warnlink.transport.sqlite_log import FILE_NAME
@@ -116,7 +116,7 @@ async def test_oversized_message_is_refused(tmp_path: Path) -> None:
 
 
 def test_max_message_bytes_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigError, match="positive"):
         MemoryBus(max_message_bytes=0)
 
 

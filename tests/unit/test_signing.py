@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import KEYS, KEYSET, envelope, impact, trilateral
-from warnlink.errors import SignatureError, UnknownSigner
+from warnlink.errors import ConfigError, SignatureError, UnknownSigner
 from warnlink.model import SecurityLabel, decode, encode
 from warnlink.security.signing import (
     KeySet,
@@ -94,7 +94,7 @@ def test_resigned_by_another_party_is_refused() -> None:
     usa = envelope(originator="USA", rel_to=("JPN",))
     by_rok = msgspec.structs.replace(usa, sig=KEYS["ROK"].own.private.sign(signed_bytes(usa)))
     assert _refused(encode(by_rok)).rule == "bad_sig"
-    with pytest.raises(ValueError, match="cannot sign"):
+    with pytest.raises(ConfigError, match="cannot sign"):
         sign(usa, KEYS["ROK"].own)
 
 

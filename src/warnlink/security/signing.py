@@ -131,7 +131,7 @@ class PartyKeys:
 def sign(envelope: Envelope, key: PartyKey) -> Envelope:
     """`envelope` signed by `key` (which must be its issuer's); any countersignature dropped."""
     if key.party != envelope.issued_by:
-        raise ValueError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
+        raise ConfigError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
     sig = key.private.sign(signed_bytes(envelope))
     return msgspec.structs.replace(envelope, sig=sig, countersig=b"")
 

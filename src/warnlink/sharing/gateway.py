@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 
 from warnlink.counters import Counters
-from warnlink.errors import MessageError
+from warnlink.errors import ConfigError, MessageError
 from warnlink.model import (
     Envelope,
     Heartbeat,
@@ -63,7 +63,7 @@ class Gateway:
         on_original: Callable[[Envelope], None] | None = None,
     ) -> None:
         if keys.party != party:
-            raise ValueError(f"{party}'s gateway given {keys.party}'s key")
+            raise ConfigError(f"{party}'s gateway given {keys.party}'s key")
         self.party = party
         self.keys = keys
         self.federation = federation

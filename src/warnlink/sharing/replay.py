@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from warnlink.errors import ReplayError
+from warnlink.errors import ConfigError, ReplayError
 from warnlink.model import Envelope
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.transport.sqlite_log import open_store, translated
@@ -238,7 +238,7 @@ class ReplayGuard:
         self, store: SeenStore, clock: Clock, window_s: float, *, party: str | None = None
     ) -> None:
         if not window_s > 0:
-            raise ValueError(f"freshness window must be positive, not {window_s}")
+            raise ConfigError(f"freshness window must be positive, not {window_s}")
         self.store = store
         self.clock = clock
         self.window_ns = round(window_s * NS_PER_S)
@@ -306,7 +306,7 @@ class SeqAllocator:
 
     def __init__(self, store: SeenStore, *, block: int = SEQ_BLOCK) -> None:
         if block < 1:
-            raise ValueError(f"seq block must be at least 1, not {block}")
+            raise ConfigError(f"seq block must be at least 1, not {block}")
         self.store = store
         self.block = block
         self._reserved = store.reserved_seq()

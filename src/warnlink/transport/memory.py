@@ -16,7 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Final
 
-from warnlink.errors import BusClosed, TransportError
+from warnlink.errors import BusClosed, ConfigError, TransportError
 from warnlink.model.time import Clock, SystemClock
 from warnlink.transport.base import Delivery, IterateByNext, PublishAck, Subscription
 from warnlink.transport.sqlite_log import ConsumerState, SqliteLog
@@ -68,7 +68,7 @@ class MemoryBus:
         max_message_bytes: int = 1 << 20,
     ) -> None:
         if max_message_bytes < 1:
-            raise ValueError(f"max_message_bytes must be positive, got {max_message_bytes}")
+            raise ConfigError(f"max_message_bytes must be positive, got {max_message_bytes}")
         self._clock = clock if clock is not None else SystemClock()
         self._max_message_bytes = max_message_bytes
         self._log = SqliteLog(data_dir)

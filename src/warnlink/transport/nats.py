@@ -63,7 +63,7 @@ class _QuietTlsEof(logging.Filter):
         return record.getMessage() != _TLS_EOF_WARNING
 
 
-logging.getLogger("asyncio").addFilter(_QuietTlsEof())
+_QUIET_TLS_EOF: Final = _QuietTlsEof()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +151,9 @@ class NatsBus:
         """
         who = name or "a client"
         refused: list[Exception] = []
+        if tls is not None:
+            # Added once (a logger keeps one of each filter); it drops only that warning.
+            logging.getLogger("asyncio").addFilter(_QUIET_TLS_EOF)
         tls_refused: list[tuple[str, Exception]] = []
         tls_refused_now = asyncio.Event()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import shapely.geometry
 from fastapi.testclient import TestClient
 
-from tests.factories import T0, envelope, impact, launch, track
+from tests.factories import KEYS, T0, envelope, impact, launch, track
 from warnlink.alerting.assess import Threat, ThreatKind
 from warnlink.alerting.lifecycle import Alert as AlertItem
 from warnlink.alerting.lifecycle import AlertState, MsgType, Reason
@@ -18,8 +19,10 @@ from warnlink.errors import ConfigError
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import AreaKind
 from warnlink.model.time import NS_PER_S, ManualClock
+from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.web.app import create_app
 from warnlink.web.display import Display
+from warnlink.web.serve import AuditTail
 from warnlink.web.view import Alert
 
 
@@ -159,3 +162,34 @@ def test_an_event_exports_as_geojson_and_kml(node: SimpleNamespace) -> None:
     assert {f["properties"]["role"] for f in features} >= {"launch", "launch_ellipse_95"}
     assert kml.content.startswith(b"<?xml")
     assert b"<Placemark" in kml.content
+
+
+def test_an_audit_tail_reads_only_what_was_appended(tmp_path: Path) -> None:
+    """The relay host's display follows its relay's log: new complete lines only."""
+    path = tmp_path / "relay-USA.jsonl"
+    tail = AuditTail(path, keep=3)
+    assert tail() == ()  # not written yet
+    log = AuditLog(path, KEYS["USA"].own, head_every=2)
+    for i in range(2):
+        log.append(_record(i))
+    assert [r.msg_id for r in tail()] == [f"{i:032x}" for i in range(2)]
+    log.append(_record(2))
+    with path.open("ab") as f:
+        f.write(b'{"type":"entry","index":3')  # a line being written: wait for it
+        f.flush()
+    assert [r.msg_id for r in tail()] == [f"{i:032x}" for i in range(3)]
+    log.close()
+
+
+def _record(i: int) -> DecisionRecord:
+    return DecisionRecord(
+        time=T0 + i,
+        decider="USA",
+        msg_id=f"{i:032x}",
+        originator="ROK",
+        kind="track_report",
+        recipient="JPN",
+        outcome="forwarded",
+        reason="released",
+        content_sha256="0" * 64,
+    )

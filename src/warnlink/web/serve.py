@@ -12,22 +12,26 @@ import asyncio
 import contextlib
 import socket
 import ssl
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+import msgspec
 import uvicorn
 
 from warnlink.deploy import relay_audit_path
-from warnlink.errors import ConfigError, StoreError
+from warnlink.errors import ConfigError
 from warnlink.node import Node
-from warnlink.sharing.audit import DecisionRecord, read_entries
+from warnlink.sharing.audit import AuditEntry, DecisionRecord, decode_line
 from warnlink.sharing.federation import Federation
 from warnlink.web.app import create_app
 from warnlink.web.display import Display, no_decisions
 
 #: Seconds given to open connections (WebSockets) to close when stopping.
 SHUTDOWN_GRACE_S: Final = 2.0
+#: Decisions of its relay's log a display keeps (it shows the newest `RECENT_DECISIONS`).
+TAIL_KEEP: Final = 1000
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -146,16 +150,39 @@ async def serve_node(
         party,
         federation.parties[party],
         federation.peers(party),
-        decisions=(lambda: _logged_decisions(log)) if party in federation.relays else no_decisions,
+        decisions=AuditTail(log) if party in federation.relays else no_decisions,
     )
     display.attach(node)
     await DisplayServers([display], host=host, base_port=port, ssl_context=ssl_context).run(stop)
 
 
-def _logged_decisions(path: Path) -> list[DecisionRecord]:
-    """The complete entries of an audit log being written (a partial last line ends it)."""
-    entries: list[DecisionRecord] = []
-    with contextlib.suppress(StoreError):
-        for entry in read_entries(path):
-            entries.append(entry)
-    return entries
+class AuditTail:
+    """The newest decisions of an audit log another process is writing, read as it grows.
+
+    Each call reads only what was appended since the last one (complete lines; a line
+    still being written waits for the next call) and keeps the newest `keep` entries,
+    so following a long-running relay's log costs the new bytes, not the whole file.
+    A line that does not decode is skipped (`audit verify` is the tool that judges a
+    log; the display only shows it).
+    """
+
+    def __init__(self, path: Path, keep: int = TAIL_KEEP) -> None:
+        self.path = path
+        self._offset = 0
+        self._recent: deque[DecisionRecord] = deque(maxlen=keep)
+
+    def __call__(self) -> Sequence[DecisionRecord]:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            return tuple(self._recent)  # not written yet, or gone: what was seen stands
+        complete = data.rfind(b"\n") + 1
+        for line in data[:complete].splitlines():
+            with contextlib.suppress(msgspec.DecodeError):
+                parsed = decode_line(line)
+                if isinstance(parsed, AuditEntry):
+                    self._recent.append(parsed)
+        self._offset += complete
+        return tuple(self._recent)

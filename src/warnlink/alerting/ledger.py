@@ -4,18 +4,23 @@ The picture keeps, per contribution (originator, track number), the latest paylo
 each kind; the ledger keeps the id of the message that payload came from (by the
 picture's own rule: a payload replaces one of the same kind unless its epoch is older),
 so an alert can name exactly the messages it was derived from. It also keeps each
-contribution's track states (epoch, latitude, longitude, height) for exports.
+contribution's track states (epoch, latitude, longitude, height) for exports, the
+newest `MAX_TRACK_POINTS` of them.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Final
 
 from warnlink.geo.wgs84 import ecef_to_lla
 from warnlink.model import Envelope, Heartbeat, ImpactPrediction, TrackReport
 
 ContributionKey = tuple[str, int]
+
+#: Track states kept per contribution: over half an hour at 1 Hz, an ICBM's whole flight.
+MAX_TRACK_POINTS: Final = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,10 @@ class Ledger:
         if isinstance(payload, TrackReport):
             lat, lon, alt = ecef_to_lla(payload.pos)
             point = TrackPoint(payload.epoch, float(lat), float(lon), float(alt))
-            bisect.insort(self._tracks.setdefault(key, []), point, key=lambda p: p.epoch)
+            points = self._tracks.setdefault(key, [])
+            bisect.insort(points, point, key=lambda p: p.epoch)
+            if len(points) > MAX_TRACK_POINTS:
+                del points[0]  # the oldest: a track's history is bounded
 
     def msg_id(self, key: ContributionKey, kind: str) -> str | None:
         """The id of the message the contribution's current payload of `kind` came from."""

@@ -49,7 +49,7 @@ def _message() -> Envelope:
         vel=(1_000.0, 500.0, 1_500.0),
         phase=Phase.MIDCOURSE,
         trk_qual=9,
-        cov=tuple(100.0 + i for i in range(21)),
+        cov=tuple(100.0 + i if i in (0, 6, 11, 15, 18, 20) else 1.0 + i / 10 for i in range(21)),
         sensor="ROK-R1",
     )
     label = SecurityLabel("UNCLASSIFIED", ("JPN", "USA"), {"sensor": ("USA",)})

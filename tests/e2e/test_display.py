@@ -1,8 +1,11 @@
 """The operator display in Debian's Chromium (Playwright), against a live demo.
 
 One demo plays paced (`SPEED` scenario seconds per second) with every party's display
-served on free ports, in a thread of this process; JPN gets an injected alert (the
-alerting package does not feed the banner yet). The tests watch it as it plays:
+served on free ports, in a thread of this process. JPN's banner is fed an injected
+alert instead of its node's (which is up only from L+91 s to the all-clear after
+impact: tens of seconds at this speed, so the check would race the tests' own pace;
+`test_display_truth` and the unit tests cover the node's alerts reaching the state).
+The tests watch it as it plays:
 the page loads, events appear, the impact ellipse shrinks as updates arrive, the
 banner is up for JPN only, JPN's page never shows a ROK sensor, events are chosen with
 the keyboard. Screenshots go to build/artefacts/.

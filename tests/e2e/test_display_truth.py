@@ -108,3 +108,17 @@ def test_each_party_sees_only_relay_decisions_that_name_it(
         assert decisions, party
         for d in decisions:
             assert party in (d["decider"], d["originator"], d["recipient"]), (party, d)
+
+
+def test_the_banner_state_carries_jpn_alert_alone(
+    states: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The node's alerts feed the display: JPN's state carries its EEZ impact alert while
+    it is in force (the default scenario threatens JPN's EEZ only); ROK's and USA's never
+    carry one."""
+    jpn = [a for state in states["JPN"] for a in state["alerts"]]
+    assert jpn, "JPN's display never showed its alert"
+    assert {a["area"] for a in jpn} == {"eez"}
+    assert all("JPN eez" in a["headline"] for a in jpn)
+    assert not any(state["alerts"] for state in states["ROK"] + states["USA"])
+    assert not states["JPN"][-1]["alerts"]  # the all-clear after impact took it down

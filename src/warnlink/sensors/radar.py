@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warnlink.geo.wgs84 import FloatArray, enu_rotation
+from warnlink.geo.wgs84 import FloatArray
 from warnlink.sensors.sensor import Sensor
 
 
@@ -67,8 +67,7 @@ def measurement_function(states: FloatArray, sensor: Sensor) -> FloatArray:
     Vectorised over N; see the module docstring for the model. Returns (N, 3).
     """
     pos = np.asarray(states, dtype=np.float64).reshape(-1, np.shape(states)[-1])[:, :3]
-    rotation = enu_rotation(sensor.lat_deg, sensor.lon_deg)
-    return range_azimuth_elevation(pos, sensor.position_ecef_m, rotation)
+    return range_azimuth_elevation(pos, sensor.position_ecef_m, sensor.enu_rotation)
 
 
 def range_azimuth_elevation(
@@ -92,5 +91,4 @@ def measurement_to_ecef(measurement: RadarMeasurement, sensor: Sensor) -> FloatA
     """ECEF position (3,), m, of a plot: the inverse of `measurement_function` (no noise model)."""
     r, az, el = measurement.range_m, measurement.azimuth_rad, measurement.elevation_rad
     enu = r * np.array([math.cos(el) * math.sin(az), math.cos(el) * math.cos(az), math.sin(el)])
-    rotation = enu_rotation(sensor.lat_deg, sensor.lon_deg)
-    return np.asarray(sensor.position_ecef_m + rotation.T @ enu)
+    return np.asarray(sensor.position_ecef_m + sensor.enu_rotation.T @ enu)

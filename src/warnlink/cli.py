@@ -216,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         nargs="+",
         metavar="NAME",
-        help="run only these benchmarks (relay, estimation, demo, nats, salvo)",
+        help="run only these benchmarks (relay, estimation, demo, e2e, salvo)",
     )
     bench.add_argument("--json", action="store_true", help="print the result as JSON")
     bench.add_argument(

@@ -26,7 +26,7 @@ class Figure(msgspec.Struct, frozen=True):
         unit: its unit (``msgs/s``, ``ms``, ``updates/s``, ``s``, ...).
         reference: what the reference is, in words.
         reference_value: the reference measured in the same run, in `unit`.
-        ratio: value / reference_value.
+        ratio: value / reference_value (None when the reference is zero).
         target: the target in words (None: no target, the figure informs).
         met: whether the target is met (None when there is no target).
     """
@@ -36,7 +36,7 @@ class Figure(msgspec.Struct, frozen=True):
     unit: str
     reference: str
     reference_value: float
-    ratio: float
+    ratio: float | None
     target: str | None = None
     met: bool | None = None
 
@@ -51,8 +51,8 @@ def figure(
     target: str | None = None,
     met: bool | None = None,
 ) -> Figure:
-    """A `Figure` with its ratio computed (NaN when the reference is zero)."""
-    ratio = value / reference_value if reference_value else math.nan
+    """A `Figure` with its ratio computed (None when the reference is zero)."""
+    ratio = value / reference_value if reference_value else None
     return Figure(name, value, unit, reference, reference_value, ratio, target, met)
 
 

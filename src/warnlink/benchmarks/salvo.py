@@ -7,7 +7,8 @@ track reports a second, every party's gateway sending 100 a second (ROK's and JP
 through the relay at USA, USA's directly to ROK and JPN). Each step multiplies it (1x, 2x,
 5x, 10x, 20x) for `STEP_S` seconds of sending, then waits up to `DRAIN_S` for the rest;
 the first step over the budget is the last (a heavier one can only be later, and its
-backlog would outlast the time box): the steps not run are listed in the inputs.
+backlog would outlast the time box): the steps not run are listed in the inputs. When
+the base load itself misses, lighter steps (`STEPS_DOWN`) find the rate that holds.
 
 Latency is from the moment a report is due (its place in the schedule, so a sender that
 falls behind counts its lateness) to its application in each recipient's picture; a report
@@ -26,13 +27,15 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
-from warnlink.benchmarks.e2e import nats_federation, start_nodes, track_report
+from warnlink.benchmarks.e2e import Federated, nats_federation, start_nodes, track_report
 from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
 from warnlink.model import Envelope, TrackReport
 
 MISSILES: Final = 100
 BASE_RATE_HZ: Final = 1.0
 STEPS: Final = (1, 2, 5, 10, 20)
+STEPS_DOWN: Final = (0.5, 0.2, 0.1)
+"""Tried in turn, only when the base load misses the budget, to find the rate that holds."""
 P99_BUDGET_MS: Final = 50.0
 STEP_S: Final = 5.0
 QUICK_STEP_S: Final = 2.0
@@ -75,7 +78,7 @@ class _Latencies:
 
 
 async def _step(
-    fed: Any, latencies: _Latencies, multiple: int, step_s: float, epoch_ns: int
+    fed: Federated, latencies: _Latencies, multiple: float, step_s: float, epoch_ns: int
 ) -> dict[str, Any]:
     rate = MISSILES * BASE_RATE_HZ * multiple
     per_party = int(rate * step_s)
@@ -94,7 +97,7 @@ async def _step(
             if delay > 0:
                 await asyncio.sleep(delay)
             trk_id = 1 + k % MISSILES
-            epoch = epoch_ns + multiple * 10**12 + k
+            epoch = epoch_ns + round(multiple * 10) * 10**11 + k
             latencies.due[(party, trk_id, epoch)] = due
             await gateway.send(track_report(trk_id, epoch, pos_offset_m=SPACING_M * (k % MISSILES)))
 
@@ -143,9 +146,15 @@ async def _measure(folder: Path, step_s: float) -> tuple[list[dict[str, Any]], d
         steps = []
         for multiple in STEPS:
             steps.append(await _step(fed, latencies, multiple, step_s, epoch_ns))
+            await fed.network.wait_idle()
             if steps[-1]["p99_ms"] >= P99_BUDGET_MS:
                 break  # a heavier step can only be later; its backlog would outlast the box
-            await fed.network.wait_idle()
+        if steps[0]["p99_ms"] >= P99_BUDGET_MS:
+            for fraction in STEPS_DOWN:
+                steps.append(await _step(fed, latencies, fraction, step_s, epoch_ns))
+                await fed.network.wait_idle()
+                if steps[-1]["p99_ms"] < P99_BUDGET_MS:
+                    break
     return steps, {name: u[1] / 2**20 for name, u in idle.items() if u is not None}
 
 
@@ -169,7 +178,7 @@ def run(quick: bool = False) -> Result:
             )
         )
     within = [s for s in steps if s["p99_ms"] < P99_BUDGET_MS]
-    best = within[-1] if within else None
+    best = max(within, key=lambda s: s["multiple"]) if within else None
     highest = best["offered_reports_per_s"] if best is not None else 0.0
     figures.append(
         figure(
@@ -213,6 +222,7 @@ def run(quick: bool = False) -> Result:
             "step_s": step_s,
             "drain_s": DRAIN_S,
             "not_run": [m for m in STEPS if m not in {s["multiple"] for s in steps}],
+            "steps_down": "when 1x misses: 0.5x, 0.2x, 0.1x until one holds",
             "processes": "in-process nodes and relay (one Python process), a nats-server per party",
         },
     )

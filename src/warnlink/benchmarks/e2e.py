@@ -57,16 +57,35 @@ def packaged_federation() -> Federation:
     return load_federation(Path(__file__).parents[1] / "data" / "trilateral.toml")
 
 
-def track_report(trk_id: int, epoch_ns: int, pos_offset_m: float = 0.0) -> TrackReport:
-    """A midcourse track report with a full covariance, named sensor (withheld from JPN)."""
+VELOCITY_MPS: Final = (1_000.0, 500.0, 1_500.0)
+
+
+def track_report(
+    trk_id: int,
+    epoch_ns: int,
+    *,
+    offset_m: float = 0.0,
+    flown_s: float = 0.0,
+    pos_sigma_m: float = 10.0,
+) -> TrackReport:
+    """A midcourse track report with a covariance and a named sensor (withheld from JPN).
+
+    The missile starts `offset_m` east of the others (in ECEF x) and has flown `flown_s`
+    seconds in a straight line, so successive reports of one missile stay within each
+    other's gates (gravity is left out: ~5 m in 1 s, under `pos_sigma_m` for salvo spacing).
+    """
+    start = (-3_100_000.0 + offset_m, 4_100_000.0, 3_900_000.0)
+    pos = [p + v * flown_s for p, v in zip(start, VELOCITY_MPS, strict=True)]
+    variances = (pos_sigma_m**2,) * 3 + (100.0,) * 3
+    diagonal = (0, 6, 11, 15, 18, 20)  # of the packed upper triangle
     return TrackReport(
         trk_id=trk_id,
         epoch=epoch_ns,
-        pos=(-3_100_000.0 + pos_offset_m, 4_100_000.0, 3_900_000.0),
-        vel=(1_000.0, 500.0, 1_500.0),
+        pos=(pos[0], pos[1], pos[2]),
+        vel=VELOCITY_MPS,
         phase=Phase.MIDCOURSE,
         trk_qual=9,
-        cov=tuple(100.0 if i in (0, 6, 11, 15, 18, 20) else 0.0 for i in range(21)),
+        cov=tuple(variances[diagonal.index(i)] if i in diagonal else 0.0 for i in range(21)),
         sensor="ROK-R1",
     )
 

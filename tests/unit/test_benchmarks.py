@@ -49,3 +49,8 @@ def test_an_unknown_benchmark_is_refused() -> None:
     with pytest.raises(ConfigError, match="nope"):
         run_suite(["nope"])
     assert "relay" in BENCHMARKS
+
+
+def test_bench_accuracy_is_still_its_own_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "accuracy", "--seeds", "0"]) == 2
+    assert "--seeds must be at least 1" in capsys.readouterr().err

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
+from warnlink.demo import default_federation_path
 from warnlink.deploy import NatsFederation
 from warnlink.model import Envelope, Phase, TrackReport, encode, new_envelope
 from warnlink.model.time import SystemClock
@@ -50,11 +51,6 @@ TIMEOUT_S: Final = 10.0
 
 Arrival = Callable[[Envelope, str], None]
 """Called as a node's picture applies an envelope: (envelope, the receiving party)."""
-
-
-def packaged_federation() -> Federation:
-    """The packaged trilateral federation."""
-    return load_federation(Path(__file__).parents[1] / "data" / "trilateral.toml")
 
 
 VELOCITY_MPS: Final = (1_000.0, 500.0, 1_500.0)
@@ -105,7 +101,7 @@ async def nats_federation(
     folder: Path, on_arrival: Arrival | None = None
 ) -> AsyncIterator[Federated]:
     """Start the servers and the nodes (not yet consuming: call `start_nodes`)."""
-    federation = packaged_federation()
+    federation = load_federation(default_federation_path())
     network = await NatsFederation.start(federation, folder / "nats")
     clock = SystemClock()
     keys = ephemeral_keys(federation.parties)
@@ -127,6 +123,8 @@ async def nats_federation(
             node.picture.apply = observed  # type: ignore[method-assign,assignment]
     try:
         yield Federated(federation, network, nodes, clock)
+        # Let every product in flight land first: a node stopped mid-ack raises BusClosed.
+        await network.wait_idle()
     finally:
         for node in nodes.values():
             await node.stop()

@@ -28,6 +28,7 @@ from typing import Final
 
 from warnlink.benchmarks.figure import Figure, Result, best_seconds, figure, quantiles
 from warnlink.counters import Counters
+from warnlink.demo import default_federation_path
 from warnlink.errors import TransportError
 from warnlink.model import (
     Ellipse,
@@ -141,13 +142,14 @@ async def _relay_run(
         times.append(clock() - begin)
     elapsed = time.perf_counter() - start
     relay.audit.close()
+    relay.replay.store.close()
     return elapsed, times, counters
 
 
 def run(quick: bool = False) -> Result:
     """Figure 1 (see the module docstring)."""
     count, rounds = (1_000, 2) if quick else (5_000, 3)
-    federation = load_federation(Path(__file__).parents[1] / "data" / "trilateral.toml")
+    federation = load_federation(default_federation_path())
     keys = ephemeral_keys(federation.parties)
     batch = deliveries(federation, keys, count)
 

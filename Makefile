@@ -67,13 +67,13 @@ fuzz: $(STAMP)
 	  done; \
 	else echo "atheris not installed (pip install atheris): coverage-guided runs skipped"; fi
 
+# The speed benchmarks: every figure beside its reference measured in the same run, a
+# table on the terminal and bench/results.json (docs/performance.md). BENCH_FLAGS=--quick
+# for the short run. Installs the optional Stone Soup reference (the bench extra).
+BENCH_FLAGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/bench_physics.py
-	$(BIN)/python bench/bench_radar_tracker.py
-	$(BIN)/python bench/bench_signing.py
-	$(BIN)/python bench/bench_audit.py
-	$(BIN)/python bench/bus_throughput.py
-	$(BIN)/python bench/nats_latency.py
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/warnlink bench $(BENCH_FLAGS) --out bench/results.json
 	@echo "accuracy against truth and Stone Soup: make bench-accuracy (SEEDS=$(SEEDS))"
 
 # Every scenario over SEEDS seeds; the JSON goes to bench/accuracy.json (gitignored), the

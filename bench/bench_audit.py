@@ -17,10 +17,9 @@ import argparse
 import hashlib
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from warnlink.benchmarks.figure import best_seconds
 from warnlink.security.signing import KeySet, PartyKey
 from warnlink.sharing.audit import AuditLog, DecisionRecord, canonical, read_log
 from warnlink.sharing.audit_proof import check_proof, prove, verify_log
@@ -47,16 +46,6 @@ def _records(count: int) -> list[DecisionRecord]:
     ]
 
 
-def _best_s(rounds: int, run: Callable[[], object]) -> float:
-    """Seconds of the best of `rounds` calls of `run`."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=10_000, help="appends per round")
@@ -76,7 +65,7 @@ def main() -> None:
                 log.append(record)
             log.close()
 
-        append_s = _best_s(r, append_all)
+        append_s = best_seconds(append_all, r)
         path = folder / "audit-0.jsonl"
         lines = list(read_log(path))
         entry_bytes = [canonical(x) for x in lines]
@@ -85,13 +74,13 @@ def main() -> None:
             for data in entry_bytes[:n]:
                 hashlib.sha256(data).digest()
 
-        sha_s = _best_s(r, hash_all)
+        sha_s = best_seconds(hash_all, r)
         keyset = KeySet.of([key])
-        verify_s = _best_s(r, lambda: verify_log(path, keyset))
+        verify_s = best_seconds(lambda: verify_log(path, keyset), r)
         proof = prove(lines, n // 2)
         assert proof is not None
-        prove_s = _best_s(r, lambda: prove(lines, n // 2))
-        check_s = _best_s(r, lambda: check_proof(proof, keyset))
+        prove_s = best_seconds(lambda: prove(lines, n // 2), r)
+        check_s = best_seconds(lambda: check_proof(proof, keyset), r)
         size = path.stat().st_size
 
     print(

@@ -8,12 +8,11 @@ launch estimation errors and timings (best of several runs) on this machine. Run
 from __future__ import annotations
 
 import platform
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from warnlink.benchmarks.figure import best_seconds
 from warnlink.errors import PhysicsError
 from warnlink.estimation.impact import predict_impact
 from warnlink.estimation.launch_point import estimate_launch
@@ -26,16 +25,6 @@ from warnlink.sim.scenario import (
     simulate_party,
     simulate_scenario,
 )
-
-
-def best_of(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
 
 SALVO = Path(__file__).resolve().parents[1] / "scenarios" / "salvo_srbm.toml"
 
@@ -121,10 +110,10 @@ def main() -> None:
         launch_figures(load_scenario(path), seeds)
     state = tr.state_at(200.0)
     cov = np.diag([100.0**2] * 3 + [5.0**2] * 3)
-    fly_s = best_of(lambda: simulate_scenario(scenario), 5)
-    party_s = best_of(lambda: simulate_party(scenario, trajectories, "JPN", rng), 5)
-    ipp_s = best_of(lambda: predict_impact(state[:3], state[3:], cov), 50)
-    drag_s = best_of(
+    fly_s = best_seconds(lambda: simulate_scenario(scenario), 5)
+    party_s = best_seconds(lambda: simulate_party(scenario, trajectories, "JPN", rng), 5)
+    ipp_s = best_seconds(lambda: predict_impact(state[:3], state[3:], cov), 50)
+    drag_s = best_seconds(
         lambda: predict_impact(
             state[:3],
             state[3:],
@@ -136,7 +125,7 @@ def main() -> None:
     )
     many = np.repeat(state[None, :], 1000, axis=0)
     many[:, 3:] += rng.standard_normal((1000, 3)) * 5.0
-    many_s = best_of(lambda: propagate_to_impact(many, step_s=5.0), 3)
+    many_s = best_seconds(lambda: propagate_to_impact(many, step_s=5.0), 3)
     print(f"fly default launch: {fly_s * 1e3:.0f} ms; simulate JPN reports: {party_s * 1e3:.0f} ms")
     print(f"predict_impact (13 sigma points, 510 s to go): {ipp_s * 1e3:.2f} ms")
     print(

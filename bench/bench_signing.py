@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from collections.abc import Callable
 
 from cryptography import __version__ as cryptography_version
 
+from warnlink.benchmarks.figure import best_seconds
 from warnlink.model import (
     Envelope,
     Phase,
@@ -58,13 +58,12 @@ def _message() -> Envelope:
 
 def best_us(operation: Callable[[], object], count: int, rounds: int) -> float:
     """Microseconds per call: the best round of `count` calls."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
+
+    def calls() -> None:
         for _ in range(count):
             operation()
-        best = min(best, time.perf_counter() - start)
-    return best / count * 1e6
+
+    return best_seconds(calls, rounds) / count * 1e6
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ warnlink validate FED.toml
 warnlink audit verify LOG.jsonl [--keyset FILE] [--json]
 warnlink audit prove LOG.jsonl ID [--out FILE]
 warnlink audit check-proof PROOF.json --keyset FILE
+warnlink bench [--quick] [--only NAME ...] [--json] [--out FILE]
 warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] [--doc MD]
 """
 
@@ -215,8 +216,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     certs_init.set_defaults(run=_certs_init)
 
-    bench = commands.add_parser("bench", help="benchmarks")
-    bench_commands = bench.add_subparsers(required=True, metavar="BENCHMARK")
+    bench = commands.add_parser(
+        "bench",
+        help="the speed benchmarks (figures against references measured in the same run)",
+    )
+    bench.add_argument("--quick", action="store_true", help="fewer samples: under 2 minutes")
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run only these benchmarks (relay, estimation, demo, e2e, salvo)",
+    )
+    bench.add_argument("--json", action="store_true", help="print the result as JSON")
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path("bench/results.json"),
+        help="write the JSON result here (default bench/results.json)",
+    )
+    bench.set_defaults(run=_bench)
+    bench_commands = bench.add_subparsers(required=False, metavar="BENCHMARK")
     accuracy = bench_commands.add_parser(
         "accuracy",
         help="every scenario over several seeds: errors against truth, Stone Soup as reference",
@@ -636,6 +655,23 @@ def _audit_check_proof(args: argparse.Namespace) -> int:
         f"{entry.recipient or '-'}) is in {head.signer}'s log of {head.tree_size} entries, "
         f"root {head.root}"
     )
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from warnlink.benchmarks.runner import format_table, run_suite
+
+    command = "warnlink bench" + (" --quick" if args.quick else "")
+    command += "".join(f" --only {name}" for name in args.only or [])
+
+    def progress(name: str) -> None:
+        print(f"bench: {name}...", file=sys.stderr, flush=True)
+
+    suite = run_suite(args.only, quick=args.quick, command=command, progress=progress)
+    text = json.dumps(suite, indent=2)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    print(text if args.json else format_table(suite))
     return 0
 
 

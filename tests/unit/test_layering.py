@@ -23,7 +23,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"interop"}),
     frozenset({"node"}),
     frozenset({"deploy", "demo", "report", "accuracy"}),
-    frozenset({"web", "cli", "__main__"}),
+    frozenset({"web", "cli", "benchmarks", "__main__"}),
 )
 
 

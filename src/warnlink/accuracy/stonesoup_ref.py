@@ -33,7 +33,7 @@ import datetime as dt
 import importlib.metadata
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -154,15 +154,13 @@ def run_stonesoup(
     by_name = {s.name: s for s in sensors}
     predictor = UnscentedKalmanPredictor(BallisticTransition(q=q))
     updater = UnscentedKalmanUpdater(measurement_model=None)
-    first = plots[0]
-    later = next((j for j, p in enumerate(plots) if p.time_s > first.time_s), None)
-    if later is None:
+    start = initiate(plots, by_name)
+    if start is None:
         return []
-    second = plots[later]
-    mean, cov = initial_state(first, second, by_name[first.sensor], by_name[second.sensor])
-    state = GaussianState(StateVector(mean), CovarianceMatrix(cov), timestamp=_when(second.time_s))
+    mean, cov, start_s, rest = start
+    state = GaussianState(StateVector(mean), CovarianceMatrix(cov), timestamp=_when(start_s))
     out: list[tuple[float, FloatArray]] = []
-    for plot in plots[later + 1 :]:
+    for plot in rest:
         detection = Detection(
             StateVector([plot.range_m, Bearing(plot.azimuth_rad), Elevation(plot.elevation_rad)]),
             timestamp=_when(plot.time_s),
@@ -174,7 +172,26 @@ def run_stonesoup(
     return out
 
 
-def _rmse_m(times_s: Sequence[float], states: Sequence[FloatArray], truth: Trajectory) -> float:
+def initiate(
+    plots: Sequence[RadarMeasurement], by_name: Mapping[str, Sensor]
+) -> tuple[FloatArray, FloatArray, float, Sequence[RadarMeasurement]] | None:
+    """How both filters start: `initial_state` from the first plot and the first later one.
+
+    Returns:
+        (mean (7,), covariance, its time s, the plots to update on), or None when every
+        plot has the first one's time.
+    """
+    first = plots[0]
+    later = next((j for j, p in enumerate(plots) if p.time_s > first.time_s), None)
+    if later is None:
+        return None
+    second = plots[later]
+    mean, cov = initial_state(first, second, by_name[first.sensor], by_name[second.sensor])
+    return mean, cov, second.time_s, plots[later + 1 :]
+
+
+def rmse_m(times_s: Sequence[float], states: Sequence[FloatArray], truth: Trajectory) -> float:
+    """Position RMSE against the truth over the states at their times, m."""
     if not states:
         return math.nan
     since = np.asarray(times_s) - truth.launch_time_s
@@ -258,5 +275,5 @@ def _figures(
         "updates": len(states),
         "seconds": seconds,
         "updates_per_s": len(states) / seconds if seconds > 0 else None,
-        "rmse_m": _rmse_m(times_s, states, truth),
+        "rmse_m": rmse_m(times_s, states, truth),
     }

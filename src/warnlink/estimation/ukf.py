@@ -94,8 +94,12 @@ def _check(mean: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 def process_noise(dt_s: float, q: float) -> FloatArray:
     """(6, 6) covariance of continuous white acceleration noise of PSD q over dt_s."""
-    block = np.array([[dt_s**3 / 3.0, dt_s**2 / 2.0], [dt_s**2 / 2.0, dt_s]])
-    return np.asarray(np.kron(q * block, np.eye(3)))
+    noise = np.zeros((STATE_DIM, STATE_DIM))
+    axis = np.arange(3)
+    noise[axis, axis] = q * dt_s**3 / 3.0
+    noise[axis, axis + 3] = noise[axis + 3, axis] = q * dt_s**2 / 2.0
+    noise[axis + 3, axis + 3] = q * dt_s
+    return noise
 
 
 def ukf_predict(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warnlink.geo.wgs84 import FloatArray, enu_rotation
+from warnlink.geo.wgs84 import FloatArray
 from warnlink.sensors.sensor import Sensor
 
 
@@ -67,11 +67,23 @@ def measurement_function(states: FloatArray, sensor: Sensor) -> FloatArray:
     Vectorised over N; see the module docstring for the model. Returns (N, 3).
     """
     pos = np.asarray(states, dtype=np.float64).reshape(-1, np.shape(states)[-1])[:, :3]
-    enu = (pos - sensor.position_ecef_m) @ enu_rotation(sensor.lat_deg, sensor.lon_deg).T
-    east, north, up = enu[:, 0], enu[:, 1], enu[:, 2]
+    return range_azimuth_elevation(pos, sensor.position_ecef_m, sensor.enu_rotation)
+
+
+def range_azimuth_elevation(
+    pos_ecef_m: FloatArray, site_ecef_m: FloatArray, rotation: FloatArray
+) -> FloatArray:
+    """Range (m), azimuth and elevation (rad) of ECEF positions (..., 3) from radar sites.
+
+    `site_ecef_m` (..., 3) and `rotation` (..., 3, 3), the sites' ECEF-to-ENU rotations,
+    broadcast against the positions, so many targets seen from many sites (a batch of
+    tracks, each with its own radar) are one call. Returns (..., 3).
+    """
+    enu = (pos_ecef_m - site_ecef_m) @ np.swapaxes(rotation, -1, -2)
+    east, north, up = enu[..., 0], enu[..., 1], enu[..., 2]
     horizontal = np.hypot(east, north)
     return np.stack(
-        [np.hypot(horizontal, up), np.arctan2(east, north), np.arctan2(up, horizontal)], axis=1
+        [np.hypot(horizontal, up), np.arctan2(east, north), np.arctan2(up, horizontal)], axis=-1
     )
 
 
@@ -79,5 +91,4 @@ def measurement_to_ecef(measurement: RadarMeasurement, sensor: Sensor) -> FloatA
     """ECEF position (3,), m, of a plot: the inverse of `measurement_function` (no noise model)."""
     r, az, el = measurement.range_m, measurement.azimuth_rad, measurement.elevation_rad
     enu = r * np.array([math.cos(el) * math.sin(az), math.cos(el) * math.cos(az), math.sin(el)])
-    rotation = enu_rotation(sensor.lat_deg, sensor.lon_deg)
-    return np.asarray(sensor.position_ecef_m + rotation.T @ enu)
+    return np.asarray(sensor.position_ecef_m + sensor.enu_rotation.T @ enu)

@@ -25,6 +25,7 @@ reads alike), and `measurement_covariance` is meant for radars.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warnlink.errors import ConfigError
-from warnlink.geo.wgs84 import A_M, B_M, MEAN_RADIUS_M, FloatArray, lla_to_ecef
+from warnlink.geo.wgs84 import A_M, B_M, MEAN_RADIUS_M, FloatArray, enu_rotation, lla_to_ecef
 from warnlink.physics.propagate import approx_altitude_m
 
 SensorKind = Literal["radar", "ir"]
@@ -85,7 +86,24 @@ class Sensor:
 
     @property
     def position_ecef_m(self) -> FloatArray:
-        return lla_to_ecef(self.lat_deg, self.lon_deg, self.alt_m)
+        """The site, ECEF (3,), m (read-only)."""
+        return _site_frame(self.lat_deg, self.lon_deg, self.alt_m)[0]
+
+    @property
+    def enu_rotation(self) -> FloatArray:
+        """The ECEF-to-ENU rotation (3, 3) at the site (read-only)."""
+        return _site_frame(self.lat_deg, self.lon_deg, self.alt_m)[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _site_frame(lat_deg: float, lon_deg: float, alt_m: float) -> tuple[FloatArray, FloatArray]:
+    """A site's ECEF position and ENU rotation, computed once per site: a filter asks for
+    them at every update. Read-only, as they are shared."""
+    position = lla_to_ecef(lat_deg, lon_deg, alt_m)
+    rotation = enu_rotation(lat_deg, lon_deg)
+    position.setflags(write=False)
+    rotation.setflags(write=False)
+    return position, rotation
 
 
 def line_of_sight_clear(origin_m: FloatArray, targets_m: FloatArray) -> NDArray[np.bool_]:

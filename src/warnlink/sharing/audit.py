@@ -131,7 +131,8 @@ def decode_line(data: bytes) -> AuditLine:
 
 def entry_hash(entry: AuditEntry) -> str:
     """The hash an entry must carry: over its canonical JSON with `hash` blank."""
-    return hashlib.sha256(canonical(msgspec.structs.replace(entry, hash=""))).hexdigest()
+    bare = msgspec.structs.replace(entry, hash="") if entry.hash else entry
+    return hashlib.sha256(canonical(bare)).hexdigest()
 
 
 def entry_leaf(entry: AuditEntry) -> bytes:
@@ -218,7 +219,7 @@ class AuditLog:
         draft = AuditEntry(
             index=len(self._entries),
             prev=self.head,
-            **{f: getattr(record, f) for f in record.__struct_fields__},
+            **msgspec.structs.asdict(record),
         )
         entry = msgspec.structs.replace(draft, hash=entry_hash(draft))
         self._write(entry)
@@ -258,20 +259,22 @@ class AuditLog:
             self._file = None
 
     def _write(self, line: AuditLine) -> None:
+        data = canonical(line)
         if self._file is not None:
             try:
-                self._file.write(canonical(line) + b"\n")
+                self._file.write(data + b"\n")
                 self._file.flush()
             except OSError as exc:
                 raise StoreError(f"cannot append to audit log {self.path}: {exc}") from exc
-        self._take(line)
+        self._take(line, data)
 
-    def _take(self, line: AuditLine) -> None:
+    def _take(self, line: AuditLine, data: bytes | None = None) -> None:
+        """Hold `line` (its canonical JSON `data`, when already encoded, is its leaf)."""
         if isinstance(line, SignedHead):
             self.heads.append(line)
         else:
             self._entries.append(line)
-            self._tree.append(entry_leaf(line))
+            self._tree.append(leaf_hash(data) if data is not None else entry_leaf(line))
         self._lines.append(line)
 
 

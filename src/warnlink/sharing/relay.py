@@ -97,6 +97,7 @@ class Relay:
             log.debug("relay %s dropped a redelivery of %s", self.party, envelope.msg_id)
             return []
         decisions = []
+        forwarded: dict[str, tuple[Envelope, bytes]] = {}
         for recipient in self.federation.reach(self.party):
             if recipient == envelope.originator:
                 continue
@@ -110,6 +111,7 @@ class Relay:
                 clock=self.clock,
                 keys=self.keys,
                 relayed=True,
+                forwarded=forwarded,
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             decisions.append(decision)

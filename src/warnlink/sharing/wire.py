@@ -63,6 +63,7 @@ async def release(
     clock: Clock,
     keys: PartyKeys,
     relayed: bool = False,
+    forwarded: dict[str, tuple[Envelope, bytes]] | None = None,
 ) -> Decision:
     """Decide what `recipient` may have of `envelope`, record it, then send it.
 
@@ -70,18 +71,31 @@ async def release(
     leaves a record of a decision whose product the re-delivery sends again. A
     redacted product is signed with `keys` (the decider issues it); when `relayed`,
     the product is also countersigned with `keys` (the relay vouches for it).
+
+    `forwarded`, shared across the recipients of one message, keeps the original as
+    countersigned and encoded the first time it is forwarded unchanged, so the next
+    recipient gets the same bytes without a second signature (Ed25519 is
+    deterministic: signing again would give the same countersignature).
     """
     decision = decide(envelope, recipient, decider=decider)
     product = decision.product
+    data: bytes | None = None
     if product is not None:
         if product is not envelope:
             product = sign(product, keys.own)
-        if relayed:
+            if relayed:
+                product = countersign(product, keys.own)
+        elif relayed and forwarded is not None and envelope.msg_id in forwarded:
+            product, data = forwarded[envelope.msg_id]
+        elif relayed:
             product = countersign(product, keys.own)
+            if forwarded is not None:
+                data = encode(product)
+                forwarded[envelope.msg_id] = (product, data)
         decision = dataclasses.replace(decision, product=product)
     audit.append(
         record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
     )
     if decision.product is not None:
-        await publish_envelope(bus, node_inbox(recipient, decider), decision.product)
+        await publish_envelope(bus, node_inbox(recipient, decider), decision.product, data)
     return decision

@@ -1,0 +1,1 @@
+"""The speed benchmarks behind `warnlink bench`: one module per figure, a runner."""

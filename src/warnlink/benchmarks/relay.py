@@ -1,0 +1,221 @@
+"""Figure 1: the relay's hot path against the Ed25519 work alone.
+
+A relay at USA, as `warnlink.node.build_relay` makes it (audit log file with signed heads
+every 100 entries, SQLite seen-store, both in a temporary folder), is handed pre-encoded,
+signed deliveries one at a time (`Relay.handle`, timed with `time.perf_counter_ns`): for
+each it decodes, checks the sender, verifies the signature, checks replay, decides for
+every party it reaches, signs and countersigns, audits and publishes. The deliveries are a
+fixed mix over the packaged trilateral federation, a quarter each:
+
+- ROK track report: forwarded to USA, redacted for JPN (sensor withheld);
+- ROK impact prediction: forwarded to USA and JPN;
+- JPN track report: forwarded to USA, refused to ROK (JPN keeps raw tracks from ROK);
+- JPN impact prediction: forwarded to USA and ROK.
+
+Two buses: a stub that only counts publishes (the relay's own cost), and the embedded
+`MemoryBus` with its SQLite WAL log in the same folder (a durable commit per product).
+The reference, measured in the same run: one Ed25519 verify plus one sign with
+`cryptography` of the same encoded bytes, the least any relay must do per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Final
+
+from warnlink.benchmarks.figure import Figure, Result, best_seconds, figure, quantiles
+from warnlink.counters import Counters
+from warnlink.demo import default_federation_path
+from warnlink.errors import TransportError
+from warnlink.model import (
+    Ellipse,
+    ImpactPrediction,
+    Payload,
+    Phase,
+    TrackReport,
+    decode,
+    encode,
+    new_envelope,
+)
+from warnlink.model.payloads import kind_of
+from warnlink.model.time import ManualClock
+from warnlink.node import build_relay
+from warnlink.security.signing import PartyKeys, ephemeral_keys, sign, signed_bytes
+from warnlink.sharing.federation import Federation, load_federation
+from warnlink.sharing.subjects import relay_inbox
+from warnlink.transport import Bus, Delivery, MemoryBus, PublishAck, Subscription
+
+T0: Final = 1_700_000_000 * 10**9
+RATE_TARGET: Final = 0.70
+"""Relay messages/s at least this fraction of the Ed25519 verify+sign rate."""
+P99_TARGET_MS: Final = 1.0
+
+
+class CountingBus:
+    """A `Bus` that only counts publishes: the relay's own cost without a log."""
+
+    def __init__(self) -> None:
+        self.published = 0
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
+        self.published += 1
+        return PublishAck(seq=self.published, duplicate=False)
+
+    async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
+        raise TransportError("the counting bus has no subscribers")
+
+    async def close(self) -> None:
+        return None
+
+
+def _payload(originator: str, kind: int, number: int) -> Payload:
+    if kind == 0:
+        return TrackReport(
+            trk_id=1 + number % 100,
+            epoch=T0 + number,
+            pos=(-3_100_000.0, 4_100_000.0, 3_900_000.0),
+            vel=(1_000.0, 500.0, 1_500.0),
+            phase=Phase.MIDCOURSE,
+            trk_qual=9,
+            cov=tuple(100.0 + i for i in range(21)),
+            sensor=f"{originator}-R1",
+        )
+    return ImpactPrediction(
+        trk_id=1 + number % 100,
+        epoch=T0 + number,
+        impact_time=T0 + number + 300 * 10**9,
+        impact_time_sigma_s=4.0,
+        impact_lat=40.2,
+        impact_lon=134.5,
+        impact_aou=Ellipse(semi_major_m=12_000.0, semi_minor_m=4_000.0, orientation_deg=60.0),
+    )
+
+
+def deliveries(
+    federation: Federation, keys: dict[str, PartyKeys], count: int, relay: str = "USA"
+) -> list[Delivery]:
+    """`count` signed, encoded deliveries to `relay`'s inbox: the mix of the module docstring."""
+    out = []
+    for number in range(count):
+        originator = ("ROK", "JPN")[number % 2]
+        payload = _payload(originator, (number // 2) % 2, number)
+        label = federation.label_for(originator, kind_of(payload))
+        envelope = sign(
+            new_envelope(
+                originator=originator, seq=number + 1, created=T0, label=label, payload=payload
+            ),
+            keys[originator].own,
+        )
+        data = encode(envelope)
+        out.append(
+            Delivery(
+                subject=relay_inbox(relay, originator),
+                data=data,
+                seq=number + 1,
+                msg_id=envelope.msg_id,
+                published_ns=T0,
+                redelivered=False,
+            )
+        )
+    return out
+
+
+async def _relay_run(
+    federation: Federation,
+    keys: dict[str, PartyKeys],
+    batch: list[Delivery],
+    bus: Bus,
+    folder: Path,
+) -> tuple[float, list[int], Counters]:
+    """Seconds to handle `batch`, the nanoseconds of each `handle`, and the relay's counters."""
+    counters = Counters()
+    relay = build_relay("USA", federation, bus, ManualClock(T0), keys["USA"], folder, counters)
+    times: list[int] = []
+    clock = time.perf_counter_ns
+    start = time.perf_counter()
+    for delivery in batch:
+        begin = clock()
+        await relay.handle(delivery)
+        times.append(clock() - begin)
+    elapsed = time.perf_counter() - start
+    relay.audit.close()
+    relay.replay.store.close()
+    return elapsed, times, counters
+
+
+def run(quick: bool = False) -> Result:
+    """Figure 1 (see the module docstring)."""
+    count, rounds = (1_000, 2) if quick else (5_000, 3)
+    federation = load_federation(default_federation_path())
+    keys = ephemeral_keys(federation.parties)
+    batch = deliveries(federation, keys, count)
+
+    # Reference: verify + sign of the same bytes, as the relay must at least do.
+    envelopes = [decode(d.data) for d in batch]
+    public = keys["USA"].keyset.public_key
+    private = keys["USA"].own.private
+    pairs = [(public(e.originator), signed_bytes(e), e.sig) for e in envelopes]
+
+    def crypto_only() -> None:
+        for key, data, sig in pairs:
+            key.verify(sig, data)
+            private.sign(data)
+
+    ref_s = best_seconds(crypto_only, rounds)
+    ref_rate = count / ref_s
+
+    best: dict[str, tuple[float, list[int], Counters]] = {}
+    with tempfile.TemporaryDirectory(prefix="warnlink-bench-relay-") as tmp:
+        for bus_name in ("stub", "memory"):
+            for number in range(rounds):
+                folder = Path(tmp) / f"{bus_name}-{number}"
+                folder.mkdir()
+                bus: Bus = CountingBus() if bus_name == "stub" else MemoryBus(folder / "bus")
+                outcome = asyncio.run(_relay_run(federation, keys, batch, bus, folder))
+                asyncio.run(bus.close())
+                if bus_name not in best or outcome[0] < best[bus_name][0]:
+                    best[bus_name] = outcome
+    figures: list[Figure] = []
+    ref_us = ref_s / count * 1e6
+    for bus_name, (elapsed, times, _) in best.items():
+        rate = count / elapsed
+        p50, p99 = (t / 1e6 for t in quantiles(times, 0.50, 0.99))
+        figures.append(
+            figure(
+                f"relay.rate.{bus_name}",
+                rate,
+                "msgs/s",
+                "Ed25519 verify + sign rate",
+                ref_rate,
+                target=f">= {RATE_TARGET:.0%} of reference",
+                met=rate >= RATE_TARGET * ref_rate,
+            )
+        )
+        for name, value in (("p50", p50), ("p99", p99)):
+            figures.append(
+                figure(
+                    f"relay.{name}.{bus_name}",
+                    value,
+                    "ms",
+                    "Ed25519 verify + sign time",
+                    ref_us / 1e3,
+                    target=f"<= {P99_TARGET_MS:g} ms" if name == "p99" else None,
+                    met=value <= P99_TARGET_MS if name == "p99" else None,
+                )
+            )
+    counters = best["stub"][2].as_dict()
+    return Result(
+        "relay",
+        figures,
+        {
+            "messages": count,
+            "rounds": rounds,
+            "buses": "stub: counts publishes; memory: MemoryBus, SQLite WAL file",
+            "message_bytes": sum(len(d.data) for d in batch) // count,
+            "mix": "ROK track, ROK impact, JPN track, JPN impact (a quarter each)",
+            "outcomes": {k: v for k, v in counters.items() if k.startswith("relay.")},
+        },
+    )

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from warnlink.benchmarks.figure import Figure, Result, best_seconds, figure, quantiles
 from warnlink.counters import Counters
 from warnlink.demo import default_federation_path
@@ -40,6 +42,7 @@ from warnlink.model import (
     encode,
     new_envelope,
 )
+from warnlink.model.covariance import pack_covariance
 from warnlink.model.payloads import kind_of
 from warnlink.model.time import ManualClock
 from warnlink.node import build_relay
@@ -47,6 +50,9 @@ from warnlink.security.signing import PartyKeys, ephemeral_keys, sign, signed_by
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.subjects import relay_inbox
 from warnlink.transport import Bus, Delivery, MemoryBus, PublishAck, Subscription
+
+#: A track's covariance: 100 m^2 in position, 1 m^2/s^2 in velocity (positive definite).
+COVARIANCE: Final = pack_covariance(np.diag([100.0] * 3 + [1.0] * 3))
 
 T0: Final = 1_700_000_000 * 10**9
 RATE_TARGET: Final = 0.70
@@ -80,7 +86,7 @@ def _payload(originator: str, kind: int, number: int) -> Payload:
             vel=(1_000.0, 500.0, 1_500.0),
             phase=Phase.MIDCOURSE,
             trk_qual=9,
-            cov=tuple(100.0 + i for i in range(21)),
+            cov=COVARIANCE,
             sensor=f"{originator}-R1",
         )
     return ImpactPrediction(

@@ -27,6 +27,7 @@ from warnlink.sharing.replay import (
     SeqAllocator,
     SqliteSeenStore,
     Verdict,
+    path_of,
 )
 
 WINDOW_S = 300
@@ -176,6 +177,64 @@ def test_sqlite_store_refuses_a_replay_after_a_restart(tmp_path: Path) -> None:
     after.store.close()
 
 
+def test_a_backlog_older_than_the_window_is_accepted_in_order_after_an_outage(
+    tmp_path: Path,
+) -> None:
+    """A 10-minute outage: what was held is older than the window, and still taken."""
+    clock = ManualClock(T0)
+    store = SqliteSeenStore(tmp_path / "seen.db")
+    guard = _guard(clock, store)
+    before = _at(T0, seq=1)
+    assert guard.check(before) is Verdict.NEW
+    guard.record(before)
+    held = [_at(T0 + i * NS_PER_S, seq=1 + i) for i in range(1, 11)]
+    clock.advance_s(600)
+    store.close()
+    guard = _guard(clock, SqliteSeenStore(tmp_path / "seen.db"))  # a restart, too
+    for message in held:
+        assert guard.check(message) is Verdict.NEW
+        guard.record(message)
+    # Handled, and older than the window: a replay now is stale, seen or pruned.
+    assert _rule(guard, held[3]) == "stale"
+    guard.store.close()
+
+
+def test_a_replay_older_than_the_window_is_refused_and_a_late_gap_too() -> None:
+    clock = ManualClock(T0)
+    guard = _guard(clock)
+    for seq in (1, 2, 4):
+        message = _at(T0 + seq, seq=seq)
+        assert guard.check(message) is Verdict.NEW
+        guard.record(message)
+    clock.advance_s(WINDOW_S + 1)
+    assert _rule(guard, _at(T0 + 2, seq=2)) == "stale"  # a replay, its entry pruned
+    assert _rule(guard, _at(T0 + 3, seq=3)) == "stale"  # below the mark: not a backlog
+    assert _rule(guard, _at(T0 - 1, seq=5)) == "stale"  # above it, but created earlier
+
+
+def test_a_party_whose_clock_is_off_by_more_than_the_window_is_refused_from_the_start() -> None:
+    clock = ManualClock(T0)
+    guard = _guard(clock)
+    skew_ns = (WINDOW_S + 1) * NS_PER_S
+    for seq in range(1, 4):
+        assert _rule(guard, _at(T0 - skew_ns + seq, seq=seq)) == "stale"
+        assert _rule(guard, _at(T0 + skew_ns + seq, seq=10 + seq)) == "future"
+
+
+def test_paths_keep_their_own_marks() -> None:
+    """Direct heartbeats moving on do not make a relayed backlog look like a replay."""
+    clock = ManualClock(T0)
+    guard = _guard(clock)
+    relayed = msgspec.structs.replace(_at(T0, seq=1), countersig=b"x" * 64)
+    guard.record(relayed)
+    for seq in range(2, 50):
+        guard.record(_at(T0 + seq, seq=seq))
+    clock.advance_s(600)
+    held = msgspec.structs.replace(_at(T0 + 50, seq=50), countersig=b"x" * 64)
+    assert guard.check(held) is Verdict.NEW
+    assert path_of(held) == "relayed"
+
+
 class _CountingStore(MemorySeenStore):
     def __init__(self) -> None:
         super().__init__()
@@ -220,9 +279,14 @@ class ReplayMachine(RuleBasedStateMachine):
         self.seq = 0
         self.handled: list[str] = []
         self.valid: set[str] = set()
+        self.mark: tuple[int, int] | None = None  # highest handled seq, its created
+
+    def _continues(self, message: Envelope) -> bool:
+        return self.mark is not None and (message.seq, message.created) > self.mark
 
     def _deliver(self, message: Envelope) -> None:
-        if message.created < self.clock.now_ns() - self.guard.window_ns:
+        old = message.created < self.clock.now_ns() - self.guard.window_ns
+        if old and not self._continues(message):
             with pytest.raises(ReplayError) as info:
                 self.guard.check(message)
             assert info.value.rule == "stale"
@@ -234,6 +298,8 @@ class ReplayMachine(RuleBasedStateMachine):
         assert message.msg_id not in self.handled
         self.handled.append(message.msg_id)
         self.guard.record(message)
+        if self.mark is None or message.seq > self.mark[0]:
+            self.mark = (message.seq, message.created)
 
     @rule(target=published)
     def publish(self) -> Envelope:

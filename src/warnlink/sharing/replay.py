@@ -12,6 +12,15 @@ A relay's redacted product keeps its originator's seq under a derived id; the
 seen-set holds the id of the originator's message it carries (`origin_id`), so a
 forwarded original and a redacted product of the same message are one message.
 
+Backlog after an outage: a message held in an outbox or a stream through an outage
+longer than the window arrives with an old ``created``. It is still accepted if it
+continues its path: its seq is above the highest seq handled from that originator on
+that path (`path_of`: direct from the originator, or relayed) and it was created no
+earlier than that message. A replay of a handled message never qualifies (its seq is
+at or below the mark), so it is refused as stale once its entry has left the
+seen-set; a message from a party whose clock is off by more than the window is
+refused from the start (nothing of its path was ever handled in the window).
+
 The seen-set lives behind `SeenStore` (memory, or SQLite for a node that must
 remember across restarts). It stays bounded: entries created before ``now -
 window`` are pruned, since such a message is refused as stale anyway. The same
@@ -36,7 +45,7 @@ from warnlink.transport.sqlite_log import open_store, translated
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 SEQ_BLOCK: Final = 1000
 
 _SCHEMA: Final = f"""
@@ -49,6 +58,13 @@ CREATE TABLE seen (
     PRIMARY KEY (originator, seq)
 ) WITHOUT ROWID;
 CREATE INDEX seen_by_created ON seen (created_ns);
+CREATE TABLE paths (
+    originator TEXT NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (originator, path)
+) WITHOUT ROWID;
 CREATE TABLE outbound (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     reserved_seq INTEGER NOT NULL
@@ -71,6 +87,14 @@ class SeenEntry:
     created_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class PathMark:
+    """The highest seq handled from one originator on one path, and its creation time."""
+
+    seq: int
+    created_ns: int
+
+
 class SeenStore(Protocol):
     """The durable edge of replay protection: seen (originator, seq) and own seq mark."""
 
@@ -84,6 +108,14 @@ class SeenStore(Protocol):
 
     def prune(self, before_ns: int) -> int:
         """Forget entries created strictly before `before_ns`; how many were forgotten."""
+        ...
+
+    def path_mark(self, originator: str, path: str) -> PathMark | None:
+        """The highest seq handled from `originator` on `path`, None if none."""
+        ...
+
+    def raise_path_mark(self, originator: str, path: str, mark: PathMark) -> None:
+        """Keep `mark` for (originator, path) if its seq is above the one kept."""
         ...
 
     def reserved_seq(self) -> int:
@@ -104,6 +136,7 @@ class MemorySeenStore:
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, int], SeenEntry] = {}
+        self._marks: dict[tuple[str, str], PathMark] = {}
         self._reserved = 0
 
     def lookup(self, originator: str, seq: int) -> SeenEntry | None:
@@ -117,6 +150,14 @@ class MemorySeenStore:
         for key in old:
             del self._seen[key]
         return len(old)
+
+    def path_mark(self, originator: str, path: str) -> PathMark | None:
+        return self._marks.get((originator, path))
+
+    def raise_path_mark(self, originator: str, path: str, mark: PathMark) -> None:
+        kept = self._marks.get((originator, path))
+        if kept is None or mark.seq > kept.seq:
+            self._marks[originator, path] = mark
 
     def reserved_seq(self) -> int:
         return self._reserved
@@ -140,10 +181,12 @@ class SqliteSeenStore:
     The file is locked exclusively while open, so two gateways of one party cannot
     share (and so reuse) its outbound seqs.
 
-    Schema (``PRAGMA user_version = 1``)::
+    Schema (``PRAGMA user_version = 2``; a version 1 file is refused)::
 
         seen     (originator TEXT, seq INTEGER, msg_id TEXT, created_ns INTEGER,
                   PRIMARY KEY (originator, seq))
+        paths    (originator TEXT, path TEXT, seq INTEGER, created_ns INTEGER,
+                  PRIMARY KEY (originator, path))
         outbound (id INTEGER PRIMARY KEY CHECK (id = 0), reserved_seq INTEGER)
 
     Raises:
@@ -186,6 +229,23 @@ class SqliteSeenStore:
             cursor = conn.execute("DELETE FROM seen WHERE created_ns < ?", (before_ns,))
         return cursor.rowcount
 
+    def path_mark(self, originator: str, path: str) -> PathMark | None:
+        with self._translated("read a path mark") as conn:
+            row = conn.execute(
+                "SELECT seq, created_ns FROM paths WHERE originator = ? AND path = ?",
+                (originator, path),
+            ).fetchone()
+        return None if row is None else PathMark(int(row[0]), int(row[1]))
+
+    def raise_path_mark(self, originator: str, path: str, mark: PathMark) -> None:
+        with self._translated("raise a path mark") as conn:
+            conn.execute(
+                "INSERT INTO paths (originator, path, seq, created_ns) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (originator, path) DO UPDATE SET seq = excluded.seq,"
+                " created_ns = excluded.created_ns WHERE excluded.seq > paths.seq",
+                (originator, path, mark.seq, mark.created_ns),
+            )
+
     def reserved_seq(self) -> int:
         with self._translated("read the reserved seq") as conn:
             row = conn.execute("SELECT reserved_seq FROM outbound WHERE id = 0").fetchone()
@@ -213,6 +273,15 @@ class Verdict(enum.Enum):
     DUPLICATE = "duplicate"
 
 
+def path_of(envelope: Envelope) -> str:
+    """The path `envelope` came by: ``relayed`` (a relay countersigned it) or ``direct``.
+
+    Messages of one originator on one path arrive in seq order (one outbox, one
+    stream, one relay consumer), up to redeliveries.
+    """
+    return "relayed" if envelope.countersig else "direct"
+
+
 def origin_id(envelope: Envelope) -> str:
     """The id of the originator's message `envelope` carries (itself, or what it was
     derived from)."""
@@ -223,9 +292,10 @@ class ReplayGuard:
     """Refuses stale, future and replayed messages; knows redeliveries.
 
     The window is inclusive: a message created exactly ``window_s`` before or after
-    now is accepted, one nanosecond further is not. The time checks come first, so a
-    message outside the window is refused whether or not it was seen (its entry may
-    already be pruned).
+    now is accepted, one nanosecond further is not, unless it continues its path (see
+    the module docstring: backlog after an outage). The time checks come first, so a
+    message outside the window that does not continue its path is refused whether or
+    not it was seen (its entry may already be pruned).
 
     Args:
         store: where seen messages are remembered.
@@ -254,7 +324,7 @@ class ReplayGuard:
         now = self.clock.now_ns()
         msg_id = envelope.msg_id
         age_s = (now - envelope.created) / NS_PER_S
-        if envelope.created < now - self.window_ns:
+        if envelope.created < now - self.window_ns and not self._continues_path(envelope):
             raise ReplayError(
                 f"{msg_id} from {envelope.originator} is stale: created {age_s:.3f} s ago",
                 rule="stale",
@@ -280,6 +350,15 @@ class ReplayGuard:
             party=self.party,
         )
 
+    def _continues_path(self, envelope: Envelope) -> bool:
+        mark = self.store.path_mark(envelope.originator, path_of(envelope))
+        return (
+            mark is not None
+            and envelope.seq > mark.seq
+            and envelope.created >= mark.created_ns
+            and self.store.lookup(envelope.originator, envelope.seq) is None
+        )
+
     def record(self, envelope: Envelope) -> None:
         """Mark `envelope` seen; call once it is fully handled.
 
@@ -289,6 +368,9 @@ class ReplayGuard:
         """
         self.store.record(
             envelope.originator, envelope.seq, SeenEntry(origin_id(envelope), envelope.created)
+        )
+        self.store.raise_path_mark(
+            envelope.originator, path_of(envelope), PathMark(envelope.seq, envelope.created)
         )
         now = self.clock.now_ns()
         if self._next_prune_ns is None or now >= self._next_prune_ns:

@@ -7,6 +7,13 @@ everything received and produced; and, if the party hosts one, the relay.
 
 The node is an async shell: it moves messages between the bus and pure cores
 (release, picture, estimation) and reads time only from its injected clock.
+
+A node with a data folder keeps, beside its audit logs, the gateway's outbox
+(``outbox-<party>.sqlite``: what it sent and the bus has not acknowledged) and its
+applied-log (``applied-<party>.sqlite``: every message its picture applied, its own
+included, in order). A restarted node replays its applied-log into a new picture,
+sends again what its outbox holds, and resumes its durable inbox after the last ack:
+it ends with the picture it would have had without the restart.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from warnlink.counters import Counters
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
-from warnlink.model import Envelope, Payload
+from warnlink.model import Envelope, Payload, decode, encode
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import PartyKeys
@@ -32,6 +39,7 @@ from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
 from warnlink.transport import Bus, Subscription
+from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,7 @@ class Node:
         host_relay: run the party's relay in this node, if it hosts one; False when the
             relay runs on its own (``warnlink up`` gives it a process of its own).
         zones: user alert zones for the party's alerting (`alerts`), besides its areas.
+        on_applied: called with every received envelope the picture applies (for checkers).
     """
 
     def __init__(
@@ -68,6 +77,7 @@ class Node:
         on_original: Callable[[Envelope], None] | None = None,
         host_relay: bool = True,
         zones: tuple[Area, ...] = (),
+        on_applied: Callable[[Envelope], None] | None = None,
     ) -> None:
         self.party = party
         self.clock = clock
@@ -87,7 +97,11 @@ class Node:
             keys=keys,
             seen=seen_store(audit_dir, party, "node"),
             on_original=on_original,
+            outbox=queue_store(audit_dir, f"outbox-{party}", "outbox"),
         )
+        self.applied_log = queue_store(audit_dir, f"applied-{party}", "applied-log")
+        self._on_applied = on_applied
+        self._replay_applied_log()
         self.relay = (
             build_relay(party, federation, bus, clock, keys, audit_dir, self.counters)
             if party in federation.relays and host_relay
@@ -98,8 +112,16 @@ class Node:
         self._subscriptions: list[Subscription] = []
         self._next_heartbeat_ns: int | None = None
 
+    def _replay_applied_log(self) -> None:
+        for entry in self.applied_log.entries():
+            envelope = decode(entry.data)
+            if self.picture.apply(envelope, entry.time_ns):
+                self.alerts.record(envelope)
+        self.counters.inc("applied_log.replayed", len(self.applied_log))
+
     async def start(self) -> None:
-        """Open the inboxes and start consuming them."""
+        """Send again what the outbox holds, open the inboxes and start consuming them."""
+        await self.gateway.flush_outbox()
         inbox = await self.gateway.open_inbox()
         self._subscriptions.append(inbox)
         self._tasks.append(asyncio.create_task(self._consume_inbox(inbox)))
@@ -118,6 +140,8 @@ class Node:
                 await task
         self.gateway.audit.close()
         self.gateway.replay.store.close()
+        self.gateway.outbox.store.close()
+        self.applied_log.close()
         if self.relay is not None:
             self.relay.audit.close()
             self.relay.replay.store.close()
@@ -127,7 +151,8 @@ class Node:
             envelope = self.gateway.receive(delivery)
             if envelope is not None:
                 try:
-                    self._apply(envelope)
+                    if self._apply(envelope) and self._on_applied is not None:
+                        self._on_applied(envelope)
                 except Exception:  # a fault in a core must not stop the link (invariant 5)
                     self.counters.inc("rejected.apply_failed")
                     log.exception("%s could not apply %s", self.party, envelope.msg_id)
@@ -145,7 +170,9 @@ class Node:
             await self._send(payload)
 
     async def tick(self) -> None:
-        """Time-driven work: heartbeats when due, status of tracks that ended, alerts."""
+        """Time-driven work: the outbox sent again, heartbeats when due, status of tracks
+        that ended, alerts."""
+        await self.gateway.flush_outbox()
         now = self.clock.now_ns()
         if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
             await self.gateway.send_heartbeats()
@@ -158,9 +185,14 @@ class Node:
     async def _send(self, payload: Payload) -> None:
         self._apply(await self.gateway.send(payload))
 
-    def _apply(self, envelope: Envelope) -> None:
-        if self.picture.apply(envelope, self.clock.now_ns()):
-            self.alerts.record(envelope)
+    def _apply(self, envelope: Envelope) -> bool:
+        """Apply to the picture and log it as applied; False if it was applied before."""
+        now = self.clock.now_ns()
+        if not self.picture.apply(envelope, now):
+            return False
+        self.applied_log.append("", envelope.msg_id, encode(envelope), now)
+        self.alerts.record(envelope)
+        return True
 
 
 def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:
@@ -169,6 +201,13 @@ def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:
     if audit_dir is None:
         return MemorySeenStore()
     return SqliteSeenStore(audit_dir / f"seen-{party}-{role}.sqlite")
+
+
+def queue_store(folder: Path | None, name: str, what: str) -> QueueStore:
+    """A durable queue ``<name>.sqlite`` in `folder`, or memory when None."""
+    if folder is None:
+        return MemoryQueueStore()
+    return SqliteQueueStore(folder / f"{name}.sqlite", what=what)
 
 
 def build_relay(

@@ -13,6 +13,12 @@ freshness and replay (`replay.ReplayGuard`, after the signature so a forgery nev
 enters the seen-set); a refused one is counted and acknowledged so the link keeps
 flowing, a redelivery is dropped and counted (``duplicate``). The caller marks an
 accepted envelope seen (`Gateway.record`) once it has handled it.
+
+Everything the gateway originates goes through its `outbox.Outbox`: kept until the
+bus acknowledges it, sent again by `Gateway.flush_outbox` (the node calls it at
+start and on every tick), so a link outage delays a message and never drops it.
+Heartbeats do not: a late heartbeat says nothing, so a failed one is only counted
+(``heartbeat.failed``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 from collections.abc import Callable
 
 from warnlink.counters import Counters
-from warnlink.errors import ConfigError, MessageError
+from warnlink.errors import ConfigError, MessageError, TransportError
 from warnlink.model import (
     Envelope,
     Heartbeat,
@@ -36,10 +42,12 @@ from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
+from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.replay import ReplayGuard, SeenStore, SeqAllocator, Verdict
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
 from warnlink.sharing.wire import publish_envelope, release
 from warnlink.transport import Bus, Delivery, Subscription
+from warnlink.transport.queue_store import MemoryQueueStore, QueueStore
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,7 @@ class Gateway:
         keys: PartyKeys,
         seen: SeenStore,
         on_original: Callable[[Envelope], None] | None = None,
+        outbox: QueueStore | None = None,
     ) -> None:
         if keys.party != party:
             raise ConfigError(f"{party}'s gateway given {keys.party}'s key")
@@ -74,6 +83,8 @@ class Gateway:
         self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
         self._on_original = on_original
         self._seqs = SeqAllocator(seen)
+        store = MemoryQueueStore() if outbox is None else outbox
+        self.outbox = Outbox(bus, store, clock, counters)
 
     def _envelope(self, payload: Payload, label: SecurityLabel) -> Envelope:
         envelope = new_envelope(
@@ -105,14 +116,16 @@ class Gateway:
             if via is not None:
                 if via not in relays_used and label.releases_to(recipient):
                     relays_used.add(via)
-                    await publish_envelope(self.bus, relay_inbox(via, self.party), envelope, data)
+                    await publish_envelope(
+                        self.outbox, relay_inbox(via, self.party), envelope, data
+                    )
                 continue
             decision = await release(
                 envelope,
                 recipient,
                 decider=self.party,
                 content=data,
-                bus=self.bus,
+                bus=self.outbox,
                 audit=self.audit,
                 clock=self.clock,
                 keys=self.keys,
@@ -126,7 +139,15 @@ class Gateway:
         for peer in self.federation.peers(self.party):
             label = SecurityLabel(self.federation.classification, (peer,))
             envelope = self._envelope(Heartbeat(trk_id=0, interval_s=HEARTBEAT_INTERVAL_S), label)
-            await publish_envelope(self.bus, node_inbox(peer, self.party), envelope)
+            try:
+                await publish_envelope(self.bus, node_inbox(peer, self.party), envelope)
+            except TransportError as exc:
+                self.counters.inc("heartbeat.failed")
+                log.info("%s: no heartbeat to %s: %s", self.party, peer, exc)
+
+    async def flush_outbox(self) -> int:
+        """Send again what the outbox holds; how many messages the bus acknowledged."""
+        return await self.outbox.flush()
 
     async def open_inbox(self) -> Subscription:
         """The durable subscription to this party's inbox."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Protocol
 
 from warnlink.model import Envelope, encode
 from warnlink.model.time import Clock
@@ -11,7 +12,16 @@ from warnlink.security.signing import PartyKeys, countersign, sign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox
-from warnlink.transport import Bus, PublishAck
+from warnlink.transport import PublishAck
+
+
+class Publisher(Protocol):
+    """What releasing needs of a bus: a publish. A `Bus` is one; so is the gateway's
+    `outbox.Outbox`, which answers None when it holds the message for later."""
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck | None:
+        """Append a message (see `Bus.publish`); None if it was kept to send later."""
+        ...
 
 
 def publish_id(subject: str, msg_id: str) -> str:
@@ -26,8 +36,8 @@ def publish_id(subject: str, msg_id: str) -> str:
 
 
 async def publish_envelope(
-    bus: Bus, subject: str, envelope: Envelope, data: bytes | None = None
-) -> PublishAck:
+    bus: Publisher, subject: str, envelope: Envelope, data: bytes | None = None
+) -> PublishAck | None:
     """Publish `envelope` (or its already encoded `data`) on `subject`."""
     payload = data if data is not None else encode(envelope)
     return await bus.publish(subject, payload, msg_id=publish_id(subject, envelope.msg_id))
@@ -58,7 +68,7 @@ async def release(
     *,
     decider: str,
     content: bytes,
-    bus: Bus,
+    bus: Publisher,
     audit: AuditLog,
     clock: Clock,
     keys: PartyKeys,

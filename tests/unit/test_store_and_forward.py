@@ -1,0 +1,184 @@
+"""Store and forward: the gateway's outbox, a node's restart from its durable state,
+and a backlog older than the freshness window after a long outage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.factories import KEYS, T0, impact, track, trilateral
+from warnlink.counters import Counters
+from warnlink.errors import TransportError
+from warnlink.model.time import ManualClock
+from warnlink.node import Node
+from warnlink.sharing.outbox import Outbox
+from warnlink.transport import MemoryBus, PublishAck, Subscription
+from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
+
+
+class FlakyBus:
+    """A MemoryBus whose publishes fail while `down` (a link outage seen by one party)."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        self.bus = bus
+        self.down = False
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
+        if self.down:
+            raise TransportError(f"no JetStream stream answers on {subject!r}")
+        return await self.bus.publish(subject, data, msg_id=msg_id)
+
+    async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
+        return await self.bus.subscribe(subject_filter, durable=durable)
+
+    async def close(self) -> None:
+        """The shared bus is closed by its owner."""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def queue(request: pytest.FixtureRequest, tmp_path: Path) -> QueueStore:
+    if request.param == "memory":
+        return MemoryQueueStore()
+    return SqliteQueueStore(tmp_path / "q.sqlite", what="outbox")
+
+
+def test_queue_store_conformance(queue: QueueStore) -> None:
+    first = queue.append("a", "m1", b"1", 10)
+    second = queue.append("b", "m2", b"2", 20)
+    assert second > first
+    assert [(e.subject, e.msg_id, e.data, e.time_ns) for e in queue.entries()] == [
+        ("a", "m1", b"1", 10),
+        ("b", "m2", b"2", 20),
+    ]
+    queue.remove(first)
+    queue.remove(first)  # harmless
+    assert len(queue) == 1
+    queue.remove(second)
+    assert queue.append("c", "m3", b"3", 30) > second  # ids never go back
+    queue.close()
+
+
+async def test_outbox_keeps_what_fails_holds_what_follows_and_resends_in_order(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    memory = MemoryBus(None, clock=clock)
+    flaky = FlakyBus(memory)
+    counters = Counters()
+    path = tmp_path / "outbox.sqlite"
+    outbox = Outbox(flaky, SqliteQueueStore(path, what="outbox"), clock, counters)
+    assert await outbox.publish("wl.x", b"before", msg_id="0") is not None
+    flaky.down = True
+    assert await outbox.publish("wl.x", b"first", msg_id="1") is None
+    assert await outbox.publish("wl.x", b"second", msg_id="2") is None  # held behind
+    assert (counters.get("outbox.failed"), counters.get("outbox.held")) == (1, 1)
+    assert await outbox.flush() == 0
+    outbox.store.close()
+    # A restart: the new outbox finds both and sends them, in order, once the link is up.
+    flaky.down = False
+    reopened = Outbox(flaky, SqliteQueueStore(path, what="outbox"), clock, counters)
+    assert reopened.pending == 2
+    assert await reopened.flush() == 2
+    assert reopened.pending == 0
+    assert len(reopened.store) == 0
+    subscription = await memory.subscribe("wl.>", durable="check")
+    got = [await subscription.next(0) for _ in range(4)]
+    assert [d.data for d in got if d is not None] == [b"before", b"first", b"second"]
+    reopened.store.close()
+    await memory.close()
+
+
+async def _trilateral(
+    tmp_path: Path, clock: ManualClock, bus: MemoryBus, flaky: FlakyBus | None = None
+) -> dict[str, Node]:
+    nodes = {
+        p: Node(
+            p,
+            trilateral(),
+            flaky if (flaky is not None and p == "ROK") else bus,
+            clock,
+            epoch_ns=T0,
+            keys=KEYS[p],
+            audit_dir=tmp_path,
+        )
+        for p in ("ROK", "JPN", "USA")
+    }
+    for node in nodes.values():
+        await node.start()
+    return nodes
+
+
+async def test_a_ten_minute_outage_delays_the_backlog_and_loses_none_of_it(
+    tmp_path: Path,
+) -> None:
+    """ROK's link is down for 600 s (twice the window): its outbox holds 20 reports;
+    healed, the next tick sends them and JPN and USA apply every one, in order."""
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    flaky = FlakyBus(bus)
+    nodes = await _trilateral(tmp_path, clock, bus, flaky)
+    await nodes["ROK"].gateway.send(impact(trk_id=1))  # the path is known before the cut
+    await bus.wait_idle()
+    flaky.down = True
+    for _ in range(20):
+        clock.advance_s(30)
+        await nodes["ROK"].tick()  # heartbeats fail and are counted; the node goes on
+        await nodes["ROK"].gateway.send(track(trk_id=1))
+    assert nodes["ROK"].gateway.outbox.pending == 20
+    assert nodes["ROK"].counters.get("heartbeat.failed") > 0
+    flaky.down = False
+    await nodes["ROK"].tick()
+    await bus.wait_idle()
+    assert nodes["ROK"].gateway.outbox.pending == 0
+    for party in ("JPN", "USA"):
+        assert nodes[party].picture.received_from["ROK"] == 21
+        assert nodes[party].counters.get("rejected.replay") == 0
+    assert nodes["USA"].counters.get("relay.rejected.replay") == 0
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+def _snapshot(node: Node) -> dict[str, list[str]]:
+    return {
+        event_id: sorted(m for c in event.contributions.values() for m in c.msg_ids)
+        for event_id, event in node.picture.events.items()
+    }
+
+
+async def _play(tmp_path: Path, *, restart_at: int | None) -> dict[str, list[str]]:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _trilateral(tmp_path, clock, bus)
+    for step in range(12):
+        if step == restart_at:
+            await nodes["JPN"].stop()
+            nodes["JPN"] = Node(
+                "JPN",
+                trilateral(),
+                bus,
+                clock,
+                epoch_ns=T0,
+                keys=KEYS["JPN"],
+                audit_dir=tmp_path,
+            )
+        clock.advance_s(1)
+        await nodes["ROK"].gateway.send(impact(trk_id=1 + step % 3))
+        await nodes["USA"].gateway.send(impact(trk_id=10 + step % 2))
+        await nodes["JPN"].gateway.send(impact(trk_id=20))
+        if step == restart_at:
+            await nodes["JPN"].start()  # after the others sent: its inbox has a backlog
+        await bus.wait_idle()
+    snapshot = _snapshot(nodes["JPN"])
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+    return snapshot
+
+
+async def test_a_node_restarted_mid_scenario_ends_with_the_same_picture(tmp_path: Path) -> None:
+    undisturbed = await _play(tmp_path / "a", restart_at=None)
+    restarted = await _play(tmp_path / "b", restart_at=6)
+    assert undisturbed
+    assert restarted == undisturbed

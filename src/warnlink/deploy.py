@@ -42,6 +42,7 @@ from warnlink.transport.nats_server import NatsServer, parent_death_signal
 ROLES: Final = ("node", "relay")
 STOP_TIMEOUT_S: Final = 10.0
 TICK_S: Final = 1.0
+DEFAULT_ACK_WAIT_S: Final = 5.0
 
 
 def ensure_certs(federation: Federation, folder: Path) -> Path:
@@ -254,16 +255,24 @@ async def run_party(
     stop: asyncio.Event,
     *,
     beside_node: Callable[[Node], Coroutine[None, None, None]] | None = None,
+    ack_wait_s: float = DEFAULT_ACK_WAIT_S,
+    instance: str | None = None,
 ) -> None:
     """Run one party's node (without its relay) or its relay until `stop` is set.
 
-    The node sends heartbeats every second and puts what arrives in its picture; the
-    relay decides on what arrives at its inbox. Both ack only what they handled.
-    `beside_node` runs as a task beside a started node (the CLI serves its display
-    there) and is awaited once `stop` is set.
+    The node ticks every second (its outbox sent again, heartbeats when due) and puts
+    what arrives in its picture; the relay decides on what arrives at its inbox. Both
+    ack only what they handled. `beside_node` runs as a task beside a started node
+    (the CLI serves its display there) and is awaited once `stop` is set.
+
+    Args:
+        ack_wait_s: the ack wait of the durable this process creates (if it does).
+        instance: a relay's instance name: its audit log and seen-store go to
+            ``<folder>/<party>/<instance>/``, so a standby relay (another instance on
+            the same durable consumer) keeps its own files.
     """
     keys = load_party_keys(folder / KEYS_DIR, access.party)
-    bus = await access.connect(federation, role=role)
+    bus = await access.connect(federation, role=role, ack_wait_s=ack_wait_s)
     clock = SystemClock()
     try:
         if role == "node":
@@ -302,8 +311,12 @@ async def run_party(
                 finally:
                     await node.stop()
         else:
+            relay_folder = folder / access.party
+            if instance is not None:
+                relay_folder = relay_folder / instance
+                relay_folder.mkdir(parents=True, exist_ok=True)
             relay = build_relay(
-                access.party, federation, bus, clock, keys, folder / access.party, Counters()
+                access.party, federation, bus, clock, keys, relay_folder, Counters()
             )
             inbox = await relay.open_inbox()
 

@@ -14,6 +14,9 @@ What JetStream does differently from `MemoryBus`, and how it is bridged:
   unacked messages back at once (a NAK), so the next subscriber gets them first and in
   order, flagged ``redelivered`` (the server's delivery count is above one).
 - A process that dies without closing leaves its unacked messages to the ack wait.
+  With ``max_ack_pending=1`` the consumer hands out nothing else meanwhile, so the
+  message comes back first and the order holds (a pause of up to the ack wait);
+  with more, newer messages go on and the returned one comes after them.
 - Duplicates are dropped within the stream's duplicate window (`duplicate_window_s`,
   two minutes by default), not forever.
 
@@ -47,6 +50,7 @@ from warnlink.transport.subjects import check_publish, check_subscribe, validate
 
 DEFAULT_API_PREFIX: Final = "$JS.API"
 REQUEST_TIMEOUT_S: Final = 5.0
+DEFAULT_MAX_ACK_PENDING: Final = 1000
 _T = TypeVar("_T")
 _TLS_EOF_WARNING: Final = "returning true from eof_received() has no effect when using ssl"
 
@@ -94,6 +98,8 @@ class NatsBus:
         ack_wait_s: how long the server waits for an ack before redelivering.
         request_timeout_s: how long a publish or API call waits for its answer.
         owns_client: close the client when the bus closes.
+        max_ack_pending: how many delivered, unacked messages a consumer it creates
+            may have out at once.
     """
 
     def __init__(
@@ -106,6 +112,7 @@ class NatsBus:
         ack_wait_s: float = 30.0,
         request_timeout_s: float = REQUEST_TIMEOUT_S,
         owns_client: bool = True,
+        max_ack_pending: int = DEFAULT_MAX_ACK_PENDING,
     ) -> None:
         if subject_prefix:
             validate_subject(subject_prefix)
@@ -114,6 +121,7 @@ class NatsBus:
         self._prefix = subject_prefix
         self._api = api_prefix
         self._ack_wait_s = ack_wait_s
+        self._max_ack_pending = max_ack_pending
         self._timeout_s = request_timeout_s
         self._owns_client = owns_client
         self._subscriptions: dict[str, NatsSubscription] = {}
@@ -136,6 +144,7 @@ class NatsBus:
         name: str | None = None,
         connect_timeout_s: float = 10.0,
         tls: ssl.SSLContext | None = None,
+        max_ack_pending: int = DEFAULT_MAX_ACK_PENDING,
     ) -> NatsBus:
         """Connect to NATS, make sure the stream exists if `ensure` says how, and return the bus.
 
@@ -216,6 +225,7 @@ class NatsBus:
             api_prefix=api_prefix,
             ack_wait_s=ack_wait_s,
             request_timeout_s=request_timeout_s,
+            max_ack_pending=max_ack_pending,
         )
         if ensure is not None:
             try:
@@ -283,6 +293,7 @@ class NatsBus:
                 durable_name=durable,
                 filter_subject=wanted,
                 ack_wait=js.seconds_to_ns(self._ack_wait_s),
+                max_ack_pending=self._max_ack_pending,
             )
             request = js.CreateConsumer(stream_name=self.stream, config=config)
             created = await self._api_request(

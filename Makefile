@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve web-assets chromium test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv fuzz
+.PHONY: demo serve web-assets chromium test check fmt lint typecheck bench bench-accuracy accuracy-doc clean venv fuzz faults
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,13 @@ bench-accuracy: $(STAMP)
 accuracy-doc: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/warnlink bench accuracy --seeds $(SEEDS) --out bench/accuracy.json --doc docs/accuracy.md
+
+# The fault suite at full size, against real processes (servers, relay processes, a TCP
+# proxy): the table of docs/reliability.md. The quick sizes run in make test
+# (tests/integration/test_faults.py); FAULTS_ARGS adds options (--case N, --json).
+FAULTS_ARGS ?=
+faults: $(STAMP)
+	$(BIN)/warnlink faults $(FAULTS_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -6,7 +6,8 @@ warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data-dir 
 warnlink export EVENT --format geojson|kml [--party P] [--scenario SCEN.toml] [--seed N]
                 [--zones ZONES.geojson] [--output FILE]
 warnlink up [--config FED.toml] [--data DIR] [--json] [--port N]
-warnlink party CODE --role node|relay --config FED.toml --data DIR [--display-port N]   (by `up`)
+warnlink party CODE --role node|relay --config FED.toml --data DIR [--display-port N]
+               [--ack-wait S] [--instance NAME]   (by `up`, and by `faults`)
 warnlink schema
 warnlink validate FED.toml
 warnlink audit verify LOG.jsonl [--keyset FILE] [--json]
@@ -14,6 +15,7 @@ warnlink audit prove LOG.jsonl ID [--out FILE]
 warnlink audit check-proof PROOF.json --keyset FILE
 warnlink bench [--quick] [--only NAME ...] [--json] [--out FILE]
 warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] [--doc MD]
+warnlink faults [--quick] [--case N ...] [--json] [--data DIR]
 """
 
 from __future__ import annotations
@@ -125,6 +127,13 @@ def _parser() -> argparse.ArgumentParser:
     party.add_argument("--config", type=Path, required=True, help="federation TOML")
     party.add_argument("--data", type=Path, required=True, help="the data folder up wrote")
     party.add_argument("--display-port", type=int, help="node: serve the display on this port")
+    party.add_argument(
+        "--ack-wait",
+        type=float,
+        default=5.0,
+        help="seconds before an unacked message returns (default 5)",
+    )
+    party.add_argument("--instance", help="relay: an instance name (a standby keeps its own files)")
     party.set_defaults(run=_party)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
@@ -254,7 +263,42 @@ def _parser() -> argparse.ArgumentParser:
         "--doc", type=Path, help="also put the table in this Markdown file's generated block"
     )
     accuracy.set_defaults(run=_bench_accuracy)
+
+    faults = commands.add_parser(
+        "faults", help="the fault suite on real processes: loss, duplicates, order, resume"
+    )
+    faults.add_argument("--quick", action="store_true", help="reduced sizes (as in make test)")
+    faults.add_argument(
+        "--case", type=int, action="append", dest="cases", help="a case number (repeatable)"
+    )
+    faults.add_argument("--json", action="store_true", help="print the results as JSON")
+    faults.add_argument("--data", type=Path, help="keep each case's data here (default: temporary)")
+    faults.set_defaults(run=_faults)
     return parser
+
+
+def _faults(args: argparse.Namespace) -> int:
+    from warnlink.faults import CASES, FULL, QUICK, CaseResult, run_faults, table
+    from warnlink.faults.report import as_json, row
+
+    numbers = args.cases or sorted(CASES)
+    unknown = [n for n in numbers if n not in CASES]
+    if unknown:
+        print(f"warnlink faults: no case {unknown} (cases: {sorted(CASES)})", file=sys.stderr)
+        return 2
+
+    def progress(result: CaseResult) -> None:
+        if not args.json:
+            print(row(result), file=sys.stderr, flush=True)
+
+    results = asyncio.run(
+        run_faults(numbers, QUICK if args.quick else FULL, folder=args.data, on_result=progress)
+    )
+    if args.json:
+        print(json.dumps(as_json(results), indent=2))
+    else:
+        print(table(results))
+    return 0 if all(all(r.met.values()) for r in results) else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -432,7 +476,16 @@ def _party(args: argparse.Namespace) -> int:
             )
 
         beside = None if args.display_port is None else serve_display
-        await run_party(federation, access, args.role, args.data, stop, beside_node=beside)
+        await run_party(
+            federation,
+            access,
+            args.role,
+            args.data,
+            stop,
+            beside_node=beside,
+            ack_wait_s=args.ack_wait,
+            instance=args.instance,
+        )
 
     asyncio.run(run())
     return 0

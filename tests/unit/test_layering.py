@@ -22,7 +22,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"alerting"}),
     frozenset({"interop"}),
     frozenset({"node"}),
-    frozenset({"deploy", "demo", "report", "accuracy"}),
+    frozenset({"deploy", "demo", "report", "accuracy", "faults"}),
     frozenset({"web", "cli", "benchmarks", "__main__"}),
 )
 

@@ -1,0 +1,190 @@
+"""The fault cases, each against real processes, each ending by itself.
+
+1. kill -9 the relay process during a salvo, restart it;
+2. cut the ROK-USA link (a TCP proxy on ROK's leaf remote) during a salvo, heal it;
+3. duplicate storm: every message published again (under its own bus id, and under
+   a fresh one that the stream cannot drop), the relay killed and restarted, JPN's node
+   restarted (its unacked deliveries redelivered), all at once;
+4. JPN's clock off by +-262 s, with the 300 s window (all kept) and a 200 s window
+   (everything to or from JPN refused and counted, nothing else lost);
+5. two relay instances on the same durable consumer: the standby killed, then the
+   active one; the other carries on.
+
+Cases 6 (a corrupted durable store) and 7 (a 10-minute soak) are not done yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Final
+
+from warnlink.faults.measure import CaseResult, Ledger
+from warnlink.faults.rig import RELAY, RELAY_ACK_WAIT_S, Rig, Sizes
+from warnlink.model import encode
+from warnlink.sharing.audit import read_entries
+from warnlink.sharing.subjects import relay_inbox
+from warnlink.sharing.wire import publish_id
+
+DEAD_S: Final = 1.0  # how long a killed relay stays down before its restart
+SKEW_S: Final = 262.0
+SKEWED: Final = "JPN"
+
+CaseRun = Callable[[Path, Sizes], Awaitable[list[CaseResult]]]
+
+
+async def _run(
+    case: int,
+    name: str,
+    rig: Rig,
+    fault: Callable[[Rig, asyncio.Event], Awaitable[None]],
+    sizes: Sizes,
+    originators: tuple[str, ...],
+    *,
+    relays: tuple[str, ...] = ("active",),
+    outage: bool = True,
+) -> CaseResult:
+    """Start `rig`, send the salvo, pull the fault half-way, drain, stop; the figures."""
+    started = time.monotonic()
+    await rig.start(relays=relays)
+    try:
+        half = asyncio.Event()
+        salvo = asyncio.create_task(rig.salvo(originators, sizes, sent=half))
+        await half.wait()
+        await fault(rig, half)
+        await salvo
+        drained = await rig.drain(sizes.drain_s)
+        notes: dict[str, int | float | str] = {**rig.counters(), "drained": str(drained)}
+        notes["relay.rejected"] = _relay_rejections(rig)
+        notes["ack_wait_s"] = RELAY_ACK_WAIT_S
+    finally:
+        await rig.stop()
+    return rig.ledger.result(
+        case, name, duration_s=time.monotonic() - started, notes=notes, outage=outage
+    )
+
+
+def _relay_rejections(rig: Rig) -> int:
+    count = 0
+    for log in (rig.folder / RELAY).glob(f"*/relay-{RELAY}.jsonl"):
+        count += sum(1 for entry in read_entries(log) if entry.outcome == "rejected")
+    return count
+
+
+async def relay_kill(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 1."""
+
+    async def fault(rig: Rig, _: asyncio.Event) -> None:
+        rig.ledger.fault_began()
+        rig.kill_relay()
+        await asyncio.sleep(DEAD_S)
+        rig.spawn_relay()
+        rig.ledger.fault_ended()
+
+    name = f"kill -9 the relay mid-salvo, restart it after {DEAD_S:g} s"
+    rig = Rig(folder, Ledger())
+    return [await _run(1, name, rig, fault, sizes, ("ROK",))]
+
+
+async def link_cut(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 2."""
+
+    async def fault(rig: Rig, _: asyncio.Event) -> None:
+        assert rig.proxy is not None
+        rig.ledger.fault_began(frozenset({("ROK", RELAY), ("ROK", "JPN"), (RELAY, "ROK")}))
+        rig.proxy.cut()
+        await asyncio.sleep(sizes.cut_s)
+        rig.proxy.heal()
+        rig.ledger.fault_ended()
+
+    name = f"cut ROK-USA for {sizes.cut_s:g} s mid-salvo, heal it"
+    rig = Rig(folder, Ledger(), cut_link=(RELAY, "ROK"))
+    return [await _run(2, name, rig, fault, sizes, ("ROK", "USA"))]
+
+
+async def duplicate_storm(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 3."""
+
+    async def fault(rig: Rig, _: asyncio.Event) -> None:
+        rig.ledger.fault_began()
+        rig.kill_relay()
+        bus = rig.buses["ROK"]
+        subject = relay_inbox(RELAY, "ROK")
+        sent = [e for e in rig.ledger.originals if e.originator == "ROK"]
+        for i, envelope in enumerate(sent):
+            data = encode(envelope)
+            await bus.publish(subject, data, msg_id=publish_id(subject, envelope.msg_id))
+            await bus.publish(subject, data, msg_id=f"storm-{i}-{envelope.msg_id}")
+        await rig.restart_node("JPN")
+        rig.spawn_relay()
+        rig.ledger.fault_ended()
+
+    name = "duplicate storm: every message re-published twice, relay kill -9, JPN node restart"
+    rig = Rig(folder, Ledger())
+    return [await _run(3, name, rig, fault, sizes, ("ROK",))]
+
+
+async def clock_skew(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 4: four runs, JPN's clock +-262 s off, windows 300 s and 200 s."""
+    small = Sizes(
+        tracks=max(sizes.tracks // 5, 10),
+        updates=sizes.updates,
+        rate_per_s=sizes.rate_per_s,
+        cut_s=0.0,
+        drain_s=sizes.drain_s,
+    )
+
+    async def nothing(rig: Rig, _: asyncio.Event) -> None:
+        return
+
+    results = []
+    for window_s in (300.0, 200.0):
+        for sign in (1, -1):
+            skew = sign * SKEW_S
+            ledger = Ledger()
+            if window_s < SKEW_S:
+                ledger.expect_refused(SKEWED)
+            verdict = "refused" if window_s < SKEW_S else "kept"
+            name = f"{SKEWED} clock {skew:+g} s, window {window_s:g} s: {verdict}"
+            rig = Rig(
+                folder / f"skew{sign:+d}-w{window_s:g}",
+                ledger,
+                window_s=window_s,
+                skew_s={SKEWED: skew},
+            )
+            results.append(await _run(4, name, rig, nothing, small, ("ROK", SKEWED), outage=False))
+    return results
+
+
+async def standby_relay(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 5: two relay instances on one durable; kill the standby, then the active."""
+
+    async def fault(rig: Rig, _: asyncio.Event) -> None:
+        rig.kill_relay("standby")
+        await asyncio.sleep(DEAD_S)
+        rig.spawn_relay("standby")
+        await asyncio.sleep(DEAD_S)
+        rig.ledger.fault_began()
+        rig.kill_relay("active")
+        rig.ledger.fault_ended()  # the standby carries on: no restart to wait for
+        await asyncio.sleep(DEAD_S)
+        rig.spawn_relay("active")
+
+    name = "two relays on one durable: kill -9 the standby, then the active"
+    rig = Rig(folder, Ledger())
+    return [await _run(5, name, rig, fault, sizes, ("ROK",), relays=("active", "standby"))]
+
+
+CASES: Final[dict[int, CaseRun]] = {
+    1: relay_kill,
+    2: link_cut,
+    3: duplicate_storm,
+    4: clock_skew,
+    5: standby_relay,
+}
+NOT_DONE: Final = {
+    6: "corrupt a byte in a durable store: not done",
+    7: "10-minute soak at 10x the salvo rate: not done",
+}

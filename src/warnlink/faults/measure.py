@@ -1,0 +1,203 @@
+"""What a fault case measures: everything released, everything applied, and the figures.
+
+`Ledger` is fed from both ends and judges nothing until asked:
+
+- the originator side: every envelope a gateway originates (`Node`'s ``on_original``),
+  with the recipients its label releases it to; heartbeats are left out (a late
+  heartbeat is worth nothing, so they are not kept through outages);
+- the receiver side: every received envelope a picture applies (``on_applied``).
+
+Figures (`CaseResult`), each per (recipient, message of the originator):
+
+- due: released to the recipient (and not expected to be refused, see `expect_refused`);
+- delivered: due and applied at least once;
+- lost: due and never applied by the end of the case;
+- duplicates applied: applications beyond the first of one originator's message at one
+  recipient (any product of it: forwarded or redacted);
+- order violations: per (recipient, originator, trk_id), a track report applied with an
+  epoch older than one applied before it (applied epochs must be non-decreasing);
+- release violations: `sharing.leaks.LeakChecker` on every application;
+- time to resume: from the fault's end (`Ledger.fault_ended`) to the first application
+  of a message sent after the fault began (`Ledger.fault_began`), seconds on the
+  monotonic clock: what was already past the fault when it struck does not count;
+- catch-up: from the fault's end to the last application (the backlog delivered).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from warnlink.model import Envelope, Heartbeat, TrackReport
+from warnlink.sharing.leaks import LeakChecker
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """The figures of one fault case (see the module docstring).
+
+    Attributes:
+        case: its number (1-7).
+        name: what was done.
+        sent: messages originated (heartbeats excepted).
+        due: deliveries due (message x recipient).
+        delivered, lost, duplicates, order_violations, release_violations: the figures.
+        resume_s: time to resume, None if nothing was delivered after the fault.
+        refused: deliveries refused on purpose (a clock beyond the window), not lost.
+        duration_s: how long the case ran.
+        notes: what else was seen (counters).
+        outage: whether the case has a fault to resume from (the skew case has not).
+    """
+
+    case: int
+    name: str
+    sent: int
+    due: int
+    delivered: int
+    lost: int
+    duplicates: int
+    order_violations: int
+    release_violations: int
+    resume_s: float | None
+    refused: int = 0
+    duration_s: float = 0.0
+    notes: dict[str, int | float | str] = field(default_factory=dict)
+    outage: bool = True
+
+    @property
+    def met(self) -> dict[str, bool]:
+        """Each target: 0 lost, 0 duplicates, 0 order and release violations, resume < 2 s."""
+        return {
+            "lost": self.lost == 0,
+            "duplicates": self.duplicates == 0,
+            "order": self.order_violations == 0,
+            "release": self.release_violations == 0,
+            "resume": not self.outage
+            or (self.resume_s is not None and self.resume_s < RESUME_TARGET_S),
+        }
+
+
+RESUME_TARGET_S = 2.0
+
+
+class Ledger:
+    """Records both ends of every delivery of one case."""
+
+    def __init__(self) -> None:
+        self.leaks = LeakChecker()
+        self.originals: list[Envelope] = []
+        self._originators: dict[str, str] = {}
+        self._sent_at: dict[str, float] = {}
+        self.fault_start: float | None = None
+        self._affected: frozenset[tuple[str, str]] | None = None
+        self.sent = 0
+        self._due: dict[tuple[str, str], int] = {}  # (recipient, origin msg_id) -> 0
+        self._refusable: set[str] = set()  # parties whose traffic may be refused
+        self._applied: Counter[tuple[str, str]] = Counter()
+        self._last_epoch: dict[tuple[str, str, int], int] = {}
+        self.order_violations = 0
+        self.release_violations = 0
+        self.fault_end: float | None = None
+        self.first_after_fault: float | None = None
+        self.last_applied = 0.0
+
+    def expect_refused(self, party: str) -> None:
+        """Traffic from or to `party` may be refused (its clock is beyond the window)."""
+        self._refusable.add(party)
+
+    def original(self, envelope: Envelope, parties: tuple[str, ...]) -> None:
+        """An envelope as its originator labelled it, before any release."""
+        self.leaks.record_original(envelope)
+        if isinstance(envelope.payload, Heartbeat):
+            return
+        self.originals.append(envelope)
+        self._originators[envelope.msg_id] = envelope.originator
+        self._sent_at[envelope.msg_id] = time.monotonic()
+        self.sent += 1
+        for recipient in parties:
+            if recipient != envelope.originator and envelope.label.releases_to(recipient):
+                self._due[recipient, envelope.msg_id] = 0
+
+    def applied(self, recipient: str, envelope: Envelope) -> None:
+        """An envelope `recipient`'s picture applied."""
+        now = time.monotonic()
+        self.release_violations += len(self.leaks.check(recipient, envelope))
+        payload = envelope.payload
+        if isinstance(payload, Heartbeat):
+            return
+        self.last_applied = now
+        origin = envelope.derived_from or envelope.msg_id
+        if (
+            self.fault_end is not None
+            and self.fault_start is not None
+            and self.first_after_fault is None
+            and self._sent_at.get(origin, 0.0) >= self.fault_start
+            and (self._affected is None or (envelope.originator, recipient) in self._affected)
+        ):
+            self.first_after_fault = now
+        self._applied[recipient, origin] += 1
+        if isinstance(payload, TrackReport):
+            key = (recipient, envelope.originator, payload.trk_id)
+            last = self._last_epoch.get(key)
+            if last is not None and payload.epoch < last:
+                self.order_violations += 1
+            self._last_epoch[key] = payload.epoch if last is None else max(last, payload.epoch)
+
+    def fault_began(self, affected: frozenset[tuple[str, str]] | None = None) -> None:
+        """The fault strikes now (the relay killed, the link cut); resuming is judged
+        on the (originator, recipient) pairs it `affected` (None: all)."""
+        self.fault_start = time.monotonic()
+        self._affected = affected
+
+    def fault_ended(self) -> None:
+        """The fault is over (the relay restarted, the link healed): resume counts from now."""
+        self.fault_end = time.monotonic()
+        self.first_after_fault = None
+
+    def _refusable_pair(self, recipient: str, msg_id: str) -> bool:
+        return recipient in self._refusable or self._originators[msg_id] in self._refusable
+
+    def outstanding(self) -> int:
+        """Deliveries due, not refusable, and not applied yet."""
+        return sum(
+            1 for key in self._due if not self._applied[key] and not self._refusable_pair(*key)
+        )
+
+    def result(
+        self,
+        case: int,
+        name: str,
+        *,
+        duration_s: float,
+        notes: dict[str, int | float | str],
+        outage: bool = True,
+    ) -> CaseResult:
+        """The figures so far."""
+        due = [k for k in self._due if not self._refusable_pair(*k)]
+        refusable = [k for k in self._due if self._refusable_pair(*k)]
+        delivered = sum(1 for k in due if self._applied[k])
+        duplicates = sum(n - 1 for n in self._applied.values() if n > 1)
+        resume = (
+            None
+            if self.fault_end is None or self.first_after_fault is None
+            else max(self.first_after_fault - self.fault_end, 0.0)
+        )
+        if self.fault_end is not None:
+            notes = {**notes, "catch_up_s": round(max(self.last_applied - self.fault_end, 0.0), 2)}
+        return CaseResult(
+            case=case,
+            name=name,
+            sent=self.sent,
+            due=len(due),
+            delivered=delivered,
+            lost=len(due) - delivered,
+            duplicates=duplicates,
+            order_violations=self.order_violations,
+            release_violations=self.release_violations,
+            resume_s=resume,
+            refused=sum(1 for k in refusable if not self._applied[k]),
+            duration_s=duration_s,
+            notes=notes,
+            outage=outage,
+        )

@@ -1,0 +1,41 @@
+"""The fault suite's quick cases against real processes: nothing lost, nothing applied
+twice, nothing out of order, nothing leaked, and the flow back within 2 s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warnlink.faults import QUICK, CaseResult, run_faults, table
+
+pytestmark = pytest.mark.nats
+
+
+def _assert_met(results: list[CaseResult]) -> None:
+    missed = {f"{r.case} {r.name}": r.met for r in results if not all(r.met.values())}
+    assert not missed, table(results)
+
+
+@pytest.mark.parametrize("case", [1, 2, 3, 5])
+async def test_a_fault_loses_nothing_and_the_flow_resumes(case: int, tmp_path: Path) -> None:
+    results = await run_faults([case], QUICK, folder=tmp_path)
+    assert len(results) == 1
+    result = results[0]
+    assert result.sent > 0
+    assert result.due > 0
+    assert result.notes["drained"] == "True"
+    _assert_met(results)
+
+
+async def test_clock_skew_beyond_the_window_is_refused_and_nothing_else_is_lost(
+    tmp_path: Path,
+) -> None:
+    results = await run_faults([4], QUICK, folder=tmp_path)
+    kept, refused = results[:2], results[2:]
+    assert all(r.refused == 0 for r in kept)
+    for r in refused:
+        assert r.refused > 0  # every message to or from JPN: counted, not lost
+        assert r.delivered == r.due > 0  # ROK <-> USA: all of it
+        assert int(r.notes["rejected.replay"]) + int(r.notes["relay.rejected"]) > 0
+    _assert_met(results)

@@ -31,7 +31,7 @@ from typing import Final
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
 from warnlink.model.time import SystemClock
-from warnlink.node import Node, build_relay, serve_relay
+from warnlink.node import Node, build_relay, close_relay, serve_relay
 from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.federation import Federation, load_federation
@@ -322,13 +322,15 @@ async def run_party(
 
             task = asyncio.create_task(serve_relay(relay, inbox))
             try:
-                await stop.wait()
+                while not stop.is_set():
+                    await relay.flush_outbox()  # products kept while a link was down
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), TICK_S)
             finally:
                 await inbox.close()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-                relay.audit.close()
-                relay.replay.store.close()
+                close_relay(relay)
     finally:
         await bus.close()

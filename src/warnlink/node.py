@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from warnlink.alerting.monitor import AlertMonitor
 from warnlink.counters import Counters
+from warnlink.errors import BusClosed, TransportError
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
@@ -38,10 +39,12 @@ from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
-from warnlink.transport import Bus, Subscription
+from warnlink.transport import Bus, Delivery, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
 
 log = logging.getLogger(__name__)
+
+RETRY_S = 0.5
 
 
 class Node:
@@ -126,6 +129,7 @@ class Node:
         self._subscriptions.append(inbox)
         self._tasks.append(asyncio.create_task(self._consume_inbox(inbox)))
         if self.relay is not None:
+            await self.relay.flush_outbox()
             relay_inbox = await self.relay.open_inbox()
             self._subscriptions.append(relay_inbox)
             self._tasks.append(asyncio.create_task(serve_relay(self.relay, relay_inbox)))
@@ -143,21 +147,23 @@ class Node:
         self.gateway.outbox.store.close()
         self.applied_log.close()
         if self.relay is not None:
-            self.relay.audit.close()
-            self.relay.replay.store.close()
+            close_relay(self.relay)
 
     async def _consume_inbox(self, inbox: Subscription) -> None:
-        async for delivery in inbox:
-            envelope = self.gateway.receive(delivery)
-            if envelope is not None:
-                try:
-                    if self._apply(envelope) and self._on_applied is not None:
-                        self._on_applied(envelope)
-                except Exception:  # a fault in a core must not stop the link (invariant 5)
-                    self.counters.inc("rejected.apply_failed")
-                    log.exception("%s could not apply %s", self.party, envelope.msg_id)
-                self.gateway.record(envelope)
-            await inbox.ack(delivery)
+        await consume(inbox, self._handle, self.counters)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        envelope = self.gateway.receive(delivery)
+        if envelope is not None:
+            try:
+                if self._apply(envelope) and self._on_applied is not None:
+                    self._on_applied(envelope)
+            except TransportError:
+                raise  # the store failed: not acked, handled again (see `consume`)
+            except Exception:  # a fault in a core must not stop the link (invariant 5)
+                self.counters.inc("rejected.apply_failed")
+                log.exception("%s could not apply %s", self.party, envelope.msg_id)
+            self.gateway.record(envelope)
 
     async def report(self, estimate: TrackEstimate) -> None:
         """Turn one estimate of the national tracker into reports and send them."""
@@ -173,6 +179,8 @@ class Node:
         """Time-driven work: the outbox sent again, heartbeats when due, status of tracks
         that ended, alerts."""
         await self.gateway.flush_outbox()
+        if self.relay is not None:
+            await self.relay.flush_outbox()
         now = self.clock.now_ns()
         if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
             await self.gateway.send_heartbeats()
@@ -230,11 +238,44 @@ def build_relay(
         counters=counters,
         keys=keys,
         seen=seen_store(folder, party, "relay"),
+        outbox=queue_store(folder, f"outbox-{party}-relay", "relay outbox"),
     )
+
+
+def close_relay(relay: Relay) -> None:
+    """Close `relay`'s audit log, seen-store and outbox."""
+    relay.audit.close()
+    relay.replay.store.close()
+    relay.outbox.store.close()
 
 
 async def serve_relay(relay: Relay, inbox: Subscription) -> None:
     """Let `relay` decide on everything arriving at its inbox, acking each once handled."""
-    async for delivery in inbox:
+
+    async def handle(delivery: Delivery) -> None:
         await relay.handle(delivery)
-        await inbox.ack(delivery)
+
+    await consume(inbox, handle, relay.counters)
+
+
+async def consume(
+    inbox: Subscription, handle: Callable[[Delivery], Awaitable[None]], counters: Counters
+) -> None:
+    """Hand every delivery of `inbox` to `handle`, then ack it, until the inbox closes.
+
+    A bus failure (a pull, an ack or a store that fails) is counted
+    (``transport.failed``), logged and retried after `RETRY_S`; it never ends the loop:
+    what was not acked comes back after the ack wait, and is handled once.
+    """
+    while True:
+        try:
+            async for delivery in inbox:
+                await handle(delivery)
+                await inbox.ack(delivery)
+            return
+        except BusClosed:
+            return
+        except TransportError as exc:
+            counters.inc("transport.failed")
+            log.warning("%s: %s; retrying", inbox.durable, exc)
+            await asyncio.sleep(RETRY_S)

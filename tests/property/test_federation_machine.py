@@ -25,7 +25,7 @@ from tests.property.test_release_model import policies
 from warnlink.model import Envelope, EventStatus, Payload, encode
 from warnlink.model.payloads import Status
 from warnlink.model.time import ManualClock
-from warnlink.node import Node, build_relay, serve_relay
+from warnlink.node import Node, build_relay, close_relay, serve_relay
 from warnlink.security.signing import sign
 from warnlink.sharing.audit import first_broken, read_entries
 from warnlink.sharing.federation import Federation
@@ -146,8 +146,7 @@ class FederationMachine(RuleBasedStateMachine):
         self.relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.relay_task
-        self.relay.audit.close()
-        self.relay.replay.store.close()
+        close_relay(self.relay)
 
     async def _settle(self) -> None:
         async with asyncio.timeout(IDLE_S):

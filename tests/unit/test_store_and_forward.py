@@ -13,19 +13,22 @@ from warnlink.errors import TransportError
 from warnlink.model.time import ManualClock
 from warnlink.node import Node
 from warnlink.sharing.outbox import Outbox
+from warnlink.sharing.subjects import node_inbox
 from warnlink.transport import MemoryBus, PublishAck, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
 
 
 class FlakyBus:
-    """A MemoryBus whose publishes fail while `down` (a link outage seen by one party)."""
+    """A MemoryBus whose publishes fail while `down` (a link outage seen by one party),
+    to every subject or to those starting with `only`."""
 
-    def __init__(self, bus: MemoryBus) -> None:
+    def __init__(self, bus: MemoryBus, only: str = "") -> None:
         self.bus = bus
         self.down = False
+        self.only = only
 
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
-        if self.down:
+        if self.down and subject.startswith(self.only):
             raise TransportError(f"no JetStream stream answers on {subject!r}")
         return await self.bus.publish(subject, data, msg_id=msg_id)
 
@@ -90,13 +93,17 @@ async def test_outbox_keeps_what_fails_holds_what_follows_and_resends_in_order(
 
 
 async def _trilateral(
-    tmp_path: Path, clock: ManualClock, bus: MemoryBus, flaky: FlakyBus | None = None
+    tmp_path: Path,
+    clock: ManualClock,
+    bus: MemoryBus,
+    flaky: FlakyBus | None = None,
+    flaky_party: str = "ROK",
 ) -> dict[str, Node]:
     nodes = {
         p: Node(
             p,
             trilateral(),
-            flaky if (flaky is not None and p == "ROK") else bus,
+            flaky if (flaky is not None and p == flaky_party) else bus,
             clock,
             epoch_ns=T0,
             keys=KEYS[p],
@@ -135,6 +142,32 @@ async def test_a_ten_minute_outage_delays_the_backlog_and_loses_none_of_it(
         assert nodes[party].picture.received_from["ROK"] == 21
         assert nodes[party].counters.get("rejected.replay") == 0
     assert nodes["USA"].counters.get("relay.rejected.replay") == 0
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+async def test_the_relay_keeps_products_for_a_recipient_it_cannot_reach_and_serves_the_others(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    flaky = FlakyBus(bus, only=node_inbox("JPN", "USA"))  # the USA-JPN link, from USA
+    nodes = await _trilateral(tmp_path, clock, bus, flaky, flaky_party="USA")
+    flaky.down = True
+    for trk_id in range(1, 6):
+        await nodes["ROK"].gateway.send(impact(trk_id=trk_id))
+    await bus.wait_idle()
+    usa = nodes["USA"]
+    assert usa.picture.received_from["ROK"] == 5  # not held up by JPN's link
+    assert nodes["JPN"].picture.received_from["ROK"] == 0
+    assert usa.relay is not None
+    assert usa.relay.outbox.pending == 5
+    flaky.down = False
+    await usa.tick()
+    await bus.wait_idle()
+    assert nodes["JPN"].picture.received_from["ROK"] == 5
+    assert usa.relay.outbox.pending == 0
     for node in nodes.values():
         await node.stop()
     await bus.close()

@@ -18,8 +18,9 @@ Figures (`CaseResult`), each per (recipient, message of the originator):
   epoch older than one applied before it (applied epochs must be non-decreasing);
 - release violations: `sharing.leaks.LeakChecker` on every application;
 - time to resume: from the fault's end (`Ledger.fault_ended`) to the first application
-  of a message sent after the fault began (`Ledger.fault_began`), seconds on the
-  monotonic clock: what was already past the fault when it struck does not count;
+  after it on a pair the fault cut off (`Ledger.fault_began`), seconds on the monotonic
+  clock; optionally only of a message sent after the fault began (what was already
+  past the broken part when it struck does not count);
 - catch-up: from the fault's end to the last application (the backlog delivered).
 """
 
@@ -91,6 +92,7 @@ class Ledger:
         self._sent_at: dict[str, float] = {}
         self.fault_start: float | None = None
         self._affected: frozenset[tuple[str, str]] | None = None
+        self._sent_after = False
         self.sent = 0
         self._due: dict[tuple[str, str], int] = {}  # (recipient, origin msg_id) -> 0
         self._refusable: set[str] = set()  # parties whose traffic may be refused
@@ -132,7 +134,7 @@ class Ledger:
             self.fault_end is not None
             and self.fault_start is not None
             and self.first_after_fault is None
-            and self._sent_at.get(origin, 0.0) >= self.fault_start
+            and (not self._sent_after or self._sent_at.get(origin, 0.0) >= self.fault_start)
             and (self._affected is None or (envelope.originator, recipient) in self._affected)
         ):
             self.first_after_fault = now
@@ -144,11 +146,15 @@ class Ledger:
                 self.order_violations += 1
             self._last_epoch[key] = payload.epoch if last is None else max(last, payload.epoch)
 
-    def fault_began(self, affected: frozenset[tuple[str, str]] | None = None) -> None:
+    def fault_began(
+        self, affected: frozenset[tuple[str, str]] | None = None, *, sent_after: bool = False
+    ) -> None:
         """The fault strikes now (the relay killed, the link cut); resuming is judged
-        on the (originator, recipient) pairs it `affected` (None: all)."""
+        on the (originator, recipient) pairs it `affected` (None: all), and, if
+        `sent_after`, on messages sent from now on."""
         self.fault_start = time.monotonic()
         self._affected = affected
+        self._sent_after = sent_after
 
     def fault_ended(self) -> None:
         """The fault is over (the relay restarted, the link healed): resume counts from now."""

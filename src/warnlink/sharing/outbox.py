@@ -11,6 +11,14 @@ Order: messages to one subject leave in the order they were sent. A message whos
 subject still has older messages waiting is held behind them (``outbox.held``) and
 goes out with the next flush. Other subjects are not held up by one link's outage.
 
+Two ways to keep: `store_first` (the gateway) appends every message before publishing
+it, so a crash between originating and publishing loses nothing; otherwise (the
+relay, whose input stays unacked in its inbox until the outbox answers) a message is
+published at once and stored only when that fails or older ones to its subject wait.
+The append is on disk before `publish` returns (``synchronous=FULL`` for a SQLite
+store); the removal is not waited for (a removal lost to a power cut means one more
+re-send, which the stream drops).
+
 A re-send keeps the message's bus id (`wire.publish_id`), so a message that did
 reach the stream before its ack was lost is dropped there as a duplicate
 (JetStream's duplicate window, 120 s by default; `MemoryBus` forever), and
@@ -41,10 +49,21 @@ class Outbox:
             again by the first `flush`.
         clock: stamps entries.
         counters: ``outbox.failed``, ``outbox.held``, ``outbox.resent``.
+        store_first: append every message before publishing it (else only what fails
+            or must wait).
     """
 
-    def __init__(self, bus: Bus, store: QueueStore, clock: Clock, counters: Counters) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        store: QueueStore,
+        clock: Clock,
+        counters: Counters,
+        *,
+        store_first: bool = True,
+    ) -> None:
         self.bus = bus
+        self.store_first = store_first
         self.store = store
         self.clock = clock
         self.counters = counters
@@ -64,14 +83,28 @@ class Outbox:
             The bus's ack, or None if the message stays in the outbox for later.
         """
         async with self._lock:
-            entry_id = self.store.append(subject, msg_id, data, self.clock.now_ns())
-            entry = QueuedMessage(entry_id, subject, msg_id, data, self.clock.now_ns())
-            self._pending[entry_id] = entry
-            self._waiting[subject] += 1
+            if not self.store_first and not self._waiting[subject]:
+                try:
+                    return await self.bus.publish(subject, data, msg_id=msg_id)
+                except TransportError as exc:
+                    self.counters.inc("outbox.failed")
+                    log.warning("outbox keeps %s for %s: %s", msg_id, subject, exc)
+                    self._keep(subject, msg_id, data)
+                    return None
+            entry = self._keep(subject, msg_id, data)
             if self._waiting[subject] > 1:
                 self.counters.inc("outbox.held")
                 return None
             return await self._try(entry)
+
+    def _keep(self, subject: str, msg_id: str, data: bytes) -> QueuedMessage:
+        now = self.clock.now_ns()
+        entry = QueuedMessage(
+            self.store.append(subject, msg_id, data, now), subject, msg_id, data, now
+        )
+        self._pending[entry.entry_id] = entry
+        self._waiting[subject] += 1
+        return entry
 
     async def flush(self) -> int:
         """Send again what waits, oldest first per subject; how many were acknowledged.

@@ -11,6 +11,11 @@ message (a refused replay included, with its rule), is appended to the audit log
 with its reason before anything is sent. A message is marked seen once all its
 products are published; a redelivery of one handled before is dropped
 (``relay.duplicate``), not forwarded again.
+
+Products go out through the relay's `outbox.Outbox` (its queue per outbound link): a
+product whose recipient's link is down is kept there, durably, and sent again by
+`Relay.flush_outbox`, so one recipient's outage neither loses its products nor holds
+up the others.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import check_signatures
+from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.release import Decision
 from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
 from warnlink.sharing.subjects import parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import release
 from warnlink.transport import Bus, Delivery, Subscription
+from warnlink.transport.queue_store import MemoryQueueStore, QueueStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,7 @@ class Relay:
         counters: Counters,
         keys: PartyKeys,
         seen: SeenStore,
+        outbox: QueueStore | None = None,
     ) -> None:
         if party not in federation.relays:
             raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
@@ -60,6 +68,12 @@ class Relay:
         self.counters = counters
         self.keys = keys
         self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
+        store = MemoryQueueStore() if outbox is None else outbox
+        self.outbox = Outbox(bus, store, clock, counters, store_first=False)
+
+    async def flush_outbox(self) -> int:
+        """Send again the products the outbox keeps; how many the bus acknowledged."""
+        return await self.outbox.flush()
 
     async def open_inbox(self) -> Subscription:
         return await self.bus.subscribe(
@@ -106,7 +120,7 @@ class Relay:
                 recipient,
                 decider=self.party,
                 content=delivery.data,
-                bus=self.bus,
+                bus=self.outbox,
                 audit=self.audit,
                 clock=self.clock,
                 keys=self.keys,

@@ -71,7 +71,8 @@ class QueueStore(Protocol):
         ...
 
     def remove(self, entry_id: int) -> None:
-        """Forget one entry (harmless if already gone)."""
+        """Forget one entry (harmless if already gone); a durable store may lose a
+        removal to a power cut, never an append."""
         ...
 
     def __len__(self) -> int:
@@ -123,7 +124,10 @@ class SqliteQueueStore:
     """
 
     def __init__(self, path: Path, *, what: str, synchronous: str = "FULL") -> None:
+        if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = path
+        self.synchronous = synchronous
         self._conn = open_store(
             str(path),
             what=what,
@@ -155,8 +159,11 @@ class SqliteQueueStore:
         ]
 
     def remove(self, entry_id: int) -> None:
+        """Forget one entry; not waited onto disk (the next append's commit takes it)."""
         with self._translated("remove") as conn:
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("DELETE FROM queue WHERE id = ?", (entry_id,))
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     def __len__(self) -> int:
         with self._translated("count") as conn:

@@ -21,6 +21,7 @@ from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.sharing.release import redact
 from warnlink.sharing.replay import (
     MemorySeenStore,
+    PathMark,
     ReplayGuard,
     SeenEntry,
     SeenStore,
@@ -58,6 +59,14 @@ def test_store_conformance(store: SeenStore) -> None:
     store.reserve_seq(1000)
     store.reserve_seq(500)  # the mark never goes back
     assert store.reserved_seq() == 1000
+    assert store.path_mark("ROK", "relayed") is None
+    store.raise_path_mark("ROK", "relayed", PathMark(7, 70))
+    store.raise_path_mark("ROK", "relayed", PathMark(5, 90))  # a lower seq never lowers it
+    store.raise_path_mark("ROK", "direct", PathMark(2, 20))
+    assert store.path_mark("ROK", "relayed") == PathMark(7, 70)
+    assert store.path_mark("ROK", "direct") == PathMark(2, 20)
+    assert store.prune(10**9) >= 0
+    assert store.path_mark("ROK", "relayed") == PathMark(7, 70)  # marks are not pruned
 
 
 def test_sqlite_store_keeps_entries_and_the_seq_mark_across_restarts(tmp_path: Path) -> None:
@@ -354,3 +363,30 @@ class ReplayMachine(RuleBasedStateMachine):
 
 ReplayMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
 test_replay_state_machine = ReplayMachine.TestCase
+
+
+def test_a_version_1_seen_store_is_upgraded_and_keeps_what_it_held(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE seen (originator TEXT NOT NULL, seq INTEGER NOT NULL,
+            msg_id TEXT NOT NULL, created_ns INTEGER NOT NULL,
+            PRIMARY KEY (originator, seq)) WITHOUT ROWID;
+        CREATE INDEX seen_by_created ON seen (created_ns);
+        CREATE TABLE outbound (id INTEGER PRIMARY KEY CHECK (id = 0),
+            reserved_seq INTEGER NOT NULL);
+        INSERT INTO seen VALUES ('ROK', 3, 'abc', 5);
+        INSERT INTO outbound VALUES (0, 2000);
+        PRAGMA user_version = 1;
+        """
+    )
+    conn.close()
+    store = SqliteSeenStore(path)
+    assert store.lookup("ROK", 3) == SeenEntry("abc", 5)
+    assert store.reserved_seq() == 2000
+    assert store.path_mark("ROK", "direct") is None
+    store.raise_path_mark("ROK", "direct", PathMark(3, 5))
+    store.raise_path_mark("ROK", "direct", PathMark(2, 9))  # lower: kept as it was
+    assert store.path_mark("ROK", "direct") == PathMark(3, 5)
+    store.close()

@@ -74,6 +74,22 @@ COMMIT;
 """
 
 
+_UPGRADES: Final = {
+    1: """
+BEGIN;
+CREATE TABLE paths (
+    originator TEXT NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL,
+    PRIMARY KEY (originator, path)
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+COMMIT;
+""",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SeenEntry:
     """What a store holds of one handled (originator, seq).
@@ -181,7 +197,7 @@ class SqliteSeenStore:
     The file is locked exclusively while open, so two gateways of one party cannot
     share (and so reuse) its outbound seqs.
 
-    Schema (``PRAGMA user_version = 2``; a version 1 file is refused)::
+    Schema (``PRAGMA user_version = 2``; a version 1 file gets its ``paths`` table)::
 
         seen     (originator TEXT, seq INTEGER, msg_id TEXT, created_ns INTEGER,
                   PRIMARY KEY (originator, seq))
@@ -203,6 +219,7 @@ class SqliteSeenStore:
             version=SCHEMA_VERSION,
             synchronous="NORMAL",
             folder=path.parent,
+            upgrades=_UPGRADES,
         )
 
     def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:

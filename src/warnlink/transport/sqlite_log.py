@@ -26,7 +26,7 @@ on disk. The file is locked exclusively while open: a second log on the same fil
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,13 +70,16 @@ def open_store(
     version: int,
     synchronous: str,
     folder: Path | None,
+    upgrades: Mapping[int, str] | None = None,
 ) -> sqlite3.Connection:
     """Open (or create) a SQLite file as one of warnlink's durable stores.
 
     Autocommit (each statement its own transaction), no waiting on a lock (a locked
     file is an error to report), locked exclusively while open, WAL journal (except
     ``:memory:``), `synchronous` as given, and the schema created at user_version
-    `version` or checked against it.
+    `version` or checked against it. A file at an older version is brought up to
+    `version` by `upgrades` (version -> the script that takes it to the next one),
+    when each step is there.
 
     Raises:
         StoreError: it cannot be opened, is locked, is not such a store, or has
@@ -98,7 +101,11 @@ def open_store(
             (found,) = conn.execute("PRAGMA user_version").fetchone()
             if found == 0:
                 conn.executescript(schema)
-            elif found != version:
+            steps = upgrades or {}
+            while 0 < found < version and found in steps:
+                conn.executescript(steps[found])
+                (found,) = conn.execute("PRAGMA user_version").fetchone()
+            if found not in (0, version):
                 raise StoreError(f"{location}: schema version {found}, this code reads {version}")
     except StoreError:
         conn.close()

@@ -259,12 +259,16 @@ async def serve_relay(relay: Relay, inbox: Subscription) -> None:
 
 
 async def consume(
-    inbox: Subscription, handle: Callable[[Delivery], Awaitable[None]], counters: Counters
+    inbox: Subscription,
+    handle: Callable[[Delivery], Awaitable[None]],
+    counters: Counters,
+    *,
+    retry_s: float = RETRY_S,
 ) -> None:
     """Hand every delivery of `inbox` to `handle`, then ack it, until the inbox closes.
 
     A bus failure (a pull, an ack or a store that fails) is counted
-    (``transport.failed``), logged and retried after `RETRY_S`; it never ends the loop:
+    (``transport.failed``), logged and retried after `retry_s`; it never ends the loop:
     what was not acked comes back after the ack wait, and is handled once.
     """
     while True:
@@ -278,4 +282,4 @@ async def consume(
         except TransportError as exc:
             counters.inc("transport.failed")
             log.warning("%s: %s; retrying", inbox.durable, exc)
-            await asyncio.sleep(RETRY_S)
+            await asyncio.sleep(retry_s)

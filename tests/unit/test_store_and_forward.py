@@ -11,10 +11,10 @@ from tests.factories import KEYS, T0, impact, track, trilateral
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
 from warnlink.model.time import ManualClock
-from warnlink.node import Node
+from warnlink.node import Node, consume
 from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.subjects import node_inbox
-from warnlink.transport import MemoryBus, PublishAck, Subscription
+from warnlink.transport import Delivery, MemoryBus, PublishAck, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
 
 
@@ -215,3 +215,51 @@ async def test_a_node_restarted_mid_scenario_ends_with_the_same_picture(tmp_path
     restarted = await _play(tmp_path / "b", restart_at=6)
     assert undisturbed
     assert restarted == undisturbed
+
+
+class _FlakyAcks:
+    """A subscription whose first ack fails, as a dropped connection would."""
+
+    def __init__(self, inner: Subscription) -> None:
+        self.inner = inner
+        self.failed = False
+        self.durable = inner.durable
+        self.subject_filter = inner.subject_filter
+
+    def __aiter__(self) -> _FlakyAcks:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        return await self.inner.__aiter__().__anext__()
+
+    async def next(self, timeout_s: float | None = None) -> Delivery | None:
+        return await self.inner.next(timeout_s)
+
+    async def ack(self, delivery: Delivery) -> None:
+        if not self.failed:
+            self.failed = True
+            raise TransportError("ack lost")
+        await self.inner.ack(delivery)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_failed_ack_is_counted_and_the_consumer_goes_on(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(None, clock=clock)
+    for i in range(3):
+        await bus.publish("wl.x", str(i).encode(), msg_id=str(i))
+    inbox = _FlakyAcks(await bus.subscribe("wl.>", durable="d"))
+    counters = Counters()
+    seen: list[bytes] = []
+
+    async def handle(delivery: Delivery) -> None:
+        seen.append(delivery.data)
+        if len(seen) == 3:
+            await inbox.close()
+
+    await consume(inbox, handle, counters, retry_s=0)
+    assert counters.get("transport.failed") == 1
+    assert seen == [b"0", b"1", b"2"]  # the loop went on past the failed ack
+    await bus.close()

@@ -27,10 +27,30 @@ def row(result: CaseResult) -> str:
     )
 
 
+DETAILS_HEADER = (
+    "| case | catch-up s | relay max gap s | outbox failed / resent | duplicates dropped "
+    "| refused at edges | run s |"
+)
+
+
+def details(result: CaseResult) -> str:
+    """What else a case saw: catch-up, the relay's longest pause, the outboxes at work,
+    redeliveries dropped by the nodes, refusals at the nodes and the relay."""
+    n = result.notes
+    refused = int(n.get("rejected.replay", 0)) + int(n.get("relay.rejected", 0))
+    return (
+        f"| {result.case} | {n.get('catch_up_s', '-')} | {n.get('relay_max_gap_s', '-')} "
+        f"| {n.get('outbox.failed', 0)} / {n.get('outbox.resent', 0)} "
+        f"| {n.get('duplicate', 0)} | {refused} | {result.duration_s:.0f} |"
+    )
+
+
 def table(results: list[CaseResult], *, with_not_done: bool = True) -> str:
     """The results as a Markdown table, the cases not done listed below it."""
     lines = [HEADER, _rule()]
     lines += [row(r) for r in results]
+    lines += ["", DETAILS_HEADER, "|" + " --- |" * (DETAILS_HEADER.count("|") - 1)]
+    lines += [details(r) for r in results]
     lines.append("")
     lines.append(
         f"Targets: 0 lost, 0 duplicates applied, 0 order violations, 0 release violations, "

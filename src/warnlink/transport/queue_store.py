@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
+from warnlink.errors import ConfigError
 from warnlink.transport.sqlite_log import open_store, translated
 
 SCHEMA_VERSION: Final = 1
@@ -121,11 +122,12 @@ class SqliteQueueStore:
 
     Raises:
         StoreError: the file cannot be opened, is not such a store or is locked.
+        ConfigError: `synchronous` is not one of those modes.
     """
 
     def __init__(self, path: Path, *, what: str, synchronous: str = "FULL") -> None:
         if synchronous not in ("NORMAL", "FULL", "EXTRA"):
-            raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
+            raise ConfigError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = path
         self.synchronous = synchronous
         self._conn = open_store(

@@ -77,7 +77,8 @@ class Outbox:
         return len(self._pending)
 
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck | None:
-        """Keep the message, then publish it unless older ones to `subject` wait.
+        """Publish the message unless older ones to `subject` wait, keeping it first
+        (`store_first`) or only if it cannot go now.
 
         Returns:
             The bus's ack, or None if the message stays in the outbox for later.

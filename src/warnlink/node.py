@@ -26,7 +26,7 @@ from pathlib import Path
 
 from warnlink.alerting.monitor import AlertMonitor
 from warnlink.counters import Counters
-from warnlink.errors import BusClosed, TransportError
+from warnlink.errors import BusClosed, MessageError, TransportError
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
@@ -116,11 +116,24 @@ class Node:
         self._next_heartbeat_ns: int | None = None
 
     def _replay_applied_log(self) -> None:
+        """Rebuild the picture from the applied-log; an entry that no longer decodes (a
+        damaged file) is counted (``applied_log.unreadable``) and reported, not fatal."""
         for entry in self.applied_log.entries():
-            envelope = decode(entry.data)
+            try:
+                envelope = decode(entry.data)
+            except MessageError as exc:
+                self.counters.inc("applied_log.unreadable")
+                log.error(
+                    "%s: applied-log entry %d (%s) unreadable: %s",
+                    self.party,
+                    entry.entry_id,
+                    entry.msg_id,
+                    exc,
+                )
+                continue
             if self.picture.apply(envelope, entry.time_ns):
                 self.alerts.record(envelope)
-        self.counters.inc("applied_log.replayed", len(self.applied_log))
+            self.counters.inc("applied_log.replayed")
 
     async def start(self) -> None:
         """Send again what the outbox holds, open the inboxes and start consuming them."""

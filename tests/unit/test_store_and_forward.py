@@ -3,6 +3,7 @@ and a backlog older than the freshness window after a long outage."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -262,4 +263,31 @@ async def test_a_failed_ack_is_counted_and_the_consumer_goes_on(tmp_path: Path) 
     await consume(inbox, handle, counters, retry_s=0)
     assert counters.get("transport.failed") == 1
     assert seen == [b"0", b"1", b"2"]  # the loop went on past the failed ack
+    await bus.close()
+
+
+async def test_a_damaged_applied_log_entry_is_reported_and_the_node_starts(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _trilateral(tmp_path, clock, bus)
+    for trk_id in (1, 2):
+        await nodes["ROK"].gateway.send(impact(trk_id=trk_id))
+    await bus.wait_idle()
+    for node in nodes.values():
+        await node.stop()
+    path = tmp_path / "applied-JPN.sqlite"
+    conn = sqlite3.connect(path)
+    (first,) = conn.execute("SELECT min(id) FROM queue").fetchone()
+    conn.execute("UPDATE queue SET data = X'00ff' WHERE id = ?", (first,))
+    conn.commit()
+    conn.close()
+    jpn = Node("JPN", trilateral(), bus, clock, epoch_ns=T0, keys=KEYS["JPN"], audit_dir=tmp_path)
+    assert jpn.counters.get("applied_log.unreadable") == 1
+    assert jpn.counters.get("applied_log.replayed") == 1
+    jpn.gateway.replay.store.close()
+    jpn.gateway.outbox.store.close()
+    jpn.applied_log.close()
+    jpn.gateway.audit.close()
     await bus.close()

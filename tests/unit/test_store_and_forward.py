@@ -3,6 +3,7 @@ and a backlog older than the freshness window after a long outage."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -291,3 +292,39 @@ async def test_a_damaged_applied_log_entry_is_reported_and_the_node_starts(
     jpn.applied_log.close()
     jpn.gateway.audit.close()
     await bus.close()
+
+
+class _HangingBus:
+    """A bus whose publishes to `stuck` wait until `release` is set (a link that hangs)."""
+
+    def __init__(self, stuck: str) -> None:
+        self.stuck = stuck
+        self.release = asyncio.Event()
+        self.published: list[bytes] = []
+
+    async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
+        if subject == self.stuck:
+            await self.release.wait()
+        self.published.append(data)
+        return PublishAck(seq=len(self.published), duplicate=False)
+
+    async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+
+async def test_a_send_never_waits_behind_a_publish_that_hangs() -> None:
+    bus = _HangingBus("wl.stuck")
+    outbox = Outbox(bus, MemoryQueueStore(), ManualClock(T0), Counters())
+    first = asyncio.create_task(outbox.publish("wl.stuck", b"1", msg_id="1"))
+    await asyncio.sleep(0)  # let it reach the bus
+    assert await outbox.publish("wl.stuck", b"2", msg_id="2") is None  # held, at once
+    assert await outbox.publish("wl.other", b"x", msg_id="x") is not None  # not held up
+    assert await outbox.flush() == 0  # the stuck subject is busy: skipped
+    bus.release.set()
+    assert await first is not None
+    assert await outbox.flush() == 1
+    assert bus.published == [b"x", b"1", b"2"]
+    assert outbox.pending == 0

@@ -27,7 +27,6 @@ receivers apply by message id anyway.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 
@@ -69,7 +68,7 @@ class Outbox:
         self.counters = counters
         self._pending: dict[int, QueuedMessage] = {e.entry_id: e for e in store.entries()}
         self._waiting: Counter[str] = Counter(e.subject for e in self._pending.values())
-        self._lock = asyncio.Lock()
+        self._busy: Counter[str] = Counter()  # subjects with a publish on its way
 
     @property
     def pending(self) -> int:
@@ -77,26 +76,33 @@ class Outbox:
         return len(self._pending)
 
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck | None:
-        """Publish the message unless older ones to `subject` wait, keeping it first
-        (`store_first`) or only if it cannot go now.
+        """Publish the message unless older ones to `subject` wait or one is on its way,
+        keeping it first (`store_first`) or only if it cannot go now.
+
+        Never waits behind another publish: a message that cannot go at once is kept
+        and held (``outbox.held``), so a link that hangs costs its sender one request
+        timeout, not one per message.
 
         Returns:
             The bus's ack, or None if the message stays in the outbox for later.
         """
-        async with self._lock:
-            if not self.store_first and not self._waiting[subject]:
-                try:
-                    return await self.bus.publish(subject, data, msg_id=msg_id)
-                except TransportError as exc:
-                    self.counters.inc("outbox.failed")
-                    log.warning("outbox keeps %s for %s: %s", msg_id, subject, exc)
-                    self._keep(subject, msg_id, data)
-                    return None
-            entry = self._keep(subject, msg_id, data)
-            if self._waiting[subject] > 1:
-                self.counters.inc("outbox.held")
+        if self._waiting[subject] or self._busy[subject]:
+            self._keep(subject, msg_id, data)
+            self.counters.inc("outbox.held")
+            return None
+        self._busy[subject] += 1
+        try:
+            if self.store_first:
+                return await self._try(self._keep(subject, msg_id, data))
+            try:
+                return await self.bus.publish(subject, data, msg_id=msg_id)
+            except TransportError as exc:
+                self.counters.inc("outbox.failed")
+                log.warning("outbox keeps %s for %s: %s", msg_id, subject, exc)
+                self._keep(subject, msg_id, data)
                 return None
-            return await self._try(entry)
+        finally:
+            self._busy[subject] -= 1
 
     def _keep(self, subject: str, msg_id: str, data: bytes) -> QueuedMessage:
         now = self.clock.now_ns()
@@ -110,20 +116,27 @@ class Outbox:
     async def flush(self) -> int:
         """Send again what waits, oldest first per subject; how many were acknowledged.
 
-        A subject whose oldest message fails again is skipped until the next flush.
+        A subject whose oldest message fails again, or that has a publish on its way,
+        is skipped until the next flush.
         """
-        async with self._lock:
-            acked = 0
-            blocked: set[str] = set()
-            for entry in list(self._pending.values()):
-                if entry.subject in blocked:
-                    continue
-                if await self._try(entry) is None:
-                    blocked.add(entry.subject)
-                else:
-                    acked += 1
-                    self.counters.inc("outbox.resent")
-            return acked
+        acked = 0
+        blocked: set[str] = set()
+        for entry in sorted(self._pending.values(), key=lambda e: e.entry_id):
+            subject = entry.subject
+            if subject in blocked or self._busy[subject] or entry.entry_id not in self._pending:
+                blocked.add(subject)
+                continue
+            self._busy[subject] += 1
+            try:
+                ack = await self._try(entry)
+            finally:
+                self._busy[subject] -= 1
+            if ack is None:
+                blocked.add(subject)
+            else:
+                acked += 1
+                self.counters.inc("outbox.resent")
+        return acked
 
     async def _try(self, entry: QueuedMessage) -> PublishAck | None:
         try:

@@ -1,0 +1,328 @@
+"""`warnlink demo|export|up|party|faults`: play, serve, deploy, break on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from warnlink.errors import ConfigError
+
+if TYPE_CHECKING:
+    from warnlink.node import Node
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's subcommands."""
+    demo = commands.add_parser("demo", help="play a scenario through a federation, print a summary")
+    demo.add_argument("--config", type=Path, help="federation TOML (default: packaged trilateral)")
+    demo.add_argument("--scenario", type=Path, help="scenario TOML (default: packaged default)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument(
+        "--data-dir",
+        "--data",
+        dest="data_dir",
+        type=Path,
+        help="keep the bus, the audit logs and the key set in this empty folder",
+    )
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument(
+        "--transport",
+        choices=("memory", "nats"),
+        default="memory",
+        help="memory: one in-process bus (default); nats: a NATS server per party, started "
+        "for the run",
+    )
+    demo.add_argument("--zones", type=Path, help="user alert zones (GeoJSON) for every party")
+    demo.add_argument(
+        "--out", type=Path, help="write each party's CAP alerts, CoT events, GeoJSON and KML here"
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        help="scenario seconds per wall-clock second (default: as fast as it computes; "
+        "20 with --serve)",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve every party's live display while the scenario plays, and after it until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8000, help="--serve: the first party's port (default 8000)"
+    )
+    demo.add_argument(
+        "--cot-port",
+        type=int,
+        help="--serve: also stream each party's picture as Cursor-on-Target to TAK clients "
+        "over TCP, from this port (0: any free ports)",
+    )
+    demo.set_defaults(run=_demo)
+
+    export = commands.add_parser("export", help="play a scenario, export one event as GeoJSON/KML")
+    export.add_argument("event", help="event id in the party's picture, e.g. JPN-E1")
+    export.add_argument("--format", choices=("geojson", "kml"), required=True)
+    export.add_argument("--party", default="USA", help="whose picture (default USA)")
+    export.add_argument("--scenario", type=Path, help="scenario TOML (default: packaged default)")
+    export.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    export.add_argument("--zones", type=Path, help="user alert zones (GeoJSON)")
+    export.add_argument("--output", type=Path, help="write here instead of standard output")
+    export.set_defaults(run=_export)
+
+    up = commands.add_parser(
+        "up", help="start a NATS server per party, and every node and relay as processes"
+    )
+    up.add_argument("--config", type=Path, help="federation TOML (default: packaged trilateral)")
+    up.add_argument("--data", type=Path, help="data folder (default: a temporary one)")
+    up.add_argument("--json", action="store_true", help="print health as JSON lines")
+    up.add_argument("--every", type=float, default=5.0, help="seconds between health lines")
+    up.add_argument(
+        "--port",
+        type=int,
+        help="serve each party's display from its node, on this port and the next ones",
+    )
+    up.set_defaults(run=_up)
+
+    party = commands.add_parser("party", help="run one party's node or relay (started by up)")
+    party.add_argument("code", help="the party's code")
+    party.add_argument("--role", choices=("node", "relay"), required=True)
+    party.add_argument("--config", type=Path, required=True, help="federation TOML")
+    party.add_argument("--data", type=Path, required=True, help="the data folder up wrote")
+    party.add_argument("--display-port", type=int, help="node: serve the display on this port")
+    party.add_argument(
+        "--ack-wait",
+        type=float,
+        default=5.0,
+        help="seconds before an unacked message returns (default 5)",
+    )
+    party.add_argument("--instance", help="relay: an instance name (a standby keeps its own files)")
+    party.set_defaults(run=_party)
+
+    faults = commands.add_parser(
+        "faults", help="the fault suite on real processes: loss, duplicates, order, resume"
+    )
+    faults.add_argument("--quick", action="store_true", help="reduced sizes (as in make test)")
+    faults.add_argument(
+        "--case", type=int, action="append", dest="cases", help="a case number (repeatable)"
+    )
+    faults.add_argument("--json", action="store_true", help="print the results as JSON")
+    faults.add_argument("--data", type=Path, help="keep each case's data here (default: temporary)")
+    faults.set_defaults(run=_faults)
+
+
+def _faults(args: argparse.Namespace) -> int:
+    from warnlink.faults import CASES, FULL, QUICK, CaseResult, run_faults, table
+    from warnlink.faults.report import as_json, row
+
+    numbers = args.cases or sorted(CASES)
+    unknown = [n for n in numbers if n not in CASES]
+    if unknown:
+        print(f"warnlink faults: no case {unknown} (cases: {sorted(CASES)})", file=sys.stderr)
+        return 2
+
+    def progress(result: CaseResult) -> None:
+        if not args.json:
+            print(row(result), file=sys.stderr, flush=True)
+
+    results = asyncio.run(
+        run_faults(numbers, QUICK if args.quick else FULL, folder=args.data, on_result=progress)
+    )
+    if args.json:
+        print(json.dumps(as_json(results), indent=2))
+    else:
+        print(table(results))
+    return 0 if all(all(r.met.values()) for r in results) else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from warnlink.demo import run_demo
+    from warnlink.report import format_summary
+
+    if args.serve:
+        return _demo_serve(args)
+
+    interactive = sys.stderr.isatty()
+
+    def progress(second: float, line: str) -> None:
+        # A live line on a terminal; one line a minute of scenario time in a log.
+        if interactive:
+            print(f"\r\x1b[2Kepoch+{second:4.0f} s  {line}", end="", file=sys.stderr, flush=True)
+        elif second % 60 == 0:
+            print(f"epoch+{second:4.0f} s  {line}", file=sys.stderr, flush=True)
+
+    summary = asyncio.run(
+        run_demo(
+            args.config,
+            args.scenario,
+            seed=args.seed,
+            data_dir=args.data_dir,
+            progress=progress,
+            transport=args.transport,
+            zones_path=args.zones,
+            out_dir=args.out,
+            speed=args.speed,
+        )
+    )
+    if interactive:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+    return 0 if summary["leaks"] == 0 else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warnlink.demo import export_event
+
+    data = asyncio.run(
+        export_event(
+            args.event,
+            args.format,
+            party=args.party,
+            scenario_path=args.scenario,
+            seed=args.seed,
+            zones_path=args.zones,
+        )
+    )
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+    return 0
+
+
+def _demo_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from warnlink.report import format_summary
+    from warnlink.web.live import DEFAULT_SPEED, serve_demo
+
+    if args.transport != "memory" or args.data_dir is not None:
+        raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
+
+    def ready(urls: dict[str, str]) -> None:
+        for name, url in urls.items():
+            party, _, what = name.partition(" ")
+            print(f"{party} {what or 'display'}: {url}", flush=True)
+        print("serving until Ctrl-C", file=sys.stderr, flush=True)
+
+    def summary(result: dict[str, Any]) -> None:
+        print(json.dumps(result, indent=2) if args.json else format_summary(result), flush=True)
+        print("scenario over; still serving until Ctrl-C", file=sys.stderr, flush=True)
+
+    async def run() -> dict[str, Any] | None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await serve_demo(
+            stop,
+            federation_path=args.config,
+            scenario_path=args.scenario,
+            seed=args.seed,
+            speed=DEFAULT_SPEED if args.speed is None else args.speed,
+            base_port=args.port,
+            cot_base_port=args.cot_port,
+            on_ready=ready,
+            on_summary=summary,
+        )
+
+    result = asyncio.run(run())
+    return 0 if result is None or result["leaks"] == 0 else 1
+
+
+def _up(args: argparse.Namespace) -> int:
+    import signal
+    import tempfile
+    import time
+
+    from warnlink.demo import default_federation_path
+    from warnlink.deploy import Deployment
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops like Ctrl-C, and Ctrl-C works even where the shell started us with
+    # SIGINT ignored (a background job).
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    with contextlib.ExitStack() as stack:
+        folder = args.data or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        deployment = Deployment(
+            args.config or default_federation_path(), folder, display_port=args.port
+        )
+        try:
+            deployment.start()
+            print(f"warnlink up: data in {folder}; Ctrl-C stops everything", file=sys.stderr)
+            for party, url in deployment.display_urls.items():
+                print(f"{party} display: {url}", file=sys.stderr, flush=True)
+            while True:
+                health = deployment.health()
+                if args.json:
+                    print(json.dumps({"all_up": deployment.all_up(), **health}), flush=True)
+                else:
+                    print(_health_line(health), flush=True)
+                time.sleep(args.every)
+        except KeyboardInterrupt:
+            print("warnlink up: stopping", file=sys.stderr)
+        finally:
+            # A second Ctrl-C must not cut the stop short and leave processes behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            deployment.stop()
+    return 0
+
+
+def _health_line(health: dict[str, dict[str, object]]) -> str:
+    def mark(entry: object, key: str) -> str:
+        return "up" if isinstance(entry, dict) and entry.get(key) else "DOWN"
+
+    servers = " ".join(f"{p}:{mark(e, 'healthy')}" for p, e in health["servers"].items())
+    processes = " ".join(f"{n}:{mark(e, 'running')}" for n, e in health["processes"].items())
+    return f"servers {servers} | processes {processes}"
+
+
+def _party(args: argparse.Namespace) -> int:
+    import signal
+
+    from warnlink.deploy import read_access, run_party
+    from warnlink.sharing.federation import load_federation
+
+    federation = load_federation(args.config)
+    access = read_access(args.data, args.code)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+
+        async def serve_display(node: Node) -> None:
+            from warnlink.security.certs import CERTS_DIR, server_ssl_context
+            from warnlink.web.serve import serve_node
+
+            # mTLS: a browser must present a certificate of the party's own CA.
+            tls = server_ssl_context(args.data / CERTS_DIR, node.party)
+            await serve_node(
+                node, federation, args.data, port=args.display_port, stop=stop, ssl_context=tls
+            )
+
+        beside = None if args.display_port is None else serve_display
+        await run_party(
+            federation,
+            access,
+            args.role,
+            args.data,
+            stop,
+            beside_node=beside,
+            ack_wait_s=args.ack_wait,
+            instance=args.instance,
+        )
+
+    asyncio.run(run())
+    return 0

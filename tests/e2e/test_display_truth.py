@@ -43,7 +43,6 @@ def states(federation: Federation) -> dict[str, list[dict[str, Any]]]:
             for party, display in displays.items():
                 display.attach(running[party])
         for party, display in displays.items():
-            display.sample()
             if second % EVERY_S == 0:
                 samples[party].append(json.loads(msgspec.json.encode(display.state())))
 

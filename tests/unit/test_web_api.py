@@ -28,10 +28,15 @@ from warnlink.web.view import Alert
 
 @pytest.fixture
 def node() -> SimpleNamespace:
-    """What a display reads of a node: party, picture, clock, counters."""
-    picture = Picture("JPN")
-    picture.apply(envelope(launch(), originator="ROK", seq=1), T0)
-    picture.apply(envelope(track(), originator="ROK", seq=2), T0)
+    """What a display reads of a node: party, picture, alerts (and their ledger), clock,
+    counters."""
+    picture, alerts = Picture("JPN"), AlertMonitor("JPN")
+    for applied in (
+        envelope(launch(), originator="ROK", seq=1),
+        envelope(track(), originator="ROK", seq=2),
+    ):
+        picture.apply(applied, T0)
+        alerts.record(applied)
     picture.heartbeats["USA"] = T0
     counters = Counters()
     counters.inc("received.track_report", 3)
@@ -40,6 +45,7 @@ def node() -> SimpleNamespace:
     return SimpleNamespace(
         party="JPN",
         picture=picture,
+        alerts=alerts,
         clock=ManualClock(T0 + 10 * NS_PER_S),
         counters=counters,
         relay=None,
@@ -95,7 +101,7 @@ def test_areas_are_the_party_land_sea_and_eez(display: Display) -> None:
 def test_alerts_in_force_at_the_node_reach_the_banner(node: SimpleNamespace) -> None:
     threat = Threat("JPN-E1", "JPN eez", AreaKind.EEZ, ThreatKind.IMPACT, 0.93, T0, T0, (), ("m1",))
     alert = AlertItem("a1", "JPN", MsgType.ALERT, Reason.ISSUED, T0, threat, ())
-    node.alerts = SimpleNamespace(book={threat.event_id: AlertState(alert, active=True, sent=1)})
+    node.alerts.book[threat.event_id] = AlertState(alert, active=True, sent=1)
     shown = Display("JPN", "Japan", ["USA"])
     shown.attach(node)  # type: ignore[arg-type]
     (banner,) = shown.state().alerts
@@ -149,7 +155,6 @@ def test_a_display_shows_only_its_own_party_node(node: SimpleNamespace) -> None:
 
 
 def test_an_event_exports_as_geojson_and_kml(node: SimpleNamespace) -> None:
-    node.alerts = AlertMonitor("JPN")
     shown = Display("JPN", "Japan", ["USA"])
     shown.attach(node)  # type: ignore[arg-type]
     with TestClient(create_app(shown)) as client:

@@ -6,13 +6,13 @@ import msgspec
 import pytest
 
 from tests.factories import T0, envelope, impact, launch, track
+from warnlink.alerting.ledger import Ledger, point_of
 from warnlink.fusion.picture import Picture
 from warnlink.geo.wgs84 import initial_azimuth_deg, surface_distance_m
-from warnlink.model import Ellipse
+from warnlink.model import Ellipse, Envelope
 from warnlink.model.time import NS_PER_S
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S
-from warnlink.web.history import TrackHistory, point_of
 from warnlink.web.view import (
     RECENT_DECISIONS,
     STALE_AFTER_S,
@@ -27,14 +27,18 @@ from warnlink.web.view import (
 )
 
 
-def _picture() -> tuple[Picture, TrackHistory]:
-    picture = Picture("JPN")
-    picture.apply(envelope(launch(), originator="ROK", seq=1), T0)
-    picture.apply(envelope(track(), originator="ROK", seq=2), T0)
-    picture.apply(envelope(impact(), originator="ROK", seq=3), T0)
-    history = TrackHistory()
-    history.sample(picture)
-    return picture, history
+def _apply(picture: Picture, ledger: Ledger, envelope: Envelope, now_ns: int) -> None:
+    """As a node does: the ledger records what the picture applied (once)."""
+    if picture.apply(envelope, now_ns):
+        ledger.record(envelope)
+
+
+def _picture() -> tuple[Picture, Ledger]:
+    picture, ledger = Picture("JPN"), Ledger()
+    _apply(picture, ledger, envelope(launch(), originator="ROK", seq=1), T0)
+    _apply(picture, ledger, envelope(track(), originator="ROK", seq=2), T0)
+    _apply(picture, ledger, envelope(impact(), originator="ROK", seq=3), T0)
+    return picture, ledger
 
 
 def _state(now_ns: int, alerts: list[Alert] | None = None) -> StateView:
@@ -45,7 +49,7 @@ def _state(now_ns: int, alerts: list[Alert] | None = None) -> StateView:
         picture,
         now_ns,
         peers=["USA"],
-        history=history.points,
+        history=history.tracks,
         decisions=[],
         alerts=alerts or [],
     )
@@ -68,7 +72,7 @@ def test_an_event_shows_launch_track_impact_and_the_times_an_operator_needs() ->
     assert rok.impact.ellipse.semi_major_km == 20.0
     # The predicted ground track runs from the track's ground point to the impact point.
     here = point_of(track())
-    assert event.predicted_ground_track[0] == pytest.approx((here.lat, here.lon), abs=1e-3)
+    assert event.predicted_ground_track[0] == pytest.approx((here.lat_deg, here.lon_deg), abs=1e-3)
     assert event.predicted_ground_track[-1] == pytest.approx((40.5, 136.0), abs=1e-3)
 
 
@@ -156,21 +160,20 @@ def test_a_great_circle_runs_end_to_end() -> None:
 
 def test_the_profile_is_altitude_against_downrange_from_the_launch_point() -> None:
     here = point_of(track())
-    ((downrange_km, alt_km),) = profile([here], (here.lat, here.lon))
+    ((downrange_km, alt_km),) = profile([here], (here.lat_deg, here.lon_deg))
     assert downrange_km == 0.0
     assert alt_km == pytest.approx(here.alt_m / 1000, abs=0.01)
-    ((further_km, _),) = profile([here], (here.lat - 1.0, here.lon))
+    ((further_km, _),) = profile([here], (here.lat_deg - 1.0, here.lon_deg))
     assert further_km == pytest.approx(111.2, abs=0.5)
 
 
 def test_the_history_keeps_each_new_track_state_once() -> None:
     picture, history = _picture()
-    history.sample(picture)  # nothing new
-    assert len(history.points[("ROK", 1)]) == 1
+    _apply(picture, history, envelope(track(), originator="ROK", seq=2), T0)  # nothing new
+    assert len(history.tracks[("ROK", 1)]) == 1
     later = msgspec.structs.replace(track(), epoch=T0 + NS_PER_S)
-    picture.apply(envelope(later, originator="ROK", seq=4), T0 + NS_PER_S)
-    history.sample(picture)
-    assert [p.epoch for p in history.points[("ROK", 1)]] == [T0, T0 + NS_PER_S]
+    _apply(picture, history, envelope(later, originator="ROK", seq=4), T0 + NS_PER_S)
+    assert [p.epoch for p in history.tracks[("ROK", 1)]] == [T0, T0 + NS_PER_S]
 
 
 def test_a_refusal_is_shown_to_the_originator_not_to_the_party_refused() -> None:

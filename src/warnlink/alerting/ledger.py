@@ -11,6 +11,7 @@ newest `MAX_TRACK_POINTS` of them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -19,8 +20,8 @@ from warnlink.model import Envelope, Heartbeat, ImpactPrediction, TrackReport
 
 ContributionKey = tuple[str, int]
 
-#: Track states kept per contribution: over half an hour at 1 Hz, an ICBM's whole flight.
-MAX_TRACK_POINTS: Final = 2000
+#: Track states kept per contribution: over an hour at one state a second.
+MAX_TRACK_POINTS: Final = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,12 @@ class TrackPoint:
     lat_deg: float
     lon_deg: float
     alt_m: float
+
+
+def point_of(track: TrackReport) -> TrackPoint:
+    """The geodetic position of a track state (`geo.wgs84.ecef_to_lla`)."""
+    lat, lon, alt = ecef_to_lla(track.pos)
+    return TrackPoint(track.epoch, float(lat), float(lon), float(alt))
 
 
 @dataclass
@@ -52,10 +59,8 @@ class Ledger:
         if previous is None or epoch >= previous[0]:
             self._latest[slot] = (epoch, envelope.msg_id)
         if isinstance(payload, TrackReport):
-            lat, lon, alt = ecef_to_lla(payload.pos)
-            point = TrackPoint(payload.epoch, float(lat), float(lon), float(alt))
             points = self._tracks.setdefault(key, [])
-            bisect.insort(points, point, key=lambda p: p.epoch)
+            bisect.insort(points, point_of(payload), key=lambda p: p.epoch)
             if len(points) > MAX_TRACK_POINTS:
                 del points[0]  # the oldest: a track's history is bounded
 
@@ -67,6 +72,11 @@ class Ledger:
     def derived_from(self, key: ContributionKey, *kinds: str) -> tuple[str, ...]:
         """The ids of the contribution's current payloads of the given kinds, known ones only."""
         return tuple(i for kind in kinds if (i := self.msg_id(key, kind)) is not None)
+
+    @property
+    def tracks(self) -> Mapping[ContributionKey, Sequence[TrackPoint]]:
+        """Every contribution's track states in time order (read, do not change)."""
+        return self._tracks
 
     def track_points(self, key: ContributionKey) -> tuple[TrackPoint, ...]:
         """The contribution's track states in time order."""

@@ -19,7 +19,6 @@ from warnlink.errors import ConfigError
 from warnlink.geo.areas import Area, party_areas
 from warnlink.node import Node
 from warnlink.sharing.audit import DecisionRecord
-from warnlink.web.history import TrackHistory
 from warnlink.web.view import Alert, StateView, build_state
 
 DecisionSource = Callable[[], Iterable[DecisionRecord]]
@@ -96,7 +95,6 @@ class Display:
         self.decisions = decisions
         self.alerts = alerts
         self.areas = areas_geojson(party_areas(party)) if areas is None else areas
-        self.history = TrackHistory()
         self.node: Node | None = None
 
     def attach(self, node: Node) -> None:
@@ -109,14 +107,8 @@ class Display:
             raise ConfigError(f"{self.party}'s display cannot show {node.party}'s node")
         self.node = node
 
-    def sample(self) -> None:
-        """Record the tracks' new states (call as often as the picture changes)."""
-        if self.node is not None:
-            self.history.sample(self.node.picture)
-
     def state(self) -> StateView:
         """What the display shows now."""
-        self.sample()
         node = self.node
         return build_state(
             self.party,
@@ -124,7 +116,7 @@ class Display:
             None if node is None else node.picture,
             None if node is None else node.clock.now_ns(),
             peers=self.peers,
-            history=self.history.points,
+            history={} if node is None else node.alerts.ledger.tracks,
             decisions=self.decisions(),
             alerts=(
                 self.alerts()

@@ -95,8 +95,6 @@ async def serve_demo(
             nodes.update(running)
             for display in displays:
                 display.attach(running[display.party])
-        for display in displays:
-            display.sample()
 
     servers = DisplayServers(displays, host=host, base_port=base_port, ssl_context=ssl_context)
     serving = asyncio.create_task(servers.run(stop))

@@ -1,7 +1,7 @@
 """The display's view model: one party's picture as the operator display shows it.
 
 `build_state` is a pure function of what the party's node holds (its `Picture`, which
-holds only what was released to the party), the track history sampled from it, the
+holds only what was released to the party), its track states as applied, the
 relay decisions that concern the party and its alerts. The web layer only serves
 what it returns, so everything the display shows is tested here without a browser.
 
@@ -18,13 +18,13 @@ from typing import Final, Literal
 
 import numpy as np
 
+from warnlink.alerting.ledger import TrackPoint, point_of
 from warnlink.fusion.picture import Contribution, ContributionKey, Event, Picture, tightest_launch
 from warnlink.geo.wgs84 import destination, initial_azimuth_deg, surface_distance_m
 from warnlink.model import Ellipse
 from warnlink.model.time import NS_PER_S, utc_ns_to_iso
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S
-from warnlink.web.history import TrackPoint, point_of
 
 #: An item (track, impact prediction) is stale when its event time is this much older
 #: than the node's clock: three heartbeat intervals without a refresh.
@@ -210,7 +210,7 @@ def build_state(
         picture: the node's picture; None before the node runs (an empty display).
         now_ns: the node's clock, UTC ns; None before the node runs.
         peers: the party's link peers (`Federation.peers`).
-        history: the track points sampled from the picture (`TrackHistory.points`).
+        history: each contribution's track states as applied (`alerting.ledger.Ledger.tracks`).
         decisions: relay decisions, any party's: only those concerning `party` are kept.
         alerts: the party's alerts (empty until alerting provides them).
     """
@@ -310,7 +310,7 @@ def profile(points: Sequence[TrackPoint], origin: LatLon) -> list[tuple[float, f
     if not points:
         return []
     downrange = surface_distance_m(
-        origin[0], origin[1], [p.lat for p in points], [p.lon for p in points]
+        origin[0], origin[1], [p.lat_deg for p in points], [p.lon_deg for p in points]
     )
     return [
         (round(float(d) / 1000, 2), round(p.alt_m / 1000, 2))
@@ -331,7 +331,7 @@ def _event_view(
     latest_track = event.latest_track()
     latest = None if latest_track is None else point_of(latest_track)
     ground = (
-        great_circle((latest.lat, latest.lon), (impact.impact_lat, impact.impact_lon))
+        great_circle((latest.lat_deg, latest.lon_deg), (impact.impact_lat, impact.impact_lon))
         if latest is not None and impact is not None
         else []
     )
@@ -396,7 +396,7 @@ def _contribution_view(
             stale=_age_s(c.impact.epoch, now_ns) > STALE_AFTER_S,
             ellipse=ellipse_view(c.impact.impact_lat, c.impact.impact_lon, c.impact.impact_aou),
         ),
-        profile=profile(points, origin or (points[0].lat, points[0].lon)) if points else [],
+        profile=profile(points, origin or (points[0].lat_deg, points[0].lon_deg)) if points else [],
     )
 
 
@@ -407,8 +407,8 @@ def _track_view(c: Contribution, points: Sequence[TrackPoint], now_ns: int) -> T
     age_s = _age_s(c.track.epoch, now_ns)
     return TrackView(
         time=utc_ns_to_iso(c.track.epoch),
-        lat=round(now.lat, 4),
-        lon=round(now.lon, 4),
+        lat=round(now.lat_deg, 4),
+        lon=round(now.lon_deg, 4),
         alt_km=round(now.alt_m / 1000, 2),
         speed_m_s=round(math.hypot(*c.track.vel), 1),
         phase=c.track.phase.value,
@@ -417,7 +417,7 @@ def _track_view(c: Contribution, points: Sequence[TrackPoint], now_ns: int) -> T
         covariance_released=c.track.cov is not None,
         age_s=age_s,
         stale=age_s > STALE_AFTER_S,
-        flown=[(round(p.lat, 4), round(p.lon, 4)) for p in points],
+        flown=[(round(p.lat_deg, 4), round(p.lon_deg, 4)) for p in points],
     )
 
 

@@ -14,6 +14,12 @@ applied-log (``applied-<party>.sqlite``: every message its picture applied, its 
 included, in order). A restarted node replays its applied-log into a new picture,
 sends again what its outbox holds, and resumes its durable inbox after the last ack:
 it ends with the picture it would have had without the restart.
+
+What the bus acknowledged stays in the gateway's sent-archive (``sent-<party>.sqlite``)
+for an hour, to answer a receiver's `ResendRequest`. A damaged applied-log entry found
+at start is reported, quarantined (``applied-<party>.damaged.jsonl``) and asked for
+again from the originators (`sharing.recovery`; open requests in
+``recovery-<party>.json``).
 """
 
 from __future__ import annotations
@@ -30,17 +36,24 @@ from warnlink.errors import BusClosed, MessageError, TransportError
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
-from warnlink.model import Envelope, Payload, decode, encode
+from warnlink.model import Envelope, Payload, Resend, ResendRequest, decode, encode
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
+from warnlink.sharing.recovery import OpenRequest, Recovery, plan, quarantine
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
+from warnlink.sharing.subjects import parse_inbox
 from warnlink.transport import Bus, Delivery, Subscription
-from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
+from warnlink.transport.queue_store import (
+    MemoryQueueStore,
+    QueuedMessage,
+    QueueStore,
+    SqliteQueueStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +114,12 @@ class Node:
             seen=seen_store(audit_dir, party, "node"),
             on_original=on_original,
             outbox=queue_store(audit_dir, f"outbox-{party}", "outbox"),
+            archive=queue_store(audit_dir, f"sent-{party}", "sent archive", synchronous="NORMAL"),
         )
+        self.federation = federation
+        self.audit_dir = audit_dir
         self.applied_log = queue_store(audit_dir, f"applied-{party}", "applied-log")
+        self.recovery = Recovery(audit_dir / f"recovery-{party}.json" if audit_dir else None)
         self._on_applied = on_applied
         self._replay_applied_log()
         self.relay = (
@@ -116,28 +133,74 @@ class Node:
         self._next_heartbeat_ns: int | None = None
 
     def _replay_applied_log(self) -> None:
-        """Rebuild the picture from the applied-log; an entry that no longer decodes (a
-        damaged file) is counted (``applied_log.unreadable``) and reported, not fatal."""
+        """Rebuild the picture from the applied-log. A damaged entry (its digest does not
+        match, or it no longer decodes) is counted (``applied_log.damaged``), reported,
+        kept in the quarantine file, removed, and asked for again (`sharing.recovery`):
+        the requests are on disk before the entry is gone, and sent by `start`."""
+        entries: list[tuple[QueuedMessage, Envelope | None]] = []
         for entry in self.applied_log.entries():
-            try:
-                envelope = decode(entry.data)
-            except MessageError as exc:
-                self.counters.inc("applied_log.unreadable")
+            envelope = None
+            problem = "its digest does not match"
+            if entry.intact:
+                try:
+                    envelope = decode(entry.data)
+                except MessageError as exc:
+                    problem = str(exc)
+            entries.append((entry, envelope))
+            if envelope is None:
+                self.counters.inc("applied_log.damaged")
                 log.error(
-                    "%s: applied-log entry %d (%s) unreadable: %s",
+                    "%s: applied-log entry %d (%s) is damaged: %s; asking the originators "
+                    "to send again what it may have held",
                     self.party,
                     entry.entry_id,
                     entry.msg_id,
-                    exc,
+                    problem,
                 )
                 continue
             if self.picture.apply(envelope, entry.time_ns):
                 self.alerts.record(envelope)
             self.counters.inc("applied_log.replayed")
+        damaged = [entry for entry, envelope in entries if envelope is None]
+        if damaged:
+            others = [p for p in self.federation.parties if p != self.party]
+            self.recovery.add(plan(entries, [*others, self.party], self.clock.now_ns()))
+            folder = self.audit_dir
+            quarantine(folder / f"applied-{self.party}.damaged.jsonl" if folder else None, damaged)
+            for entry in damaged:
+                self.applied_log.remove(entry.entry_id)
+        self.recovery.note_held(entries)
+
+    async def _ask_again(self) -> None:
+        """Send every open recovery request (own messages are found in the own
+        sent-archive, without asking anyone)."""
+        for request in list(self.recovery.open):
+            if request.originator == self.party:
+                self._recover_own(request)
+                continue
+            asked = ResendRequest(
+                trk_id=0,
+                originator=request.originator,
+                since=request.since,
+                until=request.until,
+                reason=request.reason,
+            )
+            envelope = await self.gateway.send_to(asked, request.originator)
+            request.request_id = envelope.msg_id
+            self.counters.inc("recovery.requested")
+
+    def _recover_own(self, request: OpenRequest) -> None:
+        for data in self.gateway.own_sent(request.since, request.until):
+            envelope = decode(data)
+            if envelope.msg_id not in request.have and self._apply(envelope):
+                request.have.add(envelope.msg_id)
+                self.counters.inc("recovered")
+        self.recovery.close(request)
 
     async def start(self) -> None:
         """Send again what the outbox holds, open the inboxes and start consuming them."""
         await self.gateway.flush_outbox()
+        await self._ask_again()
         inbox = await self.gateway.open_inbox()
         self._subscriptions.append(inbox)
         self._tasks.append(asyncio.create_task(self._consume_inbox(inbox)))
@@ -158,6 +221,8 @@ class Node:
         self.gateway.audit.close()
         self.gateway.replay.store.close()
         self.gateway.outbox.store.close()
+        if self.gateway.outbox.archive is not None:
+            self.gateway.outbox.archive.close()
         self.applied_log.close()
         if self.relay is not None:
             close_relay(self.relay)
@@ -169,14 +234,63 @@ class Node:
         envelope = self.gateway.receive(delivery)
         if envelope is not None:
             try:
-                if self._apply(envelope) and self._on_applied is not None:
-                    self._on_applied(envelope)
+                match envelope.payload:
+                    case ResendRequest(originator=self.party):
+                        await self.gateway.answer(envelope)
+                    case ResendRequest():
+                        self.counters.inc("rejected.resend_request.not_mine")
+                    case Resend():
+                        self._recover(envelope, envelope.payload, parse_inbox(delivery.subject)[1])
+                    case _:
+                        if self._apply(envelope) and self._on_applied is not None:
+                            self._on_applied(envelope)
             except TransportError:
                 raise  # the store failed: not acked, handled again (see `consume`)
             except Exception:  # a fault in a core must not stop the link (invariant 5)
                 self.counters.inc("rejected.apply_failed")
                 log.exception("%s could not apply %s", self.party, envelope.msg_id)
             self.gateway.record(envelope)
+
+    def _recover(self, envelope: Envelope, answer: Resend, sender: str) -> None:
+        """Apply, of the messages an originator sent again, those the node lacks; close
+        the request at its last part, reporting a range the originator no longer has."""
+        request = self.recovery.find(answer.request)
+        if request is None:
+            self.counters.inc("resend.unrequested")
+            log.info("%s: an answer to a request not open (%s)", self.party, answer.request)
+            return
+        for data in answer.messages:
+            try:
+                inner = self.gateway.check_resent(data, sender)
+            except MessageError as exc:
+                self.counters.inc(f"rejected.resend.{exc.counter_key}")
+                log.warning("%s refused a message sent again by %s: %s", self.party, sender, exc)
+                continue
+            if not request.covers(inner) or inner.msg_id in request.have:
+                self.counters.inc("resend.held")
+                continue
+            request.have.add(inner.msg_id)
+            if self._apply(inner):
+                self.counters.inc("recovered")
+                if self._on_applied is not None:
+                    self._on_applied(inner)
+            else:
+                self.counters.inc("resend.held")
+        if not answer.last:
+            return
+        self.recovery.close(request)
+        if answer.retained_since > request.since:
+            self.counters.inc("recovery.incomplete")
+            log.error(
+                "%s: %s keeps what it sent from %d on; what it sent between %d and then, "
+                "if the damaged entries held any of it, is not recovered",
+                self.party,
+                request.originator,
+                answer.retained_since,
+                request.since,
+            )
+        else:
+            self.counters.inc("recovery.complete")
 
     async def report(self, estimate: TrackEstimate) -> None:
         """Turn one estimate of the national tracker into reports and send them."""
@@ -213,6 +327,8 @@ class Node:
             return False
         self.applied_log.append("", envelope.msg_id, encode(envelope), now)
         self.alerts.record(envelope)
+        if self.recovery.open:
+            self.recovery.note_applied(envelope)
         return True
 
 
@@ -224,11 +340,13 @@ def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:
     return SqliteSeenStore(audit_dir / f"seen-{party}-{role}.sqlite")
 
 
-def queue_store(folder: Path | None, name: str, what: str) -> QueueStore:
+def queue_store(
+    folder: Path | None, name: str, what: str, *, synchronous: str = "FULL"
+) -> QueueStore:
     """A durable queue ``<name>.sqlite`` in `folder`, or memory when None."""
     if folder is None:
         return MemoryQueueStore()
-    return SqliteQueueStore(folder / f"{name}.sqlite", what=what)
+    return SqliteQueueStore(folder / f"{name}.sqlite", what=what, synchronous=synchronous)
 
 
 def build_relay(

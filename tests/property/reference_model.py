@@ -51,6 +51,14 @@ PAYLOAD_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "event_status": (frozenset({"trk_id", "epoch", "status"}), frozenset()),
     "heartbeat": (frozenset({"trk_id", "interval_s"}), frozenset()),
+    "resend_request": (
+        frozenset({"trk_id", "originator", "since", "until", "reason"}),
+        frozenset(),
+    ),
+    "resend": (
+        frozenset({"trk_id", "request", "to", "messages", "part", "last", "retained_since"}),
+        frozenset(),
+    ),
 }
 
 RELEASABLE_KINDS = ("launch_report", "track_report", "impact_prediction", "event_status")

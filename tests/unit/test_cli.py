@@ -19,7 +19,15 @@ def test_schema_prints_the_envelope_schema(capsys: pytest.CaptureFixture[str]) -
         ref["$ref"].rsplit("/", 1)[-1]
         for ref in schema["$defs"]["Envelope"]["properties"]["payload"]["anyOf"]
     }
-    assert kinds == {"LaunchReport", "TrackReport", "ImpactPrediction", "EventStatus", "Heartbeat"}
+    assert kinds == {
+        "LaunchReport",
+        "TrackReport",
+        "ImpactPrediction",
+        "EventStatus",
+        "Heartbeat",
+        "ResendRequest",
+        "Resend",
+    }
 
 
 def test_validate_shows_routes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -285,12 +285,9 @@ async def test_a_damaged_applied_log_entry_is_reported_and_the_node_starts(
     conn.commit()
     conn.close()
     jpn = Node("JPN", trilateral(), bus, clock, epoch_ns=T0, keys=KEYS["JPN"], audit_dir=tmp_path)
-    assert jpn.counters.get("applied_log.unreadable") == 1
+    assert jpn.counters.get("applied_log.damaged") == 1
     assert jpn.counters.get("applied_log.replayed") == 1
-    jpn.gateway.replay.store.close()
-    jpn.gateway.outbox.store.close()
-    jpn.applied_log.close()
-    jpn.gateway.audit.close()
+    await jpn.stop()
     await bus.close()
 
 

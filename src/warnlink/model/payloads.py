@@ -185,7 +185,59 @@ class Heartbeat(_Payload, frozen=True, tag="heartbeat"):
     interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)]
 
 
-Payload = LaunchReport | TrackReport | ImpactPrediction | EventStatus | Heartbeat
+class ResendRequest(_Payload, frozen=True, tag="resend_request"):
+    """A receiver asks an originator to send again what it sent the receiver; trk_id is 0.
+
+    Sent when the receiver found its own record of applied messages damaged
+    (docs/reliability.md, case 6). Labelled for the originator alone.
+
+    Attributes:
+        originator: whose messages are asked for (the addressee).
+        since: UTC ns; messages created after it (exclusive).
+        until: UTC ns; messages created up to it (inclusive).
+        reason: why, for the originator's operators and logs.
+    """
+
+    originator: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$", max_length=16)]
+    since: int
+    until: int
+    reason: Annotated[str, msgspec.Meta(max_length=256)] = ""
+
+    def __post_init__(self) -> None:
+        if self.until < self.since:
+            raise ValueError("`until` is before `since`")
+
+
+class Resend(_Payload, frozen=True, tag="resend"):
+    """An answer to a `ResendRequest`: messages sent again, each as its receiver gets it.
+
+    From the originator, ``messages`` are its retained envelopes (as it sent them); a
+    relay replaces them by its products for the requester (its release decision made
+    again) and issues the answer as its producer. The receiver checks every message
+    inside at its edge, signatures included, and applies those it lacks; the answer
+    itself is fresh and signed, so it passes the replay rules that the messages inside
+    (old by design) would not. trk_id is 0.
+
+    Attributes:
+        request: msg_id of the request answered.
+        to: the requester.
+        messages: encoded envelopes (the wire form), oldest first.
+        part, last: this answer's part number (from 1) and whether it is the last.
+        retained_since: UTC ns of the oldest message the originator still keeps; the
+            request's range before it could not be answered (the receiver reports it).
+    """
+
+    request: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
+    to: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$", max_length=16)]
+    messages: Annotated[tuple[bytes, ...], msgspec.Meta(max_length=1024)]
+    part: Annotated[int, msgspec.Meta(ge=1)]
+    last: bool
+    retained_since: int
+
+
+Payload = (
+    LaunchReport | TrackReport | ImpactPrediction | EventStatus | Heartbeat | ResendRequest | Resend
+)
 
 #: Message kinds by their wire tag, in a stable order.
 PAYLOAD_TYPES: dict[str, type[_Payload]] = {
@@ -194,6 +246,8 @@ PAYLOAD_TYPES: dict[str, type[_Payload]] = {
     "impact_prediction": ImpactPrediction,
     "event_status": EventStatus,
     "heartbeat": Heartbeat,
+    "resend_request": ResendRequest,
+    "resend": Resend,
 }
 
 

@@ -18,13 +18,15 @@ Everything the gateway originates goes through its `outbox.Outbox`: kept until t
 bus acknowledges it, sent again by `Gateway.flush_outbox` (the node calls it at
 start and on every tick), so a link outage delays a message and never drops it.
 Heartbeats do not: a late heartbeat says nothing, so a failed one is only counted
-(``heartbeat.failed``).
+(``heartbeat.failed``). What the bus acknowledged stays in the outbox's sent-archive for
+its retention time, from which `Gateway.answer` sends a receiver again what it asks for
+(`ResendRequest`, case 6 of docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, MessageError, TransportError
@@ -32,7 +34,10 @@ from warnlink.model import (
     Envelope,
     Heartbeat,
     Payload,
+    Resend,
+    ResendRequest,
     SecurityLabel,
+    decode,
     encode,
     kind_of,
     new_envelope,
@@ -42,7 +47,7 @@ from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
-from warnlink.sharing.outbox import Outbox
+from warnlink.sharing.outbox import DEFAULT_RETAIN_S, Outbox
 from warnlink.sharing.replay import ReplayGuard, SeenStore, SeqAllocator, Verdict
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
 from warnlink.sharing.wire import publish_envelope, release
@@ -52,6 +57,12 @@ from warnlink.transport.queue_store import MemoryQueueStore, QueueStore
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_S = 5.0
+#: The most bytes of messages one `Resend` carries: with a relay's countersignatures
+#: added, and base64 in the JSON form, it stays under the 64 KiB message limit.
+RESEND_PART_BYTES = 40_000
+#: How far around a requested range the sent-archive is read: its times are when a
+#: message was kept, a little after it was created.
+_ARCHIVE_SLACK_NS = 60 * 1_000_000_000
 
 
 class Gateway:
@@ -70,6 +81,8 @@ class Gateway:
         seen: SeenStore,
         on_original: Callable[[Envelope], None] | None = None,
         outbox: QueueStore | None = None,
+        archive: QueueStore | None = None,
+        retain_s: float = DEFAULT_RETAIN_S,
     ) -> None:
         if keys.party != party:
             raise ConfigError(f"{party}'s gateway given {keys.party}'s key")
@@ -84,7 +97,7 @@ class Gateway:
         self._on_original = on_original
         self._seqs = SeqAllocator(seen)
         store = MemoryQueueStore() if outbox is None else outbox
-        self.outbox = Outbox(bus, store, clock, counters)
+        self.outbox = Outbox(bus, store, clock, counters, archive=archive, retain_s=retain_s)
 
     def _envelope(self, payload: Payload, label: SecurityLabel) -> Envelope:
         envelope = new_envelope(
@@ -99,13 +112,15 @@ class Gateway:
             self._on_original(envelope)
         return envelope
 
-    async def send(self, payload: Payload) -> Envelope:
-        """Label `payload` by the standing rules and send it where it is released.
+    async def send(self, payload: Payload, label: SecurityLabel | None = None) -> Envelope:
+        """Label `payload` by the standing rules (or with `label`) and send it where it
+        is released.
 
         Returns the envelope as labelled, also when it is released to nobody (it then
         stays with its originator).
         """
-        label = self.federation.label_for(self.party, kind_of(payload))
+        if label is None:
+            label = self.federation.label_for(self.party, kind_of(payload))
         envelope = self._envelope(payload, label)
         if not label.rel_to:
             self.counters.inc("gateway.unreleased")
@@ -133,6 +148,106 @@ class Gateway:
             self.counters.inc(f"gateway.{decision.outcome.value}")
         self.counters.inc(f"sent.{envelope.kind}")
         return envelope
+
+    async def send_to(self, payload: Payload, recipient: str) -> Envelope:
+        """Send `payload` to `recipient` alone (a request, an answer), by its route."""
+        return await self.send(payload, SecurityLabel(self.federation.classification, (recipient,)))
+
+    async def answer(self, request: Envelope) -> int:
+        """Send the requester again what this party sent it in the requested range,
+        from the sent-archive, in `Resend` parts (the last one marked, sent also when
+        nothing matches); how many messages.
+
+        What went straight to the requester is sent as it went (the product it was
+        given); what went through a relay is sent as the original, for the relay to
+        decide on again.
+        """
+        asked = request.payload
+        assert isinstance(asked, ResendRequest)
+        requester = request.originator
+        messages = list(self._sent_to(requester, asked.since, asked.until))
+        log.info(
+            "%s sends %s again %d messages created in (%d, %d]: %s",
+            self.party,
+            requester,
+            len(messages),
+            asked.since,
+            asked.until,
+            asked.reason,
+        )
+        parts = list(_parts(messages)) or [[]]
+        for number, part in enumerate(parts, start=1):
+            answer = Resend(
+                trk_id=0,
+                request=request.msg_id,
+                to=requester,
+                messages=tuple(part),
+                part=number,
+                last=number == len(parts),
+                retained_since=self.outbox.retained_since,
+            )
+            await self.send_to(answer, requester)
+        self.counters.inc("resend.answered")
+        self.counters.inc("resend.messages", len(messages))
+        return len(messages)
+
+    def _sent_to(self, requester: str, since: int, until: int) -> Iterator[bytes]:
+        """What this party sent `requester` (directly, or through a relay that delivers
+        to it) created in (since, until], as kept in the archive."""
+        direct = node_inbox(requester, self.party)
+        via = {
+            relay_inbox(relay, self.party)
+            for r, relay in self.federation.routes(self.party)
+            if r == requester and relay is not None
+        }
+        for entry in self.outbox.retained(since - _ARCHIVE_SLACK_NS, until + _ARCHIVE_SLACK_NS):
+            if entry.subject != direct and entry.subject not in via:
+                continue
+            try:
+                envelope = decode(entry.data)
+            except MessageError:
+                continue  # the archive only holds what this party encoded
+            if (
+                envelope.originator == self.party
+                and since < envelope.created <= until
+                and not isinstance(envelope.payload, (Resend, ResendRequest))
+                and (entry.subject == direct or envelope.label.releases_to(requester))
+            ):
+                yield entry.data
+
+    def own_sent(self, since: int, until: int) -> Iterator[bytes]:
+        """This party's own messages (as originated, not a product made of one) created
+        in (since, until], as kept in the archive; each once."""
+        seen: set[str] = set()
+        for entry in self.outbox.retained(since - _ARCHIVE_SLACK_NS, until + _ARCHIVE_SLACK_NS):
+            try:
+                envelope = decode(entry.data)
+            except MessageError:
+                continue
+            if (
+                envelope.originator == self.party
+                and envelope.derived_from is None
+                and envelope.msg_id not in seen
+                and since < envelope.created <= until
+                and not isinstance(envelope.payload, (Resend, ResendRequest))
+            ):
+                seen.add(envelope.msg_id)
+                yield entry.data
+
+    def check_resent(self, data: bytes, sender: str) -> Envelope:
+        """Check one message inside a `Resend` from `sender` at the edge, as if `sender`
+        had delivered it (no replay rules: it is old by design).
+
+        Raises:
+            MessageError: as `inbound.accept`.
+        """
+        return accept(
+            data,
+            party=self.party,
+            sender=sender,
+            federation=self.federation,
+            keyset=self.keys.keyset,
+        )
 
     async def send_heartbeats(self) -> None:
         """Tell every link peer this party is alive."""
@@ -185,3 +300,17 @@ class Gateway:
     def record(self, envelope: Envelope) -> None:
         """Mark a received envelope seen, once it is fully handled."""
         self.replay.record(envelope)
+
+
+def _parts(messages: list[bytes]) -> Iterator[list[bytes]]:
+    """`messages` in runs of at most `RESEND_PART_BYTES` bytes (at least one each)."""
+    part: list[bytes] = []
+    size = 0
+    for data in messages:
+        if part and size + len(data) > RESEND_PART_BYTES:
+            yield part
+            part, size = [], 0
+        part.append(data)
+        size += len(data)
+    if part:
+        yield part

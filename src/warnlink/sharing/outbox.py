@@ -19,6 +19,18 @@ The append is on disk before `publish` returns (``synchronous=FULL`` for a SQLit
 store); the removal is not waited for (a removal lost to a power cut means one more
 re-send, which the stream drops).
 
+The sent-archive (the gateway's, optional): what the bus acknowledged is kept there for
+`retain_s` (an hour by default), so a receiver that finds its own store damaged can ask
+for it again (`Gateway.answer`, docs/reliability.md case 6). Appends to it are not
+waited onto disk (``synchronous=NORMAL``): a power cut may cost its last entries, which
+only narrows what can be asked for again. Entries older than `retain_s` are pruned
+at flushes, a tenth of `retain_s` apart.
+
+A damaged entry (`QueuedMessage.intact` False: the file changed under it) found at start
+is reported (``outbox.damaged``, an error naming the file and entry) and removed: its
+bytes cannot be sent (a receiver's edge would refuse them), and nothing of the
+original is left to rebuild it from.
+
 A re-send keeps the message's bus id (`wire.publish_id`), so a message that did
 reach the stream before its ack was lost is dropped there as a duplicate
 (JetStream's duplicate window, 120 s by default; `MemoryBus` forever), and
@@ -32,11 +44,13 @@ from collections import Counter
 
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
-from warnlink.model.time import Clock
+from warnlink.model.time import NS_PER_S, Clock
 from warnlink.transport import Bus, PublishAck
 from warnlink.transport.queue_store import QueuedMessage, QueueStore
 
 log = logging.getLogger(__name__)
+
+DEFAULT_RETAIN_S = 3600.0
 
 
 class Outbox:
@@ -50,6 +64,8 @@ class Outbox:
         counters: ``outbox.failed``, ``outbox.held``, ``outbox.resent``.
         store_first: append every message before publishing it (else only what fails
             or must wait).
+        archive: where acknowledged messages are kept for `retain_s` (None: forgotten).
+        retain_s: how long the archive keeps a message, seconds.
     """
 
     def __init__(
@@ -60,13 +76,33 @@ class Outbox:
         counters: Counters,
         *,
         store_first: bool = True,
+        archive: QueueStore | None = None,
+        retain_s: float = DEFAULT_RETAIN_S,
     ) -> None:
         self.bus = bus
         self.store_first = store_first
         self.store = store
         self.clock = clock
         self.counters = counters
-        self._pending: dict[int, QueuedMessage] = {e.entry_id: e for e in store.entries()}
+        self.archive = archive
+        self.retain_ns = round(retain_s * NS_PER_S)
+        self._next_prune_ns = 0
+        #: Messages created from here on are still in the archive (UTC ns).
+        self.retained_since = clock.now_ns() - self.retain_ns
+        self._pending: dict[int, QueuedMessage] = {}
+        for entry in store.entries():
+            if entry.intact:
+                self._pending[entry.entry_id] = entry
+                continue
+            self.counters.inc("outbox.damaged")
+            log.error(
+                "outbox entry %d (%s, for %s) is damaged (its digest does not match); "
+                "removed, it cannot be sent",
+                entry.entry_id,
+                entry.msg_id,
+                entry.subject,
+            )
+            store.remove(entry.entry_id)
         self._waiting: Counter[str] = Counter(e.subject for e in self._pending.values())
         self._busy: Counter[str] = Counter()  # subjects with a publish on its way
 
@@ -95,14 +131,44 @@ class Outbox:
             if self.store_first:
                 return await self._try(self._keep(subject, msg_id, data))
             try:
-                return await self.bus.publish(subject, data, msg_id=msg_id)
+                ack = await self.bus.publish(subject, data, msg_id=msg_id)
             except TransportError as exc:
                 self.counters.inc("outbox.failed")
                 log.warning("outbox keeps %s for %s: %s", msg_id, subject, exc)
                 self._keep(subject, msg_id, data)
                 return None
+            self._archive(subject, msg_id, data, self.clock.now_ns())
+            return ack
         finally:
             self._busy[subject] -= 1
+
+    def _archive(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> None:
+        if self.archive is not None:
+            self.archive.append(subject, msg_id, data, time_ns)
+
+    def retained(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
+        """The archived messages kept (appended to the outbox) from `first_ns` to
+        `last_ns`, UTC ns, oldest first; damaged ones are counted
+        (``archive.damaged``), reported and left out."""
+        if self.archive is None:
+            return []
+        kept = []
+        for entry in self.archive.between(first_ns, last_ns):
+            if entry.intact:
+                kept.append(entry)
+                continue
+            self.counters.inc("archive.damaged")
+            log.error("sent-archive entry %d is damaged; it cannot be sent again", entry.entry_id)
+        return kept
+
+    def prune(self) -> None:
+        """Forget archived messages older than the retention (at most every tenth of it)."""
+        now = self.clock.now_ns()
+        if self.archive is None or now < self._next_prune_ns:
+            return
+        self.retained_since = now - self.retain_ns
+        self.archive.remove_before(self.retained_since)
+        self._next_prune_ns = now + self.retain_ns // 10
 
     def _keep(self, subject: str, msg_id: str, data: bytes) -> QueuedMessage:
         now = self.clock.now_ns()
@@ -119,6 +185,7 @@ class Outbox:
         A subject whose oldest message fails again, or that has a publish on its way,
         is skipped until the next flush.
         """
+        self.prune()
         acked = 0
         blocked: set[str] = set()
         for entry in sorted(self._pending.values(), key=lambda e: e.entry_id):
@@ -146,6 +213,7 @@ class Outbox:
             log.warning("outbox keeps %s for %s: %s", entry.msg_id, entry.subject, exc)
             return None
         self.store.remove(entry.entry_id)
+        self._archive(entry.subject, entry.msg_id, entry.data, entry.time_ns)
         del self._pending[entry.entry_id]
         self._waiting[entry.subject] -= 1
         if not self._waiting[entry.subject]:

@@ -12,6 +12,14 @@ with its reason before anything is sent. A message is marked seen once all its
 products are published; a redelivery of one handled before is dropped
 (``relay.duplicate``), not forwarded again.
 
+An originator's `Resend` (its answer to a receiver's `ResendRequest`, case 6 of
+docs/reliability.md) is not forwarded as it is: the relay checks each message inside
+as it checked it the first time (issued and signed by that originator), decides again
+for the requester alone, and sends the requester its products in a `Resend` of its
+own issuing (``producer``: the relay; signed and countersigned). Each decision is
+audited as usual, the answer too (reason ``resend``). The messages inside are old by
+design, so they skip the replay rules; the answer carrying them does not.
+
 Products go out through the relay's `outbox.Outbox` (its queue per outbound link): a
 product whose recipient's link is down is kept there, durably, and sent again by
 `Relay.flush_outbox`, so one recipient's outage neither loses its products nor holds
@@ -23,19 +31,21 @@ from __future__ import annotations
 import hashlib
 import logging
 
+import msgspec
+
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
-from warnlink.model import Envelope, decode
+from warnlink.model import Envelope, Resend, decode, encode, make_msg_id
 from warnlink.model.time import Clock
-from warnlink.security.signing import PartyKeys
+from warnlink.security.signing import PartyKeys, countersign, sign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.outbox import Outbox
-from warnlink.sharing.release import Decision
+from warnlink.sharing.release import Decision, Outcome
 from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
-from warnlink.sharing.subjects import parse_inbox, relay_inbox_filter
-from warnlink.sharing.wire import release
+from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
+from warnlink.sharing.wire import product_for, publish_envelope, record_of, release
 from warnlink.transport import Bus, Delivery, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore
 
@@ -104,12 +114,16 @@ class Relay:
             envelope = self._check(delivery)
             verdict = self.replay.check(envelope)
         except MessageError as exc:
-            self._reject(delivery, exc)
+            self._reject(delivery.subject, delivery.data, exc)
             return []
         if verdict is Verdict.DUPLICATE:
             self.counters.inc("relay.duplicate")
             log.debug("relay %s dropped a redelivery of %s", self.party, envelope.msg_id)
             return []
+        if isinstance(envelope.payload, Resend):
+            decisions = await self._resend(envelope, envelope.payload, delivery)
+            self.replay.record(envelope)
+            return decisions
         decisions = []
         forwarded: dict[str, tuple[Envelope, bytes]] = {}
         for recipient in self.federation.reach(self.party):
@@ -132,9 +146,69 @@ class Relay:
         self.replay.record(envelope)
         return decisions
 
-    def _reject(self, delivery: Delivery, exc: MessageError) -> None:
+    async def _resend(
+        self, envelope: Envelope, answer: Resend, delivery: Delivery
+    ) -> list[Decision]:
+        """Decide again, for the requester alone, on each message an originator sends
+        again, and send the requester the products in an answer of the relay's own."""
+        requester = answer.to
+        now = self.clock.now_ns()
+        if (
+            requester == envelope.originator
+            or requester not in self.federation.reach(self.party)
+            or not envelope.label.releases_to(requester)
+        ):
+            refused = Decision(Outcome.REFUSED, requester, "not_released", (), None)
+            self.audit.append(
+                record_of(refused, envelope, decider=self.party, time=now, content=delivery.data)
+            )
+            self.counters.inc("relay.refused")
+            return [refused]
+        decisions = []
+        products = []
+        for data in answer.messages:
+            try:
+                inner = decode(data)
+                if inner.originator != envelope.originator or inner.producer is not None:
+                    raise LabelError(
+                        f"{envelope.originator} sent again a message issued by {inner.issued_by}",
+                        rule="wrong_sender",
+                        msg_id=inner.msg_id,
+                    )
+                check_signatures(inner, sender=envelope.originator, keyset=self.keys.keyset)
+            except MessageError as exc:
+                self._reject(delivery.subject, data, exc)
+                continue
+            decision, encoded = product_for(
+                inner, requester, decider=self.party, keys=self.keys, relayed=True
+            )
+            self.audit.append(
+                record_of(decision, inner, decider=self.party, time=now, content=data)
+            )
+            self.counters.inc(f"relay.resent.{decision.outcome.value}")
+            decisions.append(decision)
+            if decision.product is not None:
+                products.append(encoded or encode(decision.product))
+        product = msgspec.structs.replace(
+            envelope,
+            msg_id=make_msg_id(envelope.msg_id, "for", requester),
+            label=envelope.label.restricted_to(requester),
+            payload=msgspec.structs.replace(answer, messages=tuple(products)),
+            producer=self.party,
+            derived_from=envelope.msg_id,
+        )
+        product = countersign(sign(product, self.keys.own), self.keys.own)
+        decision = Decision(Outcome.FORWARDED, requester, "resend", (), product)
+        self.audit.append(
+            record_of(decision, envelope, decider=self.party, time=now, content=delivery.data)
+        )
+        await publish_envelope(self.outbox, node_inbox(requester, self.party), product)
+        self.counters.inc("relay.resend")
+        return [*decisions, decision]
+
+    def _reject(self, subject: str, data: bytes, exc: MessageError) -> None:
         self.counters.inc(f"relay.rejected.{exc.counter_key}")
-        log.warning("relay %s rejected %s: %s", self.party, delivery.subject, exc)
+        log.warning("relay %s rejected %s: %s", self.party, subject, exc)
         self.audit.append(
             DecisionRecord(
                 time=self.clock.now_ns(),
@@ -145,6 +219,6 @@ class Relay:
                 recipient="",
                 outcome="rejected",
                 reason=getattr(exc, "rule", exc.counter_key),
-                content_sha256=hashlib.sha256(delivery.data).hexdigest(),
+                content_sha256=hashlib.sha256(data).hexdigest(),
             )
         )

@@ -78,8 +78,33 @@ async def release(
     """Decide what `recipient` may have of `envelope`, record it, then send it.
 
     The decision is in the audit log before anything leaves: a crash between the two
-    leaves a record of a decision whose product the re-delivery sends again. A
-    redacted product is signed with `keys` (the decider issues it); when `relayed`,
+    leaves a record of a decision whose product the re-delivery sends again. The
+    product is made by `product_for`.
+    """
+    decision, data = product_for(
+        envelope, recipient, decider=decider, keys=keys, relayed=relayed, forwarded=forwarded
+    )
+    audit.append(
+        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
+    )
+    if decision.product is not None:
+        await publish_envelope(bus, node_inbox(recipient, decider), decision.product, data)
+    return decision
+
+
+def product_for(
+    envelope: Envelope,
+    recipient: str,
+    *,
+    decider: str,
+    keys: PartyKeys,
+    relayed: bool = False,
+    forwarded: dict[str, tuple[Envelope, bytes]] | None = None,
+) -> tuple[Decision, bytes | None]:
+    """The release decision for `recipient`, its product signed, and its encoding if
+    already made.
+
+    A redacted product is signed with `keys` (the decider issues it); when `relayed`,
     the product is also countersigned with `keys` (the relay vouches for it).
 
     `forwarded`, shared across the recipients of one message, keeps the original as
@@ -90,22 +115,17 @@ async def release(
     decision = decide(envelope, recipient, decider=decider)
     product = decision.product
     data: bytes | None = None
-    if product is not None:
-        if product is not envelope:
-            product = sign(product, keys.own)
-            if relayed:
-                product = countersign(product, keys.own)
-        elif relayed and forwarded is not None and envelope.msg_id in forwarded:
-            product, data = forwarded[envelope.msg_id]
-        elif relayed:
+    if product is None:
+        return decision, None
+    if product is not envelope:
+        product = sign(product, keys.own)
+        if relayed:
             product = countersign(product, keys.own)
-            if forwarded is not None:
-                data = encode(product)
-                forwarded[envelope.msg_id] = (product, data)
-        decision = dataclasses.replace(decision, product=product)
-    audit.append(
-        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
-    )
-    if decision.product is not None:
-        await publish_envelope(bus, node_inbox(recipient, decider), decision.product, data)
-    return decision
+    elif relayed and forwarded is not None and envelope.msg_id in forwarded:
+        product, data = forwarded[envelope.msg_id]
+    elif relayed:
+        product = countersign(product, keys.own)
+        if forwarded is not None:
+            data = encode(product)
+            forwarded[envelope.msg_id] = (product, data)
+    return dataclasses.replace(decision, product=product), data

@@ -1,31 +1,42 @@
 """A durable FIFO of messages: what a sender still owes, or what a receiver has applied.
 
-Two users: the gateway's outbox (`warnlink.sharing.outbox`: a message stays until the
-bus acknowledges it, then is removed) and the node's applied-log (every message the
-picture applied, never removed, replayed at start). Both need the same thing: append
-in order, read back in order, survive a crash.
+Three users: the gateway's outbox (`warnlink.sharing.outbox`: a message stays until
+the bus acknowledges it, then is removed), its sent-archive (what the bus acknowledged,
+kept for a retention time so a receiver whose store was damaged can ask for it again)
+and the node's applied-log (every message the picture applied, replayed at start).
+All need the same thing: append in order, read back in order, survive a crash, and
+tell a damaged entry from a good one.
 
-Schema (``PRAGMA user_version = 1``)::
+Schema (``PRAGMA user_version = 2``)::
 
     queue (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT, msg_id TEXT,
-           data BLOB, time_ns INTEGER)
+           data BLOB, time_ns INTEGER, digest BLOB)
+    index queue_time (time_ns)
 
 ``AUTOINCREMENT`` keeps ids increasing even after the last entry is removed, so the
 order survives an empty outbox.
+
+Integrity: SQLite checks its pages' structure, not their contents, so a flipped byte
+inside a stored message reads back without complaint. Each row therefore carries
+``digest`` = BLAKE2b-128 over its subject, msg_id, data and time (`entry_digest`); a
+row whose digest does not match is returned with ``intact`` False, for its user to
+report and recover, never silently used or dropped. Rows written at version 1 have no
+digest (NULL) and are taken as they are; the upgrade adds the column and the index.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from warnlink.errors import ConfigError
 from warnlink.transport.sqlite_log import open_store, translated
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SCHEMA: Final = f"""
 BEGIN;
@@ -34,11 +45,33 @@ CREATE TABLE queue (
     subject TEXT NOT NULL,
     msg_id TEXT NOT NULL,
     data BLOB NOT NULL,
-    time_ns INTEGER NOT NULL
+    time_ns INTEGER NOT NULL,
+    digest BLOB
 );
+CREATE INDEX queue_time ON queue (time_ns);
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
+
+_UPGRADES: Final = {
+    1: """
+BEGIN;
+ALTER TABLE queue ADD COLUMN digest BLOB;
+CREATE INDEX queue_time ON queue (time_ns);
+PRAGMA user_version = 2;
+COMMIT;
+""",
+}
+
+
+def entry_digest(subject: str, msg_id: str, data: bytes, time_ns: int) -> bytes:
+    """BLAKE2b-128 over one entry's fields, each length-prefixed (no two entries share
+    an encoding)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (subject.encode(), msg_id.encode(), data, str(time_ns).encode()):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +84,8 @@ class QueuedMessage:
         msg_id: the bus dedupe id it is (or was) published under.
         data: the encoded message.
         time_ns: when it was appended, UTC ns (the appender's clock).
+        intact: False when the stored digest does not match the fields read back (the
+            file was damaged); its fields are then not to be trusted.
     """
 
     entry_id: int
@@ -58,6 +93,7 @@ class QueuedMessage:
     msg_id: str
     data: bytes
     time_ns: int
+    intact: bool = True
 
 
 class QueueStore(Protocol):
@@ -68,7 +104,15 @@ class QueueStore(Protocol):
         ...
 
     def entries(self) -> list[QueuedMessage]:
-        """Every entry, oldest first."""
+        """Every entry, oldest first, damaged ones included (``intact`` False)."""
+        ...
+
+    def between(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
+        """The entries appended at `first_ns` <= time_ns <= `last_ns`, oldest first."""
+        ...
+
+    def remove_before(self, time_ns: int) -> int:
+        """Forget the entries appended before `time_ns`; how many."""
         ...
 
     def remove(self, entry_id: int) -> None:
@@ -100,6 +144,15 @@ class MemoryQueueStore:
 
     def entries(self) -> list[QueuedMessage]:
         return list(self._entries.values())
+
+    def between(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
+        return [e for e in self._entries.values() if first_ns <= e.time_ns <= last_ns]
+
+    def remove_before(self, time_ns: int) -> int:
+        old = [k for k, e in self._entries.items() if e.time_ns < time_ns]
+        for key in old:
+            del self._entries[key]
+        return len(old)
 
     def remove(self, entry_id: int) -> None:
         self._entries.pop(entry_id, None)
@@ -137,6 +190,7 @@ class SqliteQueueStore:
             version=SCHEMA_VERSION,
             synchronous=synchronous,
             folder=path.parent,
+            upgrades=_UPGRADES,
         )
 
     def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
@@ -145,20 +199,33 @@ class SqliteQueueStore:
     def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
         with self._translated("append") as conn:
             cursor = conn.execute(
-                "INSERT INTO queue (subject, msg_id, data, time_ns) VALUES (?, ?, ?, ?)",
-                (subject, msg_id, data, time_ns),
+                "INSERT INTO queue (subject, msg_id, data, time_ns, digest) VALUES (?, ?, ?, ?, ?)",
+                (subject, msg_id, data, time_ns, entry_digest(subject, msg_id, data, time_ns)),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     def entries(self) -> list[QueuedMessage]:
+        return self._select("", ())
+
+    def between(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
+        return self._select("WHERE time_ns BETWEEN ? AND ?", (first_ns, last_ns))
+
+    def _select(self, where: str, args: tuple[int, ...]) -> list[QueuedMessage]:
         with self._translated("read") as conn:
             rows = conn.execute(
-                "SELECT id, subject, msg_id, data, time_ns FROM queue ORDER BY id"
+                f"SELECT id, subject, msg_id, data, time_ns, digest FROM queue {where} ORDER BY id",
+                args,
             ).fetchall()
-        return [
-            QueuedMessage(int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), int(r[4])) for r in rows
-        ]
+        return [_message(row) for row in rows]
+
+    def remove_before(self, time_ns: int) -> int:
+        """Forget the entries appended before `time_ns`; not waited onto disk."""
+        with self._translated("remove") as conn:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            cursor = conn.execute("DELETE FROM queue WHERE time_ns < ?", (time_ns,))
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        return cursor.rowcount
 
     def remove(self, entry_id: int) -> None:
         """Forget one entry; not waited onto disk (the next append's commit takes it)."""
@@ -175,3 +242,15 @@ class SqliteQueueStore:
     def close(self) -> None:
         with self._translated("close"):
             self._conn.close()
+
+
+def _message(row: tuple[Any, ...]) -> QueuedMessage:
+    """One row read back, checked against its digest (a row without one is taken as it
+    is; a row whose fields are not even of their types is damaged too)."""
+    entry_id, subject, msg_id, data, time_ns, digest = row
+    try:
+        fields = (str(subject), str(msg_id), bytes(data), int(time_ns))
+    except (TypeError, ValueError):
+        return QueuedMessage(int(entry_id), "", "", b"", 0, intact=False)
+    intact = digest is None or digest == entry_digest(*fields)
+    return QueuedMessage(int(entry_id), *fields, intact=intact)

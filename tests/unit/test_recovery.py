@@ -1,0 +1,300 @@
+"""A damaged store: detected by its digests, reported, and what it held recovered from
+the originators' sent-archives (docs/reliability.md, case 6)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.factories import KEYS, T0, envelope, impact, track, trilateral
+from warnlink.counters import Counters
+from warnlink.faults.corrupt import flip_byte
+from warnlink.model import (
+    Envelope,
+    Resend,
+    ResendRequest,
+    SecurityLabel,
+    decode,
+    encode,
+    new_envelope,
+)
+from warnlink.model.time import NS_PER_S, ManualClock
+from warnlink.node import Node
+from warnlink.sharing.gateway import RESEND_PART_BYTES
+from warnlink.sharing.outbox import Outbox
+from warnlink.sharing.recovery import MARGIN_S, OpenRequest, Recovery, plan
+from warnlink.transport import MemoryBus
+from warnlink.transport.queue_store import (
+    MemoryQueueStore,
+    QueuedMessage,
+    QueueStore,
+    SqliteQueueStore,
+)
+
+MARGIN_NS = round(MARGIN_S * NS_PER_S)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def queue(request: pytest.FixtureRequest, tmp_path: Path) -> QueueStore:
+    if request.param == "memory":
+        return MemoryQueueStore()
+    return SqliteQueueStore(tmp_path / "q.sqlite", what="archive")
+
+
+def test_queue_store_reads_a_time_range_and_forgets_what_is_older(queue: QueueStore) -> None:
+    for i in range(5):
+        queue.append("s", f"m{i}", bytes([i]), 10 * i)
+    assert [e.msg_id for e in queue.between(10, 30)] == ["m1", "m2", "m3"]
+    assert queue.remove_before(20) == 2
+    assert [e.msg_id for e in queue.entries()] == ["m2", "m3", "m4"]
+    assert all(e.intact for e in queue.entries())
+    queue.close()
+
+
+def test_a_byte_changed_in_the_file_is_caught_by_the_entry_digest(tmp_path: Path) -> None:
+    path = tmp_path / "applied.sqlite"
+    store = SqliteQueueStore(path, what="applied-log")
+    ids = [store.append("", f"m{i}", encode(envelope(track(trk_id=i))), T0 + i) for i in range(3)]
+    store.close()
+    changed = flip_byte(path, ids[1])
+    assert changed
+    reopened = SqliteQueueStore(path, what="applied-log")
+    assert [e.intact for e in reopened.entries()] == [True, False, True]
+    reopened.close()
+
+
+def test_a_version_1_store_is_upgraded_and_its_rows_are_taken_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL,"
+        " msg_id TEXT NOT NULL, data BLOB NOT NULL, time_ns INTEGER NOT NULL);"
+        "INSERT INTO queue (subject, msg_id, data, time_ns) VALUES ('s', 'm', x'01', 5);"
+        "PRAGMA user_version = 1;"
+    )
+    conn.close()
+    store = SqliteQueueStore(path, what="outbox")
+    store.append("s", "n", b"\x02", 6)
+    assert [(e.msg_id, e.intact) for e in store.entries()] == [("m", True), ("n", True)]
+    store.close()
+
+
+def _entries(
+    *items: tuple[str, int] | None,
+) -> list[tuple[QueuedMessage, Envelope | None]]:
+    """Applied-log entries: (originator, created s) or None (damaged)."""
+    rows: list[tuple[QueuedMessage, Envelope | None]] = []
+    for i, item in enumerate(items, start=1):
+        entry = QueuedMessage(i, "", f"m{i}", b"", T0 + i)
+        if item is None:
+            rows.append((entry, None))
+            continue
+        originator, created_s = item
+        env = new_envelope(
+            originator=originator,
+            seq=i,
+            created=T0 + created_s * NS_PER_S,
+            label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
+            payload=impact(trk_id=i),
+        )
+        rows.append((entry, env))
+    return rows
+
+
+def test_plan_asks_each_originator_for_the_stretch_around_a_damaged_entry() -> None:
+    entries = _entries(("ROK", 10), ("USA", 11), None, ("ROK", 20), ("ROK", 30))
+    requests = plan(entries, ["ROK", "USA"], now_ns=T0 + 1000 * NS_PER_S)
+    by = {r.originator: (r.since, r.until) for r in requests}
+    assert by["ROK"] == (T0 + 10 * NS_PER_S - MARGIN_NS, T0 + 20 * NS_PER_S + MARGIN_NS)
+    assert by["USA"] == (T0 + 11 * NS_PER_S - MARGIN_NS, T0 + 1000 * NS_PER_S)  # none after
+
+
+def test_plan_merges_ranges_and_starts_from_zero_when_nothing_precedes() -> None:
+    entries = _entries(None, ("ROK", 10), None, ("ROK", 12))
+    (request,) = plan(entries, ["ROK"], now_ns=T0)
+    assert (request.since, request.until) == (0, T0 + 12 * NS_PER_S + MARGIN_NS)
+    assert "1, 3" in request.reason
+    assert plan(_entries(("ROK", 1)), ["ROK"], now_ns=T0) == []
+
+
+def test_open_requests_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "recovery.json"
+    Recovery(path).add([OpenRequest("ROK", 1, 2, "why")])
+    again = Recovery(path)
+    assert [(r.originator, r.since, r.until) for r in again.open] == [("ROK", 1, 2)]
+    again.close(again.open[0])
+    assert json.loads(path.read_text()) == []
+
+
+async def test_the_archive_keeps_acknowledged_messages_for_the_retention_time() -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(None, clock=clock)
+    archive = MemoryQueueStore()
+    outbox = Outbox(bus, MemoryQueueStore(), clock, Counters(), archive=archive, retain_s=100)
+    await outbox.publish("wl.x", b"a", msg_id="1")
+    clock.advance_s(60)
+    await outbox.publish("wl.x", b"b", msg_id="2")
+    assert [e.data for e in outbox.retained(0, clock.now_ns())] == [b"a", b"b"]
+    clock.advance_s(60)
+    await outbox.flush()  # prunes
+    assert [e.data for e in outbox.retained(0, clock.now_ns())] == [b"b"]
+    assert outbox.retained_since == clock.now_ns() - 100 * NS_PER_S
+    await bus.close()
+
+
+async def _nodes(tmp_path: Path, clock: ManualClock, bus: MemoryBus) -> dict[str, Node]:
+    nodes = {p: _node(p, tmp_path, clock, bus) for p in ("ROK", "JPN", "USA")}
+    for node in nodes.values():
+        await node.start()
+    return nodes
+
+
+def _node(party: str, folder: Path, clock: ManualClock, bus: MemoryBus) -> Node:
+    return Node(party, trilateral(), bus, clock, epoch_ns=T0, keys=KEYS[party], audit_dir=folder)
+
+
+def _applied_ids(node: Node) -> list[str]:
+    return [e.msg_id for e in node.applied_log.entries()]
+
+
+async def _damage_and_restart(
+    tmp_path: Path, clock: ManualClock, bus: MemoryBus, nodes: dict[str, Node], msg_id: str
+) -> Node:
+    jpn = nodes["JPN"]
+    entry_id = next(e.entry_id for e in jpn.applied_log.entries() if e.msg_id == msg_id)
+    await jpn.stop()
+    flip_byte(tmp_path / "applied-JPN.sqlite", entry_id)
+    nodes["JPN"] = _node("JPN", tmp_path, clock, bus)
+    return nodes["JPN"]
+
+
+async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the_relay(
+    tmp_path: Path,
+) -> None:
+    """ROK -> (USA relay) -> JPN: JPN's copy of one ROK report is damaged on disk; the
+    restarted node reports it, asks ROK, and ends with every message exactly once."""
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    sent = []
+    for step in range(6):
+        clock.advance_s(1)
+        sent.append(await nodes["ROK"].gateway.send(track(trk_id=1 + step % 2)))
+        await bus.wait_idle()
+    before = _applied_ids(nodes["JPN"])
+    product_ids = [i for i in before if i not in {e.msg_id for e in sent}]
+    assert len(product_ids) == 6  # JPN gets ROK's reports redacted (no sensor)
+    damaged_id = product_ids[2]
+    jpn = await _damage_and_restart(tmp_path, clock, bus, nodes, damaged_id)
+    assert jpn.counters.get("applied_log.damaged") == 1
+    assert damaged_id not in _applied_ids(jpn)
+    quarantined = (tmp_path / "applied-JPN.damaged.jsonl").read_text().splitlines()
+    assert json.loads(quarantined[0])["msg_id"] == damaged_id
+    assert {r.originator for r in jpn.recovery.open} == {"ROK", "USA", "JPN"}
+    await jpn.start()
+    await bus.wait_idle()
+    after = _applied_ids(jpn)
+    assert sorted(after) == sorted(before)  # recovered, and nothing twice
+    assert jpn.counters.get("recovered") == 1
+    assert jpn.counters.get("recovery.complete") == 1  # ROK's
+    # Nothing of USA's precedes the damaged entry, so JPN asked USA from time 0, which
+    # is before what USA keeps: reported as possibly not recovered, not silently taken.
+    assert jpn.counters.get("recovery.incomplete") == 1
+    assert jpn.recovery.open == []
+    assert not json.loads((tmp_path / "recovery-JPN.json").read_text())
+    assert nodes["ROK"].counters.get("resend.answered") == 1
+    usa = nodes["USA"]
+    assert usa.counters.get("relay.resend") == 1  # ROK's (USA answers JPN directly)
+    recovered = next(e for e in jpn.applied_log.entries() if e.msg_id == damaged_id)
+    assert decode(recovered.data).payload.sensor is None  # redacted again by the relay
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+async def test_a_range_the_originator_no_longer_keeps_is_reported_not_recovered(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    for _ in range(3):
+        await nodes["ROK"].gateway.send(impact(trk_id=1))
+        await bus.wait_idle()
+    first = _applied_ids(nodes["JPN"])[0]
+    clock.advance_s(7200)  # beyond ROK's hour of retention
+    await nodes["ROK"].tick()
+    jpn = await _damage_and_restart(tmp_path, clock, bus, nodes, first)
+    await jpn.start()
+    await bus.wait_idle()
+    assert jpn.counters.get("recovery.incomplete") >= 1
+    assert jpn.counters.get("recovered") == 0
+    assert first not in _applied_ids(jpn)  # lost, and said so
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+async def test_an_answer_nobody_asked_for_applies_nothing(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    stray = envelope(track(trk_id=9), originator="ROK")
+    answer = Resend(
+        trk_id=0,
+        request="0" * 32,
+        to="JPN",
+        messages=(encode(stray),),
+        part=1,
+        last=True,
+        retained_since=0,
+    )
+    await nodes["ROK"].gateway.send_to(answer, "JPN")
+    await bus.wait_idle()
+    assert nodes["JPN"].counters.get("resend.unrequested") == 1
+    assert nodes["JPN"].picture.received_from["ROK"] == 0
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+async def test_the_relay_refuses_a_message_sent_again_that_its_sender_did_not_issue(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    forged = envelope(track(trk_id=9), originator="JPN")
+    answer = Resend(
+        trk_id=0,
+        request="0" * 32,
+        to="JPN",
+        messages=(encode(forged),),
+        part=1,
+        last=True,
+        retained_since=0,
+    )
+    await nodes["ROK"].gateway.send_to(answer, "JPN")
+    await bus.wait_idle()
+    usa = nodes["USA"]
+    assert usa.counters.get("relay.rejected.mislabelled") == 1
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+def test_a_request_range_must_not_run_backwards() -> None:
+    with pytest.raises(ValueError, match="before"):
+        ResendRequest(trk_id=0, originator="ROK", since=5, until=4)
+
+
+def test_resend_parts_stay_under_the_message_limit() -> None:
+    from warnlink.sharing.gateway import _parts
+
+    messages = [bytes(700) for _ in range(200)]
+    parts = list(_parts(messages))
+    assert sum(len(p) for p in parts) == 200
+    assert all(sum(map(len, p)) <= RESEND_PART_BYTES for p in parts)

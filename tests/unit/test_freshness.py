@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import msgspec
 import pytest
 
 from tests.factories import T0, envelope, impact, launch, track
+from warnlink.deploy import announce_links
 from warnlink.fusion.freshness import (
     STALE_AFTER_S,
     LinkState,
@@ -117,7 +120,8 @@ def _at(peer: str, last_ns: int | None, now_ns: int) -> list[LinkState]:
 def test_the_watch_reports_an_outage_and_its_length() -> None:
     watch = LinkWatch()
     s = NS_PER_S
-    assert watch.update(_at("USA", T0, T0), T0) == []  # the first look only sets the state
+    (first,) = watch.update(_at("USA", T0, T0), T0)  # heard before the first look
+    assert (first.before, first.after, first.silent_s) == ("down", "up", None)
     assert watch.update(_at("USA", T0 + 5 * s, T0 + 6 * s), T0 + 6 * s) == []
     late = watch.update(_at("USA", T0 + 5 * s, T0 + 16 * s), T0 + 16 * s)
     assert [(t.before, t.after, t.silent_s) for t in late] == [("up", "late", 11.0)]
@@ -136,7 +140,7 @@ def test_the_watch_reports_an_outage_and_its_length() -> None:
 
 def test_a_link_heard_for_the_first_time_comes_up() -> None:
     watch = LinkWatch()
-    assert watch.update(_at("USA", None, T0), T0) == []
+    assert watch.update(_at("USA", None, T0), T0) == []  # never heard: down, as assumed
     (first,) = watch.update(_at("USA", T0 + 1, T0 + NS_PER_S), T0 + NS_PER_S)
     assert (first.before, first.after, first.silent_s) == ("down", "up", None)
     assert first.describe("JPN") == "link JPN-USA up"
@@ -145,7 +149,29 @@ def test_a_link_heard_for_the_first_time_comes_up() -> None:
 def test_the_watch_keeps_each_peer_apart() -> None:
     watch = LinkWatch()
     now = T0 + 30 * NS_PER_S
-    watch.update([link_state("USA", now, now), link_state("ROK", now, now)], now)
+    assert len(watch.update([link_state("USA", now, now), link_state("ROK", now, now)], now)) == 2
     later = now + 25 * NS_PER_S
     changes = watch.update([link_state("USA", later, later), link_state("ROK", now, later)], later)
     assert [(t.peer, t.after) for t in changes] == [("ROK", "down")]
+
+
+def test_a_node_process_prints_each_link_transition_once() -> None:
+    picture, watch, out = Picture("JPN"), LinkWatch(), io.StringIO()
+    s = NS_PER_S
+
+    def look(now_ns: int) -> None:
+        announce_links("JPN", watch, picture, ["USA"], now_ns, out)
+
+    look(T0)  # never heard: down, and nothing said at the first look
+    picture.heartbeats["USA"] = T0 + s
+    look(T0 + s)
+    look(T0 + 2 * s)
+    look(T0 + 25 * s)  # past 4 intervals at once: down
+    look(T0 + 26 * s)
+    picture.heartbeats["USA"] = T0 + 40 * s
+    look(T0 + 40 * s)
+    assert out.getvalue().splitlines() == [
+        "warnlink JPN node: link JPN-USA up",
+        "warnlink JPN node: link JPN-USA down (no heartbeat for 24.0 s)",
+        "warnlink JPN node: link JPN-USA up again after 39.0 s",
+    ]

@@ -190,9 +190,10 @@ class LinkTransition:
 class LinkWatch:
     """Link states looked at over time; `update` returns what changed since the last look.
 
-    The first look at a peer only sets its state: a node starting with links down says
-    nothing until one comes up. Any new heartbeat brings a link up, so the state before
-    an up transition still holds the last heartbeat before the silence.
+    Before its first look a watch takes every link as down and never heard, so a node
+    starting says each link that comes up, even one whose heartbeats were waiting for
+    it. Any new heartbeat brings a link up, so the state before an up transition still
+    holds the last heartbeat before the silence.
     """
 
     def __init__(self) -> None:
@@ -202,8 +203,8 @@ class LinkWatch:
         """Record `states` (seen at `now_ns`); the transitions since the last look."""
         transitions: list[LinkTransition] = []
         for state in states:
-            before = self._seen.get(state.peer)
-            if before is not None and state.state != before.state:
+            before = self._seen.get(state.peer, LinkState(state.peer, "down", None, None))
+            if state.state != before.state:
                 transitions.append(_transition(before, state, now_ns))
             self._seen[state.peer] = state
         return transitions

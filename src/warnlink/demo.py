@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from warnlink.errors import ConfigError, MessageError
+from warnlink.fusion.freshness import link_states, stale_items
 from warnlink.fusion.picture import Contribution, Event, tightest_launch
 from warnlink.geo.areas import Area, load_zones
 from warnlink.geo.wgs84 import surface_distance_m
@@ -367,6 +368,16 @@ def summarise(
                 }
                 for alert in node.alerts.alerts
             ],
+            # At the end: each link's state, and how many track states and impact
+            # predictions went unrefreshed (`fusion.freshness`).
+            "links": {
+                link.peer: {
+                    "state": link.state,
+                    "last_heartbeat_age_s": None if link.age_s is None else round(link.age_s, 1),
+                }
+                for link in link_states(node.picture, federation.peers(party), node.clock.now_ns())
+            },
+            "stale_items": len(stale_items(node.picture, node.clock.now_ns())),
         }
     relay: dict[str, Any] = {"forwarded": 0, "redacted": 0, "refused": 0, "rejected": 0}
     for node in nodes.values():

@@ -23,13 +23,15 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
+from warnlink.fusion.freshness import LinkWatch, link_states
+from warnlink.fusion.picture import Picture
 from warnlink.model.time import SystemClock
 from warnlink.node import Node, build_relay, close_relay, serve_relay
 from warnlink.security.certs import CERTS_DIR, init_certs
@@ -166,7 +168,7 @@ class Deployment:
 
     def _spawn(self, party: str, role: str) -> None:
         name = f"{role}-{party}"
-        log_file = self.folder / party / f"{role}.log"
+        log_file = process_log_path(self.folder, party, role)
         command = [
             sys.executable,
             "-m",
@@ -233,6 +235,26 @@ async def _create_streams(federation: Federation, topology: Topology) -> None:
         await bus.close()
 
 
+def announce_links(
+    party: str,
+    watch: LinkWatch,
+    picture: Picture,
+    peers: Sequence[str],
+    now_ns: int,
+    out: TextIO,
+) -> None:
+    """Print one line to `out` for each link of `party` that changed state since the last
+    look (`fusion.freshness.LinkWatch`), e.g.
+    ``warnlink JPN node: link JPN-USA down (no heartbeat for 21.0 s)``."""
+    for transition in watch.update(link_states(picture, peers, now_ns), now_ns):
+        print(f"warnlink {party} node: {transition.describe(party)}", file=out, flush=True)
+
+
+def process_log_path(folder: Path, party: str, role: str) -> Path:
+    """Where a node or relay process of `Deployment` writes its output (stderr included)."""
+    return folder / party / f"{role}.log"
+
+
 def relay_audit_path(folder: Path, party: str) -> Path:
     """Where the relay process of `party` keeps its audit log in a data folder
     (`node.build_relay` given the party's folder)."""
@@ -260,8 +282,9 @@ async def run_party(
 ) -> None:
     """Run one party's node (without its relay) or its relay until `stop` is set.
 
-    The node ticks every second (its outbox sent again, heartbeats when due) and puts
-    what arrives in its picture; the relay decides on what arrives at its inbox. Both
+    The node ticks every second (its outbox sent again, heartbeats when due), puts
+    what arrives in its picture, and prints a line to stderr whenever one of its links
+    changes state (`announce_links`); the relay decides on what arrives at its inbox. Both
     ack only what they handled. `beside_node` runs as a task beside a started node
     (the CLI serves its display there) and is awaited once `stop` is set.
 
@@ -293,6 +316,7 @@ async def run_party(
                 # stops the process at once, rather than leaving a node nobody sees;
                 # its error is raised when it is awaited below.
                 beside.add_done_callback(lambda _: stop.set())
+            watch, peers = LinkWatch(), federation.peers(access.party)
             try:
                 while not stop.is_set():
                     try:
@@ -301,6 +325,9 @@ async def run_party(
                         # A link that is down costs heartbeats, not the node.
                         node.counters.inc("transport.failed")
                         print(f"warnlink {access.party} node: {exc}", file=sys.stderr)
+                    announce_links(
+                        access.party, watch, node.picture, peers, clock.now_ns(), sys.stderr
+                    )
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), TICK_S)
             finally:

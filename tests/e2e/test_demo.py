@@ -47,6 +47,18 @@ def test_three_relay_outcomes_and_no_leaks(summary: dict[str, Any]) -> None:
     assert summary["deliveries_checked"] > 0
 
 
+def test_the_summary_ends_with_every_link_up_and_the_finished_flight_stale(
+    summary: dict[str, Any],
+) -> None:
+    peers = {"ROK": ["USA"], "JPN": ["USA"], "USA": ["JPN", "ROK"]}
+    for party in PARTIES:
+        links = summary["parties"][party]["links"]
+        assert list(links) == peers[party]
+        assert {link["state"] for link in links.values()} == {"up"}
+        # The scenario ends 90 s after impact: every track and prediction is old by then.
+        assert summary["parties"][party]["stale_items"] > 0
+
+
 def test_each_party_sees_one_event_with_a_good_prediction(summary: dict[str, Any]) -> None:
     for party in PARTIES:
         (event,) = summary["parties"][party]["events"]

@@ -7,6 +7,7 @@ import pytest
 
 from tests.factories import T0, envelope, impact, launch, track
 from warnlink.alerting.ledger import Ledger, point_of
+from warnlink.fusion.freshness import STALE_AFTER_S
 from warnlink.fusion.picture import Picture
 from warnlink.geo.wgs84 import initial_azimuth_deg, surface_distance_m
 from warnlink.model import Ellipse, Envelope
@@ -15,7 +16,6 @@ from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S
 from warnlink.web.view import (
     RECENT_DECISIONS,
-    STALE_AFTER_S,
     Alert,
     StateView,
     build_state,

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,7 +141,6 @@ def _faults(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from warnlink.demo import run_demo
-    from warnlink.report import format_summary
 
     if args.serve:
         return _demo_serve(args)
@@ -169,11 +169,33 @@ def _demo(args: argparse.Namespace) -> int:
     )
     if interactive:
         print(file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(format_summary(summary))
+    print(json.dumps(summary, indent=2) if args.json else _summary_text(summary))
     return 0 if summary["leaks"] == 0 else 1
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    """The demo summary as text, each party's links and stale items at the end."""
+    from warnlink.fusion.freshness import STALE_AFTER_S
+    from warnlink.report import format_summary
+
+    lines = [
+        format_summary(summary),
+        "",
+        "links at the end (and stale items: track states or impact predictions not refreshed "
+        f"for {STALE_AFTER_S:.0f} s):",
+    ]
+    for party, info in summary["parties"].items():
+        links = ", ".join(
+            f"{party}-{peer} {link['state']}"
+            + (
+                " (never heard)"
+                if link["last_heartbeat_age_s"] is None
+                else f" (last heartbeat {link['last_heartbeat_age_s']:.1f} s before)"
+            )
+            for peer, link in info["links"].items()
+        )
+        lines.append(f"  {party}: {links or 'no links'}; {info['stale_items']} items stale")
+    return "\n".join(lines)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -199,7 +221,6 @@ def _export(args: argparse.Namespace) -> int:
 def _demo_serve(args: argparse.Namespace) -> int:
     import signal
 
-    from warnlink.report import format_summary
     from warnlink.web.live import DEFAULT_SPEED, serve_demo
 
     if args.transport != "memory" or args.data_dir is not None:
@@ -212,7 +233,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
         print("serving until Ctrl-C", file=sys.stderr, flush=True)
 
     def summary(result: dict[str, Any]) -> None:
-        print(json.dumps(result, indent=2) if args.json else format_summary(result), flush=True)
+        print(json.dumps(result, indent=2) if args.json else _summary_text(result), flush=True)
         print("scenario over; still serving until Ctrl-C", file=sys.stderr, flush=True)
 
     async def run() -> dict[str, Any] | None:
@@ -256,18 +277,24 @@ def _up(args: argparse.Namespace) -> int:
         deployment = Deployment(
             args.config or default_federation_path(), folder, display_port=args.port
         )
+        links = _LinkLines(folder, deployment.federation.parties)
         try:
             deployment.start()
             print(f"warnlink up: data in {folder}; Ctrl-C stops everything", file=sys.stderr)
             for party, url in deployment.display_urls.items():
                 print(f"{party} display: {url}", file=sys.stderr, flush=True)
+            health_due = time.monotonic()
             while True:
-                health = deployment.health()
-                if args.json:
-                    print(json.dumps({"all_up": deployment.all_up(), **health}), flush=True)
-                else:
-                    print(_health_line(health), flush=True)
-                time.sleep(args.every)
+                if time.monotonic() >= health_due:
+                    health = deployment.health()
+                    if args.json:
+                        print(json.dumps({"all_up": deployment.all_up(), **health}), flush=True)
+                    else:
+                        print(_health_line(health), flush=True)
+                    health_due += args.every
+                for line in links.new():
+                    print(line, file=sys.stderr, flush=True)
+                time.sleep(min(args.every, LINK_LINES_EVERY_S))
         except KeyboardInterrupt:
             print("warnlink up: stopping", file=sys.stderr)
         finally:
@@ -276,6 +303,45 @@ def _up(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             deployment.stop()
     return 0
+
+
+#: How often `up` looks for link transitions in its node processes' logs.
+LINK_LINES_EVERY_S = 1.0
+
+
+class _LinkLines:
+    """The link transitions `up`'s node processes print (`deploy.announce_links`).
+
+    A node process writes its stderr to its log (`deploy.process_log_path`); `new` returns the
+    link lines appended since the last call, so `up` shows them too. Lines already in a
+    log when `up` starts (a data folder used before) are skipped.
+    """
+
+    def __init__(self, folder: Path, parties: Iterable[str]) -> None:
+        from warnlink.deploy import process_log_path
+
+        self._logs = {party: process_log_path(folder, party, "node") for party in parties}
+        self._offsets = {
+            party: log.stat().st_size if log.exists() else 0 for party, log in self._logs.items()
+        }
+
+    def new(self) -> list[str]:
+        lines: list[str] = []
+        for party, log in self._logs.items():
+            if not log.exists():
+                continue
+            with log.open("rb") as f:
+                f.seek(self._offsets[party])
+                data = f.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            self._offsets[party] += len(complete)
+            prefix = f"warnlink {party} node: link "
+            lines += [
+                line
+                for line in complete.decode("utf-8", "replace").splitlines()
+                if line.startswith(prefix)
+            ]
+        return lines
 
 
 def _health_line(health: dict[str, dict[str, object]]) -> str:

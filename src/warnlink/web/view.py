@@ -4,6 +4,7 @@
 holds only what was released to the party), its track states as applied, the
 relay decisions that concern the party and its alerts. The web layer only serves
 what it returns, so everything the display shows is tested here without a browser.
+Link health and staleness are `fusion.freshness`'s, as the node process's are.
 
 Times are UTC: ISO 8601 strings for people, integer nanoseconds beside them where the
 page computes with them. Distances for people are in km.
@@ -14,25 +15,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 
 from warnlink.alerting.ledger import TrackPoint, point_of
+from warnlink.fusion.freshness import (
+    STALE_AFTER_S,
+    LinkState,
+    LinkStateName,
+    event_stale,
+    is_stale,
+    link_state,
+    link_states,
+)
 from warnlink.fusion.picture import Contribution, ContributionKey, Event, Picture, tightest_launch
 from warnlink.geo.wgs84 import destination, initial_azimuth_deg, surface_distance_m
 from warnlink.model import Ellipse
 from warnlink.model.time import NS_PER_S, utc_ns_to_iso
 from warnlink.sharing.audit import DecisionRecord
-from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S
 
-#: An item (track, impact prediction) is stale when its event time is this much older
-#: than the node's clock: three heartbeat intervals without a refresh.
-STALE_AFTER_S: Final = 15.0
-#: A link is up while its last heartbeat is at most this many intervals old, late up
-#: to `LINK_DOWN_INTERVALS`, down after that (or when none ever came).
-LINK_LATE_INTERVALS: Final = 2
-LINK_DOWN_INTERVALS: Final = 4
 #: How many of the relay's decisions concerning the party the display lists.
 RECENT_DECISIONS: Final = 30
 #: Points on an ellipse's outline and on a predicted ground track.
@@ -40,7 +42,6 @@ RING_POINTS: Final = 36
 GROUND_TRACK_POINTS: Final = 24
 
 LatLon = tuple[float, float]
-LinkState = Literal["up", "late", "down"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,7 @@ class LinkView:
     """Health of one bilateral link, from the peer's heartbeats."""
 
     peer: str
-    state: LinkState
+    state: LinkStateName
     last_heartbeat: str | None
     age_s: float | None
 
@@ -222,7 +223,7 @@ def build_state(
             (_event_view(e, now_ns, history) for e in picture.events.values()),
             key=lambda e: (e.launch_time_ns or 0, e.event_id),
         )
-        links = [link_view(peer, picture.heartbeats.get(peer), now_ns) for peer in peers]
+        links = [_link_view(link) for link in link_states(picture, peers, now_ns)]
     return StateView(
         party=party,
         party_name=party_name,
@@ -237,18 +238,16 @@ def build_state(
 
 
 def link_view(peer: str, last_heartbeat_ns: int | None, now_ns: int) -> LinkView:
-    """Up within 2 heartbeat intervals, late within 4, else (or never heard) down."""
-    if last_heartbeat_ns is None:
-        return LinkView(peer, "down", None, None)
-    age_s = (now_ns - last_heartbeat_ns) / NS_PER_S
-    state: LinkState = (
-        "up"
-        if age_s <= LINK_LATE_INTERVALS * HEARTBEAT_INTERVAL_S
-        else "late"
-        if age_s <= LINK_DOWN_INTERVALS * HEARTBEAT_INTERVAL_S
-        else "down"
+    """One link's health, by `fusion.freshness.link_state` (up, late or down)."""
+    return _link_view(link_state(peer, last_heartbeat_ns, now_ns))
+
+
+def _link_view(link: LinkState) -> LinkView:
+    if link.last_heartbeat_ns is None or link.age_s is None:
+        return LinkView(link.peer, link.state, None, None)
+    return LinkView(
+        link.peer, link.state, utc_ns_to_iso(link.last_heartbeat_ns), round(link.age_s, 1)
     )
-    return LinkView(peer, state, utc_ns_to_iso(last_heartbeat_ns), round(age_s, 1))
 
 
 #: The outcomes a recipient is shown of decisions about it.
@@ -348,10 +347,7 @@ def _event_view(
         countdown_s=None if impact is None else -_age_s(impact.impact_time, now_ns),
         impact_by=None if impact_of is None else impact_of.originator,
         status=_event_status(views),
-        stale=all(
-            (v.track is None or v.track.stale) and (v.impact is None or v.impact.stale)
-            for v in views
-        ),
+        stale=event_stale(event, now_ns),
         predicted_ground_track=ground,
         contributions=views,
     )
@@ -393,7 +389,7 @@ def _contribution_view(
             time_sigma_s=round(c.impact.impact_time_sigma_s, 2),
             made_from=utc_ns_to_iso(c.impact.epoch),
             age_s=_age_s(c.impact.epoch, now_ns),
-            stale=_age_s(c.impact.epoch, now_ns) > STALE_AFTER_S,
+            stale=is_stale(c.impact.epoch, now_ns),
             ellipse=ellipse_view(c.impact.impact_lat, c.impact.impact_lon, c.impact.impact_aou),
         ),
         profile=profile(points, origin or (points[0].lat_deg, points[0].lon_deg)) if points else [],
@@ -416,7 +412,7 @@ def _track_view(c: Contribution, points: Sequence[TrackPoint], now_ns: int) -> T
         sensor=c.track.sensor,
         covariance_released=c.track.cov is not None,
         age_s=age_s,
-        stale=age_s > STALE_AFTER_S,
+        stale=is_stale(c.track.epoch, now_ns),
         flown=[(round(p.lat_deg, 4), round(p.lon_deg, 4)) for p in points],
     )
 

@@ -28,11 +28,13 @@ Figures (`CaseResult`), each per (recipient, message of the originator):
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from warnlink.model import Envelope, Heartbeat, TrackReport
 from warnlink.sharing.leaks import LeakChecker
@@ -231,3 +233,20 @@ class Ledger:
             outage=outage,
             soak=soak,
         )
+
+
+_CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_usage(pid: int) -> tuple[float, int] | None:
+    """(CPU seconds used, resident bytes) of process `pid` from /proc; None elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    cpu_s = (int(stat[11]) + int(stat[12])) / _CLOCK_TICKS
+    rss_kb = next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+    )
+    return cpu_s, rss_kb * 1024

@@ -11,7 +11,7 @@ lowered to make it pass.
 Every tenth of the soak (a minute at full size), and on during the drain, a `Window`
 is closed with what it saw: reports offered (the schedule) and sent, deliveries
 applied, latency from origination to application at each recipient (p50, p99),
-resident memory and CPU of every process (`benchmarks.salvo.process_usage`, from
+resident memory and CPU of every process (`measure.process_usage`, from
 /proc), the backlog (deliveries due and not yet applied) and how many message ids the
 pictures hold. The figures at the end (`SoakFigures`): memory growth per process
 (resident MB of the last soak window minus the first, and per minute) and p99 drift
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -33,9 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from warnlink.benchmarks.figure import quantiles
-from warnlink.benchmarks.salvo import process_usage
-from warnlink.faults.measure import CaseResult, Ledger
+from warnlink.faults.measure import CaseResult, Ledger, process_usage
 from warnlink.faults.rig import Rig, Sizes
 
 SOAK_RATE_MULTIPLE: Final = 10.0
@@ -141,13 +140,14 @@ def offered_in(rate_per_s: float, start_s: float, end_s: float, soak_s: float) -
 
 
 def p50_p99_ms(samples_s: Sequence[float]) -> tuple[float, float] | None:
-    """p50 and p99 of latency samples (seconds) in ms; None without samples."""
+    """p50 and p99 of latency samples (seconds) in ms, empirical quantiles (inclusive
+    method); None without samples."""
     if not samples_s:
         return None
     if len(samples_s) == 1:
         return samples_s[0] * 1e3, samples_s[0] * 1e3
-    p50, p99 = quantiles(samples_s, 0.50, 0.99)
-    return p50 * 1e3, p99 * 1e3
+    cuts = statistics.quantiles(samples_s, n=100, method="inclusive")
+    return cuts[49] * 1e3, cuts[98] * 1e3
 
 
 def window_of(

@@ -7,6 +7,8 @@ import itertools
 
 import pytest
 
+from tests.factories import envelope
+from warnlink.faults.measure import Ledger
 from warnlink.faults.report import soak_json, soak_table
 from warnlink.faults.soak import (
     Growth,
@@ -122,3 +124,21 @@ def test_the_report_shows_every_window_and_the_figures() -> None:
     assert len(as_json["windows"]) == 2
     assert as_json["growth"]["relay"] == {"mb": 1.0, "mb_per_min": 1.0}
     assert as_json["p99_drift"] == {"JPN": 2.0}
+
+
+def test_the_ledger_counts_what_is_outstanding_as_deliveries_happen() -> None:
+    ledger = Ledger()
+    latencies: list[str] = []
+    ledger.on_delivery = lambda recipient, _: latencies.append(recipient)
+    first, second = envelope(seq=1), envelope(seq=2)
+    for message in (first, second):
+        ledger.original(message, ("JPN", "ROK", "USA"))
+    assert ledger.outstanding() == ledger.due == 4
+    ledger.applied("JPN", first)
+    ledger.applied("JPN", first)  # a duplicate is not a second delivery
+    ledger.applied("USA", second)
+    assert ledger.outstanding() == 2
+    assert ledger.delivered == 2
+    assert latencies == ["JPN", "USA"]
+    ledger.expect_refused("JPN")  # counted one by one, as before: USA's first is left
+    assert ledger.outstanding() == 1

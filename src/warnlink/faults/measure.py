@@ -189,7 +189,15 @@ class Ledger:
         return len(self._due)
 
     def outstanding(self) -> int:
-        """Deliveries due, not refusable, and not applied yet."""
+        """Deliveries due, not refusable, and not applied yet.
+
+        Without refusable parties, from the counts kept as deliveries happen: the drain
+        asks twenty times a second, and a sum over every delivery due (150,000 at the
+        soak's full size, about 18 ms here) would take a third of the loop the nodes
+        run on.
+        """
+        if not self._refusable:
+            return len(self._due) - self.delivered
         return sum(
             1 for key in self._due if not self._applied[key] and not self._refusable_pair(*key)
         )

@@ -314,8 +314,10 @@ async def soak(folder: Path, sizes: Sizes) -> list[CaseResult]:
                 ORIGINATOR, tracks=SOAK_TRACKS, rate_per_s=rate, duration_s=sizes.soak_s
             )
             # The soak's windows end on schedule; the drain's as they come, then the rest.
-            while len(sampler.windows) < WINDOWS:
+            while len(sampler.windows) < WINDOWS and not ticking.done():
                 await asyncio.sleep(0.05)
+            if ticking.done():
+                ticking.result()  # the sampler failed: say why, do not wait for it
             drained = await rig.drain(sizes.soak_drain_s)
         finally:
             ticking.cancel()

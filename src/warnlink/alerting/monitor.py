@@ -5,6 +5,9 @@ which holds only what was released to it. The node records every message the pic
 applies (`record`) and calls `update` every second; assessments are recomputed only
 when their inputs change (a new impact prediction; a track state `PATH_EVERY_S` newer
 than the one the ground track was flown from), so a tick with nothing new costs little.
+Those caches hold only events still in the picture: an event merged into another, or
+emptied, is dropped from them at the next `update`, so they do not grow with the
+events a long run merges away.
 """
 
 from __future__ import annotations
@@ -53,9 +56,17 @@ class AlertMonitor:
             threats += self._overflight_threats(event)
             if all(c.status is Status.LOST for c in event.contributions.values()):
                 lost.add(event.event_id)
+        for cache in (self._impacts, self._paths):
+            for gone in cache.keys() - picture.events.keys():
+                del cache[gone]
         self.book, messages = step(self.party, self.book, threats, frozenset(lost), now_ns)
         self.alerts += messages
         return messages
+
+    @property
+    def cached(self) -> frozenset[str]:
+        """The events whose assessments are cached (all in the picture after `update`)."""
+        return frozenset(self._impacts.keys() | self._paths.keys())
 
     def ground_track(self, event: Event) -> GroundTrack | None:
         """The event's predicted ground track, as last flown (None before burnout)."""

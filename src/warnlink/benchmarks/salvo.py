@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from warnlink.benchmarks.e2e import Federated, nats_federation, start_nodes, track_report
 from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
+from warnlink.faults.measure import process_usage
 from warnlink.model import Envelope, TrackReport
 
 MISSILES: Final = 100
@@ -47,22 +48,6 @@ POS_SIGMA_M: Final = 300.0
 0.1x step) gate with each other despite the straight-line motion (gravity ~490 m in 10 s)."""
 RECIPIENTS: Final = {"ROK": 2, "JPN": 1, "USA": 2}
 """Deliveries of one track report, by originator (JPN's raw tracks are not released to ROK)."""
-
-_CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_usage(pid: int) -> tuple[float, int] | None:
-    """(CPU seconds used, resident bytes) of process `pid` from /proc; None elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    cpu_s = (int(stat[11]) + int(stat[12])) / _CLOCK_TICKS
-    rss_kb = next(
-        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
-    )
-    return cpu_s, rss_kb * 1024
 
 
 class _Latencies:

@@ -2,8 +2,9 @@
 skewed clocks, on real processes; each case prints what was sent, delivered, lost,
 applied twice, applied out of order, leaked, and how long the flow took to resume.
 
-`run_faults` runs the cases (`cases.CASES`) at quick or full size (`rig.QUICK`,
-`rig.FULL`); `table` renders the results. ``warnlink faults`` and ``make faults`` are
+`run_faults` runs the cases (`cases.CASES`; case 7, the soak, is `soak.soak`) at quick
+or full size (`rig.QUICK`, `rig.FULL`); `table` renders the results, the soak's
+windows included. ``warnlink faults`` and ``make faults`` are
 its faces; docs/reliability.md states the guarantees and the figures.
 """
 

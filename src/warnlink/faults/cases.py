@@ -8,9 +8,11 @@
 4. JPN's clock off by +-262 s, with the 300 s window (all kept) and a 200 s window
    (everything to or from JPN refused and counted, nothing else lost);
 5. two relay instances on the same durable consumer: the standby killed, then the
-   active one; the other carries on.
+   active one; the other carries on;
+7. the soak: ten times the salvo rate for 10 minutes, memory growth and p99 latency
+   drift per window (`faults.soak`).
 
-Cases 6 (a corrupted durable store) and 7 (a 10-minute soak) are not done yet.
+Case 6 (a corrupted durable store) is not done yet.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Final
 
 from warnlink.faults.measure import CaseResult, Ledger
 from warnlink.faults.rig import RELAY, RELAY_ACK_WAIT_S, Rig, Sizes
+from warnlink.faults.soak import soak
 from warnlink.model import encode
 from warnlink.model.time import NS_PER_S
 from warnlink.sharing.audit import read_entries
@@ -196,8 +199,8 @@ CASES: Final[dict[int, CaseRun]] = {
     3: duplicate_storm,
     4: clock_skew,
     5: standby_relay,
+    7: soak,
 }
 NOT_DONE: Final = {
     6: "corrupt a byte in a durable store: not done",
-    7: "10-minute soak at 10x the salvo rate: not done",
 }

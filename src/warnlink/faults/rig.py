@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import re
 import signal
 import subprocess
@@ -55,6 +56,8 @@ class Sizes:
         rate_per_s: reports per second the salvo is sent at.
         cut_s: how long a cut lasts (case 2), or a relay stays dead (cases 1, 3, 5).
         drain_s: how long to wait, after the salvo, for everything due (a guard).
+        soak_s: how long the soak (case 7) sends, seconds of wall time.
+        soak_drain_s: how long the soak waits after it for everything due (a guard).
     """
 
     tracks: int
@@ -62,10 +65,22 @@ class Sizes:
     rate_per_s: float
     cut_s: float
     drain_s: float
+    soak_s: float = 600.0
+    soak_drain_s: float = 300.0
 
 
-QUICK: Final = Sizes(tracks=100, updates=3, rate_per_s=60.0, cut_s=5.0, drain_s=60.0)
-FULL: Final = Sizes(tracks=1000, updates=10, rate_per_s=80.0, cut_s=30.0, drain_s=300.0)
+QUICK: Final = Sizes(
+    tracks=100, updates=3, rate_per_s=60.0, cut_s=5.0, drain_s=60.0, soak_s=30.0, soak_drain_s=60.0
+)
+FULL: Final = Sizes(
+    tracks=1000,
+    updates=10,
+    rate_per_s=80.0,
+    cut_s=30.0,
+    drain_s=300.0,
+    soak_s=600.0,
+    soak_drain_s=300.0,
+)
 
 
 class SkewedClock:
@@ -257,6 +272,44 @@ class Rig:
                         await asyncio.sleep(ahead)
         if sent is not None:
             sent.set()
+
+    async def stream(
+        self, originator: str, *, tracks: int, rate_per_s: float, duration_s: float
+    ) -> int:
+        """`originator` sends track reports of `tracks` tracks in turn, paced by wall time
+        at `rate_per_s`, for `duration_s`; how many it sent.
+
+        A send that falls behind its schedule is not skipped: the next ones go at once
+        until the schedule is met again, so what was offered and what was achieved
+        differ only when the sender itself cannot keep up.
+        """
+        start = time.monotonic()
+        end = start + duration_s
+        epoch0 = SystemClock().now_ns()
+        count = 0
+        while True:
+            due = start + count / rate_per_s
+            if due >= end:
+                return count
+            ahead = due - time.monotonic()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+            elif time.monotonic() >= end:
+                return count
+            rounds, index = divmod(count, tracks)
+            report = _track(index + 1, epoch0 + rounds * NS_PER_S)
+            await self.nodes[originator].gateway.send(report)
+            count += 1
+
+    def pids(self) -> dict[str, int]:
+        """The processes of this rig by name: this one (the nodes), each relay process,
+        each party's nats-server."""
+        pids = {"suite (nodes)": os.getpid()}
+        pids |= {f"relay {name}": p.pid for name, p in sorted(self.relays.items())}
+        for party, server in sorted(self.servers.items()):
+            if server.pid is not None:
+                pids[f"nats-server {party}"] = server.pid
+        return pids
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until nothing due is outstanding (True) or `timeout_s` passed (False)."""

@@ -10,15 +10,34 @@ Two events found later to be the same missile are merged; a contribution whose
 ballistic track no longer gates with its event's others is split off and assigned
 again. Merges and splits are recorded on the events.
 
-Messages are applied once: a message id seen before is ignored (idempotent).
+Messages are applied once: a message id seen before is ignored (idempotent). What
+the picture holds per message is bounded, so a node that runs for weeks does not grow
+with its traffic:
+
+- the applied message ids remembered for that are the last `APPLIED_KEPT`
+  (`Picture.has_applied`). That is safe because the picture is not the first line
+  against a repeat: the receiving gateway's replay guard (`sharing.replay`) drops an
+  (originator, seq) it handled before, by its seen-set within the freshness window and
+  by its path marks beyond it, before the picture sees it. The picture's own check
+  catches what the guard cannot: a message applied but not yet marked handled when
+  its node crashed or its handling failed. Such a message is redelivered first on its
+  consumer (``max_ack_pending = 1``: nothing else comes on it meanwhile) within the ack
+  wait, or after a restart, where the picture is rebuilt from the applied-log in order
+  (its last ids are the ones remembered); either way far fewer than `APPLIED_KEPT`
+  messages are applied in between (at 800 a second, 65,536 are 80 s).
+- a contribution's provenance (`Contribution.msg_ids`) keeps the id of its first
+  message and of its last `PROVENANCE_KEPT` - 1, and counts them all
+  (`Contribution.msg_count`); which message each alert was derived from is kept apart,
+  by the alerting ledger.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -46,6 +65,10 @@ from warnlink.model import (
 from warnlink.model.time import NS_PER_S
 
 ContributionKey = tuple[str, int]
+#: Applied message ids a picture remembers to drop a repeat: the most recent ones.
+APPLIED_KEPT: Final = 65_536
+#: Message ids a contribution keeps as provenance: its first and its latest ones.
+PROVENANCE_KEPT: Final = 32
 _NO_MATCH = 1e12
 #: Cost of a match by launch gates alone: above any impact match that passed its gate.
 LAUNCH_ONLY_COST = 1e6
@@ -67,7 +90,18 @@ class Contribution:
     impact: ImpactPrediction | None = None
     impact_received_ns: int | None = None
     status: Status = Status.FLYING
+    #: Provenance: the first message's id, then the latest ones, `PROVENANCE_KEPT` at most.
     msg_ids: list[str] = field(default_factory=list)
+    #: Messages applied to this contribution, all of them.
+    msg_count: int = 0
+
+    def add_provenance(self, msg_id: str) -> None:
+        """Count a message applied to this contribution and keep its id, the first one
+        and the latest `PROVENANCE_KEPT` - 1 kept."""
+        self.msg_count += 1
+        self.msg_ids.append(msg_id)
+        if len(self.msg_ids) > PROVENANCE_KEPT:
+            del self.msg_ids[1]
 
 
 def tightest_launch(contributions: Iterable[Contribution]) -> LaunchReport | None:
@@ -183,24 +217,47 @@ class Event:
 
 
 class Picture:
-    """What one party knows, built from the envelopes it applies."""
+    """What one party knows, built from the envelopes it applies.
 
-    def __init__(self, party: str) -> None:
+    Args:
+        party: whose picture.
+        applied_kept: how many applied message ids it remembers (the most recent).
+    """
+
+    def __init__(self, party: str, *, applied_kept: int = APPLIED_KEPT) -> None:
         self.party = party
+        self.applied_kept = applied_kept
         self.events: dict[str, Event] = {}
         #: Reports (not heartbeats) received, by originator.
         self.received_from: Counter[str] = Counter()
         #: When the last heartbeat of each link peer arrived, UTC ns.
         self.heartbeats: dict[str, int] = {}
         self._applied: set[str] = set()
+        self._applied_order: deque[str] = deque()
         self._event_of: dict[ContributionKey, str] = {}
         self._next_event = 1
 
+    def has_applied(self, msg_id: str) -> bool:
+        """Whether `msg_id` was applied and is still remembered (one of the last
+        `APPLIED_KEPT`, see the module docstring)."""
+        return msg_id in self._applied
+
+    @property
+    def remembered(self) -> int:
+        """How many applied message ids are remembered (at most `APPLIED_KEPT`)."""
+        return len(self._applied)
+
+    @property
+    def provenance_kept(self) -> int:
+        """How many message ids the contributions keep as provenance, all events."""
+        return sum(len(c.msg_ids) for e in self.events.values() for c in e.contributions.values())
+
     def apply(self, envelope: Envelope, received_ns: int) -> bool:
-        """Apply one accepted message; False if it was applied before."""
-        if envelope.msg_id in self._applied:
+        """Apply one accepted message; False if it was applied before (and is still
+        remembered: `has_applied`)."""
+        if self.has_applied(envelope.msg_id):
             return False
-        self._applied.add(envelope.msg_id)
+        self._remember(envelope.msg_id)
         payload = envelope.payload
         if isinstance(payload, Heartbeat):
             self.heartbeats[envelope.originator] = received_ns
@@ -209,7 +266,7 @@ class Picture:
             self.received_from[envelope.originator] += 1
         key = (envelope.originator, payload.trk_id)
         contribution = self._contribution(key, received_ns)
-        contribution.msg_ids.append(envelope.msg_id)
+        contribution.add_provenance(envelope.msg_id)
         match payload:
             case LaunchReport():
                 contribution.launch = payload
@@ -229,6 +286,13 @@ class Picture:
             self._check_split(key)
         self._associate(key)
         return True
+
+    def _remember(self, msg_id: str) -> None:
+        """Remember an applied id; forget the oldest beyond `applied_kept`."""
+        self._applied.add(msg_id)
+        self._applied_order.append(msg_id)
+        if len(self._applied_order) > self.applied_kept:
+            self._applied.discard(self._applied_order.popleft())
 
     def _contribution(self, key: ContributionKey, received_ns: int) -> Contribution:
         event_id = self._event_of.get(key)

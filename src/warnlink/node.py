@@ -158,8 +158,12 @@ class Node:
                     problem,
                 )
                 continue
-            if self.picture.apply(envelope, entry.time_ns):
-                self.alerts.record(envelope)
+            try:
+                if self.picture.apply(envelope, entry.time_ns):
+                    self.alerts.record(envelope)
+            except Exception:  # as in `_handle`: one message must not stop the node
+                self.counters.inc("applied_log.apply_failed")
+                log.exception("%s could not apply %s again", self.party, envelope.msg_id)
             self.counters.inc("applied_log.replayed")
         damaged = [entry for entry, envelope in entries if envelope is None]
         if damaged:
@@ -321,11 +325,18 @@ class Node:
         self._apply(await self.gateway.send(payload))
 
     def _apply(self, envelope: Envelope) -> bool:
-        """Apply to the picture and log it as applied; False if it was applied before."""
+        """Log as applied, then apply to the picture; False if it was applied before.
+
+        The log comes first: a store that fails raises before the picture changed, so
+        the redelivery is applied (and logged) then; the other way round, the picture
+        would drop the redelivery as a repeat and the log would never hold it.
+        """
+        if self.picture.has_applied(envelope.msg_id):
+            return False
         now = self.clock.now_ns()
+        self.applied_log.append("", envelope.msg_id, encode(envelope), now)
         if not self.picture.apply(envelope, now):
             return False
-        self.applied_log.append("", envelope.msg_id, encode(envelope), now)
         self.alerts.record(envelope)
         if self.recovery.open:
             self.recovery.note_applied(envelope)

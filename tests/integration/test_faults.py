@@ -47,3 +47,13 @@ async def test_clock_skew_beyond_the_window_is_refused_and_nothing_else_is_lost(
         assert r.delivered == r.due > 0  # ROK <-> USA: all of it
         assert int(r.notes["rejected.replay"]) + int(r.notes["relay.rejected"]) > 0
     _assert_met(results)
+
+
+async def test_a_damaged_store_is_reported_and_what_it_held_recovered(tmp_path: Path) -> None:
+    """Case 6: every changed entry detected, every message it held applied again, once."""
+    (result,) = await run_faults([6], QUICK, folder=tmp_path)
+    _assert_met([result])
+    assert result.notes["applied_log.damaged"] == 3
+    assert result.notes["recovered"] == 3
+    assert result.notes["recovery.incomplete"] == 0
+    assert "3 damaged entries detected, 3 messages recovered" in table([result])

@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import KEYS, T0, impact, track, trilateral
 from warnlink.counters import Counters
-from warnlink.errors import TransportError
+from warnlink.errors import StoreError, TransportError
 from warnlink.model.time import ManualClock
 from warnlink.node import Node, consume
 from warnlink.sharing.outbox import Outbox
@@ -325,3 +325,40 @@ async def test_a_send_never_waits_behind_a_publish_that_hangs() -> None:
     assert await outbox.flush() == 1
     assert bus.published == [b"x", b"1", b"2"]
     assert outbox.pending == 0
+
+
+class _FailingOnce(MemoryQueueStore):
+    """An applied-log whose first append fails, as a full disk would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("disk full")
+        return super().append(subject, msg_id, data, time_ns)
+
+
+async def test_a_message_whose_logging_failed_is_applied_and_logged_on_redelivery() -> None:
+    """The applied-log is written before the picture changes: a failed write leaves the
+    message unapplied and unacked, and its redelivery is applied and logged once."""
+    clock = ManualClock(T0)
+    bus = MemoryBus(None, clock=clock)
+    nodes = {
+        p: Node(p, trilateral(), bus, clock, epoch_ns=T0, keys=KEYS[p]) for p in ("ROK", "USA")
+    }
+    rok = nodes["ROK"]
+    rok.applied_log = _FailingOnce()
+    sent = await nodes["USA"].gateway.send(impact(trk_id=1))  # straight to ROK
+    inbox = await bus.subscribe("wl.node.ROK.from.*", durable="node-ROK")
+    delivery = await inbox.next(0)
+    assert delivery is not None
+    with pytest.raises(StoreError):
+        await rok._handle(delivery)
+    assert not rok.picture.events  # nothing applied
+    await rok._handle(delivery)  # the redelivery
+    assert [e.msg_id for e in rok.applied_log.entries()] == [sent.msg_id]
+    assert rok.picture.has_applied(sent.msg_id)
+    await bus.close()

@@ -9,10 +9,11 @@
    (everything to or from JPN refused and counted, nothing else lost);
 5. two relay instances on the same durable consumer: the standby killed, then the
    active one; the other carries on;
+6. a byte changed in each of three stored messages of JPN's applied-log while its node
+   is down (`faults.corrupt`): the restarted node reports them, and gets them again
+   from ROK's sent-archive through the relay;
 7. the soak: ten times the salvo rate for 10 minutes, memory growth and p99 latency
    drift per window (`faults.soak`).
-
-Case 6 (a corrupted durable store) is not done yet.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
+from warnlink.faults.corrupt import flip_byte
 from warnlink.faults.measure import CaseResult, Ledger
 from warnlink.faults.rig import RELAY, RELAY_ACK_WAIT_S, Rig, Sizes
 from warnlink.faults.soak import soak
-from warnlink.model import encode
+from warnlink.model import decode, encode
 from warnlink.model.time import NS_PER_S
 from warnlink.sharing.audit import read_entries
 from warnlink.sharing.subjects import relay_inbox
 from warnlink.sharing.wire import publish_id
+from warnlink.transport.queue_store import SqliteQueueStore
 
 DEAD_S: Final = 1.0  # how long a killed relay stays down before its restart
 SKEW_S: Final = 262.0
@@ -193,14 +196,59 @@ async def standby_relay(folder: Path, sizes: Sizes) -> list[CaseResult]:
     return [await _run(5, name, rig, fault, sizes, ("ROK",), relays=("active", "standby"))]
 
 
+DAMAGED: Final = 3  # applied-log entries changed in case 6
+DAMAGED_PARTY: Final = "JPN"
+
+
+async def damaged_store(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 6: JPN's node stopped mid-salvo; one byte changed in each of `DAMAGED` of its
+    applied-log's entries (ROK's reports, from the middle of what it holds); restarted."""
+
+    async def fault(rig: Rig, _: asyncio.Event) -> None:
+        party = DAMAGED_PARTY
+        await rig.nodes[party].stop()
+        path = rig.folder / party / f"applied-{party}.sqlite"
+        store = SqliteQueueStore(path, what="applied-log")
+        held = [(e.entry_id, decode(e.data)) for e in store.entries()]
+        store.close()
+        from_rok = [(i, env) for i, env in held if env.originator == "ROK"]
+        middle = len(from_rok) // 2
+        chosen = from_rok[middle : middle + DAMAGED]
+        rig.ledger.fault_began(frozenset({("ROK", party)}))
+        for entry_id, _envelope in chosen:
+            flip_byte(path, entry_id)
+        rig.ledger.store_lost(party, [env.derived_from or env.msg_id for _, env in chosen])
+        rig.nodes[party] = rig.node(party)
+        await rig.nodes[party].start()
+        rig.ledger.fault_ended()
+
+    name = f"a byte changed in {DAMAGED} stored messages of JPN's applied-log, node restarted"
+    rig = Rig(folder, Ledger())
+    (result,) = [await _run(6, name, rig, fault, sizes, ("ROK",))]
+    keys = (
+        "applied_log.damaged",
+        "recovery.requested",
+        "recovered",
+        "recovery.complete",
+        "recovery.incomplete",
+        "resend.held",
+        "resend.answered",
+        "resend.messages",
+    )
+    notes = {**result.notes, **{k: rig.counter_total(k) for k in keys}}
+    refilled = rig.ledger.refilled_at
+    if refilled is not None and rig.ledger.fault_end is not None:
+        notes["recovered_s"] = round(refilled - rig.ledger.fault_end, 2)
+    return [dataclasses.replace(result, notes=notes)]
+
+
 CASES: Final[dict[int, CaseRun]] = {
     1: relay_kill,
     2: link_cut,
     3: duplicate_storm,
     4: clock_skew,
     5: standby_relay,
+    6: damaged_store,
     7: soak,
 }
-NOT_DONE: Final = {
-    6: "corrupt a byte in a durable store: not done",
-}
+NOT_DONE: Final[dict[int, str]] = {}

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from warnlink.model import Envelope, Heartbeat, TrackReport
+from warnlink.model import Envelope, Heartbeat, Resend, ResendRequest, TrackReport
 from warnlink.sharing.leaks import LeakChecker
 
 if TYPE_CHECKING:
@@ -118,6 +118,10 @@ class Ledger:
         self.delivered = 0
         #: Called with (recipient, seconds from origination) at each first application.
         self.on_delivery: Callable[[str, float], None] | None = None
+        #: (recipient, origin) whose application a damaged store lost (`store_lost`).
+        self._refill: set[tuple[str, str]] = set()
+        #: When the last of them was applied again, monotonic s.
+        self.refilled_at: float | None = None
 
     def expect_refused(self, party: str) -> None:
         """Traffic from or to `party` may be refused (its clock is beyond the window)."""
@@ -126,8 +130,8 @@ class Ledger:
     def original(self, envelope: Envelope, parties: tuple[str, ...]) -> None:
         """An envelope as its originator labelled it, before any release."""
         self.leaks.record_original(envelope)
-        if isinstance(envelope.payload, Heartbeat):
-            return
+        if isinstance(envelope.payload, (Heartbeat, ResendRequest, Resend)):
+            return  # not kept through outages, or asking for what is
         self.originals.append(envelope)
         self._originators[envelope.msg_id] = envelope.originator
         self._sent_at[envelope.msg_id] = time.monotonic()
@@ -158,12 +162,31 @@ class Ledger:
             self.delivered += 1
             if self.on_delivery is not None:
                 self.on_delivery(recipient, now - self._sent_at[origin])
+        if (recipient, origin) in self._refill:
+            # An older state filling the gap a damaged store left: the picture keeps it
+            # behind the newer ones it holds, so it is no order violation.
+            self._refill.discard((recipient, origin))
+            if not self._refill:
+                self.refilled_at = now
+            return
         if isinstance(payload, TrackReport):
             key = (recipient, envelope.originator, payload.trk_id)
             last = self._last_epoch.get(key)
             if last is not None and payload.epoch < last:
                 self.order_violations += 1
             self._last_epoch[key] = payload.epoch if last is None else max(last, payload.epoch)
+
+    def store_lost(self, recipient: str, origins: list[str]) -> None:
+        """`recipient`'s durable store lost its applications of the originator's messages
+        `origins` (it was damaged): they are due again, and count once more when
+        applied again (not as duplicates)."""
+        for origin in origins:
+            key = (recipient, origin)
+            if self._applied[key]:
+                self._applied[key] -= 1
+                if not self._applied[key] and key in self._due:
+                    self.delivered -= 1
+            self._refill.add(key)
 
     def fault_began(
         self, affected: frozenset[tuple[str, str]] | None = None, *, sent_after: bool = False

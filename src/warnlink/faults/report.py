@@ -60,10 +60,23 @@ def table(results: list[CaseResult], *, with_not_done: bool = True) -> str:
     )
     if with_not_done:
         lines += [f"Case {n}: {what}." for n, what in NOT_DONE.items()]
+    lines += [recovery_line(r) for r in results if "applied_log.damaged" in r.notes]
     for result in results:
         if result.soak is not None:
             lines += ["", soak_table(result.soak)]
     return "\n".join(lines)
+
+
+def recovery_line(result: CaseResult) -> str:
+    """What a damaged store (case 6) led to: detected, asked for, recovered, and how soon."""
+    n = result.notes
+    return (
+        f"Case {result.case}: {n['applied_log.damaged']} damaged entries detected, "
+        f"{n['recovered']} messages recovered "
+        f"in {n.get('recovered_s', '-')} s from the restart; {n['recovery.requested']} requests, "
+        f"{n['recovery.complete']} answered in full, {n['recovery.incomplete']} not; "
+        f"{n['resend.messages']} messages sent again, {n['resend.held']} of them already held."
+    )
 
 
 def _md(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -174,11 +174,12 @@ class Rig:
         for instance in relays:
             self.spawn_relay(instance)
         for party in sorted(self.federation.parties):
-            self.nodes[party] = self._node(party)
+            self.nodes[party] = self.node(party)
             await self.nodes[party].start()
         self._tickers = [asyncio.create_task(self._tick(p)) for p in sorted(self.nodes)]
 
-    def _node(self, party: str) -> Node:
+    def node(self, party: str) -> Node:
+        """A new node of `party` on its durable state (not started)."""
         clock: Clock = SkewedClock(self.skew_s[party]) if party in self.skew_s else SystemClock()
         parties = tuple(sorted(self.federation.parties))
         return Node(
@@ -198,7 +199,7 @@ class Rig:
         """Stop `party`'s node (its unacked deliveries handed back) and start a new one
         on its durable state."""
         await self.nodes[party].stop()
-        self.nodes[party] = self._node(party)
+        self.nodes[party] = self.node(party)
         await self.nodes[party].start()
 
     async def _tick(self, party: str) -> None:
@@ -319,6 +320,10 @@ class Rig:
                 return False
             await asyncio.sleep(0.05)
         return True
+
+    def counter_total(self, key: str) -> int:
+        """Counter `key` summed over the nodes."""
+        return sum(n.counters.get(key) for n in self.nodes.values())
 
     def counters(self) -> dict[str, int]:
         """The nodes' counters worth reporting, summed over parties."""

@@ -504,3 +504,22 @@ def test_a_half_written_last_line_is_dropped_on_reopen(
         f.write(b'{"type":"entry"}\n')
     with pytest.raises(StoreError, match="not an audit line"):
         AuditLog(path, USA)
+
+
+def test_a_log_in_a_file_keeps_its_entries_on_disk_not_in_memory(tmp_path: Path) -> None:
+    """A relay that runs for weeks must not hold every decision it ever logged."""
+    import tracemalloc
+
+    log = AuditLog(tmp_path / "audit.jsonl", USA, head_every=100)
+    for i in range(100):  # warm up (encoders, caches)
+        log.append(_record(i))
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    for i in range(100, 2100):
+        log.append(_record(i))
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (after - before) / 2000 < 100  # bytes per entry: heads and peaks only
+    assert len(log) == 2100
+    assert [e.index for e in log][-1] == 2099  # read back from the file
+    log.close()

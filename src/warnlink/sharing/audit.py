@@ -166,6 +166,11 @@ class AuditLog:
         head_every: entries between signed heads.
         clock: the time a head carries; without one, the last entry's time.
 
+    A log in a file keeps in memory only what appending needs: the entry count, the
+    chain head, the Merkle tree's peaks (O(log n)) and the signed heads (one per
+    `head_every` entries); reading its entries back reads the file. A log in memory
+    holds its lines.
+
     Raises:
         StoreError: the existing file cannot be read or its chain does not hold.
     """
@@ -184,9 +189,11 @@ class AuditLog:
         self.signer = signer
         self.head_every = head_every
         self.clock = clock
-        self._entries: list[AuditEntry] = []
+        self._count = 0
+        self._head = GENESIS
+        self._last_time = 0
         self.heads: list[SignedHead] = []
-        self._lines: list[AuditLine] = []
+        self._lines: list[AuditLine] | None = [] if path is None else None
         self._tree = MerkleAccumulator()
         if path is not None and path.exists():
             _drop_torn_tail(path)
@@ -200,30 +207,38 @@ class AuditLog:
         self._file = path.open("ab") if path is not None else None
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._count
 
     def __iter__(self) -> Iterator[AuditEntry]:
-        return iter(self._entries)
+        return (line for line in self.lines() if isinstance(line, AuditEntry))
 
     @property
     def head(self) -> str:
         """The chain head: the last entry's hash (`GENESIS` when empty)."""
-        return self._entries[-1].hash if self._entries else GENESIS
+        return self._head
 
     def lines(self) -> tuple[AuditLine, ...]:
-        """Entries and heads in the order they were written."""
-        return tuple(self._lines)
+        """Entries and heads in the order they were written (read from the file, for a
+        log in one).
+
+        Raises:
+            StoreError: the file cannot be read.
+        """
+        if self._lines is not None:
+            return tuple(self._lines)
+        assert self.path is not None
+        return tuple(read_log(self.path)) if self.path.exists() else ()
 
     def append(self, record: DecisionRecord) -> AuditEntry:
         """Append one decision, chained to the current head; sign a head when one is due."""
         draft = AuditEntry(
-            index=len(self._entries),
+            index=self._count,
             prev=self.head,
             **msgspec.structs.asdict(record),
         )
         entry = msgspec.structs.replace(draft, hash=entry_hash(draft))
         self._write(entry)
-        if self.signer is not None and len(self._entries) % self.head_every == 0:
+        if self.signer is not None and self._count % self.head_every == 0:
             self.sign_head()
         return entry
 
@@ -238,7 +253,7 @@ class AuditLog:
         if self.clock is not None:
             time = self.clock.now_ns()
         else:
-            time = self._entries[-1].time if self._entries else 0
+            time = self._last_time
         bare = SignedHead(
             tree_size=len(self),
             root=self._tree.root().hex(),
@@ -273,9 +288,12 @@ class AuditLog:
         if isinstance(line, SignedHead):
             self.heads.append(line)
         else:
-            self._entries.append(line)
+            self._count += 1
+            self._head = line.hash
+            self._last_time = line.time
             self._tree.append(leaf_hash(data) if data is not None else entry_leaf(line))
-        self._lines.append(line)
+        if self._lines is not None:
+            self._lines.append(line)
 
 
 def _drop_torn_tail(path: Path) -> None:

@@ -250,10 +250,7 @@ class AuditLog:
         """
         if self.signer is None or (self.heads and self.heads[-1].tree_size == len(self)):
             return None
-        if self.clock is not None:
-            time = self.clock.now_ns()
-        else:
-            time = self._last_time
+        time = self.clock.now_ns() if self.clock is not None else self._last_time
         bare = SignedHead(
             tree_size=len(self),
             root=self._tree.root().hex(),

@@ -441,18 +441,16 @@ class Picture:
         `linear_sum_assignment`), so in a salvo two close tracks are not both given the
         same missile.
         """
-        pending = [
-            e
-            for e in self.events.values()
-            if e.holding_originators() == e.originators() == {originator} and e.latest_track()
-        ]
-        candidates = [
-            e
-            for e in self.events.values()
-            if originator not in e.holding_originators()
-            and e.latest_track() is not None
-            and all(e is not p for p in pending)
-        ]
+        pending: list[Event] = []
+        candidates: list[Event] = []
+        for e in self.events.values():  # one pass: this runs for every track report
+            if not any(c.track is not None for c in e.contributions.values()):
+                continue
+            holding = e.holding_originators()
+            if holding == {originator} and e.originators() == holding:
+                pending.append(e)
+            elif originator not in holding:  # so never one of `pending`
+                candidates.append(e)
         if not pending or not candidates:
             return
         costs = np.full((len(pending), len(candidates)), _NO_MATCH)

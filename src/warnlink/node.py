@@ -167,7 +167,11 @@ class Node:
             self.counters.inc("applied_log.replayed")
         damaged = [entry for entry, envelope in entries if envelope is None]
         if damaged:
-            others = [p for p in self.federation.parties if p != self.party]
+            others = [  # every party whose messages reach this one
+                p
+                for p in self.federation.parties
+                if any(r == self.party for r, _ in self.federation.routes(p))
+            ]
             self.recovery.add(plan(entries, [*others, self.party], self.clock.now_ns()))
             folder = self.audit_dir
             quarantine(folder / f"applied-{self.party}.damaged.jsonl" if folder else None, damaged)
@@ -259,7 +263,7 @@ class Node:
         """Apply, of the messages an originator sent again, those the node lacks; close
         the request at its last part, reporting a range the originator no longer has."""
         request = self.recovery.find(answer.request)
-        if request is None:
+        if request is None or request.originator != envelope.originator:
             self.counters.inc("resend.unrequested")
             log.info("%s: an answer to a request not open (%s)", self.party, answer.request)
             return

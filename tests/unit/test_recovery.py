@@ -298,3 +298,31 @@ def test_resend_parts_stay_under_the_message_limit() -> None:
     parts = list(_parts(messages))
     assert sum(len(p) for p in parts) == 200
     assert all(sum(map(len, p)) <= RESEND_PART_BYTES for p in parts)
+
+
+async def test_an_answer_from_another_party_than_the_one_asked_applies_nothing(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    jpn = nodes["JPN"]
+    jpn.recovery.add([OpenRequest("ROK", 0, T0 + NS_PER_S, "test", request_id="a" * 32)])
+    theirs = envelope(track(trk_id=9), originator="ROK")  # ROK's, released to JPN
+    answer = Resend(
+        trk_id=0,
+        request="a" * 32,
+        to="JPN",
+        messages=(encode(theirs),),
+        part=1,
+        last=True,
+        retained_since=0,
+    )
+    await nodes["USA"].gateway.send_to(answer, "JPN")  # USA answers a request to ROK
+    await bus.wait_idle()
+    assert jpn.counters.get("resend.unrequested") == 1
+    assert jpn.counters.get("recovered") == 0
+    assert len(jpn.recovery.open) == 1
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()

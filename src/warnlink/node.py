@@ -32,11 +32,12 @@ from pathlib import Path
 
 from warnlink.alerting.monitor import AlertMonitor
 from warnlink.counters import Counters
-from warnlink.errors import BusClosed, MessageError, TransportError
+from warnlink.errors import BusClosed, LabelError, MessageError, TransportError
 from warnlink.estimation.reporter import TrackReporter
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
 from warnlink.model import Envelope, Payload, Resend, ResendRequest, decode, encode
+from warnlink.model.payloads import RESENDABLE
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import PartyKeys
@@ -134,30 +135,37 @@ class Node:
 
     def _replay_applied_log(self) -> None:
         """Rebuild the picture from the applied-log. A damaged entry (its digest does not
-        match, or it no longer decodes) is counted (``applied_log.damaged``), reported,
-        kept in the quarantine file, removed, and asked for again (`sharing.recovery`):
-        the requests are on disk before the entry is gone, and sent by `start`."""
+        match) is counted (``applied_log.damaged``), reported, kept in the quarantine
+        file, removed, and asked for again (`sharing.recovery`): the requests are on
+        disk before the entry is gone, and sent by `start`. An intact entry that does
+        not decode (written by another version) is counted (``applied_log.unreadable``),
+        reported and left where it is."""
         entries: list[tuple[QueuedMessage, Envelope | None]] = []
         for entry in self.applied_log.entries():
-            envelope = None
-            problem = "its digest does not match"
-            if entry.intact:
-                try:
-                    envelope = decode(entry.data)
-                except MessageError as exc:
-                    problem = str(exc)
-            entries.append((entry, envelope))
-            if envelope is None:
+            if not entry.intact:
+                entries.append((entry, None))
                 self.counters.inc("applied_log.damaged")
                 log.error(
-                    "%s: applied-log entry %d (%s) is damaged: %s; asking the originators "
-                    "to send again what it may have held",
+                    "%s: applied-log entry %d (%s) is damaged (its digest does not match); "
+                    "asking the originators to send again what it may have held",
                     self.party,
                     entry.entry_id,
                     entry.msg_id,
-                    problem,
                 )
                 continue
+            try:
+                envelope = decode(entry.data)
+            except MessageError as exc:
+                self.counters.inc("applied_log.unreadable")
+                log.error(
+                    "%s: applied-log entry %d (%s) is intact but unreadable here, kept: %s",
+                    self.party,
+                    entry.entry_id,
+                    entry.msg_id,
+                    exc,
+                )
+                continue
+            entries.append((entry, envelope))
             try:
                 if self.picture.apply(envelope, entry.time_ns):
                     self.alerts.record(envelope)
@@ -195,15 +203,57 @@ class Node:
             )
             envelope = await self.gateway.send_to(asked, request.originator)
             request.request_id = envelope.msg_id
+            request.parts.clear()
             self.counters.inc("recovery.requested")
 
     def _recover_own(self, request: OpenRequest) -> None:
+        """Apply again this party's own messages in the request's range, from its
+        sent-archive and its outbox (what the bus has not acknowledged yet); report the
+        range as not recovered when the archive no longer reaches back to its start."""
         for data in self.gateway.own_sent(request.since, request.until):
-            envelope = decode(data)
-            if envelope.msg_id not in request.have and self._apply(envelope):
-                request.have.add(envelope.msg_id)
-                self.counters.inc("recovered")
+            self._take_again(decode(data), request)
         self.recovery.close(request)
+        self._closed(request, self.gateway.outbox.retained_since)
+
+    def _take_again(self, envelope: Envelope, request: OpenRequest) -> None:
+        """Apply one message sent again, if the node lacks it (counted ``recovered``,
+        else ``resend.held``). A fault in a core is counted and the next goes on; a
+        store that fails raises (the answer is handled again)."""
+        if envelope.msg_id in request.have:
+            self.counters.inc("resend.held")
+            return
+        try:
+            applied = self._apply(envelope)
+        except TransportError:
+            raise
+        except Exception:  # as in `_handle`: one message must not stop the node
+            self.counters.inc("rejected.apply_failed")
+            log.exception("%s could not apply %s", self.party, envelope.msg_id)
+            return
+        request.have.add(envelope.msg_id)
+        if not applied:
+            self.counters.inc("resend.held")
+            return
+        self.counters.inc("recovered")
+        if self._on_applied is not None and envelope.originator != self.party:
+            self._on_applied(envelope)
+
+    def _closed(self, request: OpenRequest, retained_since: int, *, missing: int = 0) -> None:
+        """Count a closed request as complete, or report what it could not recover."""
+        if retained_since <= request.since and not missing:
+            self.counters.inc("recovery.complete")
+            return
+        self.counters.inc("recovery.incomplete")
+        log.error(
+            "%s: recovery from %s incomplete: it keeps what it sent from %d on (asked "
+            "from %d), %d parts of its answer missing; what the damaged entries held "
+            "there, if anything, is not recovered",
+            self.party,
+            request.originator,
+            retained_since,
+            request.since,
+            missing,
+        )
 
     async def start(self) -> None:
         """Send again what the outbox holds, open the inboxes and start consuming them."""
@@ -267,38 +317,29 @@ class Node:
             self.counters.inc("resend.unrequested")
             log.info("%s: an answer to a request not open (%s)", self.party, answer.request)
             return
+        request.parts.add(answer.part)
         for data in answer.messages:
             try:
                 inner = self.gateway.check_resent(data, sender)
+                if not isinstance(inner.payload, RESENDABLE):
+                    raise LabelError(
+                        f"a {inner.kind} cannot be sent again",
+                        rule="not_resendable",
+                        msg_id=inner.msg_id,
+                    )
             except MessageError as exc:
                 self.counters.inc(f"rejected.resend.{exc.counter_key}")
                 log.warning("%s refused a message sent again by %s: %s", self.party, sender, exc)
                 continue
-            if not request.covers(inner) or inner.msg_id in request.have:
-                self.counters.inc("resend.held")
-                continue
-            request.have.add(inner.msg_id)
-            if self._apply(inner):
-                self.counters.inc("recovered")
-                if self._on_applied is not None:
-                    self._on_applied(inner)
+            if request.covers(inner):
+                self._take_again(inner, request)
             else:
-                self.counters.inc("resend.held")
+                self.counters.inc("rejected.resend.out_of_range")
         if not answer.last:
             return
         self.recovery.close(request)
-        if answer.retained_since > request.since:
-            self.counters.inc("recovery.incomplete")
-            log.error(
-                "%s: %s keeps what it sent from %d on; what it sent between %d and then, "
-                "if the damaged entries held any of it, is not recovered",
-                self.party,
-                request.originator,
-                answer.retained_since,
-                request.since,
-            )
-        else:
-            self.counters.inc("recovery.complete")
+        missing = len(set(range(1, answer.part + 1)) - request.parts)
+        self._closed(request, answer.retained_since, missing=missing)
 
     async def report(self, estimate: TrackEstimate) -> None:
         """Turn one estimate of the national tracker into reports and send them."""

@@ -39,3 +39,44 @@ def test_relabelled_copy_is_judged_by_the_original_label() -> None:
 
 def test_unknown_origin() -> None:
     assert [x.what for x in _checker().check("JPN", envelope())] == ["unknown_origin"]
+
+
+def test_the_messages_inside_an_answer_are_checked_too() -> None:
+    from tests.factories import KEYS, track
+    from warnlink.model import Resend, SecurityLabel, encode, new_envelope
+    from warnlink.security.signing import sign
+    from warnlink.sharing.leaks import LeakChecker
+
+    checker = LeakChecker()
+    kept_from_jpn = sign(
+        new_envelope(
+            originator="ROK",
+            seq=1,
+            created=1,
+            label=SecurityLabel("UNCLASSIFIED", ("USA",)),
+            payload=track(),
+        ),
+        KEYS["ROK"].own,
+    )
+    answer = sign(
+        new_envelope(
+            originator="ROK",
+            seq=2,
+            created=2,
+            label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
+            payload=Resend(
+                trk_id=0,
+                request="e" * 32,
+                to="JPN",
+                messages=(encode(kept_from_jpn), b"\xc1"),
+                part=1,
+                last=True,
+                retained_since=0,
+            ),
+        ),
+        KEYS["ROK"].own,
+    )
+    checker.record_original(kept_from_jpn)
+    checker.record_original(answer)
+    assert {leak.what for leak in checker.check("JPN", answer)} == {"message", "unreadable_inner"}
+    assert checker.check("USA", kept_from_jpn) == []

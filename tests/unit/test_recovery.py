@@ -11,9 +11,11 @@ import pytest
 
 from tests.factories import KEYS, T0, envelope, impact, track, trilateral
 from warnlink.counters import Counters
+from warnlink.errors import StoreError
 from warnlink.faults.corrupt import flip_byte
 from warnlink.model import (
     Envelope,
+    Heartbeat,
     Resend,
     ResendRequest,
     SecurityLabel,
@@ -23,7 +25,7 @@ from warnlink.model import (
 )
 from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.node import Node
-from warnlink.sharing.gateway import RESEND_PART_BYTES
+from warnlink.security.signing import sign
 from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.recovery import MARGIN_S, OpenRequest, Recovery, plan
 from warnlink.transport import MemoryBus
@@ -85,14 +87,17 @@ def test_a_version_1_store_is_upgraded_and_its_rows_are_taken_as_they_are(tmp_pa
 def _entries(
     *items: tuple[str, int] | None,
 ) -> list[tuple[QueuedMessage, Envelope | None]]:
-    """Applied-log entries: (originator, created s) or None (damaged)."""
+    """Applied-log entries: (originator, created s), applied half a second after it was
+    created, or None (damaged, applied 0.1 s after the one before)."""
     rows: list[tuple[QueuedMessage, Envelope | None]] = []
+    applied = T0
     for i, item in enumerate(items, start=1):
-        entry = QueuedMessage(i, "", f"m{i}", b"", T0 + i)
         if item is None:
-            rows.append((entry, None))
+            applied += NS_PER_S // 10
+            rows.append((QueuedMessage(i, "", f"m{i}", b"", applied), None))
             continue
         originator, created_s = item
+        applied = T0 + created_s * NS_PER_S + NS_PER_S // 2
         env = new_envelope(
             originator=originator,
             seq=i,
@@ -100,7 +105,7 @@ def _entries(
             label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
             payload=impact(trk_id=i),
         )
-        rows.append((entry, env))
+        rows.append((QueuedMessage(i, "", f"m{i}", b"", applied), env))
     return rows
 
 
@@ -108,16 +113,54 @@ def test_plan_asks_each_originator_for_the_stretch_around_a_damaged_entry() -> N
     entries = _entries(("ROK", 10), ("USA", 11), None, ("ROK", 20), ("ROK", 30))
     requests = plan(entries, ["ROK", "USA"], now_ns=T0 + 1000 * NS_PER_S)
     by = {r.originator: (r.since, r.until) for r in requests}
-    assert by["ROK"] == (T0 + 10 * NS_PER_S - MARGIN_NS, T0 + 20 * NS_PER_S + MARGIN_NS)
-    assert by["USA"] == (T0 + 11 * NS_PER_S - MARGIN_NS, T0 + 1000 * NS_PER_S)  # none after
+    next_applied = T0 + 20 * NS_PER_S + NS_PER_S // 2  # ROK's report of 20 s
+    assert by["ROK"] == (T0 + 10 * NS_PER_S - MARGIN_NS, next_applied + MARGIN_NS)
+    # Nothing of USA's after it: up to when the node applied its next entry.
+    assert by["USA"] == (T0 + 11 * NS_PER_S - MARGIN_NS, next_applied + MARGIN_NS)
+
+
+def test_plan_reaches_back_to_a_backlog_applied_after_the_damaged_entry() -> None:
+    """A fresh heartbeat came first, then an outage's backlog: the range covers the
+    backlog, and the heartbeat marks no end."""
+    hb = new_envelope(
+        originator="ROK",
+        seq=1,
+        created=T0 + 500 * NS_PER_S,
+        label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
+        payload=Heartbeat(trk_id=0, interval_s=5.0),
+    )
+    entries = _entries(("ROK", 100), None, ("ROK", 200), ("ROK", 300))
+    entries.insert(1, (QueuedMessage(9, "", "hb", b"", T0 + 500 * NS_PER_S), hb))
+    (request,) = plan(entries, ["ROK"], now_ns=T0 + 1000 * NS_PER_S)
+    assert request.since == T0 + 100 * NS_PER_S - MARGIN_NS
+    entries = _entries(("ROK", 300), None, ("ROK", 100), ("ROK", 200))  # backlog after
+    (request,) = plan(entries, ["ROK"], now_ns=T0 + 1000 * NS_PER_S)
+    assert request.since == T0 + 100 * NS_PER_S - MARGIN_NS
 
 
 def test_plan_merges_ranges_and_starts_from_zero_when_nothing_precedes() -> None:
     entries = _entries(None, ("ROK", 10), None, ("ROK", 12))
     (request,) = plan(entries, ["ROK"], now_ns=T0)
-    assert (request.since, request.until) == (0, T0 + 12 * NS_PER_S + MARGIN_NS)
+    assert request.since == 0
+    assert request.until == T0 + 12 * NS_PER_S + NS_PER_S // 2 + MARGIN_NS
     assert "1, 3" in request.reason
     assert plan(_entries(("ROK", 1)), ["ROK"], now_ns=T0) == []
+
+
+def test_a_request_about_many_damaged_entries_still_fits_its_message() -> None:
+    entries = _entries(("ROK", 1), *[None] * 5000, ("ROK", 2))
+    (request,) = plan(entries, ["ROK"], now_ns=T0)
+    asked = ResendRequest(
+        trk_id=0, originator="ROK", since=request.since, until=request.until, reason=request.reason
+    )
+    sent = new_envelope(
+        originator="JPN",
+        seq=1,
+        created=T0,
+        label=SecurityLabel("UNCLASSIFIED", ("ROK",)),
+        payload=asked,
+    )
+    assert decode(encode(sent)).payload == asked  # the reason stays within 256 characters
 
 
 def test_open_requests_survive_a_restart(tmp_path: Path) -> None:
@@ -200,9 +243,9 @@ async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the
     assert sorted(after) == sorted(before)  # recovered, and nothing twice
     assert jpn.counters.get("recovered") == 1
     assert jpn.counters.get("recovery.complete") == 1  # ROK's
-    # Nothing of USA's precedes the damaged entry, so JPN asked USA from time 0, which
-    # is before what USA keeps: reported as possibly not recovered, not silently taken.
-    assert jpn.counters.get("recovery.incomplete") == 1
+    # Nothing of USA's (or JPN's own) precedes the damaged entry, so JPN asked from time
+    # 0, before what they keep: reported as possibly not recovered, not silently taken.
+    assert jpn.counters.get("recovery.incomplete") == 2
     assert jpn.recovery.open == []
     assert not json.loads((tmp_path / "recovery-JPN.json").read_text())
     assert nodes["ROK"].counters.get("resend.answered") == 1
@@ -291,13 +334,29 @@ def test_a_request_range_must_not_run_backwards() -> None:
         ResendRequest(trk_id=0, originator="ROK", since=5, until=4)
 
 
-def test_resend_parts_stay_under_the_message_limit() -> None:
-    from warnlink.sharing.gateway import _parts
-
-    messages = [bytes(700) for _ in range(200)]
-    parts = list(_parts(messages))
-    assert sum(len(p) for p in parts) == 200
-    assert all(sum(map(len, p)) <= RESEND_PART_BYTES for p in parts)
+async def test_a_long_answer_goes_in_parts_each_within_the_message_limit(
+    tmp_path: Path,
+) -> None:
+    """200 reports through the relay, countersigned on the way: several parts, none
+    refused at JPN's edge (64 KiB), every message there, the request complete."""
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    for trk_id in range(200):
+        clock.advance_s(0.01)
+        await nodes["ROK"].gateway.send(track(trk_id=trk_id))
+    await bus.wait_idle()
+    jpn = nodes["JPN"]
+    jpn.recovery.add([OpenRequest("ROK", T0 - 1, clock.now_ns(), "test")])
+    await jpn._ask_again()
+    await bus.wait_idle()
+    assert nodes["USA"].counters.get("relay.resend") > 1  # parts
+    assert not [k for k in jpn.counters.as_dict() if k.startswith("rejected")]
+    assert jpn.counters.get("resend.held") == 200
+    assert jpn.counters.get("recovery.complete") == 1
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
 
 
 async def test_an_answer_from_another_party_than_the_one_asked_applies_nothing(
@@ -326,3 +385,137 @@ async def test_an_answer_from_another_party_than_the_one_asked_applies_nothing(
     for node in nodes.values():
         await node.stop()
     await bus.close()
+
+
+async def test_a_heartbeat_sent_again_is_refused_at_the_relay_and_at_the_requester(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    jpn = nodes["JPN"]
+    jpn.recovery.add([OpenRequest("USA", T0 - 1, T0 + NS_PER_S, "test", request_id="b" * 32)])
+    jpn.recovery.add([OpenRequest("ROK", T0 - 1, T0 + NS_PER_S, "test", request_id="c" * 32)])
+    for party, request in (("USA", "b" * 32), ("ROK", "c" * 32)):
+        beat = new_envelope(
+            originator=party,
+            seq=99,
+            created=T0,
+            label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
+            payload=Heartbeat(trk_id=0, interval_s=5.0),
+        )
+        beat = sign(beat, KEYS[party].own)
+        answer = Resend(
+            trk_id=0,
+            request=request,
+            to="JPN",
+            messages=(encode(beat),),
+            part=1,
+            last=True,
+            retained_since=0,
+        )
+        await nodes[party].gateway.send_to(answer, "JPN")
+    await bus.wait_idle()
+    assert nodes["USA"].counters.get("relay.rejected.mislabelled") == 1  # ROK's, not_resendable
+    assert jpn.counters.get("rejected.resend.mislabelled") == 1  # USA's, straight to JPN
+    assert "USA" not in jpn.picture.heartbeats
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+async def test_an_answer_whose_parts_did_not_all_arrive_is_reported_incomplete(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    jpn = nodes["JPN"]
+    jpn.recovery.add([OpenRequest("USA", T0 - 1, T0 + NS_PER_S, "test", request_id="d" * 32)])
+    answer = Resend(
+        trk_id=0, request="d" * 32, to="JPN", messages=(), part=2, last=True, retained_since=0
+    )
+    await nodes["USA"].gateway.send_to(answer, "JPN")  # part 1 never came
+    await bus.wait_idle()
+    assert jpn.counters.get("recovery.incomplete") == 1
+    assert jpn.counters.get("recovery.complete") == 0
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()
+
+
+class _FailingOnce(MemoryQueueStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("disk full")
+        return super().append(subject, msg_id, data, time_ns)
+
+
+def test_a_recovered_message_whose_logging_failed_is_taken_when_the_answer_comes_again(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(T0)
+    jpn = _node("JPN", tmp_path, clock, MemoryBus(None, clock=clock))
+    jpn.applied_log = _FailingOnce()
+    request = OpenRequest("ROK", T0 - 1, T0 + NS_PER_S, "test")
+    message = envelope(track(trk_id=3), originator="ROK")
+    with pytest.raises(StoreError):
+        jpn._take_again(message, request)
+    assert message.msg_id not in request.have  # so the answer handled again applies it
+    jpn._take_again(message, request)
+    assert jpn.counters.get("recovered") == 1
+    assert [e.msg_id for e in jpn.applied_log.entries()] == [message.msg_id]
+
+
+async def test_an_intact_entry_this_version_cannot_read_is_reported_and_kept(
+    tmp_path: Path,
+) -> None:
+    from warnlink.transport.queue_store import entry_digest
+
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = await _nodes(tmp_path, clock, bus)
+    await nodes["ROK"].gateway.send(impact(trk_id=1))
+    await bus.wait_idle()
+    for node in nodes.values():
+        await node.stop()
+    path = tmp_path / "applied-JPN.sqlite"
+    conn = sqlite3.connect(path)
+    entry_id, subject, msg_id, time_ns = conn.execute(
+        "SELECT id, subject, msg_id, time_ns FROM queue ORDER BY id LIMIT 1"
+    ).fetchone()
+    future = b"\x81\xa6schema\x63"  # a later schema version, digest and all
+    conn.execute(
+        "UPDATE queue SET data = ?, digest = ? WHERE id = ?",
+        (future, entry_digest(subject, msg_id, future, time_ns), entry_id),
+    )
+    conn.commit()
+    conn.close()
+    jpn = _node("JPN", tmp_path, clock, bus)
+    assert jpn.counters.get("applied_log.unreadable") == 1
+    assert jpn.counters.get("applied_log.damaged") == 0
+    assert jpn.recovery.open == []
+    assert entry_id in [e.entry_id for e in jpn.applied_log.entries()]
+    await jpn.stop()
+    await bus.close()
+
+
+def test_a_row_written_with_a_digest_that_reads_back_without_one_is_damaged(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "q.sqlite"
+    store = SqliteQueueStore(path, what="outbox")
+    store.append("s", "m", b"\x01", 5)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE queue SET digest = NULL")
+    conn.commit()
+    conn.close()
+    reopened = SqliteQueueStore(path, what="outbox")
+    assert [e.intact for e in reopened.entries()] == [False]
+    reopened.close()

@@ -321,7 +321,9 @@ async def soak(folder: Path, sizes: Sizes) -> list[CaseResult]:
             drained = await rig.drain(sizes.soak_drain_s)
         finally:
             ticking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A sampler that failed was reported above; here it must not hide an error
+            # already on its way out.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await ticking
         sampler.close()
         notes: dict[str, int | float | str] = {**rig.counters(), "drained": str(drained)}

@@ -90,6 +90,8 @@ class Contribution:
     impact: ImpactPrediction | None = None
     impact_received_ns: int | None = None
     status: Status = Status.FLYING
+    #: Event time of the status message `status` came from (None: none came).
+    status_epoch: int | None = None
     #: Provenance: the first message's id, then the latest ones, `PROVENANCE_KEPT` at most.
     msg_ids: list[str] = field(default_factory=list)
     #: Messages applied to this contribution, all of them.
@@ -281,7 +283,11 @@ class Picture:
                     contribution.impact = payload
                 contribution.impact_received_ns = contribution.impact_received_ns or received_ns
             case EventStatus():
-                contribution.status = payload.status
+                # The latest word by event time, not by arrival: an older status
+                # arriving late (recovered after a damaged store) does not undo a newer.
+                if contribution.status_epoch is None or payload.epoch >= contribution.status_epoch:
+                    contribution.status = payload.status
+                    contribution.status_epoch = payload.epoch
         if isinstance(payload, TrackReport):
             self._check_split(key)
         self._associate(key)

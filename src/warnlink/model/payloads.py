@@ -199,8 +199,8 @@ class ResendRequest(_Payload, frozen=True, tag="resend_request"):
     """
 
     originator: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$", max_length=16)]
-    since: int
-    until: int
+    since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    until: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     reason: Annotated[str, msgspec.Meta(max_length=256)] = ""
 
     def __post_init__(self) -> None:
@@ -230,10 +230,14 @@ class Resend(_Payload, frozen=True, tag="resend"):
     request: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
     to: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$", max_length=16)]
     messages: Annotated[tuple[bytes, ...], msgspec.Meta(max_length=1024)]
-    part: Annotated[int, msgspec.Meta(ge=1)]
+    part: Annotated[int, msgspec.Meta(ge=1, le=2**31)]
     last: bool
-    retained_since: int
+    retained_since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
+
+#: What a `Resend` may carry: reports (a heartbeat, a request or an answer sent again
+#: would say something false about now).
+RESENDABLE: tuple[type, ...] = (LaunchReport, TrackReport, ImpactPrediction, EventStatus)
 
 Payload = (
     LaunchReport | TrackReport | ImpactPrediction | EventStatus | Heartbeat | ResendRequest | Resend

@@ -25,8 +25,9 @@ its retention time, from which `Gateway.answer` sends a receiver again what it a
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, MessageError, TransportError
@@ -42,6 +43,7 @@ from warnlink.model import (
     kind_of,
     new_envelope,
 )
+from warnlink.model.payloads import RESENDABLE
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
@@ -160,66 +162,92 @@ class Gateway:
 
         What went straight to the requester is sent as it went (the product it was
         given); what went through a relay is sent as the original, for the relay to
-        decide on again.
+        decide on again. The archive is read a page at a time and each part sent as it
+        fills, so a long range neither sits in memory nor holds the node's loop.
         """
         asked = request.payload
         assert isinstance(asked, ResendRequest)
         requester = request.originator
-        messages = list(self._sent_to(requester, asked.since, asked.until))
+        part: list[bytes] = []
+        size = 0
+        number = count = 0
+        async for data in self._sent_to(requester, asked.since, asked.until):
+            if part and size + len(data) > RESEND_PART_BYTES:
+                number += 1
+                await self._send_part(request, part, number, last=False)
+                part, size = [], 0
+            part.append(data)
+            size += len(data)
+            count += 1
+        await self._send_part(request, part, number + 1, last=True)
         log.info(
-            "%s sends %s again %d messages created in (%d, %d]: %s",
+            "%s sent %s again %d messages created in (%d, %d]: %s",
             self.party,
             requester,
-            len(messages),
+            count,
             asked.since,
             asked.until,
             asked.reason,
         )
-        parts = list(_parts(messages)) or [[]]
-        for number, part in enumerate(parts, start=1):
-            answer = Resend(
-                trk_id=0,
-                request=request.msg_id,
-                to=requester,
-                messages=tuple(part),
-                part=number,
-                last=number == len(parts),
-                retained_since=self.outbox.retained_since,
-            )
-            await self.send_to(answer, requester)
         self.counters.inc("resend.answered")
-        self.counters.inc("resend.messages", len(messages))
-        return len(messages)
+        self.counters.inc("resend.messages", count)
+        return count
 
-    def _sent_to(self, requester: str, since: int, until: int) -> Iterator[bytes]:
+    async def _send_part(
+        self, request: Envelope, messages: list[bytes], number: int, *, last: bool
+    ) -> None:
+        answer = Resend(
+            trk_id=0,
+            request=request.msg_id,
+            to=request.originator,
+            messages=tuple(messages),
+            part=number,
+            last=last,
+            retained_since=self.outbox.retained_since,
+        )
+        await self.send_to(answer, request.originator)
+
+    async def _sent_to(self, requester: str, since: int, until: int) -> AsyncIterator[bytes]:
         """What this party sent `requester` (directly, or through a relay that delivers
-        to it) created in (since, until], as kept in the archive."""
+        to it) created in (since, until], as kept in the archive, a page at a time."""
         direct = node_inbox(requester, self.party)
-        via = {
+        subjects = [direct] + [
             relay_inbox(relay, self.party)
             for r, relay in self.federation.routes(self.party)
             if r == requester and relay is not None
-        }
-        for entry in self.outbox.retained(since - _ARCHIVE_SLACK_NS, until + _ARCHIVE_SLACK_NS):
-            if entry.subject != direct and entry.subject not in via:
-                continue
-            try:
-                envelope = decode(entry.data)
-            except MessageError:
-                continue  # the archive only holds what this party encoded
-            if (
-                envelope.originator == self.party
-                and since < envelope.created <= until
-                and not isinstance(envelope.payload, (Resend, ResendRequest))
-                and (entry.subject == direct or envelope.label.releases_to(requester))
-            ):
-                yield entry.data
+        ]
+        first = max(since, self.outbox.retained_since) - _ARCHIVE_SLACK_NS
+        after_id = 0
+        while page := self.outbox.retained(
+            first, until + _ARCHIVE_SLACK_NS, subjects=subjects, after_id=after_id
+        ):
+            after_id = page[-1].entry_id
+            for entry in page:
+                try:
+                    envelope = decode(entry.data)
+                except MessageError:
+                    continue  # the archive only holds what this party encoded
+                if (
+                    envelope.originator == self.party
+                    and since < envelope.created <= until
+                    and isinstance(envelope.payload, RESENDABLE)
+                    and (entry.subject == direct or envelope.label.releases_to(requester))
+                ):
+                    yield entry.data
+            await asyncio.sleep(0)  # let the node's other work in between pages
 
     def own_sent(self, since: int, until: int) -> Iterator[bytes]:
         """This party's own messages (as originated, not a product made of one) created
-        in (since, until], as kept in the archive; each once."""
+        in (since, until], as kept in the archive or still waiting in the outbox; each
+        once."""
         seen: set[str] = set()
-        for entry in self.outbox.retained(since - _ARCHIVE_SLACK_NS, until + _ARCHIVE_SLACK_NS):
+        first, last = since - _ARCHIVE_SLACK_NS, until + _ARCHIVE_SLACK_NS
+        after_id = 0
+        pages = [self.outbox.waiting()]
+        while page := self.outbox.retained(first, last, after_id=after_id):
+            after_id = page[-1].entry_id
+            pages.append(page)
+        for entry in (e for page in pages for e in page):
             try:
                 envelope = decode(entry.data)
             except MessageError:
@@ -229,7 +257,7 @@ class Gateway:
                 and envelope.derived_from is None
                 and envelope.msg_id not in seen
                 and since < envelope.created <= until
-                and not isinstance(envelope.payload, (Resend, ResendRequest))
+                and isinstance(envelope.payload, RESENDABLE)
             ):
                 seen.add(envelope.msg_id)
                 yield entry.data
@@ -300,17 +328,3 @@ class Gateway:
     def record(self, envelope: Envelope) -> None:
         """Mark a received envelope seen, once it is fully handled."""
         self.replay.record(envelope)
-
-
-def _parts(messages: list[bytes]) -> Iterator[list[bytes]]:
-    """`messages` in runs of at most `RESEND_PART_BYTES` bytes (at least one each)."""
-    part: list[bytes] = []
-    size = 0
-    for data in messages:
-        if part and size + len(data) > RESEND_PART_BYTES:
-            yield part
-            part, size = [], 0
-        part.append(data)
-        size += len(data)
-    if part:
-        yield part

@@ -5,14 +5,16 @@ originators labelled them; it does not ask the relay or the gateways what they
 decided. A leak is a delivered message whose original does not release it to the
 recipient, a delivered field the original's label withholds from the recipient, or a
 delivery whose origin is unknown. The delivered copy's own label is not trusted:
-only the original's counts.
+only the original's counts. The messages inside a `Resend` are checked as deliveries
+of their own (one that does not decode is a leak: nothing can vouch for it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warnlink.model import Envelope
+from warnlink.errors import MessageError
+from warnlink.model import Envelope, Resend, decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class Leak:
     recipient: str
     msg_id: str
     originator: str
-    what: str  # "message", "field:<name>", "unknown_origin"
+    what: str  # "message", "field:<name>", "unknown_origin", "unreadable_inner"
 
 
 class LeakChecker:
@@ -50,4 +52,14 @@ class LeakChecker:
                 leaks.append(
                     Leak(recipient, delivered.msg_id, original.originator, f"field:{field}")
                 )
+        if isinstance(delivered.payload, Resend):
+            for data in delivered.payload.messages:
+                try:
+                    inner = decode(data)
+                except MessageError:
+                    leaks.append(
+                        Leak(recipient, delivered.msg_id, original.originator, "unreadable_inner")
+                    )
+                    continue
+                leaks += self.check(recipient, inner)
         return leaks

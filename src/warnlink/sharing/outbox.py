@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 
 from warnlink.counters import Counters
 from warnlink.errors import TransportError
@@ -88,7 +89,7 @@ class Outbox:
         self.retain_ns = round(retain_s * NS_PER_S)
         self._next_prune_ns = 0
         #: Messages created from here on are still in the archive (UTC ns).
-        self.retained_since = clock.now_ns() - self.retain_ns
+        self.retained_since = max(clock.now_ns() - self.retain_ns, 0)
         self._pending: dict[int, QueuedMessage] = {}
         for entry in store.entries():
             if entry.intact:
@@ -146,19 +147,39 @@ class Outbox:
         if self.archive is not None:
             self.archive.append(subject, msg_id, data, time_ns)
 
-    def retained(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
-        """The archived messages kept (appended to the outbox) from `first_ns` to
-        `last_ns`, UTC ns, oldest first; damaged ones are counted
-        (``archive.damaged``), reported and left out."""
+    def waiting(self) -> list[QueuedMessage]:
+        """The messages not acknowledged yet, oldest first."""
+        return sorted(self._pending.values(), key=lambda e: e.entry_id)
+
+    def retained(
+        self,
+        first_ns: int,
+        last_ns: int,
+        *,
+        subjects: Sequence[str] = (),
+        after_id: int = 0,
+        limit: int = 500,
+    ) -> list[QueuedMessage]:
+        """A page of the archived messages kept (appended to the outbox) from `first_ns`
+        to `last_ns`, UTC ns, to `subjects` (all when empty), after entry `after_id`,
+        oldest first (at most `limit`; an empty page: no more). Damaged ones are
+        counted (``archive.damaged``), reported and left out of the page."""
         if self.archive is None:
             return []
         kept = []
-        for entry in self.archive.between(first_ns, last_ns):
+        page = self.archive.between(
+            first_ns, last_ns, subjects=subjects, after_id=after_id, limit=limit
+        )
+        for entry in page:
             if entry.intact:
                 kept.append(entry)
                 continue
             self.counters.inc("archive.damaged")
             log.error("sent-archive entry %d is damaged; it cannot be sent again", entry.entry_id)
+        if page and not kept:  # a page of damaged entries only: the next one
+            return self.retained(
+                first_ns, last_ns, subjects=subjects, after_id=page[-1].entry_id, limit=limit
+            )
         return kept
 
     def prune(self) -> None:
@@ -166,7 +187,7 @@ class Outbox:
         now = self.clock.now_ns()
         if self.archive is None or now < self._next_prune_ns:
             return
-        self.retained_since = now - self.retain_ns
+        self.retained_since = max(now - self.retain_ns, 0)
         self.archive.remove_before(self.retained_since)
         self._next_prune_ns = now + self.retain_ns // 10
 

@@ -12,10 +12,12 @@ which decides again for the requester). The node applies what it lacks and count
 a range the originator no longer keeps (its retention, an hour by default) is
 reported as not recovered (``recovery.incomplete``, an error in the log).
 
-The range per originator X: from the creation time of the last intact entry from X
-before the damaged one, to that of the first intact entry from X after it (now, if
-none), each widened by `MARGIN_S` (messages of one originator may arrive out of
-creation order across two paths); from 0 when no entry from X precedes it. Ranges of
+The range per originator X, over X's reports (a heartbeat, never sent again, may
+arrive fresh ahead of a backlog): from the creation time of the last of them before the
+damaged entry, or of the oldest after it if older (a backlog on another path), to
+the later of the first of them after it and the time the node applied its next entry
+(now, if none), each end widened by `MARGIN_S` (clock skew, paths); from 0 when none
+of X's reports precedes it. Ranges of
 several damaged entries are merged. Asking too much costs only bytes: whatever the node
 already holds (`OpenRequest.have`, and the picture's message ids) is not applied again.
 
@@ -37,6 +39,7 @@ from typing import Final
 
 from warnlink.errors import StoreError
 from warnlink.model import Envelope
+from warnlink.model.payloads import RESENDABLE
 from warnlink.model.time import NS_PER_S
 from warnlink.transport.queue_store import QueuedMessage
 
@@ -55,6 +58,7 @@ class OpenRequest:
         reason: why (the damaged entries), sent with the request.
         request_id: msg_id of the latest `ResendRequest` sent for it ("" before).
         have: ids of messages in the range the node holds (not applied again).
+        parts: the numbers of the answer's parts that arrived.
     """
 
     originator: str
@@ -63,6 +67,7 @@ class OpenRequest:
     reason: str
     request_id: str = ""
     have: set[str] = field(default_factory=set)
+    parts: set[int] = field(default_factory=set)
 
     def covers(self, envelope: Envelope) -> bool:
         """Whether `envelope` is one of this request's originator's, in its range."""
@@ -78,9 +83,12 @@ def plan(
 ) -> list[OpenRequest]:
     """The requests that cover every damaged entry (envelope None) of an applied-log.
 
+    Only reports mark the ranges' ends: a heartbeat (never kept, so never sent again)
+    may arrive fresh ahead of an outage's backlog.
+
     Args:
         entries: the log's entries in order, each with its envelope (None: damaged).
-        originators: the parties to ask (every other party of the federation).
+        originators: the parties to ask (every party whose messages reach this one).
         now_ns: the upper end for a damaged entry with no intact one after it.
     """
     margin = round(MARGIN_S * NS_PER_S)
@@ -88,25 +96,34 @@ def plan(
     damaged = [i for i, (_, envelope) in enumerate(entries) if envelope is None]
     if not damaged:
         return []
+    reason = _reason([entries[i][0].entry_id for i in damaged])
     for originator in sorted(originators):
         created = [
             (i, env.created)
             for i, (_, env) in enumerate(entries)
-            if env is not None and env.originator == originator
+            if env is not None
+            and env.originator == originator
+            and isinstance(env.payload, RESENDABLE)
         ]
         ranges: list[tuple[int, int]] = []
         for index in damaged:
             before = [c for i, c in created if i < index]
             after = [c for i, c in created if i > index]
-            since = max(before[-1] - margin, 0) if before else 0
-            until = after[0] + margin if after else now_ns
-            ranges.append((since, max(until, since)))
-        for since, until in _merged(ranges):
-            ids = ", ".join(str(entries[i][0].entry_id) for i in damaged)
-            requests.append(
-                OpenRequest(originator, since, until, f"applied-log entries {ids} damaged")
-            )
+            # Arrived after the damaged one, yet maybe created before it (a backlog on
+            # another path): the range reaches back to the oldest of those too.
+            since = min(before[-1:] + after) if before else 0
+            later = [entry.time_ns for entry, env in entries[index + 1 :] if env is not None]
+            until = max(after[:1] + later[:1]) + margin if after or later else now_ns
+            ranges.append((max(since - margin, 0) if since else 0, max(until, since)))
+        requests += [OpenRequest(originator, a, b, reason) for a, b in _merged(ranges)]
     return requests
+
+
+def _reason(entry_ids: list[int]) -> str:
+    """Why, in at most 256 characters, whatever the number of damaged entries."""
+    if len(entry_ids) <= 5:
+        return f"applied-log entries {', '.join(map(str, entry_ids))} damaged"
+    return f"{len(entry_ids)} applied-log entries damaged, {entry_ids[0]} to {entry_ids[-1]}"
 
 
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

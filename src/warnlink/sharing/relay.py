@@ -36,6 +36,7 @@ import msgspec
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, Resend, decode, encode, make_msg_id
+from warnlink.model.payloads import RESENDABLE
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, countersign, sign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
@@ -169,6 +170,12 @@ class Relay:
         for data in answer.messages:
             try:
                 inner = decode(data)
+                if not isinstance(inner.payload, RESENDABLE):
+                    raise LabelError(
+                        f"a {inner.kind} cannot be sent again",
+                        rule="not_resendable",
+                        msg_id=inner.msg_id,
+                    )
                 if inner.originator != envelope.originator or inner.producer is not None:
                     raise LabelError(
                         f"{envelope.originator} sent again a message issued by {inner.issued_by}",

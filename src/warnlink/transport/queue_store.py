@@ -21,13 +21,16 @@ inside a stored message reads back without complaint. Each row therefore carries
 ``digest`` = BLAKE2b-128 over its subject, msg_id, data and time (`entry_digest`); a
 row whose digest does not match is returned with ``intact`` False, for its user to
 report and recover, never silently used or dropped. Rows written at version 1 have no
-digest (NULL) and are taken as they are; the upgrade adds the column and the index.
+digest (NULL) and are taken as they are; the upgrade adds the column and the index,
+and notes the last version-1 row (``v1_rows``): a later row without a digest is
+damaged (a changed record header can make the digest read as NULL).
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +52,8 @@ CREATE TABLE queue (
     digest BLOB
 );
 CREATE INDEX queue_time ON queue (time_ns);
+CREATE TABLE v1_rows (last_id INTEGER NOT NULL);
+INSERT INTO v1_rows VALUES (0);
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
@@ -58,6 +63,8 @@ _UPGRADES: Final = {
 BEGIN;
 ALTER TABLE queue ADD COLUMN digest BLOB;
 CREATE INDEX queue_time ON queue (time_ns);
+CREATE TABLE v1_rows (last_id INTEGER NOT NULL);
+INSERT INTO v1_rows SELECT coalesce(max(id), 0) FROM queue;
 PRAGMA user_version = 2;
 COMMIT;
 """,
@@ -107,8 +114,17 @@ class QueueStore(Protocol):
         """Every entry, oldest first, damaged ones included (``intact`` False)."""
         ...
 
-    def between(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
-        """The entries appended at `first_ns` <= time_ns <= `last_ns`, oldest first."""
+    def between(
+        self,
+        first_ns: int,
+        last_ns: int,
+        *,
+        subjects: Sequence[str] = (),
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[QueuedMessage]:
+        """The entries appended at `first_ns` <= time_ns <= `last_ns`, oldest first: only
+        to `subjects` (when given), only after entry `after_id`, at most `limit`."""
         ...
 
     def remove_before(self, time_ns: int) -> int:
@@ -145,8 +161,23 @@ class MemoryQueueStore:
     def entries(self) -> list[QueuedMessage]:
         return list(self._entries.values())
 
-    def between(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
-        return [e for e in self._entries.values() if first_ns <= e.time_ns <= last_ns]
+    def between(
+        self,
+        first_ns: int,
+        last_ns: int,
+        *,
+        subjects: Sequence[str] = (),
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[QueuedMessage]:
+        found = [
+            e
+            for e in self._entries.values()
+            if first_ns <= e.time_ns <= last_ns
+            and e.entry_id > after_id
+            and (not subjects or e.subject in subjects)
+        ]
+        return found if limit is None else found[:limit]
 
     def remove_before(self, time_ns: int) -> int:
         old = [k for k, e in self._entries.items() if e.time_ns < time_ns]
@@ -192,6 +223,8 @@ class SqliteQueueStore:
             folder=path.parent,
             upgrades=_UPGRADES,
         )
+        with self._translated("open") as conn:
+            (self._last_v1_id,) = conn.execute("SELECT last_id FROM v1_rows").fetchone()
 
     def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
         return translated(self._conn, str(self.path), doing)
@@ -208,16 +241,34 @@ class SqliteQueueStore:
     def entries(self) -> list[QueuedMessage]:
         return self._select("", ())
 
-    def between(self, first_ns: int, last_ns: int) -> list[QueuedMessage]:
-        return self._select("WHERE time_ns BETWEEN ? AND ?", (first_ns, last_ns))
+    def between(
+        self,
+        first_ns: int,
+        last_ns: int,
+        *,
+        subjects: Sequence[str] = (),
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[QueuedMessage]:
+        where = "WHERE time_ns BETWEEN ? AND ? AND id > ?"
+        args: tuple[int | str, ...] = (first_ns, last_ns, after_id)
+        if subjects:
+            where += f" AND subject IN ({', '.join('?' * len(subjects))})"
+            args += tuple(subjects)
+        if limit is not None:
+            return self._select(where, args, f" LIMIT {int(limit)}")
+        return self._select(where, args)
 
-    def _select(self, where: str, args: tuple[int, ...]) -> list[QueuedMessage]:
+    def _select(
+        self, where: str, args: tuple[int | str, ...], tail: str = ""
+    ) -> list[QueuedMessage]:
         with self._translated("read") as conn:
             rows = conn.execute(
-                f"SELECT id, subject, msg_id, data, time_ns, digest FROM queue {where} ORDER BY id",
+                "SELECT id, subject, msg_id, data, time_ns, digest FROM queue "
+                f"{where} ORDER BY id{tail}",
                 args,
             ).fetchall()
-        return [_message(row) for row in rows]
+        return [_message(row, self._last_v1_id) for row in rows]
 
     def remove_before(self, time_ns: int) -> int:
         """Forget the entries appended before `time_ns`; not waited onto disk."""
@@ -244,13 +295,16 @@ class SqliteQueueStore:
             self._conn.close()
 
 
-def _message(row: tuple[Any, ...]) -> QueuedMessage:
+def _message(row: tuple[Any, ...], last_v1_id: int = 0) -> QueuedMessage:
     """One row read back, checked against its digest (a row without one is taken as it
-    is; a row whose fields are not even of their types is damaged too)."""
+    is if written at version 1, up to `last_v1_id`; a row whose fields are not even of
+    their types is damaged too)."""
     entry_id, subject, msg_id, data, time_ns, digest = row
     try:
         fields = (str(subject), str(msg_id), bytes(data), int(time_ns))
     except (TypeError, ValueError):
         return QueuedMessage(int(entry_id), "", "", b"", 0, intact=False)
-    intact = digest is None or digest == entry_digest(*fields)
+    if digest is None:
+        return QueuedMessage(int(entry_id), *fields, intact=int(entry_id) <= last_v1_id)
+    intact = digest == entry_digest(*fields)
     return QueuedMessage(int(entry_id), *fields, intact=intact)

@@ -7,6 +7,7 @@ from typing import Final
 
 import numpy as np
 
+from warnlink.errors import StoreError
 from warnlink.model import (
     Ellipse,
     Envelope,
@@ -22,6 +23,7 @@ from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import countersign, ephemeral_keys, sign
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sim.trajectory import Trajectory
+from warnlink.transport.queue_store import MemoryQueueStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TRILATERAL = ROOT / "scenarios" / "trilateral.toml"
@@ -109,3 +111,17 @@ def nees(reports: list[TrackEstimate], trajectory: Trajectory) -> list[float]:
         err = r.state - trajectory.state_at(r.time_s - trajectory.launch_time_s)
         out.append(float(err @ np.linalg.solve(r.cov, err)))
     return out
+
+
+class FailingOnceStore(MemoryQueueStore):
+    """A queue store whose first append fails, as a full disk would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("disk full")
+        return super().append(subject, msg_id, data, time_ns)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.factories import KEYS, T0, envelope, impact, track, trilateral
+from tests.factories import KEYS, T0, FailingOnceStore, envelope, impact, track, trilateral
 from warnlink.counters import Counters
 from warnlink.errors import StoreError
 from warnlink.faults.corrupt import flip_byte
@@ -32,28 +34,10 @@ from warnlink.transport import MemoryBus
 from warnlink.transport.queue_store import (
     MemoryQueueStore,
     QueuedMessage,
-    QueueStore,
     SqliteQueueStore,
 )
 
 MARGIN_NS = round(MARGIN_S * NS_PER_S)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def queue(request: pytest.FixtureRequest, tmp_path: Path) -> QueueStore:
-    if request.param == "memory":
-        return MemoryQueueStore()
-    return SqliteQueueStore(tmp_path / "q.sqlite", what="archive")
-
-
-def test_queue_store_reads_a_time_range_and_forgets_what_is_older(queue: QueueStore) -> None:
-    for i in range(5):
-        queue.append("s", f"m{i}", bytes([i]), 10 * i)
-    assert [e.msg_id for e in queue.between(10, 30)] == ["m1", "m2", "m3"]
-    assert queue.remove_before(20) == 2
-    assert [e.msg_id for e in queue.entries()] == ["m2", "m3", "m4"]
-    assert all(e.intact for e in queue.entries())
-    queue.close()
 
 
 def test_a_byte_changed_in_the_file_is_caught_by_the_entry_digest(tmp_path: Path) -> None:
@@ -195,6 +179,27 @@ async def _nodes(tmp_path: Path, clock: ManualClock, bus: MemoryBus) -> dict[str
     return nodes
 
 
+@dataclass
+class Fed:
+    """Three nodes on one MemoryBus with their stores in `folder`; stopped afterwards."""
+
+    folder: Path
+    clock: ManualClock
+    bus: MemoryBus
+    nodes: dict[str, Node]
+
+
+@pytest.fixture
+async def fed(tmp_path: Path) -> AsyncIterator[Fed]:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    made = Fed(tmp_path, clock, bus, await _nodes(tmp_path, clock, bus))
+    yield made
+    for node in made.nodes.values():
+        await node.stop()
+    await bus.close()
+
+
 def _node(party: str, folder: Path, clock: ManualClock, bus: MemoryBus) -> Node:
     return Node(party, trilateral(), bus, clock, epoch_ns=T0, keys=KEYS[party], audit_dir=folder)
 
@@ -215,13 +220,14 @@ async def _damage_and_restart(
 
 
 async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the_relay(
-    tmp_path: Path,
+    fed: Fed,
 ) -> None:
     """ROK -> (USA relay) -> JPN: JPN's copy of one ROK report is damaged on disk; the
     restarted node reports it, asks ROK, and ends with every message exactly once."""
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+    tmp_path = fed.folder
+    clock = fed.clock
+    bus = fed.bus
+    nodes = fed.nodes
     sent = []
     for step in range(6):
         clock.advance_s(1)
@@ -253,17 +259,13 @@ async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the
     assert usa.counters.get("relay.resend") == 1  # ROK's (USA answers JPN directly)
     recovered = next(e for e in jpn.applied_log.entries() if e.msg_id == damaged_id)
     assert decode(recovered.data).payload.sensor is None  # redacted again by the relay
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
-async def test_a_range_the_originator_no_longer_keeps_is_reported_not_recovered(
-    tmp_path: Path,
-) -> None:
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+async def test_a_range_the_originator_no_longer_keeps_is_reported_not_recovered(fed: Fed) -> None:
+    tmp_path = fed.folder
+    clock = fed.clock
+    bus = fed.bus
+    nodes = fed.nodes
     for _ in range(3):
         await nodes["ROK"].gateway.send(impact(trk_id=1))
         await bus.wait_idle()
@@ -276,15 +278,11 @@ async def test_a_range_the_originator_no_longer_keeps_is_reported_not_recovered(
     assert jpn.counters.get("recovery.incomplete") >= 1
     assert jpn.counters.get("recovered") == 0
     assert first not in _applied_ids(jpn)  # lost, and said so
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
-async def test_an_answer_nobody_asked_for_applies_nothing(tmp_path: Path) -> None:
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+async def test_an_answer_nobody_asked_for_applies_nothing(fed: Fed) -> None:
+    bus = fed.bus
+    nodes = fed.nodes
     stray = envelope(track(trk_id=9), originator="ROK")
     answer = Resend(
         trk_id=0,
@@ -299,17 +297,13 @@ async def test_an_answer_nobody_asked_for_applies_nothing(tmp_path: Path) -> Non
     await bus.wait_idle()
     assert nodes["JPN"].counters.get("resend.unrequested") == 1
     assert nodes["JPN"].picture.received_from["ROK"] == 0
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
 async def test_the_relay_refuses_a_message_sent_again_that_its_sender_did_not_issue(
-    tmp_path: Path,
+    fed: Fed,
 ) -> None:
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+    bus = fed.bus
+    nodes = fed.nodes
     forged = envelope(track(trk_id=9), originator="JPN")
     answer = Resend(
         trk_id=0,
@@ -324,9 +318,6 @@ async def test_the_relay_refuses_a_message_sent_again_that_its_sender_did_not_is
     await bus.wait_idle()
     usa = nodes["USA"]
     assert usa.counters.get("relay.rejected.mislabelled") == 1
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
 def test_a_request_range_must_not_run_backwards() -> None:
@@ -334,14 +325,12 @@ def test_a_request_range_must_not_run_backwards() -> None:
         ResendRequest(trk_id=0, originator="ROK", since=5, until=4)
 
 
-async def test_a_long_answer_goes_in_parts_each_within_the_message_limit(
-    tmp_path: Path,
-) -> None:
+async def test_a_long_answer_goes_in_parts_each_within_the_message_limit(fed: Fed) -> None:
     """200 reports through the relay, countersigned on the way: several parts, none
     refused at JPN's edge (64 KiB), every message there, the request complete."""
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+    clock = fed.clock
+    bus = fed.bus
+    nodes = fed.nodes
     for trk_id in range(200):
         clock.advance_s(0.01)
         await nodes["ROK"].gateway.send(track(trk_id=trk_id))
@@ -354,17 +343,11 @@ async def test_a_long_answer_goes_in_parts_each_within_the_message_limit(
     assert not [k for k in jpn.counters.as_dict() if k.startswith("rejected")]
     assert jpn.counters.get("resend.held") == 200
     assert jpn.counters.get("recovery.complete") == 1
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
-async def test_an_answer_from_another_party_than_the_one_asked_applies_nothing(
-    tmp_path: Path,
-) -> None:
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+async def test_an_answer_from_another_party_than_the_one_asked_applies_nothing(fed: Fed) -> None:
+    bus = fed.bus
+    nodes = fed.nodes
     jpn = nodes["JPN"]
     jpn.recovery.add([OpenRequest("ROK", 0, T0 + NS_PER_S, "test", request_id="a" * 32)])
     theirs = envelope(track(trk_id=9), originator="ROK")  # ROK's, released to JPN
@@ -382,17 +365,13 @@ async def test_an_answer_from_another_party_than_the_one_asked_applies_nothing(
     assert jpn.counters.get("resend.unrequested") == 1
     assert jpn.counters.get("recovered") == 0
     assert len(jpn.recovery.open) == 1
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
 async def test_a_heartbeat_sent_again_is_refused_at_the_relay_and_at_the_requester(
-    tmp_path: Path,
+    fed: Fed,
 ) -> None:
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+    bus = fed.bus
+    nodes = fed.nodes
     jpn = nodes["JPN"]
     jpn.recovery.add([OpenRequest("USA", T0 - 1, T0 + NS_PER_S, "test", request_id="b" * 32)])
     jpn.recovery.add([OpenRequest("ROK", T0 - 1, T0 + NS_PER_S, "test", request_id="c" * 32)])
@@ -419,17 +398,11 @@ async def test_a_heartbeat_sent_again_is_refused_at_the_relay_and_at_the_request
     assert nodes["USA"].counters.get("relay.rejected.mislabelled") == 1  # ROK's, not_resendable
     assert jpn.counters.get("rejected.resend.mislabelled") == 1  # USA's, straight to JPN
     assert "USA" not in jpn.picture.heartbeats
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
 
 
-async def test_an_answer_whose_parts_did_not_all_arrive_is_reported_incomplete(
-    tmp_path: Path,
-) -> None:
-    clock = ManualClock(T0)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = await _nodes(tmp_path, clock, bus)
+async def test_an_answer_whose_parts_did_not_all_arrive_is_reported_incomplete(fed: Fed) -> None:
+    bus = fed.bus
+    nodes = fed.nodes
     jpn = nodes["JPN"]
     jpn.recovery.add([OpenRequest("USA", T0 - 1, T0 + NS_PER_S, "test", request_id="d" * 32)])
     answer = Resend(
@@ -439,21 +412,6 @@ async def test_an_answer_whose_parts_did_not_all_arrive_is_reported_incomplete(
     await bus.wait_idle()
     assert jpn.counters.get("recovery.incomplete") == 1
     assert jpn.counters.get("recovery.complete") == 0
-    for node in nodes.values():
-        await node.stop()
-    await bus.close()
-
-
-class _FailingOnce(MemoryQueueStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.failed = False
-
-    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
-        if not self.failed:
-            self.failed = True
-            raise StoreError("disk full")
-        return super().append(subject, msg_id, data, time_ns)
 
 
 def test_a_recovered_message_whose_logging_failed_is_taken_when_the_answer_comes_again(
@@ -461,7 +419,7 @@ def test_a_recovered_message_whose_logging_failed_is_taken_when_the_answer_comes
 ) -> None:
     clock = ManualClock(T0)
     jpn = _node("JPN", tmp_path, clock, MemoryBus(None, clock=clock))
-    jpn.applied_log = _FailingOnce()
+    jpn.applied_log = FailingOnceStore()
     request = OpenRequest("ROK", T0 - 1, T0 + NS_PER_S, "test")
     message = envelope(track(trk_id=3), originator="ROK")
     with pytest.raises(StoreError):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import KEYS, T0, impact, track, trilateral
+from tests.factories import KEYS, T0, FailingOnceStore, impact, track, trilateral
 from warnlink.counters import Counters
 from warnlink.errors import StoreError, TransportError
 from warnlink.model.time import ManualClock
@@ -61,6 +61,16 @@ def test_queue_store_conformance(queue: QueueStore) -> None:
     assert len(queue) == 1
     queue.remove(second)
     assert queue.append("c", "m3", b"3", 30) > second  # ids never go back
+    queue.close()
+
+
+def test_queue_store_reads_a_time_range_and_forgets_what_is_older(queue: QueueStore) -> None:
+    for i in range(5):
+        queue.append("s", f"m{i}", bytes([i]), 10 * i)
+    assert [e.msg_id for e in queue.between(10, 30)] == ["m1", "m2", "m3"]
+    assert queue.remove_before(20) == 2
+    assert [e.msg_id for e in queue.entries()] == ["m2", "m3", "m4"]
+    assert all(e.intact for e in queue.entries())
     queue.close()
 
 
@@ -327,20 +337,6 @@ async def test_a_send_never_waits_behind_a_publish_that_hangs() -> None:
     assert outbox.pending == 0
 
 
-class _FailingOnce(MemoryQueueStore):
-    """An applied-log whose first append fails, as a full disk would."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.failed = False
-
-    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
-        if not self.failed:
-            self.failed = True
-            raise StoreError("disk full")
-        return super().append(subject, msg_id, data, time_ns)
-
-
 async def test_a_message_whose_logging_failed_is_applied_and_logged_on_redelivery() -> None:
     """The applied-log is written before the picture changes: a failed write leaves the
     message unapplied and unacked, and its redelivery is applied and logged once."""
@@ -350,7 +346,7 @@ async def test_a_message_whose_logging_failed_is_applied_and_logged_on_redeliver
         p: Node(p, trilateral(), bus, clock, epoch_ns=T0, keys=KEYS[p]) for p in ("ROK", "USA")
     }
     rok = nodes["ROK"]
-    rok.applied_log = _FailingOnce()
+    rok.applied_log = FailingOnceStore()
     sent = await nodes["USA"].gateway.send(impact(trk_id=1))  # straight to ROK
     inbox = await bus.subscribe("wl.node.ROK.from.*", durable="node-ROK")
     delivery = await inbox.next(0)

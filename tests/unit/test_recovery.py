@@ -248,10 +248,10 @@ async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the
     after = _applied_ids(jpn)
     assert sorted(after) == sorted(before)  # recovered, and nothing twice
     assert jpn.counters.get("recovered") == 1
-    assert jpn.counters.get("recovery.complete") == 1  # ROK's
-    # Nothing of USA's (or JPN's own) precedes the damaged entry, so JPN asked from time
-    # 0, before what they keep: reported as possibly not recovered, not silently taken.
-    assert jpn.counters.get("recovery.incomplete") == 2
+    # ROK's, USA's (asked from 0: none of its reports precedes, but its archive has
+    # never lost anything to its retention) and JPN's own.
+    assert jpn.counters.get("recovery.complete") == 3
+    assert jpn.counters.get("recovery.incomplete") == 0
     assert jpn.recovery.open == []
     assert not json.loads((tmp_path / "recovery-JPN.json").read_text())
     assert nodes["ROK"].counters.get("resend.answered") == 1

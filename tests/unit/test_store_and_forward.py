@@ -68,7 +68,11 @@ def test_queue_store_reads_a_time_range_and_forgets_what_is_older(queue: QueueSt
     for i in range(5):
         queue.append("s", f"m{i}", bytes([i]), 10 * i)
     assert [e.msg_id for e in queue.between(10, 30)] == ["m1", "m2", "m3"]
+    assert queue.pruned_before() == 0
+    assert queue.remove_before(0) == 0
+    assert queue.pruned_before() == 0  # nothing was lost
     assert queue.remove_before(20) == 2
+    assert queue.pruned_before() == 20
     assert [e.msg_id for e in queue.entries()] == ["m2", "m3", "m4"]
     assert all(e.intact for e in queue.entries())
     queue.close()

@@ -26,10 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from warnlink.deploy import ensure_certs
 from warnlink.errors import TransportError
 from warnlink.faults.measure import Ledger
 from warnlink.faults.proxy import TcpProxy
+from warnlink.fusion.gating import extrapolate
 from warnlink.model import Phase, TrackReport
 from warnlink.model.time import NS_PER_S, Clock, SystemClock
 from warnlink.node import Node
@@ -263,7 +266,7 @@ class Rig:
         for update in range(sizes.updates):
             for trk_id in range(1, sizes.tracks + 1):
                 for party in originators:
-                    report = _track(trk_id, epoch0 + update * NS_PER_S)
+                    report = _track(trk_id, epoch0, update)
                     await self.nodes[party].gateway.send(report)
                     count += 1
                     if sent is not None and count >= total // 2:
@@ -298,7 +301,7 @@ class Rig:
             elif time.monotonic() >= end:
                 return count
             rounds, index = divmod(count, tracks)
-            report = _track(index + 1, epoch0 + rounds * NS_PER_S)
+            report = _track(index + 1, epoch0, rounds)
             await self.nodes[originator].gateway.send(report)
             count += 1
 
@@ -356,18 +359,33 @@ class Rig:
             self.proxy.stop()
 
 
-def _track(trk_id: int, epoch_ns: int) -> TrackReport:
-    """A track report of `trk_id`, each track somewhere else (so they stay apart)."""
+def _track(trk_id: int, epoch0_ns: int, step: int) -> TrackReport:
+    """Track `trk_id`'s report `step` seconds after `epoch0_ns`: each track somewhere
+    else (so they stay apart), above the air, each moving on the constant-acceleration
+    arc the pictures' gate extrapolates with (`gating.extrapolate`), so any two reports
+    of one track, or of one track from two originators, gate together whatever the time
+    between them. (Reports that stayed put while claiming 1.9 km/s, low enough for drag
+    to matter, stopped gating after a few seconds; the pictures took the events apart
+    and tried every pair again at every report: a quarter of a second a report with 100
+    tracks.)
+    """
     bearing = 2 * math.pi * trk_id / 997
+    start = np.array(
+        [  # about 380 km up: above the air, where only gravity bends the arc
+            -3_250_000.0 + 300_000.0 * math.cos(bearing),
+            4_300_000.0 + 300_000.0 * math.sin(bearing),
+            4_100_000.0,
+            1_000.0,
+            500.0,
+            1_500.0,
+        ]
+    )
+    mean, _ = extrapolate(start, np.zeros((6, 6)), float(step))
     return TrackReport(
         trk_id=trk_id,
-        epoch=epoch_ns,
-        pos=(
-            -3_100_000.0 + 300_000.0 * math.cos(bearing),
-            4_100_000.0 + 300_000.0 * math.sin(bearing),
-            3_900_000.0,
-        ),
-        vel=(1_000.0, 500.0, 1_500.0),
+        epoch=epoch0_ns + step * NS_PER_S,
+        pos=(float(mean[0]), float(mean[1]), float(mean[2])),
+        vel=(float(mean[3]), float(mean[4]), float(mean[5])),
         phase=Phase.MIDCOURSE,
         trk_qual=9,
         cov=_COV,

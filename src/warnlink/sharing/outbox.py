@@ -88,8 +88,7 @@ class Outbox:
         self.archive = archive
         self.retain_ns = round(retain_s * NS_PER_S)
         self._next_prune_ns = 0
-        #: Messages created from here on are still in the archive (UTC ns).
-        self.retained_since = max(clock.now_ns() - self.retain_ns, 0)
+        self._pruned_before = archive.pruned_before() if archive is not None else 0
         self._pending: dict[int, QueuedMessage] = {}
         for entry in store.entries():
             if entry.intact:
@@ -147,6 +146,12 @@ class Outbox:
         if self.archive is not None:
             self.archive.append(subject, msg_id, data, time_ns)
 
+    @property
+    def retained_since(self) -> int:
+        """Messages kept from this time on (UTC ns) are all in the archive: 0 when it
+        never lost any to its retention, now without an archive."""
+        return self._pruned_before if self.archive is not None else self.clock.now_ns()
+
     def waiting(self) -> list[QueuedMessage]:
         """The messages not acknowledged yet, oldest first."""
         return sorted(self._pending.values(), key=lambda e: e.entry_id)
@@ -187,8 +192,8 @@ class Outbox:
         now = self.clock.now_ns()
         if self.archive is None or now < self._next_prune_ns:
             return
-        self.retained_since = max(now - self.retain_ns, 0)
-        self.archive.remove_before(self.retained_since)
+        self.archive.remove_before(max(now - self.retain_ns, 0))
+        self._pruned_before = self.archive.pruned_before()
         self._next_prune_ns = now + self.retain_ns // 10
 
     def _keep(self, subject: str, msg_id: str, data: bytes) -> QueuedMessage:

@@ -12,6 +12,8 @@ Schema (``PRAGMA user_version = 2``)::
     queue (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT, msg_id TEXT,
            data BLOB, time_ns INTEGER, digest BLOB)
     index queue_time (time_ns)
+    v1_rows (last_id INTEGER)      -- the last row written at version 1
+    pruned (before_ns INTEGER)     -- entries appended before it were pruned (0: none)
 
 ``AUTOINCREMENT`` keeps ids increasing even after the last entry is removed, so the
 order survives an empty outbox.
@@ -54,6 +56,8 @@ CREATE TABLE queue (
 CREATE INDEX queue_time ON queue (time_ns);
 CREATE TABLE v1_rows (last_id INTEGER NOT NULL);
 INSERT INTO v1_rows VALUES (0);
+CREATE TABLE pruned (before_ns INTEGER NOT NULL);
+INSERT INTO pruned VALUES (0);
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
@@ -65,6 +69,8 @@ ALTER TABLE queue ADD COLUMN digest BLOB;
 CREATE INDEX queue_time ON queue (time_ns);
 CREATE TABLE v1_rows (last_id INTEGER NOT NULL);
 INSERT INTO v1_rows SELECT coalesce(max(id), 0) FROM queue;
+CREATE TABLE pruned (before_ns INTEGER NOT NULL);
+INSERT INTO pruned VALUES (0);
 PRAGMA user_version = 2;
 COMMIT;
 """,
@@ -128,7 +134,13 @@ class QueueStore(Protocol):
         ...
 
     def remove_before(self, time_ns: int) -> int:
-        """Forget the entries appended before `time_ns`; how many."""
+        """Forget the entries appended before `time_ns`; how many. When it forgot any,
+        `pruned_before` is at least `time_ns` from then on."""
+        ...
+
+    def pruned_before(self) -> int:
+        """Entries appended before this time (UTC ns) may have been pruned; 0 if none
+        ever was."""
         ...
 
     def remove(self, entry_id: int) -> None:
@@ -151,6 +163,7 @@ class MemoryQueueStore:
     def __init__(self) -> None:
         self._entries: dict[int, QueuedMessage] = {}
         self._next = 1
+        self._pruned_before = 0
 
     def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
         entry_id = self._next
@@ -183,7 +196,12 @@ class MemoryQueueStore:
         old = [k for k, e in self._entries.items() if e.time_ns < time_ns]
         for key in old:
             del self._entries[key]
+        if old:
+            self._pruned_before = max(self._pruned_before, time_ns)
         return len(old)
+
+    def pruned_before(self) -> int:
+        return self._pruned_before
 
     def remove(self, entry_id: int) -> None:
         self._entries.pop(entry_id, None)
@@ -275,8 +293,15 @@ class SqliteQueueStore:
         with self._translated("remove") as conn:
             conn.execute("PRAGMA synchronous = NORMAL")
             cursor = conn.execute("DELETE FROM queue WHERE time_ns < ?", (time_ns,))
+            if cursor.rowcount:
+                conn.execute("UPDATE pruned SET before_ns = max(before_ns, ?)", (time_ns,))
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         return cursor.rowcount
+
+    def pruned_before(self) -> int:
+        with self._translated("read") as conn:
+            (before,) = conn.execute("SELECT before_ns FROM pruned").fetchone()
+        return int(before)
 
     def remove(self, entry_id: int) -> None:
         """Forget one entry; not waited onto disk (the next append's commit takes it)."""

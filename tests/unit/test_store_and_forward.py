@@ -362,3 +362,31 @@ async def test_a_message_whose_logging_failed_is_applied_and_logged_on_redeliver
     assert [e.msg_id for e in rok.applied_log.entries()] == [sent.msg_id]
     assert rok.picture.has_applied(sent.msg_id)
     await bus.close()
+
+
+async def test_a_heartbeat_that_overtakes_a_backlog_does_not_make_it_a_replay(
+    tmp_path: Path,
+) -> None:
+    """USA's reports go straight to ROK, like its heartbeats; after a 600 s outage the
+    first heartbeat (never kept in the outbox) arrives before the backlog, which is
+    still taken though older than the window."""
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    flaky = FlakyBus(bus)
+    nodes = await _trilateral(tmp_path, clock, bus, flaky, flaky_party="USA")
+    await nodes["USA"].gateway.send(impact(trk_id=1))  # the path is known before the cut
+    await bus.wait_idle()
+    flaky.down = True
+    for _ in range(20):
+        clock.advance_s(30)
+        await nodes["USA"].gateway.send(track(trk_id=1))
+    flaky.down = False
+    await nodes["USA"].gateway.send_heartbeats()  # first, straight to the bus
+    await bus.wait_idle()
+    await nodes["USA"].tick()
+    await bus.wait_idle()
+    assert nodes["ROK"].picture.received_from["USA"] == 21
+    assert nodes["ROK"].counters.get("rejected.replay") == 0
+    for node in nodes.values():
+        await node.stop()
+    await bus.close()

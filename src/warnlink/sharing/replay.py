@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from warnlink.errors import ConfigError, ReplayError
-from warnlink.model import Envelope
+from warnlink.model import Envelope, Heartbeat
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.transport.sqlite_log import open_store, translated
 
@@ -294,7 +294,8 @@ def path_of(envelope: Envelope) -> str:
     """The path `envelope` came by: ``relayed`` (a relay countersigned it) or ``direct``.
 
     Messages of one originator on one path arrive in seq order (one outbox, one
-    stream, one relay consumer), up to redeliveries.
+    stream, one relay consumer), up to redeliveries; heartbeats excepted (they skip the
+    outbox), which is why they raise no path mark (`ReplayGuard.record`).
     """
     return "relayed" if envelope.countersig else "direct"
 
@@ -386,9 +387,13 @@ class ReplayGuard:
         self.store.record(
             envelope.originator, envelope.seq, SeenEntry(origin_id(envelope), envelope.created)
         )
-        self.store.raise_path_mark(
-            envelope.originator, path_of(envelope), PathMark(envelope.seq, envelope.created)
-        )
+        if not isinstance(envelope.payload, Heartbeat):
+            # A heartbeat goes straight to the bus, never through the outbox, so after
+            # an outage it overtakes the backlog kept there: it marks no path, or the
+            # backlog behind it would look like a replay once older than the window.
+            self.store.raise_path_mark(
+                envelope.originator, path_of(envelope), PathMark(envelope.seq, envelope.created)
+            )
         now = self.clock.now_ns()
         if self._next_prune_ns is None or now >= self._next_prune_ns:
             self.store.prune(now - self.window_ns)

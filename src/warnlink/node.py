@@ -102,6 +102,7 @@ class Node:
         self.counters = Counters()
         self.picture = Picture(party)
         self.alerts = AlertMonitor(party, zones)
+        archive = sent_archive(audit_dir, party, clock)  # before the outbox is made
         self.gateway = Gateway(
             party,
             federation,
@@ -115,7 +116,7 @@ class Node:
             seen=seen_store(audit_dir, party, "node"),
             on_original=on_original,
             outbox=queue_store(audit_dir, f"outbox-{party}", "outbox"),
-            archive=queue_store(audit_dir, f"sent-{party}", "sent archive", synchronous="NORMAL"),
+            archive=archive,
         )
         self.federation = federation
         self.audit_dir = audit_dir
@@ -204,6 +205,7 @@ class Node:
             envelope = await self.gateway.send_to(asked, request.originator)
             request.request_id = envelope.msg_id
             request.parts.clear()
+            request.last_part = None
             self.counters.inc("recovery.requested")
 
     def _recover_own(self, request: OpenRequest) -> None:
@@ -238,21 +240,19 @@ class Node:
         if self._on_applied is not None and envelope.originator != self.party:
             self._on_applied(envelope)
 
-    def _closed(self, request: OpenRequest, retained_since: int, *, missing: int = 0) -> None:
+    def _closed(self, request: OpenRequest, retained_since: int) -> None:
         """Count a closed request as complete, or report what it could not recover."""
-        if retained_since <= request.since and not missing:
+        if retained_since <= request.since:
             self.counters.inc("recovery.complete")
             return
         self.counters.inc("recovery.incomplete")
         log.error(
-            "%s: recovery from %s incomplete: it keeps what it sent from %d on (asked "
-            "from %d), %d parts of its answer missing; what the damaged entries held "
-            "there, if anything, is not recovered",
+            "%s: recovery from %s incomplete: it keeps all it sent only from %d on (asked "
+            "from %d); what the damaged entries held before, if anything, is not recovered",
             self.party,
             request.originator,
             retained_since,
             request.since,
-            missing,
         )
 
     async def start(self) -> None:
@@ -317,7 +317,6 @@ class Node:
             self.counters.inc("resend.unrequested")
             log.info("%s: an answer to a request not open (%s)", self.party, answer.request)
             return
-        request.parts.add(answer.part)
         for data in answer.messages:
             try:
                 inner = self.gateway.check_resent(data, sender)
@@ -335,11 +334,24 @@ class Node:
                 self._take_again(inner, request)
             else:
                 self.counters.inc("rejected.resend.out_of_range")
-        if not answer.last:
+        request.parts.add(answer.part)  # handled: a store that failed raised above
+        if answer.last:
+            request.last_part = answer.part
+        if request.last_part is None:
+            return
+        if missing := request.missing_parts():
+            # A part still to come (handled again after a failure) or lost on the way:
+            # the request stays open, and the next start asks again.
+            self.counters.inc("recovery.waiting")
+            log.warning(
+                "%s: %d parts of %s's answer missing; the request stays open",
+                self.party,
+                missing,
+                request.originator,
+            )
             return
         self.recovery.close(request)
-        missing = len(set(range(1, answer.part + 1)) - request.parts)
-        self._closed(request, answer.retained_since, missing=missing)
+        self._closed(request, answer.retained_since)
 
     async def report(self, estimate: TrackEstimate) -> None:
         """Turn one estimate of the national tracker into reports and send them."""
@@ -403,6 +415,20 @@ def queue_store(
     if folder is None:
         return MemoryQueueStore()
     return SqliteQueueStore(folder / f"{name}.sqlite", what=what, synchronous=synchronous)
+
+
+def sent_archive(folder: Path | None, party: str, clock: Clock) -> QueueStore:
+    """`party`'s sent-archive in `folder` (memory when None). Made anew beside an
+    outbox that already exists (the node sent before it had one: an upgrade, a file
+    removed), it says it holds nothing sent before now."""
+    if folder is None:
+        return MemoryQueueStore()
+    path = folder / f"sent-{party}.sqlite"
+    anew = not path.exists() and (folder / f"outbox-{party}.sqlite").exists()
+    archive = SqliteQueueStore(path, what="sent archive", synchronous="NORMAL")
+    if anew:
+        archive.mark_pruned(clock.now_ns())
+    return archive
 
 
 def build_relay(

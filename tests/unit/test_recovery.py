@@ -400,7 +400,7 @@ async def test_a_heartbeat_sent_again_is_refused_at_the_relay_and_at_the_request
     assert "USA" not in jpn.picture.heartbeats
 
 
-async def test_an_answer_whose_parts_did_not_all_arrive_is_reported_incomplete(fed: Fed) -> None:
+async def test_an_answer_whose_parts_did_not_all_arrive_keeps_its_request_open(fed: Fed) -> None:
     bus = fed.bus
     nodes = fed.nodes
     jpn = nodes["JPN"]
@@ -410,8 +410,9 @@ async def test_an_answer_whose_parts_did_not_all_arrive_is_reported_incomplete(f
     )
     await nodes["USA"].gateway.send_to(answer, "JPN")  # part 1 never came
     await bus.wait_idle()
-    assert jpn.counters.get("recovery.incomplete") == 1
+    assert jpn.counters.get("recovery.waiting") == 1
     assert jpn.counters.get("recovery.complete") == 0
+    assert len(jpn.recovery.open) == 1  # stays open: the next start asks again
 
 
 def test_a_recovered_message_whose_logging_failed_is_taken_when_the_answer_comes_again(
@@ -477,3 +478,18 @@ def test_a_row_written_with_a_digest_that_reads_back_without_one_is_damaged(
     reopened = SqliteQueueStore(path, what="outbox")
     assert [e.intact for e in reopened.entries()] == [False]
     reopened.close()
+
+
+def test_a_sent_archive_made_beside_an_older_outbox_keeps_nothing_from_before(
+    tmp_path: Path,
+) -> None:
+    from warnlink.node import sent_archive
+
+    clock = ManualClock(T0)
+    fresh = sent_archive(tmp_path, "ROK", clock)
+    assert fresh.pruned_before() == 0  # a new node: nothing was sent before it
+    fresh.close()
+    (tmp_path / "outbox-JPN.sqlite").touch()  # JPN ran before it had an archive
+    upgraded = sent_archive(tmp_path, "JPN", clock)
+    assert upgraded.pruned_before() == T0
+    upgraded.close()

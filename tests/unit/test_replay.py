@@ -390,3 +390,20 @@ def test_a_version_1_seen_store_is_upgraded_and_keeps_what_it_held(tmp_path: Pat
     store.raise_path_mark("ROK", "direct", PathMark(2, 9))  # lower: kept as it was
     assert store.path_mark("ROK", "direct") == PathMark(3, 5)
     store.close()
+
+
+def test_an_old_heartbeat_never_continues_a_path() -> None:
+    """Heartbeats raise no path mark and are never kept through an outage: one older
+    than the window is a replay, even with a seq above the mark."""
+    from warnlink.model import Heartbeat
+
+    clock = ManualClock(T0)
+    guard = _guard(clock)
+    report = _at(T0, seq=1)
+    guard.check(report)
+    guard.record(report)
+    beat = msgspec.structs.replace(_at(T0 + 1, seq=2), payload=Heartbeat(trk_id=0, interval_s=5.0))
+    clock.advance_s(WINDOW_S + 10)
+    assert _rule(guard, beat) == "stale"
+    later_report = _at(T0 + 2, seq=3)  # a backlog report still continues the path
+    assert guard.check(later_report) is Verdict.NEW

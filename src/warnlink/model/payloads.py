@@ -208,6 +208,10 @@ class ResendRequest(_Payload, frozen=True, tag="resend_request"):
             raise ValueError("`until` is before `since`")
 
 
+#: The most parts one answer may have (about 160 MB of messages at 40 kB a part).
+MAX_RESEND_PARTS = 4096
+
+
 class Resend(_Payload, frozen=True, tag="resend"):
     """An answer to a `ResendRequest`: messages sent again, each as its receiver gets it.
 
@@ -230,7 +234,7 @@ class Resend(_Payload, frozen=True, tag="resend"):
     request: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
     to: Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$", max_length=16)]
     messages: Annotated[tuple[bytes, ...], msgspec.Meta(max_length=1024)]
-    part: Annotated[int, msgspec.Meta(ge=1, le=2**31)]
+    part: Annotated[int, msgspec.Meta(ge=1, le=MAX_RESEND_PARTS)]
     last: bool
     retained_since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 

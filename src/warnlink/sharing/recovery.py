@@ -58,7 +58,8 @@ class OpenRequest:
         reason: why (the damaged entries), sent with the request.
         request_id: msg_id of the latest `ResendRequest` sent for it ("" before).
         have: ids of messages in the range the node holds (not applied again).
-        parts: the numbers of the answer's parts that arrived.
+        parts: the numbers of the answer's parts handled.
+        last_part: the number of the answer's last part, once it arrived.
     """
 
     originator: str
@@ -68,6 +69,13 @@ class OpenRequest:
     request_id: str = ""
     have: set[str] = field(default_factory=set)
     parts: set[int] = field(default_factory=set)
+    last_part: int | None = None
+
+    def missing_parts(self) -> int:
+        """How many of parts 1..`last_part` were not handled (0 before the last came)."""
+        if self.last_part is None:
+            return 0
+        return self.last_part - len({p for p in self.parts if p <= self.last_part})
 
     def covers(self, envelope: Envelope) -> bool:
         """Whether `envelope` is one of this request's originator's, in its range."""

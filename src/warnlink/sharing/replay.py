@@ -369,6 +369,8 @@ class ReplayGuard:
         )
 
     def _continues_path(self, envelope: Envelope) -> bool:
+        if isinstance(envelope.payload, Heartbeat):
+            return False  # never kept through an outage: an old one is a replay
         mark = self.store.path_mark(envelope.originator, path_of(envelope))
         return (
             mark is not None

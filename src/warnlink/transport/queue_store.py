@@ -143,6 +143,11 @@ class QueueStore(Protocol):
         ever was."""
         ...
 
+    def mark_pruned(self, time_ns: int) -> None:
+        """Say that entries appended before `time_ns` may be missing (a store made anew
+        for a sender that sent before it existed)."""
+        ...
+
     def remove(self, entry_id: int) -> None:
         """Forget one entry (harmless if already gone); a durable store may lose a
         removal to a power cut, never an append."""
@@ -202,6 +207,9 @@ class MemoryQueueStore:
 
     def pruned_before(self) -> int:
         return self._pruned_before
+
+    def mark_pruned(self, time_ns: int) -> None:
+        self._pruned_before = max(self._pruned_before, time_ns)
 
     def remove(self, entry_id: int) -> None:
         self._entries.pop(entry_id, None)
@@ -292,9 +300,14 @@ class SqliteQueueStore:
         """Forget the entries appended before `time_ns`; not waited onto disk."""
         with self._translated("remove") as conn:
             conn.execute("PRAGMA synchronous = NORMAL")
+            # The mark first: a crash between the two leaves it too high (an answer
+            # says less is kept than is), never too low.
+            conn.execute(
+                "UPDATE pruned SET before_ns = max(before_ns, ?)"
+                " WHERE EXISTS (SELECT 1 FROM queue WHERE time_ns < ?)",
+                (time_ns, time_ns),
+            )
             cursor = conn.execute("DELETE FROM queue WHERE time_ns < ?", (time_ns,))
-            if cursor.rowcount:
-                conn.execute("UPDATE pruned SET before_ns = max(before_ns, ?)", (time_ns,))
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         return cursor.rowcount
 
@@ -302,6 +315,10 @@ class SqliteQueueStore:
         with self._translated("read") as conn:
             (before,) = conn.execute("SELECT before_ns FROM pruned").fetchone()
         return int(before)
+
+    def mark_pruned(self, time_ns: int) -> None:
+        with self._translated("mark") as conn:
+            conn.execute("UPDATE pruned SET before_ns = max(before_ns, ?)", (time_ns,))
 
     def remove(self, entry_id: int) -> None:
         """Forget one entry; not waited onto disk (the next append's commit takes it)."""

@@ -210,7 +210,9 @@ async def test_the_bus_reports_refused_credentials_as_a_transport_error(
     running: tuple[Topology, dict[str, NatsServer]],
 ) -> None:
     topology, _ = running
-    with pytest.raises(TransportError, match=r"(?i)authorization"):
+    # The server says why, then closes; on a busy machine the close can reach the client
+    # first (seen once in CI: "Connection reset by peer"). Either way: a TransportError.
+    with pytest.raises(TransportError, match=r"(?i)authorization|reset by peer"):
         await NatsBus.connect(
             topology.access["JPN"].url,
             stream="WL_JPN",

@@ -331,7 +331,7 @@ class Rig:
     def counters(self) -> dict[str, int]:
         """The nodes' counters worth reporting, summed over parties."""
         keys = ("outbox.failed", "outbox.resent", "duplicate", "rejected.replay")
-        return {k: sum(n.counters.get(k) for n in self.nodes.values()) for k in keys}
+        return {k: self.counter_total(k) for k in keys}
 
     async def stop(self) -> None:
         """Stop everything this rig started."""

@@ -30,6 +30,7 @@ from warnlink.model import (
     encode,
     new_envelope,
 )
+from warnlink.model.record import DataMode
 from warnlink.security.signing import (
     countersign,
     ephemeral_keys,
@@ -53,7 +54,9 @@ def _message() -> Envelope:
         sensor="ROK-R1",
     )
     label = SecurityLabel("UNCLASSIFIED", ("JPN", "USA"), {"sensor": ("USA",)})
-    return new_envelope(originator="ROK", seq=1, created=T0, label=label, payload=report)
+    return new_envelope(
+        originator="ROK", seq=1, created=T0, label=label, payload=report, data_mode=DataMode.TEST
+    )
 
 
 def best_us(operation: Callable[[], object], count: int, rounds: int) -> float:

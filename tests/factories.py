@@ -13,12 +13,15 @@ from warnlink.model import (
     Envelope,
     ImpactPrediction,
     LaunchReport,
+    Payload,
     Phase,
     RangeClass,
     SecurityLabel,
     TrackReport,
     new_envelope,
 )
+from warnlink.model.payloads import RESENDABLE
+from warnlink.model.record import DataMode
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import countersign, ephemeral_keys, sign
 from warnlink.sharing.federation import Federation, load_federation
@@ -28,6 +31,12 @@ from warnlink.transport.queue_store import MemoryQueueStore
 ROOT = Path(__file__).resolve().parents[1]
 TRILATERAL = ROOT / "scenarios" / "trilateral.toml"
 T0 = 1_700_000_000 * 10**9
+
+
+def mode_for(payload: Payload) -> DataMode | None:
+    """The data mode a test envelope of `payload` carries: REAL for a report, none for a
+    link message (`Envelope.data_mode`)."""
+    return DataMode.REAL if isinstance(payload, RESENDABLE) else None
 
 
 def trilateral() -> Federation:
@@ -96,6 +105,7 @@ def envelope(
         created=T0 + seq,
         label=SecurityLabel("UNCLASSIFIED", rel_to, field_rel_to or {}),
         payload=payload if payload is not None else track(),
+        data_mode=mode_for(payload if payload is not None else track()),
     )
     if originator in KEYS:
         made = sign(made, KEYS[originator].own)

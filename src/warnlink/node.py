@@ -38,6 +38,7 @@ from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
 from warnlink.model import Envelope, Payload, Resend, ResendRequest, decode, encode
 from warnlink.model.payloads import RESENDABLE
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import PartyKeys
@@ -379,7 +380,7 @@ class Node:
         self.alerts.update(self.picture, now)
 
     async def _send(self, payload: Payload) -> None:
-        self._apply(await self.gateway.send(payload))
+        self._apply(await self.gateway.send(payload, data_mode=DataMode.SIMULATED))
 
     def _apply(self, envelope: Envelope) -> bool:
         """Log as applied, then apply to the picture; False if it was applied before.

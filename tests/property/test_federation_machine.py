@@ -18,7 +18,7 @@ import msgspec
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.factories import KEYS, T0, impact, launch, track, trilateral
+from tests.factories import KEYS, T0, impact, launch, mode_for, track, trilateral
 from tests.property.counts import CASES
 from tests.property.profiles import prop_settings
 from tests.property.test_release_model import policies
@@ -190,7 +190,8 @@ class FederationMachine(RuleBasedStateMachine):
         try:
 
             async def send() -> None:
-                envelope = await node.gateway.send(_payload(kind, trk_id, with_optional))
+                payload = _payload(kind, trk_id, with_optional)
+                envelope = await node.gateway.send(payload, data_mode=mode_for(payload))
                 node.picture.apply(envelope, self.clock.now_ns())
 
             self.run(send())

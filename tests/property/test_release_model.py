@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.factories import KEYS, KEYSET, T0, impact, launch, track, trilateral
+from tests.factories import KEYS, KEYSET, T0, impact, launch, mode_for, track, trilateral
 from tests.property import reference_model as ref
 from tests.property.counts import CASES, MISMATCHES
 from tests.property.profiles import prop_settings
@@ -186,7 +186,12 @@ def check_case(
     else:
         label = SecurityLabel("UNCLASSIFIED", case.rel_to, case.field_rel_to)
     original = new_envelope(
-        originator=originator, seq=seq, created=T0 + seq, label=label, payload=payload
+        originator=originator,
+        seq=seq,
+        created=T0 + seq,
+        label=label,
+        payload=payload,
+        data_mode=mode_for(payload),
     )
     message = ref.Message(_ref_label(label), kind, present)
     expected = ref.verdict(message, case.recipient)
@@ -276,7 +281,14 @@ def test_relayed_product_is_accepted_and_unredacted_copy_refused_at_the_edge(
         else SecurityLabel("UNCLASSIFIED", case.rel_to, case.field_rel_to)
     )
     original = sign(
-        new_envelope(originator="ROK", seq=1, created=T0, label=label, payload=payload),
+        new_envelope(
+            originator="ROK",
+            seq=1,
+            created=T0,
+            label=label,
+            payload=payload,
+            data_mode=mode_for(payload),
+        ),
         KEYS["ROK"].own,
     )
     CASES["edge_accept"] += 1

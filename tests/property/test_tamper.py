@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.factories import KEYS, KEYSET, T0, impact, launch, track, trilateral
+from tests.factories import KEYS, KEYSET, T0, impact, launch, mode_for, track, trilateral
 from tests.property.counts import CASES
 from tests.property.profiles import prop_settings
 from warnlink.counters import Counters
@@ -50,7 +50,12 @@ payloads = st.one_of(
 
 def _signed(originator: str, payload: Payload, label: SecurityLabel, seq: int) -> Envelope:
     made = new_envelope(
-        originator=originator, seq=seq, created=T0 + seq, label=label, payload=payload
+        originator=originator,
+        seq=seq,
+        created=T0 + seq,
+        label=label,
+        payload=payload,
+        data_mode=mode_for(payload),
     )
     return sign(made, KEYS[originator].own)
 

@@ -44,6 +44,7 @@ def test_unknown_origin() -> None:
 def test_the_messages_inside_an_answer_are_checked_too() -> None:
     from tests.factories import KEYS, track
     from warnlink.model import Resend, SecurityLabel, encode, new_envelope
+    from warnlink.model.record import DataMode
     from warnlink.security.signing import sign
     from warnlink.sharing.leaks import LeakChecker
 
@@ -55,6 +56,7 @@ def test_the_messages_inside_an_answer_are_checked_too() -> None:
             created=1,
             label=SecurityLabel("UNCLASSIFIED", ("USA",)),
             payload=track(),
+            data_mode=DataMode.REAL,
         ),
         KEYS["ROK"].own,
     )
@@ -73,6 +75,7 @@ def test_the_messages_inside_an_answer_are_checked_too() -> None:
                 last=True,
                 retained_since=0,
             ),
+            data_mode=None,
         ),
         KEYS["ROK"].own,
     )

@@ -25,6 +25,7 @@ from warnlink.model import (
     encode,
     new_envelope,
 )
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.node import Node
 from warnlink.security.signing import sign
@@ -88,6 +89,7 @@ def _entries(
             created=T0 + created_s * NS_PER_S,
             label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
             payload=impact(trk_id=i),
+            data_mode=DataMode.REAL,
         )
         rows.append((QueuedMessage(i, "", f"m{i}", b"", applied), env))
     return rows
@@ -112,6 +114,7 @@ def test_plan_reaches_back_to_a_backlog_applied_after_the_damaged_entry() -> Non
         created=T0 + 500 * NS_PER_S,
         label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
         payload=Heartbeat(trk_id=0, interval_s=5.0),
+        data_mode=None,
     )
     entries = _entries(("ROK", 100), None, ("ROK", 200), ("ROK", 300))
     entries.insert(1, (QueuedMessage(9, "", "hb", b"", T0 + 500 * NS_PER_S), hb))
@@ -143,6 +146,7 @@ def test_a_request_about_many_damaged_entries_still_fits_its_message() -> None:
         created=T0,
         label=SecurityLabel("UNCLASSIFIED", ("ROK",)),
         payload=asked,
+        data_mode=None,
     )
     assert decode(encode(sent)).payload == asked  # the reason stays within 256 characters
 
@@ -231,7 +235,9 @@ async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the
     sent = []
     for step in range(6):
         clock.advance_s(1)
-        sent.append(await nodes["ROK"].gateway.send(track(trk_id=1 + step % 2)))
+        sent.append(
+            await nodes["ROK"].gateway.send(track(trk_id=1 + step % 2), data_mode=DataMode.REAL)
+        )
         await bus.wait_idle()
     before = _applied_ids(nodes["JPN"])
     product_ids = [i for i in before if i not in {e.msg_id for e in sent}]
@@ -267,7 +273,7 @@ async def test_a_range_the_originator_no_longer_keeps_is_reported_not_recovered(
     bus = fed.bus
     nodes = fed.nodes
     for _ in range(3):
-        await nodes["ROK"].gateway.send(impact(trk_id=1))
+        await nodes["ROK"].gateway.send(impact(trk_id=1), data_mode=DataMode.REAL)
         await bus.wait_idle()
     first = _applied_ids(nodes["JPN"])[0]
     clock.advance_s(7200)  # beyond ROK's hour of retention
@@ -333,7 +339,7 @@ async def test_a_long_answer_goes_in_parts_each_within_the_message_limit(fed: Fe
     nodes = fed.nodes
     for trk_id in range(200):
         clock.advance_s(0.01)
-        await nodes["ROK"].gateway.send(track(trk_id=trk_id))
+        await nodes["ROK"].gateway.send(track(trk_id=trk_id), data_mode=DataMode.REAL)
     await bus.wait_idle()
     jpn = nodes["JPN"]
     jpn.recovery.add([OpenRequest("ROK", T0 - 1, clock.now_ns(), "test")])
@@ -382,6 +388,7 @@ async def test_a_heartbeat_sent_again_is_refused_at_the_relay_and_at_the_request
             created=T0,
             label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
             payload=Heartbeat(trk_id=0, interval_s=5.0),
+            data_mode=None,
         )
         beat = sign(beat, KEYS[party].own)
         answer = Resend(
@@ -439,7 +446,7 @@ async def test_an_intact_entry_this_version_cannot_read_is_reported_and_kept(
     clock = ManualClock(T0)
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     nodes = await _nodes(tmp_path, clock, bus)
-    await nodes["ROK"].gateway.send(impact(trk_id=1))
+    await nodes["ROK"].gateway.send(impact(trk_id=1), data_mode=DataMode.REAL)
     await bus.wait_idle()
     for node in nodes.values():
         await node.stop()

@@ -13,6 +13,7 @@ import pytest
 
 from tests.factories import KEYS, KEYSET, T0, envelope, impact, track, trilateral
 from warnlink.model import Envelope, SecurityLabel, decode, encode
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, Clock, ManualClock
 from warnlink.node import Node
 from warnlink.security.signing import countersign, signed_bytes, verify, verify_countersig
@@ -102,7 +103,7 @@ async def capturing(bus: Bus, subject: str) -> AsyncIterator[list[bytes]]:
 
 
 async def test_rok_track_reaches_jpn_only_through_the_relay_without_sensor(fed: Federated) -> None:
-    sent = await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
+    sent = await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"), data_mode=DataMode.REAL)
     await fed.settle()
     jpn, usa = fed.nodes["JPN"].picture, fed.nodes["USA"].picture
     assert jpn.received_from["ROK"] == 1
@@ -120,8 +121,8 @@ async def test_rok_track_reaches_jpn_only_through_the_relay_without_sensor(fed: 
 
 
 async def test_jpn_tracks_are_refused_for_rok(fed: Federated) -> None:
-    await fed.nodes["JPN"].gateway.send(track(trk_id=7))
-    await fed.nodes["JPN"].gateway.send(impact(trk_id=7))
+    await fed.nodes["JPN"].gateway.send(track(trk_id=7), data_mode=DataMode.REAL)
+    await fed.nodes["JPN"].gateway.send(impact(trk_id=7), data_mode=DataMode.REAL)
     await fed.settle()
     assert fed.nodes["ROK"].picture.received_from["JPN"] == 1  # the impact prediction only
     assert fed.nodes["USA"].picture.received_from["JPN"] == 2
@@ -134,7 +135,7 @@ async def test_jpn_tracks_are_refused_for_rok(fed: Federated) -> None:
 
 
 async def test_usa_sends_directly_to_both_allies(fed: Federated) -> None:
-    await fed.nodes["USA"].gateway.send(impact(trk_id=3))
+    await fed.nodes["USA"].gateway.send(impact(trk_id=3), data_mode=DataMode.REAL)
     await fed.settle()
     assert fed.nodes["ROK"].picture.received_from["USA"] == 1
     assert fed.nodes["JPN"].picture.received_from["USA"] == 1
@@ -168,7 +169,7 @@ async def test_bad_input_at_a_node_is_counted_and_the_link_keeps_flowing(
     fed: Federated, kind: str
 ) -> None:
     await fed.bus.publish(node_inbox("JPN", "USA"), _bad_inputs()[kind], msg_id=f"bad-{kind}")
-    await fed.nodes["USA"].gateway.send(impact(trk_id=4))
+    await fed.nodes["USA"].gateway.send(impact(trk_id=4), data_mode=DataMode.REAL)
     await fed.settle()
     jpn = fed.nodes["JPN"]
     assert jpn.counters.get(f"rejected.{kind}") == 1
@@ -180,7 +181,7 @@ async def test_bad_input_at_the_relay_is_audited_and_the_link_keeps_flowing(
     fed: Federated, kind: str
 ) -> None:
     await fed.bus.publish(relay_inbox("USA", "ROK"), _bad_inputs()[kind], msg_id=f"bad-{kind}")
-    await fed.nodes["ROK"].gateway.send(impact(trk_id=5))
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=5), data_mode=DataMode.REAL)
     await fed.settle()
     usa = fed.nodes["USA"]
     assert usa.counters.get(f"relay.rejected.{kind}") == 1
@@ -210,7 +211,7 @@ async def test_relay_outage_delays_but_loses_nothing(fed: Federated, tmp_path: P
     usa = fed.nodes["USA"]
     await usa.stop()
     for trk_id in range(1, 6):
-        await fed.nodes["ROK"].gateway.send(impact(trk_id=trk_id))
+        await fed.nodes["ROK"].gateway.send(impact(trk_id=trk_id), data_mode=DataMode.REAL)
     await fed.settle()
     assert fed.nodes["JPN"].picture.received_from["ROK"] == 0
     restarted = Node(
@@ -263,7 +264,7 @@ async def test_forged_signature_at_a_node_is_counted_and_the_link_keeps_flowing(
 ) -> None:
     data = _tampered_for_jpn()[forgery]
     await fed.bus.publish(node_inbox("JPN", "USA"), data, msg_id=f"forged-{forgery}")
-    await fed.nodes["USA"].gateway.send(impact(trk_id=4))
+    await fed.nodes["USA"].gateway.send(impact(trk_id=4), data_mode=DataMode.REAL)
     await fed.settle()
     jpn = fed.nodes["JPN"]
     assert jpn.counters.get("rejected.bad_signature") == 1
@@ -275,7 +276,7 @@ async def test_relay_refuses_a_tampered_message_before_deciding(fed: Federated) 
     signed = envelope(originator="ROK", rel_to=("USA",), seq=30)
     widened = msgspec.structs.replace(signed, label=SecurityLabel("UNCLASSIFIED", ("JPN", "USA")))
     await fed.bus.publish(relay_inbox("USA", "ROK"), encode(widened), msg_id="widened")
-    await fed.nodes["ROK"].gateway.send(impact(trk_id=5))
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=5), data_mode=DataMode.REAL)
     await fed.settle()
     usa = fed.nodes["USA"]
     assert usa.counters.get("relay.rejected.bad_signature") == 1
@@ -289,8 +290,8 @@ async def test_relay_products_are_countersigned_and_redactions_signed_by_the_rel
     fed: Federated,
 ) -> None:
     async with capturing(fed.bus, node_inbox("JPN", "USA")) as seen:
-        await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
-        await fed.nodes["ROK"].gateway.send(impact(trk_id=6))
+        await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"), data_mode=DataMode.REAL)
+        await fed.nodes["ROK"].gateway.send(impact(trk_id=6), data_mode=DataMode.REAL)
         await fed.settle()
     products = [decode(data) for data in seen]
     assert sorted(p.kind for p in products) == ["impact_prediction", "track_report"]
@@ -316,7 +317,7 @@ async def test_a_captured_delivery_sent_again_is_a_duplicate_then_stale(
     fed: Federated, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with capturing(fed.bus, node_inbox("JPN", "USA")) as seen:
-        await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"))
+        await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"), data_mode=DataMode.REAL)
         await fed.settle()
     (captured,) = seen
     assert decode(captured).producer == "USA"  # the relay's redacted product
@@ -337,7 +338,7 @@ async def test_a_captured_delivery_sent_again_is_a_duplicate_then_stale(
 
 
 async def test_relay_drops_a_redelivery_and_audits_replays(fed: Federated) -> None:
-    sent = await fed.nodes["ROK"].gateway.send(impact(trk_id=8))
+    sent = await fed.nodes["ROK"].gateway.send(impact(trk_id=8), data_mode=DataMode.REAL)
     await fed.settle()
     fed.clock.advance_s(1)
     await fed.bus.publish(relay_inbox("USA", "ROK"), encode(sent), msg_id="again")
@@ -364,7 +365,7 @@ async def test_relay_drops_a_redelivery_and_audits_replays(fed: Federated) -> No
 async def test_a_restarted_node_continues_after_its_reserved_seqs(
     fed: Federated, tmp_path: Path
 ) -> None:
-    first = await fed.nodes["ROK"].gateway.send(impact(trk_id=1))
+    first = await fed.nodes["ROK"].gateway.send(impact(trk_id=1), data_mode=DataMode.REAL)
     await fed.nodes["ROK"].stop()
     fed.clock.advance_s(1)
     restarted = Node(
@@ -372,7 +373,7 @@ async def test_a_restarted_node_continues_after_its_reserved_seqs(
     )
     fed.nodes["ROK"] = restarted
     await restarted.start()
-    second = await restarted.gateway.send(impact(trk_id=2))
+    second = await restarted.gateway.send(impact(trk_id=2), data_mode=DataMode.REAL)
     await fed.settle()
     assert second.seq > first.seq
     assert fed.nodes["USA"].counters.get("relay.rejected.replay") == 0
@@ -387,7 +388,7 @@ async def test_clock_skew_is_accepted_within_the_window_and_refused_beyond(
     tmp_path: Path, skew_s: float, window_s: float | None, refused_as: str | None
 ) -> None:
     async with federated(tmp_path, window_s=window_s, skew_s={"JPN": skew_s}) as skewed:
-        await skewed.nodes["JPN"].gateway.send(impact(trk_id=4))
+        await skewed.nodes["JPN"].gateway.send(impact(trk_id=4), data_mode=DataMode.REAL)
         await skewed.settle()
         usa = skewed.nodes["USA"]
         rejected = [e.reason for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]
@@ -414,9 +415,9 @@ async def test_a_fault_applying_one_message_does_not_stop_the_inbox(
         return apply(envelope, received_ns)
 
     usa.picture.apply = faulty  # type: ignore[method-assign]
-    await fed.nodes["ROK"].gateway.send(impact(trk_id=3))
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=3), data_mode=DataMode.REAL)
     await fed.settle()
-    await fed.nodes["ROK"].gateway.send(impact(trk_id=4))
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=4), data_mode=DataMode.REAL)
     await fed.settle()
     assert usa.counters.get("rejected.apply_failed") == 1
     assert "could not apply" in caplog.text

@@ -12,6 +12,7 @@ import pytest
 from tests.factories import KEYS, T0, FailingOnceStore, impact, track, trilateral
 from warnlink.counters import Counters
 from warnlink.errors import StoreError, TransportError
+from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.node import Node, consume
 from warnlink.sharing.outbox import Outbox
@@ -141,13 +142,15 @@ async def test_a_ten_minute_outage_delays_the_backlog_and_loses_none_of_it(
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     flaky = FlakyBus(bus)
     nodes = await _trilateral(tmp_path, clock, bus, flaky)
-    await nodes["ROK"].gateway.send(impact(trk_id=1))  # the path is known before the cut
+    await nodes["ROK"].gateway.send(
+        impact(trk_id=1), data_mode=DataMode.REAL
+    )  # the path is known before the cut
     await bus.wait_idle()
     flaky.down = True
     for _ in range(20):
         clock.advance_s(30)
         await nodes["ROK"].tick()  # heartbeats fail and are counted; the node goes on
-        await nodes["ROK"].gateway.send(track(trk_id=1))
+        await nodes["ROK"].gateway.send(track(trk_id=1), data_mode=DataMode.REAL)
     assert nodes["ROK"].gateway.outbox.pending == 20
     assert nodes["ROK"].counters.get("heartbeat.failed") > 0
     flaky.down = False
@@ -172,7 +175,7 @@ async def test_the_relay_keeps_products_for_a_recipient_it_cannot_reach_and_serv
     nodes = await _trilateral(tmp_path, clock, bus, flaky, flaky_party="USA")
     flaky.down = True
     for trk_id in range(1, 6):
-        await nodes["ROK"].gateway.send(impact(trk_id=trk_id))
+        await nodes["ROK"].gateway.send(impact(trk_id=trk_id), data_mode=DataMode.REAL)
     await bus.wait_idle()
     usa = nodes["USA"]
     assert usa.picture.received_from["ROK"] == 5  # not held up by JPN's link
@@ -213,9 +216,9 @@ async def _play(tmp_path: Path, *, restart_at: int | None) -> dict[str, list[str
                 audit_dir=tmp_path,
             )
         clock.advance_s(1)
-        await nodes["ROK"].gateway.send(impact(trk_id=1 + step % 3))
-        await nodes["USA"].gateway.send(impact(trk_id=10 + step % 2))
-        await nodes["JPN"].gateway.send(impact(trk_id=20))
+        await nodes["ROK"].gateway.send(impact(trk_id=1 + step % 3), data_mode=DataMode.REAL)
+        await nodes["USA"].gateway.send(impact(trk_id=10 + step % 2), data_mode=DataMode.REAL)
+        await nodes["JPN"].gateway.send(impact(trk_id=20), data_mode=DataMode.REAL)
         if step == restart_at:
             await nodes["JPN"].start()  # after the others sent: its inbox has a backlog
         await bus.wait_idle()
@@ -288,7 +291,7 @@ async def test_a_damaged_applied_log_entry_is_reported_and_the_node_starts(
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     nodes = await _trilateral(tmp_path, clock, bus)
     for trk_id in (1, 2):
-        await nodes["ROK"].gateway.send(impact(trk_id=trk_id))
+        await nodes["ROK"].gateway.send(impact(trk_id=trk_id), data_mode=DataMode.REAL)
     await bus.wait_idle()
     for node in nodes.values():
         await node.stop()
@@ -351,7 +354,9 @@ async def test_a_message_whose_logging_failed_is_applied_and_logged_on_redeliver
     }
     rok = nodes["ROK"]
     rok.applied_log = FailingOnceStore()
-    sent = await nodes["USA"].gateway.send(impact(trk_id=1))  # straight to ROK
+    sent = await nodes["USA"].gateway.send(
+        impact(trk_id=1), data_mode=DataMode.REAL
+    )  # straight to ROK
     inbox = await bus.subscribe("wl.node.ROK.from.*", durable="node-ROK")
     delivery = await inbox.next(0)
     assert delivery is not None
@@ -374,12 +379,14 @@ async def test_a_heartbeat_that_overtakes_a_backlog_does_not_make_it_a_replay(
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     flaky = FlakyBus(bus)
     nodes = await _trilateral(tmp_path, clock, bus, flaky, flaky_party="USA")
-    await nodes["USA"].gateway.send(impact(trk_id=1))  # the path is known before the cut
+    await nodes["USA"].gateway.send(
+        impact(trk_id=1), data_mode=DataMode.REAL
+    )  # the path is known before the cut
     await bus.wait_idle()
     flaky.down = True
     for _ in range(20):
         clock.advance_s(30)
-        await nodes["USA"].gateway.send(track(trk_id=1))
+        await nodes["USA"].gateway.send(track(trk_id=1), data_mode=DataMode.REAL)
     flaky.down = False
     await nodes["USA"].gateway.send_heartbeats()  # first, straight to the bus
     await bus.wait_idle()

@@ -31,6 +31,7 @@ from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
 from warnlink.demo import default_federation_path
 from warnlink.deploy import NatsFederation
 from warnlink.model import Envelope, Phase, TrackReport, encode, new_envelope
+from warnlink.model.record import DataMode
 from warnlink.model.time import SystemClock
 from warnlink.node import Node
 from warnlink.security.signing import PartyKey, ephemeral_keys, sign
@@ -196,7 +197,12 @@ async def _measure(folder: Path, count: int) -> tuple[list[float], list[float], 
         epoch_ns = fed.clock.now_ns()
         label = fed.federation.label_for("ROK", "track_report")
         bare = new_envelope(
-            originator="ROK", seq=1, created=epoch_ns, label=label, payload=track_report(1, 0)
+            originator="ROK",
+            seq=1,
+            created=epoch_ns,
+            label=label,
+            payload=track_report(1, 0),
+            data_mode=DataMode.TEST,
         )
         size = len(encode(sign(bare, PartyKey.generate("ROK"))))
         raw = await _raw_path(dict(fed.network.buses), size, count)
@@ -205,7 +211,9 @@ async def _measure(folder: Path, count: int) -> tuple[list[float], list[float], 
         for number in range(count + WARM_UP):
             arrived.clear()
             started = time.perf_counter()
-            await fed.nodes["ROK"].gateway.send(track_report(1, epoch_ns + number * 1_000_000))
+            await fed.nodes["ROK"].gateway.send(
+                track_report(1, epoch_ns + number * 1_000_000), data_mode=DataMode.TEST
+            )
             await asyncio.wait_for(arrived.wait(), timeout=TIMEOUT_S)
             if number >= WARM_UP:
                 samples.append(time.perf_counter() - started)

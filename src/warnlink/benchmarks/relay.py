@@ -44,6 +44,7 @@ from warnlink.model import (
 )
 from warnlink.model.covariance import pack_covariance
 from warnlink.model.payloads import kind_of
+from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.node import build_relay
 from warnlink.security.signing import PartyKeys, ephemeral_keys, sign, signed_bytes
@@ -111,7 +112,12 @@ def deliveries(
         label = federation.label_for(originator, kind_of(payload))
         envelope = sign(
             new_envelope(
-                originator=originator, seq=number + 1, created=T0, label=label, payload=payload
+                originator=originator,
+                seq=number + 1,
+                created=T0,
+                label=label,
+                payload=payload,
+                data_mode=DataMode.TEST,
             ),
             keys[originator].own,
         )

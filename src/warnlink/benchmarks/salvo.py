@@ -31,6 +31,7 @@ from warnlink.benchmarks.e2e import Federated, nats_federation, start_nodes, tra
 from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
 from warnlink.faults.measure import process_usage
 from warnlink.model import Envelope, TrackReport
+from warnlink.model.record import DataMode
 
 MISSILES: Final = 100
 BASE_RATE_HZ: Final = 1.0
@@ -100,7 +101,7 @@ async def _step(
                 flown_s=flown_ns / 1e9,
                 pos_sigma_m=POS_SIGMA_M,
             )
-            await gateway.send(report)
+            await gateway.send(report, data_mode=DataMode.TEST)
 
     await asyncio.gather(*(sender(p) for p in RECIPIENTS))
     sent_ns = time.perf_counter_ns()

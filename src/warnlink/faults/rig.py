@@ -34,6 +34,7 @@ from warnlink.faults.measure import Ledger
 from warnlink.faults.proxy import TcpProxy
 from warnlink.fusion.gating import extrapolate
 from warnlink.model import Phase, TrackReport
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, Clock, SystemClock
 from warnlink.node import Node
 from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
@@ -267,7 +268,7 @@ class Rig:
             for trk_id in range(1, sizes.tracks + 1):
                 for party in originators:
                     report = _track(trk_id, epoch0, update)
-                    await self.nodes[party].gateway.send(report)
+                    await self.nodes[party].gateway.send(report, data_mode=DataMode.TEST)
                     count += 1
                     if sent is not None and count >= total // 2:
                         sent.set()
@@ -302,7 +303,7 @@ class Rig:
                 return count
             rounds, index = divmod(count, tracks)
             report = _track(index + 1, epoch0, rounds)
-            await self.nodes[originator].gateway.send(report)
+            await self.nodes[originator].gateway.send(report, data_mode=DataMode.TEST)
             count += 1
 
     def pids(self) -> dict[str, int]:

@@ -16,7 +16,8 @@ from typing import Annotated, Final
 import msgspec
 
 from warnlink.model.label import PartyCode, SecurityLabel
-from warnlink.model.payloads import Payload, kind_of
+from warnlink.model.payloads import RESENDABLE, Payload, kind_of
+from warnlink.model.record import DataMode
 
 SCHEMA_VERSION: Final = 1
 
@@ -40,6 +41,9 @@ class Envelope(
         payload: the report.
         producer: the party that issued this envelope when not the originator (a relay).
         derived_from: the msg_id of the message this one was made from.
+        data_mode: whether the report is about the real world (`DataMode`): set on every
+            report (launch, track, impact, status), from the source record it came from;
+            None on link messages (heartbeats, resend requests and answers).
         sig: the issuer's (producer's, else originator's) Ed25519 signature over every
             other field (`warnlink.security.signing.signed_bytes`).
         countersig: a relay's Ed25519 signature over the same bytes and `sig`; set on
@@ -55,8 +59,13 @@ class Envelope(
     payload: Payload
     producer: PartyCode | None = None
     derived_from: MsgId | None = None
+    data_mode: DataMode | None = None
     sig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
     countersig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.payload, RESENDABLE) and self.data_mode is None:
+            raise ValueError(f"a {self.kind} must say its data mode (`dataMode`)")
 
     @property
     def kind(self) -> str:
@@ -79,9 +88,18 @@ def make_msg_id(*parts: object) -> str:
 
 
 def new_envelope(
-    *, originator: str, seq: int, created: int, label: SecurityLabel, payload: Payload
+    *,
+    originator: str,
+    seq: int,
+    created: int,
+    label: SecurityLabel,
+    payload: Payload,
+    data_mode: DataMode | None,
 ) -> Envelope:
-    """An originator's envelope; its id follows from (originator, seq, created)."""
+    """An originator's envelope; its id follows from (originator, seq, created).
+
+    `data_mode` is required of reports and None for link messages (see `Envelope`).
+    """
     return Envelope(
         msg_id=make_msg_id(originator, seq, created),
         schema=SCHEMA_VERSION,
@@ -90,4 +108,5 @@ def new_envelope(
         created=created,
         label=label,
         payload=payload,
+        data_mode=data_mode,
     )

@@ -44,6 +44,7 @@ from warnlink.model import (
     new_envelope,
 )
 from warnlink.model.payloads import RESENDABLE
+from warnlink.model.record import DataMode
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
@@ -101,29 +102,38 @@ class Gateway:
         store = MemoryQueueStore() if outbox is None else outbox
         self.outbox = Outbox(bus, store, clock, counters, archive=archive, retain_s=retain_s)
 
-    def _envelope(self, payload: Payload, label: SecurityLabel) -> Envelope:
+    def _envelope(
+        self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
+    ) -> Envelope:
         envelope = new_envelope(
             originator=self.party,
             seq=self._seqs.next(),
             created=self.clock.now_ns(),
             label=label,
             payload=payload,
+            data_mode=data_mode,
         )
         envelope = sign(envelope, self.keys.own)
         if self._on_original is not None:
             self._on_original(envelope)
         return envelope
 
-    async def send(self, payload: Payload, label: SecurityLabel | None = None) -> Envelope:
+    async def send(
+        self,
+        payload: Payload,
+        label: SecurityLabel | None = None,
+        *,
+        data_mode: DataMode | None = None,
+    ) -> Envelope:
         """Label `payload` by the standing rules (or with `label`) and send it where it
-        is released.
+        is released. A report must say its `data_mode` (`Envelope.data_mode`).
 
         Returns the envelope as labelled, also when it is released to nobody (it then
         stays with its originator).
         """
         if label is None:
             label = self.federation.label_for(self.party, kind_of(payload))
-        envelope = self._envelope(payload, label)
+        envelope = self._envelope(payload, label, data_mode)
         if not label.rel_to:
             self.counters.inc("gateway.unreleased")
             return envelope

@@ -14,8 +14,10 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   │                        withheld field present, originator/link mismatch
     │   ├── SignatureError       signature or countersignature missing or not verifying
     │   │   └── UnknownSigner    the signer has no key in the trusted key set
-    │   └── ReplayError          outside the freshness window, or its originator's
-    │                            sequence number already seen with another message
+    │   ├── ReplayError          outside the freshness window, or its originator's
+    │   │                        sequence number already seen with another message
+    │   └── IngestError          a national source's input refused at the node's input
+    │                            port (per record: index, field, reason)
     ├── TransportError           the bus failed
     │   ├── BusClosed            you closed it (use after close)
     │   └── StoreError           it broke (the durable log could not be read or written)
@@ -171,6 +173,35 @@ class ReplayError(MessageError):
     ) -> None:
         self.rule = rule
         super().__init__(message, msg_id=msg_id, party=party)
+
+
+class IngestError(MessageError):
+    """Input from a national source refused at the node's input port (`warnlink.sources`).
+
+    Counted as ``ingest_rejected.<reason>``.
+
+    Attributes:
+        reason: a short machine-readable reason from `sources.base.REASONS`
+            (``not_finite``, ``altitude``, ``stale``, ``unregistered``...).
+        field: where in the input, e.g. ``[3].vectors[0].pos`` (empty: the whole input).
+        index: the record's place in its batch, from 0; None for the whole input.
+    """
+
+    counter_key = "ingest_rejected"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        field: str = "",
+        index: int | None = None,
+        party: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.field = field
+        self.index = index
+        super().__init__(message, party=party)
 
 
 class TransportError(WarnlinkError):

@@ -20,7 +20,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"sim", "sharing"}),
     frozenset({"fusion"}),
     frozenset({"alerting"}),
-    frozenset({"interop"}),
+    frozenset({"interop", "sources"}),
     frozenset({"node"}),
     frozenset({"deploy", "demo", "report", "accuracy", "faults"}),
     frozenset({"web", "cli", "benchmarks", "__main__"}),

@@ -7,6 +7,7 @@ import msgspec
 from tests.factories import T0, envelope, impact, launch, track
 from warnlink.fusion.picture import Picture
 from warnlink.model import Envelope, EventStatus, Status, TrackReport
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
 #: 1 km and 100 m/s standard deviations, as the 21 upper-triangle entries.
@@ -27,6 +28,26 @@ def test_same_missile_from_two_originators_is_one_event() -> None:
     (event,) = picture.events.values()
     assert set(event.contributions) == {("ROK", 1), ("JPN", 9)}
     assert event.merged_from
+
+
+def test_tracks_of_different_data_modes_are_never_one_event() -> None:
+    """An exercise track flown where a real missile is stays apart from it, by track
+    and by impact prediction alike."""
+    picture = Picture("USA")
+    picture.apply(_track_at(1, "ROK", 0.0, 1), T0)
+    exercise = msgspec.structs.replace(_track_at(9, "JPN", 2_000.0, 1), data_mode=DataMode.EXERCISE)
+    picture.apply(exercise, T0)
+    assert len(picture.events) == 2
+    assert {e.data_mode for e in picture.events.values()} == {DataMode.REAL, DataMode.EXERCISE}
+    picture.apply(envelope(impact(1), originator="ROK", seq=2), T0)
+    drill = msgspec.structs.replace(
+        envelope(impact(9), originator="JPN", seq=2), data_mode=DataMode.EXERCISE
+    )
+    picture.apply(drill, T0)
+    assert len(picture.events) == 2
+    # The same pair in one mode is one event (the test above): the mode alone parts them.
+    picture.apply(msgspec.structs.replace(_track_at(5, "USA", 1_000.0, 1), msg_id="f" * 32), T0)
+    assert len(picture.events) == 2
 
 
 def test_two_missiles_stay_two_events() -> None:

@@ -10,6 +10,10 @@ Two events found later to be the same missile are merged; a contribution whose
 ballistic track no longer gates with its event's others is split off and assigned
 again. Merges and splits are recorded on the events.
 
+Data of different modes (`model.record.DataMode`: real, exercise, test, simulated) is
+never associated: an event holds contributions of one mode only, so an exercise track
+never joins a real missile, nor its alerts.
+
 Messages are applied once: a message id seen before is ignored (idempotent). What
 the picture holds per message is bounded, so a node that runs for weeks does not grow
 with its traffic:
@@ -62,6 +66,7 @@ from warnlink.model import (
     Status,
     TrackReport,
 )
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
 ContributionKey = tuple[str, int]
@@ -96,6 +101,8 @@ class Contribution:
     msg_ids: list[str] = field(default_factory=list)
     #: Messages applied to this contribution, all of them.
     msg_count: int = 0
+    #: Whether its data is real (`DataMode`), from its reports' envelopes.
+    data_mode: DataMode | None = None
 
     def add_provenance(self, msg_id: str) -> None:
         """Count a message applied to this contribution and keep its id, the first one
@@ -139,6 +146,11 @@ class Event:
 
     def originators(self) -> set[str]:
         return {originator for originator, _ in self.contributions}
+
+    @property
+    def data_mode(self) -> DataMode | None:
+        """The data mode of its contributions: an event never mixes modes (`Picture`)."""
+        return next((c.data_mode for c in self.contributions.values() if c.data_mode), None)
 
     def holding_originators(self) -> set[str]:
         """Originators holding this missile: a contribution not reported lost.
@@ -205,6 +217,8 @@ class Event:
         alone costs `LAUNCH_ONLY_COST`, since launches of a salvo from one site pass
         each other's gates. Contributions whose keys are in `skip` are left out.
         """
+        if self.data_mode is not other.data_mode and self.data_mode and other.data_mode:
+            return None  # exercise data never joins a real missile, nor the other way
         costs: list[float] = []
         for key, mine in self.contributions.items():
             if mine is other or key in skip:
@@ -269,6 +283,7 @@ class Picture:
         key = (envelope.originator, payload.trk_id)
         contribution = self._contribution(key, received_ns)
         contribution.add_provenance(envelope.msg_id)
+        contribution.data_mode = contribution.data_mode or envelope.data_mode
         match payload:
             case LaunchReport():
                 contribution.launch = payload
@@ -464,6 +479,8 @@ class Picture:
             mine = event.latest_track()
             assert mine is not None
             for j, candidate in enumerate(candidates):
+                if candidate.data_mode is not event.data_mode:
+                    continue  # never fused across data modes
                 distances = [
                     d
                     for c in candidate.contributions.values()

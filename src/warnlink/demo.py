@@ -22,7 +22,6 @@ import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,9 @@ from warnlink.sim.scenario import (
     simulate_scenario,
 )
 from warnlink.sim.trajectory import Trajectory
+from warnlink.sources.intake import Intake
+from warnlink.sources.journal import SqliteJournal
+from warnlink.sources.simulation import SIMULATION_SOURCE, SimulatedSource
 from warnlink.transport import Bus, MemoryBus, Subscription
 
 #: Scenario time played after the last impact, so statuses and stragglers arrive.
@@ -65,13 +67,6 @@ TRANSPORTS = ("memory", "nats")
 def default_federation_path() -> Path:
     """The packaged reference federation (ROK, JPN, USA; relay at USA)."""
     return Path(__file__).parent / "data" / "trilateral.toml"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class _Step:
-    time_ns: int
-    party: str
-    estimate_index: int
 
 
 class _Observer:
@@ -215,11 +210,15 @@ async def _play(
         )
     rng = np.random.default_rng(seed)
     trajectories = simulate_scenario(scenario)
-    estimates = {
-        p: simulate_party(scenario, trajectories, p, rng) if p in scenario.parties else []
+    epoch_ns = scenario.epoch_utc_ns
+    sources = {
+        p: SimulatedSource(
+            p,
+            simulate_party(scenario, trajectories, p, rng) if p in scenario.parties else [],
+            epoch_ns,
+        )
         for p in federation.parties
     }
-    epoch_ns = scenario.epoch_utc_ns
     clock = ManualClock(epoch_ns)
     buses: dict[str, Bus]
     if transport == "nats":
@@ -244,7 +243,6 @@ async def _play(
                 federation,
                 buses[party],
                 clock,
-                epoch_ns=epoch_ns,
                 keys=load_party_keys(folder / KEYS_DIR, party),
                 audit_dir=folder,
                 on_original=checker.record_original,
@@ -258,24 +256,35 @@ async def _play(
             for p in federation.parties
         ]
         observer_tasks = [asyncio.create_task(observer.run(inbox)) for inbox in observer_inboxes]
+        # Each party's simulated tracker is a source at its node's input port, as a
+        # national system is (`sources.intake`): its records journalled, then reported.
+        intakes = {
+            party: Intake(
+                party,
+                SqliteJournal(folder / party / f"ingest-{party}.sqlite"),
+                node,
+                clock,
+                window_s=federation.freshness_window_s,
+                counters=node.counters,
+            )
+            for party, node in nodes.items()
+        }
         for node in nodes.values():
             await node.start()
 
-        steps = sorted(
-            _Step(epoch_ns + round(e.available_s * NS_PER_S), party, i)
-            for party, party_estimates in estimates.items()
-            for i, e in enumerate(party_estimates)
-        )
         end_s = max(t.impact_time_s + t.launch_time_s for t in trajectories.values()) + TAIL_S
-        next_step = 0
         started_s = time.monotonic()
         for second in range(math.ceil(end_s) + 1):
             now_ns = epoch_ns + second * NS_PER_S
-            while next_step < len(steps) and steps[next_step].time_ns <= now_ns:
-                step = steps[next_step]
-                clock.set_ns(max(step.time_ns, clock.now_ns()))
-                await nodes[step.party].report(estimates[step.party][step.estimate_index])
-                next_step += 1
+            due = sorted(
+                (d.available_ns, party, i, d.record)
+                for party, source in sources.items()
+                for i, d in enumerate(source.due(now_ns))
+            )
+            for available_ns, party, _, record in due:
+                clock.set_ns(max(available_ns, clock.now_ns()))
+                await intakes[party].take(SIMULATION_SOURCE, [record])
+                await intakes[party].drain()
             clock.set_ns(now_ns)
             for node in nodes.values():
                 await node.tick()
@@ -287,6 +296,8 @@ async def _play(
             if speed is not None:  # paced: wall time catches up with scenario time
                 await asyncio.sleep(max(0.0, started_s + (second + 1) / speed - time.monotonic()))
 
+        for intake in intakes.values():
+            intake.journal.close()
         for node in nodes.values():
             await node.stop()
             if out_dir is not None:

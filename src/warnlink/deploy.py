@@ -304,7 +304,6 @@ async def run_party(
                 federation,
                 bus,
                 clock,
-                epoch_ns=clock.now_ns(),
                 keys=keys,
                 audit_dir=folder / access.party,
                 host_relay=False,

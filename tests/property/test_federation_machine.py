@@ -90,7 +90,6 @@ class FederationMachine(RuleBasedStateMachine):
                 self.federation,
                 self.bus,
                 self.clock,
-                epoch_ns=T0,
                 keys=KEYS[party],
                 audit_dir=self.folder,
                 on_original=self._original,

@@ -205,7 +205,7 @@ async def fed(tmp_path: Path) -> AsyncIterator[Fed]:
 
 
 def _node(party: str, folder: Path, clock: ManualClock, bus: MemoryBus) -> Node:
-    return Node(party, trilateral(), bus, clock, epoch_ns=T0, keys=KEYS[party], audit_dir=folder)
+    return Node(party, trilateral(), bus, clock, keys=KEYS[party], audit_dir=folder)
 
 
 def _applied_ids(node: Node) -> list[str]:
@@ -343,7 +343,7 @@ async def test_a_long_answer_goes_in_parts_each_within_the_message_limit(fed: Fe
     await bus.wait_idle()
     jpn = nodes["JPN"]
     jpn.recovery.add([OpenRequest("ROK", T0 - 1, clock.now_ns(), "test")])
-    await jpn._ask_again()
+    await jpn.resends.ask_again()
     await bus.wait_idle()
     assert nodes["USA"].counters.get("relay.resend") > 1  # parts
     assert not [k for k in jpn.counters.as_dict() if k.startswith("rejected")]
@@ -431,9 +431,9 @@ def test_a_recovered_message_whose_logging_failed_is_taken_when_the_answer_comes
     request = OpenRequest("ROK", T0 - 1, T0 + NS_PER_S, "test")
     message = envelope(track(trk_id=3), originator="ROK")
     with pytest.raises(StoreError):
-        jpn._take_again(message, request)
+        jpn.resends.take_again(message, request)
     assert message.msg_id not in request.have  # so the answer handled again applies it
-    jpn._take_again(message, request)
+    jpn.resends.take_again(message, request)
     assert jpn.counters.get("recovered") == 1
     assert [e.msg_id for e in jpn.applied_log.entries()] == [message.msg_id]
 

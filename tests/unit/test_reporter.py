@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import msgspec
 import numpy as np
 import pytest
 
-from warnlink.estimation.reporter import TrackReporter
+from warnlink.estimation.reporter import TrackReporter, day_start_ns
 from warnlink.model import (
+    Ellipse,
     EventStatus,
     ImpactPrediction,
     LaunchReport,
@@ -18,10 +20,12 @@ from warnlink.model import (
     TrackReport,
 )
 from warnlink.model.covariance import pack_covariance, unpack_covariance
+from warnlink.model.record import NationalImpact, NationalLaunch, SourceRecord
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sim.scenario import Scenario, simulate_party
 from warnlink.sim.trajectory import Trajectory
+from warnlink.sources.simulation import record_of
 
 
 def _play(estimates: list[TrackEstimate]) -> list[Payload]:
@@ -147,3 +151,83 @@ def test_a_track_that_falls_silent_before_its_predicted_impact_is_reported_lost(
     assert lost.status is Status.LOST
     assert lost.epoch == deleted_ns
     assert reporter.on_time(ipp.impact_time + NS_PER_S) == []  # never claimed impacted
+
+
+def _records(estimates: list[TrackEstimate], **kw: object) -> list[SourceRecord]:
+    records = [record_of(e, T_EPOCH) for e in estimates]
+    return [msgspec.structs.replace(r, **kw) for r in records] if kw else records
+
+
+T_EPOCH = 1_800_000_000 * NS_PER_S
+
+
+def _feed(records: list[SourceRecord]) -> list[Payload]:
+    reporter = TrackReporter(track_number=3, epoch_ns=day_start_ns(records[0].epoch_ns))
+    out: list[Payload] = []
+    for record in records:
+        out += reporter.on_record(record)
+    return out
+
+
+def test_records_give_the_reports_their_estimates_give(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    """A record is an estimate in absolute UTC: the same reports, at the same times."""
+    by_estimate = TrackReporter(track_number=3, epoch_ns=T_EPOCH)
+    expected: list[Payload] = []
+    for estimate in estimates["ROK"]:
+        expected += by_estimate.on_estimate(estimate)
+    got = _feed(_records(estimates["ROK"]))
+    assert [type(p) for p in got] == [type(p) for p in expected]
+    for a, b in zip(got, expected, strict=True):
+        if isinstance(a, ImpactPrediction) and isinstance(b, ImpactPrediction):
+            assert abs(a.impact_time - b.impact_time) <= 1
+            assert a.impact_lat == pytest.approx(b.impact_lat, abs=1e-9)
+
+
+def test_a_national_launch_and_impact_are_shared_instead_of_derived(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    launch = NationalLaunch(
+        lat_deg=39.0, lon_deg=125.5, time_ns=T_EPOCH, time_sigma_s=1.5, aou=Ellipse(900, 900, 0)
+    )
+    impact = NationalImpact(
+        lat_deg=40.4,
+        lon_deg=136.1,
+        time_ns=T_EPOCH + 600 * NS_PER_S,
+        time_sigma_s=2.0,
+        aou=Ellipse(3000, 1000, 80),
+        confidence=0.9,
+    )
+    records = _records(estimates["ROK"], launch=launch, impact=impact)
+    out = _feed(records)
+    launches = [p for p in out if isinstance(p, LaunchReport)]
+    impacts = [p for p in out if isinstance(p, ImpactPrediction)]
+    assert launches
+    assert all(p.launch_lat == 39.0 and p.launch_time == T_EPOCH for p in launches)
+    assert len({(p.launch_lat, p.range_class) for p in launches}) == len(launches)  # no repeats
+    assert len(impacts) == 1  # unchanged: sent once
+    assert (impacts[0].impact_lat, impacts[0].impact_aou) == (40.4, Ellipse(3000, 1000, 80))
+    derived = _feed(_records(estimates["ROK"]))
+    assert {p.impact_lat for p in derived if isinstance(p, ImpactPrediction)} != {40.4}
+
+
+def test_a_record_without_covariance_is_reported_without_one_and_still_predicted(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    out = _feed(_records([e for e in estimates["JPN"] if e.phase != "boost"][:12], cov=None))
+    tracks = [p for p in out if isinstance(p, TrackReport)]
+    assert tracks
+    assert all(t.cov is None for t in tracks)
+    (first, *_) = [p for p in out if isinstance(p, ImpactPrediction)]
+    assert first.impact_aou.semi_major_m > 5_000  # the assumed 1 km / 50 m/s says so
+
+
+def test_a_record_that_says_lost_reports_the_track_lost_at_once(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    records = _records(estimates["ROK"][:5])
+    records[-1] = msgspec.structs.replace(records[-1], lost=True)
+    out = _feed(records)
+    assert isinstance(out[-1], EventStatus)
+    assert (out[-1].status, out[-1].epoch) == (Status.LOST, records[-1].epoch_ns)

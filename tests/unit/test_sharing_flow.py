@@ -64,7 +64,7 @@ async def federated(
         p: SkewedClock(clock, skew[p]) if p in skew else clock for p in federation.parties
     }
     nodes = {
-        p: Node(p, federation, bus, clocks[p], epoch_ns=T0, keys=KEYS[p], audit_dir=tmp_path)
+        p: Node(p, federation, bus, clocks[p], keys=KEYS[p], audit_dir=tmp_path)
         for p in federation.parties
     }
     for node in nodes.values():
@@ -214,9 +214,7 @@ async def test_relay_outage_delays_but_loses_nothing(fed: Federated, tmp_path: P
         await fed.nodes["ROK"].gateway.send(impact(trk_id=trk_id), data_mode=DataMode.REAL)
     await fed.settle()
     assert fed.nodes["JPN"].picture.received_from["ROK"] == 0
-    restarted = Node(
-        "USA", trilateral(), fed.bus, fed.clock, epoch_ns=T0, keys=KEYS["USA"], audit_dir=tmp_path
-    )
+    restarted = Node("USA", trilateral(), fed.bus, fed.clock, keys=KEYS["USA"], audit_dir=tmp_path)
     fed.nodes["USA"] = restarted
     await restarted.start()
     await fed.settle()
@@ -368,9 +366,7 @@ async def test_a_restarted_node_continues_after_its_reserved_seqs(
     first = await fed.nodes["ROK"].gateway.send(impact(trk_id=1), data_mode=DataMode.REAL)
     await fed.nodes["ROK"].stop()
     fed.clock.advance_s(1)
-    restarted = Node(
-        "ROK", trilateral(), fed.bus, fed.clock, epoch_ns=T0, keys=KEYS["ROK"], audit_dir=tmp_path
-    )
+    restarted = Node("ROK", trilateral(), fed.bus, fed.clock, keys=KEYS["ROK"], audit_dir=tmp_path)
     fed.nodes["ROK"] = restarted
     await restarted.start()
     second = await restarted.gateway.send(impact(trk_id=2), data_mode=DataMode.REAL)

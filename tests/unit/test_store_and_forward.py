@@ -122,7 +122,6 @@ async def _trilateral(
             trilateral(),
             flaky if (flaky is not None and p == flaky_party) else bus,
             clock,
-            epoch_ns=T0,
             keys=KEYS[p],
             audit_dir=tmp_path,
         )
@@ -211,7 +210,6 @@ async def _play(tmp_path: Path, *, restart_at: int | None) -> dict[str, list[str
                 trilateral(),
                 bus,
                 clock,
-                epoch_ns=T0,
                 keys=KEYS["JPN"],
                 audit_dir=tmp_path,
             )
@@ -301,7 +299,7 @@ async def test_a_damaged_applied_log_entry_is_reported_and_the_node_starts(
     conn.execute("UPDATE queue SET data = X'00ff' WHERE id = ?", (first,))
     conn.commit()
     conn.close()
-    jpn = Node("JPN", trilateral(), bus, clock, epoch_ns=T0, keys=KEYS["JPN"], audit_dir=tmp_path)
+    jpn = Node("JPN", trilateral(), bus, clock, keys=KEYS["JPN"], audit_dir=tmp_path)
     assert jpn.counters.get("applied_log.damaged") == 1
     assert jpn.counters.get("applied_log.replayed") == 1
     await jpn.stop()
@@ -349,9 +347,7 @@ async def test_a_message_whose_logging_failed_is_applied_and_logged_on_redeliver
     message unapplied and unacked, and its redelivery is applied and logged once."""
     clock = ManualClock(T0)
     bus = MemoryBus(None, clock=clock)
-    nodes = {
-        p: Node(p, trilateral(), bus, clock, epoch_ns=T0, keys=KEYS[p]) for p in ("ROK", "USA")
-    }
+    nodes = {p: Node(p, trilateral(), bus, clock, keys=KEYS[p]) for p in ("ROK", "USA")}
     rok = nodes["ROK"]
     rok.applied_log = FailingOnceStore()
     sent = await nodes["USA"].gateway.send(

@@ -112,7 +112,6 @@ async def nats_federation(
             federation,
             network.buses[p],
             clock,
-            epoch_ns=clock.now_ns(),
             keys=keys[p],
             audit_dir=folder,
         )

@@ -191,7 +191,6 @@ class Rig:
             self.federation,
             self.buses[party],
             clock,
-            epoch_ns=clock.now_ns(),
             keys=load_party_keys(self.folder / KEYS_DIR, party),
             audit_dir=self.folder / party,
             host_relay=False,

@@ -119,8 +119,3 @@ class SourceRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     launch: NationalLaunch | None = None
     impact: NationalImpact | None = None
     lost: bool = False
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        """What makes a record a repeat: (source, track_id, epoch_ns)."""
-        return (self.source, self.track_id, self.epoch_ns)

@@ -1,0 +1,237 @@
+"""One party's node: the only module that knows every role.
+
+A node assembles, for one party: the reporters that turn its national systems' track
+states (`model.record.SourceRecord`, handed in by the input port, `sources.intake`)
+into launch reports, track reports, impact predictions and statuses; the gateway that
+labels and sends them and checks what arrives; the picture of everything received and
+produced; the party's alerting; and, if the party hosts one, the relay.
+
+The node is an async shell: it moves messages between the bus and pure cores
+(release, picture, estimation) and reads time only from its injected clock. Its stores
+are in `node.stores`; what a restart replays and how damaged entries are recovered, in
+`node.recovery`: a restarted node ends with the picture it would have had without the
+restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from warnlink.alerting.monitor import AlertMonitor
+from warnlink.counters import Counters
+from warnlink.errors import TransportError
+from warnlink.estimation.reporter import TrackReporter, day_start_ns
+from warnlink.fusion.picture import Picture
+from warnlink.geo.areas import Area
+from warnlink.model import Envelope, Payload, Resend, ResendRequest, encode
+from warnlink.model.record import DataMode, SourceRecord
+from warnlink.model.time import NS_PER_S, Clock
+from warnlink.node.consume import consume, serve_relay
+from warnlink.node.recovery import NodeRecovery
+from warnlink.node.stores import build_relay, close_relay, queue_store, seen_store, sent_archive
+from warnlink.security.signing import PartyKeys
+from warnlink.sharing.audit import AuditLog
+from warnlink.sharing.federation import Federation
+from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
+from warnlink.sharing.subjects import parse_inbox
+from warnlink.transport import Bus, Delivery, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    """One party's pipeline on a bus.
+
+    Args:
+        party: the party's code.
+        federation: the federation it belongs to.
+        bus: where it sends and receives.
+        clock: the time source (a fake one in simulation).
+        keys: the party's signing key and the key set it trusts.
+        audit_dir: where the gateway's and relay's audit logs and the node's stores go
+            (`node.stores`); None keeps them in memory.
+        on_original: called with every envelope this party originates (for checkers).
+        host_relay: run the party's relay in this node, if it hosts one; False when the
+            relay runs on its own (``warnlink up`` gives it a process of its own).
+        zones: user alert zones for the party's alerting (`alerts`), besides its areas.
+        on_applied: called with every received envelope the picture applies (for checkers).
+    """
+
+    def __init__(
+        self,
+        party: str,
+        federation: Federation,
+        bus: Bus,
+        clock: Clock,
+        *,
+        keys: PartyKeys,
+        audit_dir: Path | None = None,
+        on_original: Callable[[Envelope], None] | None = None,
+        host_relay: bool = True,
+        zones: tuple[Area, ...] = (),
+        on_applied: Callable[[Envelope], None] | None = None,
+    ) -> None:
+        self.party = party
+        self.clock = clock
+        self.counters = Counters()
+        self.picture = Picture(party)
+        self.alerts = AlertMonitor(party, zones)
+        archive = sent_archive(audit_dir, party, clock)  # before the outbox is made
+        self.gateway = Gateway(
+            party,
+            federation,
+            bus,
+            clock,
+            counters=self.counters,
+            audit=AuditLog(
+                audit_dir / f"gateway-{party}.jsonl" if audit_dir else None, keys.own, clock=clock
+            ),
+            keys=keys,
+            seen=seen_store(audit_dir, party, "node"),
+            on_original=on_original,
+            outbox=queue_store(audit_dir, f"outbox-{party}", "outbox"),
+            archive=archive,
+        )
+        self.federation = federation
+        self.applied_log = queue_store(audit_dir, f"applied-{party}", "applied-log")
+        self._on_applied = on_applied
+        self.resends = NodeRecovery(
+            party,
+            federation,
+            clock,
+            self.counters,
+            picture=self.picture,
+            alerts=self.alerts,
+            applied_log=self.applied_log,
+            gateway=self.gateway,
+            folder=audit_dir,
+            apply=self._apply,
+            on_applied=on_applied,
+        )
+        self.recovery = self.resends.requests
+        self.resends.replay_applied_log()
+        self.relay = (
+            build_relay(party, federation, bus, clock, keys, audit_dir, self.counters)
+            if party in federation.relays and host_relay
+            else None
+        )
+        self.reporters: dict[int, TrackReporter] = {}
+        self._modes: dict[int, DataMode] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscriptions: list[Subscription] = []
+        self._next_heartbeat_ns: int | None = None
+
+    async def start(self) -> None:
+        """Send again what the outbox holds, open the inboxes and start consuming them."""
+        await self.gateway.flush_outbox()
+        await self.resends.ask_again()
+        inbox = await self.gateway.open_inbox()
+        self._subscriptions.append(inbox)
+        self._tasks.append(asyncio.create_task(consume(inbox, self._handle, self.counters)))
+        if self.relay is not None:
+            await self.relay.flush_outbox()
+            relay_inbox = await self.relay.open_inbox()
+            self._subscriptions.append(relay_inbox)
+            self._tasks.append(asyncio.create_task(serve_relay(self.relay, relay_inbox)))
+
+    async def stop(self) -> None:
+        """Stop consuming and close the audit logs and stores."""
+        for subscription in self._subscriptions:
+            await subscription.close()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.gateway.audit.close()
+        self.gateway.replay.store.close()
+        self.gateway.outbox.store.close()
+        if self.gateway.outbox.archive is not None:
+            self.gateway.outbox.archive.close()
+        self.applied_log.close()
+        if self.relay is not None:
+            close_relay(self.relay)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        envelope = self.gateway.receive(delivery)
+        if envelope is not None:
+            try:
+                match envelope.payload:
+                    case ResendRequest(originator=self.party):
+                        await self.gateway.answer(envelope)
+                    case ResendRequest():
+                        self.counters.inc("rejected.resend_request.not_mine")
+                    case Resend():
+                        sender = parse_inbox(delivery.subject)[1]
+                        self.resends.answered(envelope, envelope.payload, sender)
+                    case _:
+                        if self._apply(envelope) and self._on_applied is not None:
+                            self._on_applied(envelope)
+            except TransportError:
+                raise  # the store failed: not acked, handled again (see `consume`)
+            except Exception:  # a fault in a core must not stop the link (invariant 5)
+                self.counters.inc("rejected.apply_failed")
+                log.exception("%s could not apply %s", self.party, envelope.msg_id)
+            self.gateway.record(envelope)
+
+    async def ingest(self, record: SourceRecord, track_number: int) -> None:
+        """Turn one record of a national source into reports and send them.
+
+        `track_number` is this party's number for the source's track (the input port
+        gives one per (source, track id): `sources.intake`); the reports carry the
+        record's data mode.
+        """
+        for payload in self._reporter(record, track_number).on_record(record):
+            await self._send(payload, record.data_mode)
+
+    def restore(self, record: SourceRecord, track_number: int) -> None:
+        """Let the track's reporter know a record it saw before a restart (the input
+        port replays them: `sources.intake`), sending nothing: it was sent then."""
+        self._reporter(record, track_number).on_record(record)
+
+    def _reporter(self, record: SourceRecord, track_number: int) -> TrackReporter:
+        reporter = self.reporters.get(track_number)
+        if reporter is None:
+            reporter = self.reporters[track_number] = TrackReporter(
+                track_number=track_number, epoch_ns=day_start_ns(record.epoch_ns)
+            )
+            self._modes[track_number] = record.data_mode
+        return reporter
+
+    async def tick(self) -> None:
+        """Time-driven work: the outbox sent again, heartbeats when due, status of tracks
+        that ended, alerts."""
+        await self.gateway.flush_outbox()
+        if self.relay is not None:
+            await self.relay.flush_outbox()
+        now = self.clock.now_ns()
+        if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
+            await self.gateway.send_heartbeats()
+            self._next_heartbeat_ns = now + round(HEARTBEAT_INTERVAL_S * NS_PER_S)
+        for number, reporter in self.reporters.items():
+            for payload in reporter.on_time(now):
+                await self._send(payload, self._modes[number])
+        self.alerts.update(self.picture, now)
+
+    async def _send(self, payload: Payload, data_mode: DataMode) -> None:
+        self._apply(await self.gateway.send(payload, data_mode=data_mode))
+
+    def _apply(self, envelope: Envelope) -> bool:
+        """Log as applied, then apply to the picture; False if it was applied before.
+
+        The log comes first: a store that fails raises before the picture changed, so
+        the redelivery is applied (and logged) then; the other way round, the picture
+        would drop the redelivery as a repeat and the log would never hold it.
+        """
+        if self.picture.has_applied(envelope.msg_id):
+            return False
+        now = self.clock.now_ns()
+        self.applied_log.append("", envelope.msg_id, encode(envelope), now)
+        if not self.picture.apply(envelope, now):
+            return False
+        self.alerts.record(envelope)
+        self.resends.note_applied(envelope)
+        return True

@@ -37,6 +37,7 @@ from warnlink.interop.outputs import write_party_outputs
 from warnlink.model import ImpactPrediction, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
+from warnlink.runtime import NodeRuntime
 from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
 from warnlink.sharing.audit_proof import verify_lines, verify_log
 from warnlink.sharing.federation import Federation, load_federation
@@ -50,8 +51,6 @@ from warnlink.sim.scenario import (
     simulate_scenario,
 )
 from warnlink.sim.trajectory import Trajectory
-from warnlink.sources.intake import Intake
-from warnlink.sources.journal import SqliteJournal
 from warnlink.sources.simulation import SIMULATION_SOURCE, SimulatedSource
 from warnlink.transport import Bus, MemoryBus, Subscription
 
@@ -237,40 +236,28 @@ async def _play(
         checker = LeakChecker()
         # Keys from the seed (demo only), so that a run, audit heads included, repeats.
         init_keys(folder / KEYS_DIR, federation.parties, demo_seed=seed)
-        nodes = {
-            party: Node(
+        runtimes = {
+            party: NodeRuntime.open(
                 party,
                 federation,
                 buses[party],
                 clock,
                 keys=load_party_keys(folder / KEYS_DIR, party),
-                audit_dir=folder,
+                folder=folder,
                 on_original=checker.record_original,
                 zones=zones,
             )
             for party in federation.parties
         }
+        nodes = {party: runtime.node for party, runtime in runtimes.items()}
         observer = _Observer(checker)
         observer_inboxes = [
             await buses[p].subscribe(node_inbox_filter(p), durable=f"leak-observer-{p}")
             for p in federation.parties
         ]
         observer_tasks = [asyncio.create_task(observer.run(inbox)) for inbox in observer_inboxes]
-        # Each party's simulated tracker is a source at its node's input port, as a
-        # national system is (`sources.intake`): its records journalled, then reported.
-        intakes = {
-            party: Intake(
-                party,
-                SqliteJournal(folder / party / f"ingest-{party}.sqlite"),
-                node,
-                clock,
-                window_s=federation.freshness_window_s,
-                counters=node.counters,
-            )
-            for party, node in nodes.items()
-        }
-        for node in nodes.values():
-            await node.start()
+        for runtime in runtimes.values():
+            await runtime.start()
 
         end_s = max(t.impact_time_s + t.launch_time_s for t in trajectories.values()) + TAIL_S
         started_s = time.monotonic()
@@ -281,13 +268,15 @@ async def _play(
                 for party, source in sources.items()
                 for i, d in enumerate(source.due(now_ns))
             )
+            # Each party's simulated tracker is a source at its node's input port, as a
+            # national system is (`sources.intake`): journalled, then reported.
             for available_ns, party, _, record in due:
                 clock.set_ns(max(available_ns, clock.now_ns()))
-                await intakes[party].take(SIMULATION_SOURCE, [record])
-                await intakes[party].drain()
+                await runtimes[party].intake.take(SIMULATION_SOURCE, [record])
+                await runtimes[party].intake.drain()
             clock.set_ns(now_ns)
-            for node in nodes.values():
-                await node.tick()
+            for runtime in runtimes.values():
+                await runtime.tick()
             await wait_idle()
             if observe is not None:
                 observe(second, nodes)
@@ -296,10 +285,9 @@ async def _play(
             if speed is not None:  # paced: wall time catches up with scenario time
                 await asyncio.sleep(max(0.0, started_s + (second + 1) / speed - time.monotonic()))
 
-        for intake in intakes.values():
-            intake.journal.close()
-        for node in nodes.values():
-            await node.stop()
+        for runtime in runtimes.values():
+            await runtime.stop()
+            node = runtime.node
             if out_dir is not None:
                 write_party_outputs(out_dir, node.picture, node.alerts, clock.now_ns())
         for inbox in observer_inboxes:

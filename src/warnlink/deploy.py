@@ -23,17 +23,17 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
 from warnlink.counters import Counters
-from warnlink.errors import TransportError
 from warnlink.fusion.freshness import LinkWatch, link_states
 from warnlink.fusion.picture import Picture
 from warnlink.model.time import SystemClock
-from warnlink.node import Node, build_relay, close_relay, serve_relay
+from warnlink.node import build_relay, close_relay, serve_relay
+from warnlink.runtime import NodeRuntime, Output
 from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.federation import Federation, load_federation
@@ -276,17 +276,18 @@ async def run_party(
     folder: Path,
     stop: asyncio.Event,
     *,
-    beside_node: Callable[[Node], Coroutine[None, None, None]] | None = None,
+    outputs: Sequence[Output] = (),
     ack_wait_s: float = DEFAULT_ACK_WAIT_S,
     instance: str | None = None,
 ) -> None:
     """Run one party's node (without its relay) or its relay until `stop` is set.
 
-    The node ticks every second (its outbox sent again, heartbeats when due), puts
-    what arrives in its picture, and prints a line to stderr whenever one of its links
-    changes state (`announce_links`); the relay decides on what arrives at its inbox. Both
-    ack only what they handled. `beside_node` runs as a task beside a started node
-    (the CLI serves its display there) and is awaited once `stop` is set.
+    The node runs as a `runtime.NodeRuntime`: it ticks every second (its outbox sent
+    again, heartbeats when due), takes its sources' records through its intake, puts
+    what arrives in its picture, runs its `outputs` beside (the CLI serves its display
+    and ports there), and prints a line to stderr whenever one of its links changes
+    state (`announce_links`); the relay decides on what arrives at its inbox. Both ack
+    only what they handled.
 
     Args:
         ack_wait_s: the ack wait of the durable this process creates (if it does).
@@ -299,43 +300,22 @@ async def run_party(
     clock = SystemClock()
     try:
         if role == "node":
-            node = Node(
+            runtime = NodeRuntime.open(
                 access.party,
                 federation,
                 bus,
                 clock,
                 keys=keys,
-                audit_dir=folder / access.party,
+                folder=folder / access.party,
                 host_relay=False,
             )
-            await node.start()
-            beside = None if beside_node is None else asyncio.create_task(beside_node(node))
-            if beside is not None:
-                # A display that ends (it failed: a port taken, certificates unreadable)
-                # stops the process at once, rather than leaving a node nobody sees;
-                # its error is raised when it is awaited below.
-                beside.add_done_callback(lambda _: stop.set())
             watch, peers = LinkWatch(), federation.peers(access.party)
-            try:
-                while not stop.is_set():
-                    try:
-                        await node.tick()
-                    except TransportError as exc:
-                        # A link that is down costs heartbeats, not the node.
-                        node.counters.inc("transport.failed")
-                        print(f"warnlink {access.party} node: {exc}", file=sys.stderr)
-                    announce_links(
-                        access.party, watch, node.picture, peers, clock.now_ns(), sys.stderr
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), TICK_S)
-            finally:
-                stop.set()
-                try:
-                    if beside is not None:
-                        await beside
-                finally:
-                    await node.stop()
+
+            def links(running: NodeRuntime) -> None:
+                node = running.node
+                announce_links(node.party, watch, node.picture, peers, clock.now_ns(), sys.stderr)
+
+            await runtime.serve(stop, outputs=outputs, every_s=TICK_S, on_tick=links)
         else:
             relay_folder = folder / access.party
             if instance is not None:

@@ -22,6 +22,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"alerting"}),
     frozenset({"interop", "sources"}),
     frozenset({"node"}),
+    frozenset({"runtime"}),
     frozenset({"deploy", "demo", "report", "accuracy", "faults"}),
     frozenset({"web", "cli", "benchmarks", "__main__"}),
 )

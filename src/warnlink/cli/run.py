@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from warnlink.errors import ConfigError
 
 if TYPE_CHECKING:
-    from warnlink.node import Node
+    from warnlink.runtime import NodeRuntime
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -368,24 +368,29 @@ def _party(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
 
-        async def serve_display(node: Node) -> None:
+        async def serve_display(runtime: NodeRuntime, stopping: asyncio.Event) -> None:
             from warnlink.security.certs import CERTS_DIR, server_ssl_context
             from warnlink.web.serve import serve_node
 
             # mTLS: a browser must present a certificate of the party's own CA.
-            tls = server_ssl_context(args.data / CERTS_DIR, node.party)
+            tls = server_ssl_context(args.data / CERTS_DIR, runtime.party)
             await serve_node(
-                node, federation, args.data, port=args.display_port, stop=stop, ssl_context=tls
+                runtime.node,
+                federation,
+                args.data,
+                port=args.display_port,
+                stop=stopping,
+                ssl_context=tls,
             )
 
-        beside = None if args.display_port is None else serve_display
+        outputs = [] if args.display_port is None else [serve_display]
         await run_party(
             federation,
             access,
             args.role,
             args.data,
             stop,
-            beside_node=beside,
+            outputs=outputs,
             ack_wait_s=args.ack_wait,
             instance=args.instance,
         )

@@ -19,7 +19,10 @@ The accounts follow the registry (`registry.SourceEntry`, live entries only). `u
 writes them into each server's configuration at start (`add_sources`);
 ``warnlink sources add|revoke`` rewrite the running server's configuration and have
 it reload (`apply_sources`): a revoked source's connection is closed by the server
-at the reload, and its next connection refused.
+at the reload, and its next connection refused. A new source takes two reloads: the
+server (2.x, seen with 2.15) activates an account's service imports on reload only if
+the account existed before it (a sibling of nats-io/nats-server#8560), so the account
+is made first without its user, then the user is added.
 """
 
 from __future__ import annotations
@@ -136,12 +139,32 @@ def apply_sources(
         return False
     except (OSError, msgspec.DecodeError) as exc:
         raise ConfigError(f"cannot read {party}'s server configuration: {exc}") from exc
-    updated = with_sources(config, party, entries)
-    write_atomically(path, msgspec.json.format(msgspec.json.encode(updated), indent=2), mode=0o600)
+    target = with_sources(config, party, entries)
     pid = running_server(folder, party)
     if pid is None:
+        _write(path, target)
         return False
     monitor_port = int(str(config["http"]).rsplit(":", 1)[1])
+    new = set(target["accounts"]) - set(config["accounts"])
+    if new:
+        # nats-server activates the service imports of an account only if the account
+        # was there before the reload: make the new accounts, without users, first.
+        staged = copy.deepcopy(target)
+        for name in new:
+            staged["accounts"][name]["users"] = []
+        _write(path, staged)
+        _reload(pid, monitor_port, path, party, timeout_s)
+    _write(path, target)
+    _reload(pid, monitor_port, path, party, timeout_s)
+    return True
+
+
+def _write(path: Path, config: ConfigTree) -> None:
+    write_atomically(path, msgspec.json.format(msgspec.json.encode(config), indent=2), mode=0o600)
+
+
+def _reload(pid: int, monitor_port: int, path: Path, party: str, timeout_s: float) -> None:
+    """Signal the server to reload, and wait until it says it loaded a configuration."""
     before = monitor_json(monitor_port, "/varz").get("config_load_time")
     os.kill(pid, signal.SIGHUP)  # nats-server reloads its configuration on SIGHUP
     deadline = time.monotonic() + timeout_s
@@ -152,7 +175,6 @@ def apply_sources(
                 f"{timeout_s} s: see its log, {path.with_suffix('.log')}"
             )
         time.sleep(_POLL_S)
-    return True
 
 
 def running_server(folder: Path, party: str) -> int | None:

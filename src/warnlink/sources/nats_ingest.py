@@ -51,6 +51,7 @@ async def serve_ingest(
     *,
     registry: SourceRegistry | None = None,
     on_refused: OnRefused | None = None,
+    ready: asyncio.Event | None = None,
 ) -> None:
     """Answer the party's sources' ingest requests on `nc` until `stop` is set.
 
@@ -63,6 +64,7 @@ async def serve_ingest(
             refused (``unregistered`` or ``revoked``) before `handle` sees it.
         on_refused: told of every request refused whole (to count it, or to note it
             in the source's health).
+        ready: set once the server holds the subscription (requests are answered).
     """
 
     async def answer(message: Msg) -> None:
@@ -80,6 +82,9 @@ async def serve_ingest(
                 await message.respond(body)
 
     subscription = await nc.subscribe(f"{_PREFIX}>", cb=answer)
+    await nc.flush()
+    if ready is not None:
+        ready.set()
     try:
         await stop.wait()
     finally:

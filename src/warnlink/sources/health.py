@@ -72,18 +72,18 @@ class SourceHealth:
         return self.records_last_minute / RATE_WINDOW_S
 
     def as_json(self) -> dict[str, object]:
-        """The form ``/api/state`` shows."""
+        """The form ``/api/state`` shows (its names, snake_case, as the rest of it)."""
         return {
             "name": self.name,
             "state": self.state.value,
-            "lastRecordNs": self.last_record_ns,
-            "recordsLastMinute": self.records_last_minute,
-            "ratePerS": round(self.rate_per_s, 3),
+            "last_record_ns": self.last_record_ns,
+            "records_last_minute": self.records_last_minute,
+            "rate_per_s": round(self.rate_per_s, 3),
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "refused": dict(self.refused),
-            "intervalS": self.interval_s,
-            "dataMode": self.data_mode,
+            "interval_s": self.interval_s,
+            "data_mode": self.data_mode,
         }
 
 

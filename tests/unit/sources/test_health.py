@@ -113,12 +113,12 @@ def test_the_snapshot_shows_every_registered_name_once() -> None:
     assert shown[2].as_json() == {
         "name": "radar",
         "state": "live",
-        "lastRecordNs": T0 + 3 * S,
-        "recordsLastMinute": 1,
-        "ratePerS": round(1 / 60, 3),
+        "last_record_ns": T0 + 3 * S,
+        "records_last_minute": 1,
+        "rate_per_s": round(1 / 60, 3),
         "accepted": 1,
         "duplicates": 0,
         "refused": {},
-        "intervalS": 3.0,
-        "dataMode": "REAL",
+        "interval_s": 3.0,
+        "data_mode": "REAL",
     }

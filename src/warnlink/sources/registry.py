@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from warnlink.errors import ConfigError, IngestError
 from warnlink.model.label import PartyCode
 from warnlink.model.record import DataMode, SourceName
-from warnlink.security.certs import CERTS_DIR, fingerprint, load_ca, source_user
+from warnlink.security.certs import CERTS_DIR, load_ca, source_user
 
 REGISTRY_FILE: Final = "sources.json"
 #: How often a source is expected to send when it is added without ``--interval``, s.
@@ -173,6 +174,15 @@ def registry_lock(folder: Path, party: str) -> Iterator[None]:
 class _Seen:
     identity: tuple[int, int, int, int]  # device, inode, size, mtime ns
     entries: tuple[SourceEntry, ...]
+    by_fingerprint: dict[str, SourceEntry]
+    by_name: dict[str, tuple[SourceEntry, ...]]
+
+    @classmethod
+    def of(cls, identity: tuple[int, int, int, int], entries: tuple[SourceEntry, ...]) -> _Seen:
+        by_name: dict[str, tuple[SourceEntry, ...]] = {}
+        for entry in entries:
+            by_name[entry.name] = (*by_name.get(entry.name, ()), entry)
+        return cls(identity, entries, {e.fingerprint: e for e in entries}, by_name)
 
 
 class SourceRegistry:
@@ -190,18 +200,21 @@ class SourceRegistry:
         self.party = party
         self.path = registry_path(folder, party)
         self._ca = ca
-        self._seen = _Seen((0, 0, -1, 0), ())
+        self._seen = _Seen.of((0, 0, -1, 0), ())
         self.problem: str | None = None
 
     def entries(self) -> tuple[SourceEntry, ...]:
         """Every entry, live or revoked, as the file holds them now."""
+        return self._current().entries
+
+    def _current(self) -> _Seen:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
             identity = (0, 0, -1, 0)
         except OSError as exc:
             self.problem = f"cannot read {self.path}: {exc}"
-            return self._seen.entries
+            return self._seen
         else:
             identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if identity != self._seen.identity:
@@ -209,10 +222,10 @@ class SourceRegistry:
                 entries = read_registry(self.folder, self.party)
             except ConfigError as exc:
                 self.problem = str(exc)  # the last good list stays in force
-                return self._seen.entries
-            self._seen = _Seen(identity, entries)
+                return self._seen
+            self._seen = _Seen.of(identity, entries)
             self.problem = None
-        return self._seen.entries
+        return self._seen
 
     def live(self) -> tuple[SourceEntry, ...]:
         """The live entries."""
@@ -224,7 +237,7 @@ class SourceRegistry:
         Raises:
             IngestError: ``unregistered`` (no such source) or ``revoked`` (no live entry).
         """
-        entries = [e for e in self.entries() if e.name == name]
+        entries = self._current().by_name.get(name, ())
         for entry in entries:
             if entry.live:
                 return entry
@@ -246,6 +259,13 @@ class SourceRegistry:
         """
         if peer_cert_der is None:
             raise self._refuse("unauthenticated", "no client certificate was presented")
+        # A registered fingerprint is a certificate this party's CA issued (SHA-256 of
+        # the very bytes), so only a stranger costs a parse and a signature check.
+        entry = self._current().by_fingerprint.get(hashlib.sha256(peer_cert_der).hexdigest())
+        if entry is not None:
+            if not entry.live:
+                raise self._refuse("revoked", f"source {entry.name!r}'s certificate was revoked")
+            return entry
         try:
             certificate = x509.load_der_x509_certificate(peer_cert_der)
             certificate.verify_directly_issued_by(self._authority())
@@ -253,14 +273,6 @@ class SourceRegistry:
             raise self._refuse(
                 "unauthenticated", f"the client certificate is not one of {self.party}'s CA"
             ) from exc
-        digest = fingerprint(certificate)
-        for entry in self.entries():
-            if entry.fingerprint == digest:
-                if not entry.live:
-                    raise self._refuse(
-                        "revoked", f"source {entry.name!r}'s certificate was revoked"
-                    )
-                return entry
         raise self._refuse(
             "unregistered",
             f"the certificate of {certificate.subject.rfc4514_string()} names "

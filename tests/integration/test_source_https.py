@@ -1,4 +1,4 @@
-"""Who may write over HTTPS: a real TLS server (the displays' configuration) and httpx clients.
+"""Who may write over HTTPS: a real TLS server (the displays' configuration) and httpx2 clients (the test extra).
 
 The server is ROK's, with `server_ssl_context` (a client certificate of ROK's CA
 required) and `web.serve.server_config` (every display server's: each request carries
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -72,14 +72,14 @@ async def rok(tmp_path: Path) -> AsyncIterator[Running]:
     sock.close()
 
 
-def _client(data: Path, cert: Path | None = None, key: Path | None = None) -> httpx.AsyncClient:
+def _client(data: Path, cert: Path | None = None, key: Path | None = None) -> httpx2.AsyncClient:
     context = ssl.create_default_context(cafile=party_certs(data / CERTS_DIR, "ROK").ca)
     if cert is not None:
         context.load_cert_chain(cert, key)
-    return httpx.AsyncClient(verify=context, timeout=PATIENCE_S)
+    return httpx2.AsyncClient(verify=context, timeout=PATIENCE_S)
 
 
-async def _whoami(client: httpx.AsyncClient, url: str) -> tuple[int, dict[str, str]]:
+async def _whoami(client: httpx2.AsyncClient, url: str) -> tuple[int, dict[str, str]]:
     response = await client.post(f"{url}/whoami", json=[])
     return response.status_code, response.json()
 
@@ -122,7 +122,7 @@ async def test_the_handshake_refuses_who_has_no_certificate_of_this_party(
         cert, key = change.cert, change.key
     async with _client(rok.data, cert, key) as client:
         # TLS 1.3: the client learns of the refusal when it reads, as an alert or a close.
-        with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
+        with pytest.raises((httpx2.ConnectError, httpx2.ReadError, httpx2.RemoteProtocolError)):
             await _whoami(client, rok.url)
 
 

@@ -1,4 +1,4 @@
-"""Who may write over HTTPS: a real TLS server (the displays' configuration) and httpx2 clients (the test extra).
+"""Who may write over HTTPS: a real TLS server (the displays' configuration), httpx2 clients.
 
 The server is ROK's, with `server_ssl_context` (a client certificate of ROK's CA
 required) and `web.serve.server_config` (every display server's: each request carries

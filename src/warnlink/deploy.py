@@ -38,6 +38,7 @@ from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import ACCESS_FILE, PartyAccess, Topology, plan_topology
+from warnlink.sources.nats_accounts import add_sources
 from warnlink.transport.nats import NatsBus, wait_idle
 from warnlink.transport.nats_server import NatsServer, parent_death_signal
 
@@ -139,6 +140,7 @@ class Deployment:
         """
         certs = ensure_certs(self.federation, self.folder)
         self.topology = plan_topology(self.federation, self.folder, certs=certs)
+        add_sources(self.topology)  # each party's registered national sources
         self.topology.write()
         if not (self.folder / KEYS_DIR / KEYSET_FILE).exists():
             init_keys(self.folder / KEYS_DIR, self.federation.parties)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 import ssl
 import stat
 from collections.abc import AsyncIterator
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from warnlink.cli import main
 from warnlink.errors import ConfigError
@@ -20,8 +23,10 @@ from warnlink.security.certs import (
     CLIENT_ROLES,
     client_ssl_context,
     init_certs,
+    issue_source_cert,
     party_certs,
     server_ssl_context,
+    source_user,
 )
 
 PARTIES = ("ROK", "JPN", "USA")
@@ -238,3 +243,56 @@ def test_certificates_are_valid_for_a_year_from_the_given_time(tmp_path: Path) -
         cert = _load(party_certs(tmp_path, "ROK").cert(name))
         assert cert.not_valid_after_utc == start + datetime.timedelta(days=365)
         assert start - datetime.timedelta(minutes=10) < cert.not_valid_before_utc <= start
+
+
+# A national source's certificate (`warnlink sources add`).
+
+
+def test_a_source_certificate_names_its_source_and_serves_client_auth_only(
+    certs: Path,
+) -> None:
+    start = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    issued = issue_source_cert(certs, "JPN", "c2.radar-1", now=start)
+    assert issued.cert.parent == party_certs(certs, "JPN").sources
+    assert stat.S_IMODE(issued.key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(issued.cert.stat().st_mode) == 0o644
+    cert = _load(issued.cert)
+    subject = {a.oid: a.value for a in cert.subject}
+    assert subject == {
+        NameOID.ORGANIZATION_NAME: "JPN",
+        NameOID.ORGANIZATIONAL_UNIT_NAME: "source",
+        NameOID.COMMON_NAME: "c2.radar-1",
+        NameOID.SERIAL_NUMBER: f"{cert.serial_number:x}",  # this very certificate
+    }
+    assert issued.serial == f"{cert.serial_number:x}"
+    assert issued.fingerprint == hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+    assert _usages(cert) == {ExtendedKeyUsageOID.CLIENT_AUTH}
+    with pytest.raises(x509.ExtensionNotFound):  # a client: no host names
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    cert.verify_directly_issued_by(_load(party_certs(certs, "JPN").ca))
+    with pytest.raises(ValueError, match="subject does not match"):
+        cert.verify_directly_issued_by(_load(party_certs(certs, "ROK").ca))
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc > datetime.timedelta(days=365)
+    key = serialization.load_pem_private_key(issued.key.read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert key.public_key() == cert.public_key()
+    assert source_user("JPN", "c2.radar-1", issued.serial) == (
+        f"SERIALNUMBER={issued.serial},CN=c2.radar-1,OU=source,O=JPN"
+    )
+
+
+def test_each_source_certificate_is_a_new_key_and_serial(certs: Path) -> None:
+    first = issue_source_cert(certs, "ROK", "twice")
+    second = issue_source_cert(certs, "ROK", "twice")
+    assert first.serial != second.serial
+    assert first.cert != second.cert
+    assert first.key.read_bytes() != second.key.read_bytes()
+
+
+def test_a_source_certificate_needs_its_partys_ca(certs: Path, tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"no certificate authority .*: run `warnlink certs init`"
+    ):
+        issue_source_cert(tmp_path, "ROK", "radar")
+    with pytest.raises(ConfigError, match="FRA has no certificate authority"):
+        issue_source_cert(certs, "FRA", "radar")

@@ -13,6 +13,9 @@ warnlink validate FED.toml | launches FILE.csv
 warnlink trajectory --range-km KM [--apogee-km KM] [--site LAT,LON] [--azimuth DEG] [--json]
 warnlink keys init DIR [--config FED.toml]
 warnlink certs init DIR [--config FED.toml]
+warnlink sources add PARTY NAME --data DIR [--interval S] [--mode MODE] [--json]
+warnlink sources revoke PARTY NAME --data DIR
+warnlink sources list PARTY --data DIR [--json]
 warnlink audit verify LOG.jsonl [--keyset FILE] [--owner PARTY] [--json]
 warnlink audit prove LOG.jsonl ID [--out FILE]
 warnlink audit check-proof PROOF.json --keyset FILE
@@ -21,7 +24,7 @@ warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] 
 warnlink faults [--quick] [--case N ...] [--json] [--data DIR]
 
 The subcommands live by theme: `run` (demo, export, up, party, faults), `tools`
-(schema, validate, trajectory, bench) and `trust` (keys, certs, audit).
+(schema, validate, trajectory, bench), `trust` (keys, certs, audit) and `sources`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from warnlink.cli import run, tools, trust
+from warnlink.cli import run, sources, tools, trust
 from warnlink.errors import WarnlinkError
 
 
@@ -48,6 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warnlink", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for group in (run, tools, trust):
+    for group in (run, tools, trust, sources):
         group.add_commands(commands)
     return parser

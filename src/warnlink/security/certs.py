@@ -10,6 +10,12 @@
     leaf.pem, .key         P's server on leaf-node links, both ends: serverAuth + clientAuth
     trust.pem              P's CA and the CAs of P's link peers (for leaf links)
 
+`issue_source_cert` (``warnlink sources add``) adds, later and one at a time, a national
+source's client certificate: ``DIR/P/sources/<name>-<serial>.pem`` and ``.key``. Its
+subject names the source and that very certificate (``O=P, OU=source, CN=<name>,
+serialNumber=<serial>``), so a NATS server mapping certificates to users
+(`source_user`) can tell a reissued certificate of the same source from a revoked one.
+
 Keys are ECDSA P-256 (Go, OpenSSL and browsers all accept them; Chromium refuses Ed25519
 certificates), PKCS#8 PEM, mode 0o600. Every certificate names ``localhost``,
 ``127.0.0.1`` and the given hosts as subject alternative names, is valid for a year
@@ -44,6 +50,8 @@ from warnlink.errors import ConfigError
 CLIENT_ROLES: Final = ("node", "relay", "operator")
 #: The folder, inside a demo or deployment data folder, that `init_certs` fills.
 CERTS_DIR: Final = "certs"
+#: The organizational unit of every source certificate's subject.
+SOURCE_UNIT: Final = "source"
 VALIDITY: Final = datetime.timedelta(days=365)
 DEFAULT_HOSTS: Final = ("localhost", "127.0.0.1")
 _EXISTS: Final = "a certificate file already exists; refusing to overwrite it"
@@ -71,6 +79,11 @@ class PartyCerts:
     def key(self, name: str) -> Path:
         """The private key of `name`."""
         return self.folder / f"{name}.key"
+
+    @property
+    def sources(self) -> Path:
+        """The folder of the party's source certificates (`issue_source_cert`)."""
+        return self.folder / "sources"
 
     def files(self) -> list[Path]:
         """Every file `init_certs` writes for this party."""
@@ -146,6 +159,114 @@ def init_certs(
     return CertSet(folder, files)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceCert:
+    """A source certificate `issue_source_cert` wrote.
+
+    Attributes:
+        cert, key: its files (the key is owner-only).
+        serial: its serial number, lower-case hex.
+        fingerprint: SHA-256 of its DER form, lower-case hex.
+    """
+
+    cert: Path
+    key: Path
+    serial: str
+    fingerprint: str
+
+
+def issue_source_cert(
+    folder: Path, party: str, name: str, *, now: datetime.datetime | None = None
+) -> SourceCert:
+    """Issue a client certificate of `party`'s CA to the national source `name`.
+
+    The certificate serves clientAuth only and names no host: a source is a client.
+    Its subject is ``O=<party>, OU=source, CN=<name>, serialNumber=<serial>``.
+
+    Args:
+        folder: the certificate folder made by `init_certs` (it holds ``<party>/ca.key``).
+        party: the source's party.
+        name: the source's name (`model.record.SourceName`; checked by the caller).
+        now: the start of validity (the current time by default).
+
+    Raises:
+        ConfigError: the party has no CA in `folder` (run ``warnlink certs init`` or
+            ``warnlink up`` first), or its files cannot be read or written.
+    """
+    certs = party_certs(folder, party)
+    authority = _Authority.load(certs)
+    start = now if now is not None else datetime.datetime.now(datetime.UTC)
+    serial = x509.random_serial_number()
+    subject = source_subject(party, name, serial)
+    key, certificate = authority.sign(
+        subject, serial, [ExtendedKeyUsageOID.CLIENT_AUTH], None, start
+    )
+    base = certs.sources / f"{name}-{serial:x}"
+    try:
+        certs.sources.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot make {certs.sources}: {exc}") from exc
+    cert_path, key_path = base.with_name(base.name + ".pem"), base.with_name(base.name + ".key")
+    _write_new(key_path, _private_pem(key), mode=0o600)
+    _write_new(cert_path, _pem(certificate), mode=0o644)
+    return SourceCert(cert_path, key_path, f"{serial:x}", fingerprint(certificate))
+
+
+def check_authority(folder: Path, party: str) -> None:
+    """Raise a ConfigError unless `folder` holds `party`'s CA and its key."""
+    certs = party_certs(folder, party)
+    if not certs.key("ca").exists():
+        raise ConfigError(
+            f"{party} has no certificate authority in {folder}: run `warnlink certs init` "
+            "or `warnlink up` on this data folder first",
+            path=str(certs.key("ca")),
+        )
+
+
+def source_subject(party: str, name: str, serial: int) -> x509.Name:
+    """The subject of source `name`'s certificate with serial number `serial`."""
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, party),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, SOURCE_UNIT),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, f"{serial:x}"),
+        ]
+    )
+
+
+def client_user(party: str, role: str) -> str:
+    """The NATS user `party`'s `role` certificate maps to (``verify_and_map``)."""
+    return f"CN={party} {role},O={party}"
+
+
+def source_user(party: str, name: str, serial: str) -> str:
+    """The NATS user a source certificate maps to (``verify_and_map``).
+
+    nats-server names a certificate's user by its subject as RFC 4514 writes it (the
+    last attribute first), e.g. ``SERIALNUMBER=1f...,CN=radar-1,OU=source,O=ROK``.
+    """
+    return f"SERIALNUMBER={serial},CN={name},OU={SOURCE_UNIT},O={party}"
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 of the certificate's DER form, lower-case hex."""
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def load_ca(folder: Path, party: str) -> x509.Certificate:
+    """`party`'s CA certificate from a folder made by `init_certs`.
+
+    Raises:
+        ConfigError: there is none, or it cannot be read.
+    """
+    path = party_certs(folder, party).ca
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {party}'s CA certificate: {exc}", path=str(path)) from exc
+
+
 def client_ssl_context(folder: Path, party: str, role: str) -> ssl.SSLContext:
     """A TLS client context for `party`'s `role`: its certificate, verifying the server.
 
@@ -194,6 +315,21 @@ class _Authority:
     certificate: x509.Certificate
 
     @classmethod
+    def load(cls, certs: PartyCerts) -> _Authority:
+        """The CA `init_certs` wrote for `certs.party`."""
+        check_authority(certs.folder.parent, certs.party)
+        try:
+            key = serialization.load_pem_private_key(certs.key("ca").read_bytes(), None)
+            certificate = x509.load_pem_x509_certificate(certs.ca.read_bytes())
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"cannot read {certs.party}'s certificate authority: {exc}", path=str(certs.folder)
+            ) from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ConfigError(f"{certs.party}'s CA key is not ECDSA", path=str(certs.key("ca")))
+        return cls(certs.party, key, certificate)
+
+    @classmethod
     def create(cls, party: str, start: datetime.datetime) -> _Authority:
         key = ec.generate_private_key(ec.SECP256R1())
         name = _name(party, f"{party} warnlink CA")
@@ -213,23 +349,35 @@ class _Authority:
         usages: list[x509.ObjectIdentifier],
         start: datetime.datetime,
     ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        subject = _name(self.party, common_name)
+        return self.sign(subject, x509.random_serial_number(), usages, hosts, start)
+
+    def sign(
+        self,
+        subject: x509.Name,
+        serial: int,
+        usages: list[x509.ObjectIdentifier],
+        hosts: Sequence[str] | None,
+        start: datetime.datetime,
+    ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        """A new key and its end-entity certificate; `hosts` None: no alternative names."""
         key = ec.generate_private_key(ec.SECP256R1())
         ca_public = self.certificate.public_key()
         assert isinstance(ca_public, ec.EllipticCurvePublicKey)
-        certificate = (
-            _builder(
-                self.certificate.subject, _name(self.party, common_name), key.public_key(), start
-            )
+        builder = (
+            _builder(self.certificate.subject, subject, key.public_key(), start, serial)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(signing=True), critical=True)
             .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(x509.SubjectAlternativeName(_alt_names(hosts)), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False
             )
-            .sign(self.key, hashes.SHA256())
         )
-        return key, certificate
+        if hosts is not None:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(_alt_names(hosts)), critical=False
+            )
+        return key, builder.sign(self.key, hashes.SHA256())
 
 
 def _name(party: str, common_name: str) -> x509.Name:
@@ -246,13 +394,14 @@ def _builder(
     subject: x509.Name,
     public: ec.EllipticCurvePublicKey,
     start: datetime.datetime,
+    serial: int | None = None,
 ) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
         .issuer_name(issuer)
         .subject_name(subject)
         .public_key(public)
-        .serial_number(x509.random_serial_number())
+        .serial_number(x509.random_serial_number() if serial is None else serial)
         .not_valid_before(start - datetime.timedelta(minutes=5))  # tolerate clock skew
         .not_valid_after(start + VALIDITY)
     )
@@ -290,13 +439,16 @@ def _pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
 def _write_pair(
     certs: PartyCerts, name: str, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
 ) -> None:
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    _write_new(certs.key(name), private, mode=0o600)
+    _write_new(certs.key(name), _private_pem(key), mode=0o600)
     _write_new(certs.cert(name), _pem(certificate), mode=0o644)
 
 

@@ -6,9 +6,16 @@ party's user, whose permissions allow exactly:
 
 - publishing to the subjects the party sends on (`grants`), and to the JetStream API
   calls and acks of its own inbox stream ``WL_<PARTY>``;
-- subscribing to its own reply inboxes ``_INBOX_<PARTY>.>`` only: deliveries of its
-  stream arrive there as answers to its pull requests. No wildcard, no ``$JS.API.>``,
-  no ``$SYS.>``, nothing of another party.
+- subscribing to its own reply inboxes ``_INBOX_<PARTY>.>``, where deliveries of its
+  stream arrive as answers to its pull requests, and to the requests of its national
+  sources, ``ingest.missiletrack.<source>`` (answered once each: ``allow_responses``).
+  No other wildcard, no ``$JS.API.>``, no ``$SYS.>``, nothing of another party.
+
+With certificates (`tls_blocks`), the server maps each client's certificate to its
+user (``verify_and_map``): the node and the relay are the users their certificates
+name (`client_user`), with no password; a national source is the user its own
+certificate names, in an account of its own (`warnlink.sources.nats_accounts`).
+Without certificates, the node and the relay share the party's user and password.
 
 Each bilateral link is a leaf-node connection between the two parties' servers. The
 hub side is the party that hosts a relay (else the first code in sort order); the
@@ -35,14 +42,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from warnlink.errors import TransportError
-from warnlink.security.certs import PartyCerts, client_ssl_context, party_certs
+from warnlink.security.certs import PartyCerts, client_ssl_context, client_user, party_certs
 from warnlink.sharing.federation import Federation, Link
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, relay_inbox, relay_inbox_filter
 from warnlink.transport.nats import NatsBus, StreamSpec
@@ -51,6 +57,7 @@ from warnlink.transport.nats_server import (
     NatsServer,
     free_port,
     jetstream_block,
+    monitor_json,
     write_config,
 )
 from warnlink.transport.subjects import subject_matches
@@ -58,6 +65,23 @@ from warnlink.transport.subjects import subject_matches
 LINK_TIMEOUT_S: Final = 20.0
 ACCESS_FILE: Final = "access.json"
 TLS_TIMEOUT_S: Final = 2.0
+#: The subject a national source sends its MissileTrack batches to, on its party's server.
+INGEST_SUBJECT: Final = "ingest.missiletrack"
+
+
+def ingest_subject(source: str) -> str:
+    """The subject a source's requests reach its party's node on (its account's import)."""
+    return f"{INGEST_SUBJECT}.{source}"
+
+
+def server_config_path(folder: Path, party: str) -> Path:
+    """Where `Topology.write` puts `party`'s server configuration."""
+    return folder / party / "nats.conf"
+
+
+def server_pid_path(folder: Path, party: str) -> Path:
+    """Where `party`'s running server writes its process id (``pid_file``)."""
+    return folder / party / "nats.pid"
 
 
 def stream_name(party: str) -> str:
@@ -113,14 +137,15 @@ class PartyAccess:
     Attributes:
         party: the party's code.
         url: its server's client URL.
-        user, password: its node's credentials.
+        user, password: its node's credentials; None with certificates, which are then
+            the credentials (the server maps each to its user).
         certs: the folder made by `init_certs`, when the server requires mutual TLS.
     """
 
     party: str
     url: str
-    user: str
-    password: str
+    user: str | None
+    password: str | None
     certs: Path | None = None
 
     async def connect(
@@ -186,7 +211,7 @@ class Topology:
     def write(self) -> None:
         """Write each server's configuration and the parties' access file (owner-only)."""
         for party, plan in self.servers.items():
-            write_config(self.folder / party / "nats.conf", plan.config)
+            write_config(server_config_path(self.folder, party), plan.config)
         access = {
             p: {
                 "url": a.url,
@@ -211,7 +236,7 @@ class Topology:
         try:
             for plan in order:
                 server = NatsServer(
-                    self.folder / plan.party / "nats.conf",
+                    server_config_path(self.folder, plan.party),
                     port=plan.port,
                     monitor_port=plan.monitor_port,
                 )
@@ -304,7 +329,10 @@ def plan_topology(
     hubs = {hub_of(federation, link) for link in federation.links}
     ports = {p: (port(), port(), port() if p in hubs else None) for p in parties}
     access = {
-        p: PartyAccess(p, f"nats://127.0.0.1:{ports[p][0]}", p, secret(), certs) for p in parties
+        p: PartyAccess(p, f"nats://127.0.0.1:{ports[p][0]}", p, secret())
+        if certs is None
+        else PartyAccess(p, f"nats://127.0.0.1:{ports[p][0]}", None, None, certs)
+        for p in parties
     }
     leaf_users: dict[tuple[str, str], tuple[str, str]] = {}
     for link in federation.links:
@@ -315,7 +343,7 @@ def plan_topology(
     for party in parties:
         tls = None if certs is None else tls_blocks(party_certs(certs, party))
         client_port, monitor_port, leaf_port = ports[party]
-        users = [_node_user(federation, access[party])]
+        users = _party_users(federation, access[party])
         remotes: list[ConfigTree] = []
         for (hub, spoke), (user, password) in sorted(leaf_users.items()):
             if hub == party:
@@ -341,6 +369,7 @@ def plan_topology(
             "host": "127.0.0.1",
             "port": client_port,
             "http": f"127.0.0.1:{monitor_port}",
+            "pid_file": str(server_pid_path(folder, party)),
             "max_payload": max_payload,
             "jetstream": jetstream_block(folder / party / "jetstream", domain=party),
             "accounts": {party: {"jetstream": "enabled", "users": users}},
@@ -365,9 +394,10 @@ class TlsBlocks:
 def tls_blocks(certs: PartyCerts) -> TlsBlocks:
     """Mutual TLS for one party's server, from its files (`warnlink.security.certs`).
 
-    Clients present a certificate of the party's own CA (``ca.pem``); leaf connections,
-    which cross parties, one of the party's or a link peer's CA (``trust.pem``). Both
-    ends of a leaf link verify the other.
+    Clients present a certificate of the party's own CA (``ca.pem``), which names
+    their user (``verify_and_map``); leaf connections, which cross parties, one of the
+    party's or a link peer's CA (``trust.pem``). Both ends of a leaf link verify the
+    other.
     """
     leaf = {
         "cert_file": str(certs.cert("leaf")),
@@ -381,6 +411,7 @@ def tls_blocks(certs: PartyCerts) -> TlsBlocks:
             "key_file": str(certs.key("server")),
             "ca_file": str(certs.ca),
             "verify": True,
+            "verify_and_map": True,
             "timeout": TLS_TIMEOUT_S,
         },
         leaf_listener=leaf | {"verify": True},
@@ -395,8 +426,26 @@ def _allow(publish: Iterable[str], subscribe: Iterable[str]) -> ConfigTree:
     }
 
 
-def _node_user(federation: Federation, access: PartyAccess) -> ConfigTree:
+def _party_users(federation: Federation, access: PartyAccess) -> list[ConfigTree]:
+    """The node's user and, with certificates, the relay's (the same rights but ingest)."""
     party = access.party
+    if access.certs is None:
+        assert access.user is not None
+        assert access.password is not None
+        node = _party_permissions(federation, party, ingest=True)
+        return [{"user": access.user, "password": access.password, "permissions": node}]
+    return [
+        {
+            "user": client_user(party, role),
+            "permissions": _party_permissions(federation, party, ingest=role == "node"),
+        }
+        for role in ("node", "relay")
+    ]
+
+
+def _party_permissions(federation: Federation, party: str, *, ingest: bool) -> ConfigTree:
+    """Its stream's API calls, its grants and its inboxes; with `ingest`, its sources'
+    requests too, each answered once."""
     stream = stream_name(party)
     api = "$JS.API"
     js_calls = [
@@ -407,13 +456,10 @@ def _node_user(federation: Federation, access: PartyAccess) -> ConfigTree:
         f"{api}.CONSUMER.MSG.NEXT.{stream}.*",
         f"$JS.ACK.{stream}.>",
     ]
-    return {
-        "user": access.user,
-        "password": access.password,
-        "permissions": _allow(
-            [*grants(federation, party).publish, *js_calls], [f"{inbox_prefix(party)}.>"]
-        ),
-    }
+    inbox = f"{inbox_prefix(party)}.>"
+    subscribe = [inbox, f"{INGEST_SUBJECT}.>"] if ingest else [inbox]
+    allowed = _allow([*grants(federation, party).publish, *js_calls], subscribe)
+    return allowed | {"allow_responses": True} if ingest else allowed
 
 
 def _leaf_user(
@@ -430,22 +476,13 @@ def _leaf_user(
     }
 
 
-def _monitor(server: NatsServer, path: str) -> Any:
-    url = f"http://127.0.0.1:{server.monitor_port}{path}"
-    try:
-        with urllib.request.urlopen(url, timeout=2.0) as response:
-            return json.load(response)
-    except OSError:
-        return {}
-
-
 def _leaf_count(server: NatsServer) -> int:
-    return len(_monitor(server, "/leafz").get("leafs") or [])
+    return len(monitor_json(server.monitor_port, "/leafz").get("leafs") or [])
 
 
 def _leaf_interest(server: NatsServer) -> set[str]:
     """The subjects the peers across this server's leaf links have shown interest in."""
     subjects: set[str] = set()
-    for leaf in _monitor(server, "/leafz?subs=1").get("leafs") or []:
+    for leaf in monitor_json(server.monitor_port, "/leafz?subs=1").get("leafs") or []:
         subjects.update(leaf.get("subscriptions_list") or [])
     return subjects

@@ -6,8 +6,26 @@ and NATS (`udl`), Cursor-on-Target from TAK feeds (`cot`). Each adapter turns it
 form into records and typed refusals (`errors.IngestError`); the intake checks what is
 common to every source (its party, freshness, repeats), makes an accepted batch durable
 before it answers, and hands the records to the node in order.
+
+A source is registered with its party (`registry`: ``warnlink sources add``, one client
+certificate of the party's CA each, `admin`), authenticated by that certificate on
+every port, and its health followed (`health`). On NATS each source has an account of
+its own on its party's server (`nats_accounts`) and the node answers its requests
+(`nats_ingest`).
 """
 
 from warnlink.sources.base import REASONS, IngestAnswer, RecordSink, Refusal
+from warnlink.sources.health import HealthTracker, SourceHealth, SourceState
+from warnlink.sources.registry import SourceEntry, SourceRegistry
 
-__all__ = ["REASONS", "IngestAnswer", "RecordSink", "Refusal"]
+__all__ = [
+    "REASONS",
+    "HealthTracker",
+    "IngestAnswer",
+    "RecordSink",
+    "Refusal",
+    "SourceEntry",
+    "SourceHealth",
+    "SourceRegistry",
+    "SourceState",
+]

@@ -253,6 +253,11 @@ class NatsBus:
             raise js.api_error(f"creating stream {spec.name!r}", created.error)
 
     @property
+    def client(self) -> Client:
+        """The NATS connection under the bus (to serve requests beside it, e.g. ingest)."""
+        return self._client
+
+    @property
     def max_message_bytes(self) -> int:
         """The largest payload the server accepts."""
         return int(self._client.max_payload)

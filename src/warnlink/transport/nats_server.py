@@ -12,6 +12,7 @@ reads its own syntax; no quoting rules of ours are involved. JetStream always ru
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import random
 import shutil
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -134,6 +136,17 @@ def standalone_config(
         "max_payload": max_payload,
         "jetstream": jetstream_block(store_dir),
     }
+
+
+def monitor_json(monitor_port: int, path: str) -> Any:
+    """What a server's monitoring endpoint `path` says (``/varz``...); {} when it is not
+    answering."""
+    url = f"http://127.0.0.1:{monitor_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as response:
+            return json.load(response)
+    except (OSError, ValueError):
+        return {}
 
 
 def write_config(path: Path, config: ConfigTree) -> Path:

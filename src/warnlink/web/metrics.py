@@ -2,16 +2,18 @@
 
 Read at scrape time from the node's counters and picture: messages received, sent and
 rejected per kind or reason, the relay's decisions per outcome (at the relay's host),
-the events held, and each link's state.
+the events held, and each link's state; and each national source's health
+(`SourceHealthCollector`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from warnlink.sources.health import SourceHealth, SourceState
 from warnlink.web.display import Display
 from warnlink.web.view import link_view
 
@@ -55,3 +57,57 @@ class DisplayCollector(Collector):
             for state in ("up", "late", "down"):
                 links.add_metric([peer, state], 1.0 if state == current else 0.0)
         yield links
+
+
+class SourceHealthCollector(Collector):
+    """Collects each national source's health (`sources.health.HealthTracker.snapshot`).
+
+    Args:
+        health: gives the sources' health now, at every scrape.
+    """
+
+    def __init__(self, health: Callable[[], Sequence[SourceHealth]]) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        sources = self.health()
+        label = ["source"]
+        accepted = CounterMetricFamily(
+            "warnlink_source_records_accepted", "Records taken from each source", labels=label
+        )
+        duplicates = CounterMetricFamily(
+            "warnlink_source_records_duplicate",
+            "Records a source sent again, acknowledged and not applied twice",
+            labels=label,
+        )
+        refused = CounterMetricFamily(
+            "warnlink_source_refused",
+            "Records and requests refused, by source and reason",
+            labels=["source", "reason"],
+        )
+        recent = GaugeMetricFamily(
+            "warnlink_source_records_last_minute",
+            "Records taken from each source over the last minute",
+            labels=label,
+        )
+        last = GaugeMetricFamily(
+            "warnlink_source_last_record_timestamp_seconds",
+            "When each source's last record was taken (Unix time; absent: none yet)",
+            labels=label,
+        )
+        state = GaugeMetricFamily(
+            "warnlink_source_state",
+            "1 for each source's current state (live, silent, revoked)",
+            labels=["source", "state"],
+        )
+        for source in sources:
+            accepted.add_metric([source.name], source.accepted)
+            duplicates.add_metric([source.name], source.duplicates)
+            for reason, count in source.refused:
+                refused.add_metric([source.name, reason], count)
+            recent.add_metric([source.name], source.records_last_minute)
+            if source.last_record_ns is not None:
+                last.add_metric([source.name], source.last_record_ns / 1e9)
+            for each in SourceState:
+                state.add_metric([source.name, each.value], 1.0 if each is source.state else 0.0)
+        yield from (accepted, duplicates, refused, recent, last, state)

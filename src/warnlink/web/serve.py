@@ -13,9 +13,9 @@ import contextlib
 import socket
 import ssl
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import uvicorn
@@ -27,6 +27,7 @@ from warnlink.sharing.audit import AuditEntry, DecisionRecord, decode_line
 from warnlink.sharing.federation import Federation
 from warnlink.web.app import create_app
 from warnlink.web.display import Display, no_decisions
+from warnlink.web.peer import PeerCertProtocol
 
 #: Seconds given to open connections (WebSockets) to close when stopping.
 SHUTDOWN_GRACE_S: Final = 2.0
@@ -34,12 +35,25 @@ SHUTDOWN_GRACE_S: Final = 2.0
 TAIL_KEEP: Final = 1000
 
 
-class _EmbeddedServer(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the program embedding it."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def server_config(app: Callable[..., Any], ssl_context: ssl.SSLContext | None) -> uvicorn.Config:
+    """How every display's server runs `app`: HTTPS with `ssl_context` (None: plain
+    HTTP), each request carrying its client's certificate (`web.peer`)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
+        ssl_context_factory=None if ssl_context is None else lambda _c, _d: ssl_context,
+        http=PeerCertProtocol,
+    )
 
 
 class DisplayServers:
@@ -50,7 +64,8 @@ class DisplayServers:
         host: the address to listen on.
         base_port: the first display's port; 0 picks free ports.
         ssl_context: serve HTTPS (mTLS when the context asks for client certificates,
-            as `security.certs.server_ssl_context` will); None serves plain HTTP.
+            as `security.certs.server_ssl_context` will; each request then carries its
+            client's certificate, `web.peer`); None serves plain HTTP.
 
     Raises:
         ConfigError: a port cannot be bound.
@@ -86,17 +101,8 @@ class DisplayServers:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then close every connection and socket."""
-        context = self.ssl_context
         servers = [
-            _EmbeddedServer(
-                uvicorn.Config(
-                    create_app(display),
-                    log_level="warning",
-                    lifespan="off",
-                    timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
-                    ssl_context_factory=None if context is None else lambda _c, _d: context,
-                )
-            )
+            EmbeddedServer(server_config(create_app(display), self.ssl_context))
             for display in self.displays
         ]
         tasks = [

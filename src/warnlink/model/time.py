@@ -7,11 +7,18 @@ monotonic reading of the same clock, so a test's fake clock drives both.
 
 from __future__ import annotations
 
+import calendar
+import re
 import time
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
 NS_PER_S: Final = 1_000_000_000
+
+_ISO_UTC: Final = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:[.,]([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 class Clock(Protocol):
@@ -72,3 +79,30 @@ def datetime_to_utc_ns(dt: datetime) -> int:
         raise ValueError("naive datetime: give a timezone (UTC)")
     delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
+
+
+def iso_to_utc_ns(text: str) -> int:
+    """An ISO 8601 / RFC 3339 date and time with its zone to UTC ns.
+
+    ``2026-11-24T00:10:05.123456Z``; any offset (``+09:00``) is taken and converted;
+    up to nine fractional digits (nanoseconds) are kept. A time without a zone, a
+    leap second (``:60``) and impossible dates are refused.
+
+    Raises:
+        ValueError: `text` is not such a time.
+    """
+    match = _ISO_UTC.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not an ISO 8601 date and time with a zone: {text[:40]!r}")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    datetime(year, month, day, hour, minute, second)  # raises on impossible dates
+    fraction, zone = match.group(7) or "", match.group(8)
+    offset_s = 0
+    if zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"impossible zone offset {zone}")
+        offset_s = sign * (hours * 3600 + minutes * 60)
+    seconds = calendar.timegm((year, month, day, hour, minute, second)) - offset_s
+    return seconds * NS_PER_S + int(fraction.ljust(9, "0"))

@@ -60,7 +60,7 @@ def _rows(values: ArrayLike, width: int) -> NDArray[np.float64]:
 
 
 def _not_finite(rows: NDArray[np.float64], what: str) -> tuple[list[Finding], NDArray[np.bool_]]:
-    finite = np.asarray(np.isfinite(rows.reshape(len(rows), -1)).all(axis=1))
+    finite = np.asarray(np.isfinite(rows).all(axis=tuple(range(1, rows.ndim))))
     found = [
         Finding(int(i), "not_finite", f"{what} is not finite") for i in np.flatnonzero(~finite)
     ]
@@ -92,7 +92,8 @@ def velocity_findings(vel_ecef_mps: ArrayLike) -> list[Finding]:
     vel = _rows(vel_ecef_mps, 3)
     found, finite = _not_finite(vel, "the velocity")
     speed = np.full(len(vel), np.nan)
-    speed[finite] = np.linalg.norm(vel[finite], axis=1)
+    with np.errstate(over="ignore"):  # an overflowing speed is over the limit
+        speed[finite] = np.linalg.norm(vel[finite], axis=1)
     for i in np.flatnonzero(finite & (speed >= MAX_SPEED_MPS)):
         found.append(
             Finding(

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Final
 
 import erfa
@@ -55,7 +56,7 @@ EARTH_ROTATION_RAD_S: Final = 7.292115146706979e-5
 """Mean angular velocity of the Earth, rad/s: the rate of the ERA (IERS Conventions 2010)."""
 TT_MINUS_TAI_S: Final = 32.184
 _UNIX_EPOCH_JD: Final = 2440587.5
-_S_PER_DAY: Final = 86_400.0
+_NS_PER_DAY: Final = 86_400 * NS_PER_S
 _OMEGA: Final = np.array(
     [
         [0.0, -EARTH_ROTATION_RAD_S, 0.0],
@@ -68,40 +69,43 @@ _FRAME_BIAS: Final = erfa.bp06(2451545.0, 0.0)[0]
 """B, GCRS to mean J2000 (IAU 2006; constant)."""
 
 
-def _jd(seconds: float) -> tuple[float, float]:
-    """A count of seconds since 1970 (a Unix-style scale) as a two-part Julian date."""
-    days = math.floor(seconds / _S_PER_DAY)
-    return _UNIX_EPOCH_JD + days, (seconds - days * _S_PER_DAY) / _S_PER_DAY
+def _jd(ns: int) -> tuple[float, float]:
+    """Nanoseconds since 1970 on a day-of-86400-s scale as a two-part Julian date."""
+    days, rest = divmod(ns, _NS_PER_DAY)
+    return _UNIX_EPOCH_JD + days, rest / _NS_PER_DAY
 
 
 def tai_minus_utc_s(epoch_ns: int) -> float:
     """TAI - UTC at a UTC instant, s (ERFA's leap-second table; its last value after it)."""
-    return _tai_minus_utc_on(epoch_ns // (NS_PER_S * 86_400))
+    return _tai_minus_utc_on(epoch_ns // _NS_PER_DAY)
 
 
 @functools.lru_cache(maxsize=16)
 def _tai_minus_utc_on(day: int) -> float:
     """TAI - UTC during a UTC day (days since 1970); leap seconds fall between days."""
     year, month, date, _ = erfa.jd2cal(_UNIX_EPOCH_JD + day, 0.5)
-    return float(erfa.dat(year, month, date, 0.5))
+    with warnings.catch_warnings():
+        # "dubious year": past the table's horizon its last value is used, which can be
+        # a leap second short: in TT, far below anything precession-nutation shows.
+        warnings.simplefilter("ignore", erfa.ErfaWarning)
+        return float(erfa.dat(year, month, date, 0.5))
 
 
 @functools.lru_cache(maxsize=64)
 def _celestial_to_intermediate(tt_minute: int) -> FloatArray:
     """C B^T: mean J2000 to CIRS at the middle of a TT minute (minutes since 1970)."""
-    matrix = erfa.c2i06a(*_jd((tt_minute + 0.5) * 60.0)) @ _FRAME_BIAS.T
+    matrix = erfa.c2i06a(*_jd((tt_minute * 60 + 30) * NS_PER_S)) @ _FRAME_BIAS.T
     matrix.flags.writeable = False
     return np.asarray(matrix)
 
 
 def j2000_to_ecef_matrix(epoch_ns: int, *, ut1_minus_utc_s: float = 0.0) -> FloatArray:
     """M (3, 3): J2000 position to ECEF position at a UTC instant (see the module docstring)."""
-    utc_s = epoch_ns / NS_PER_S
-    tt_s = utc_s + tai_minus_utc_s(epoch_ns) + TT_MINUS_TAI_S
-    era = float(erfa.era00(*_jd(utc_s + ut1_minus_utc_s)))
+    tt_ns = epoch_ns + round((tai_minus_utc_s(epoch_ns) + TT_MINUS_TAI_S) * NS_PER_S)
+    era = float(erfa.era00(*_jd(epoch_ns + round(ut1_minus_utc_s * NS_PER_S))))
     c, s = math.cos(era), math.sin(era)
     spin = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])  # R3(ERA)
-    return spin @ _celestial_to_intermediate(math.floor(tt_s / 60.0))
+    return spin @ _celestial_to_intermediate(tt_ns // (60 * NS_PER_S))
 
 
 def j2000_to_ecef_jacobian(epoch_ns: int, *, ut1_minus_utc_s: float = 0.0) -> FloatArray:

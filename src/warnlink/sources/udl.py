@@ -322,8 +322,11 @@ class _Batch:
     @classmethod
     def of(cls, rows: list[_Row]) -> _Batch:
         n = len(rows)
-        states = np.array([r.state_km for r in rows], dtype=np.float64).reshape(n, 6) * KM
+        with np.errstate(over="ignore"):  # inf is refused by the checks
+            states = np.array([r.state_km for r in rows], dtype=np.float64).reshape(n, 6) * KM
         batch = cls(rows, states, np.zeros((n, 6, 6)), np.zeros(n, dtype=bool), [])
+        if not n:
+            return batch
         batch.covariances_as_given()
         batch.uvw_to_vector_frame()
         batch.j2000_to_ecef()
@@ -347,7 +350,8 @@ class _Batch:
                 if m in refused:
                     self.refuse(k, "cov", "covariance", f"as given: {refused[m].message}")
                 else:
-                    self.covs[k] = full[m, :6, :6] * (KM * KM)
+                    with np.errstate(over="ignore"):  # inf is refused after conversion
+                        self.covs[k] = full[m, :6, :6] * (KM * KM)
                     self.has_cov[k] = True
 
     def uvw_to_vector_frame(self) -> None:
@@ -388,31 +392,35 @@ class _Batch:
 
     def records(self, reads: Sequence[_Read], party: str, source: str) -> list[SourceRecord]:
         """The records of the MissileTrack records in `reads` (those that passed)."""
-        if not self.rows:
-            return []
-        low = geodetic_altitude_m(self.states[:, :3]) < TERMINAL_ALTITUDE_M
-        descending = np.einsum("ij,ij->i", self.states[:, :3], self.states[:, 3:]) < 0.0
-        sigma_m = np.sqrt(np.maximum(np.linalg.eigvalsh(self.covs[:, :3, :3])[:, -1], 0.0))
-        states = self.states.tolist()
-        packed = self.covs[:, _UPPER[0], _UPPER[1]].tolist()
         rows_of: dict[int, list[int]] = {}
         for k, row in enumerate(self.rows):
             rows_of.setdefault(row.index, []).append(k)
+        taken = [k for read in reads for k in rows_of.get(read.index, [])]
+        if not taken:
+            return []
+        states = self.states[taken]
+        low = geodetic_altitude_m(states[:, :3]) < TERMINAL_ALTITUDE_M
+        descending = np.einsum("ij,ij->i", states[:, :3], states[:, 3:]) < 0.0
+        sigma_m = np.sqrt(np.maximum(np.linalg.eigvalsh(self.covs[taken, :3, :3])[:, -1], 0.0))
+        at = {k: m for m, k in enumerate(taken)}
+        values = states.tolist()
+        packed = self.covs[taken][:, _UPPER[0], _UPPER[1]].tolist()
         out = []
         for read in reads:
             t = read.track
             ks = rows_of.get(read.index, [])
             lost = t.lost_trk_ind is True or (t.msl_status or "").upper() == "LOST"
             for k in ks:
+                m = at[k]
                 latest = k == ks[-1]
                 if t.boosting:
                     phase = Phase.BOOST
                 else:
-                    phase = Phase.TERMINAL if low[k] and descending[k] else Phase.MIDCOURSE
+                    phase = Phase.TERMINAL if low[m] and descending[m] else Phase.MIDCOURSE
                 if t.trk_qual is not None:
                     quality = t.trk_qual
                 else:
-                    quality = quality_from_sigma(float(sigma_m[k])) if self.has_cov[k] else 0
+                    quality = quality_from_sigma(float(sigma_m[m])) if self.has_cov[k] else 0
                 out.append(
                     SourceRecord(
                         source=source,
@@ -420,11 +428,11 @@ class _Batch:
                         track_id=t.track_id,
                         epoch_ns=self.rows[k].epoch_ns,
                         data_mode=t.data_mode,
-                        pos_ecef_m=(states[k][0], states[k][1], states[k][2]),
-                        vel_ecef_mps=(states[k][3], states[k][4], states[k][5]),
+                        pos_ecef_m=(values[m][0], values[m][1], values[m][2]),
+                        vel_ecef_mps=(values[m][3], values[m][4], values[m][5]),
                         phase=phase,
                         quality=quality,
-                        cov=tuple(packed[k]) if self.has_cov[k] else None,
+                        cov=tuple(packed[m]) if self.has_cov[k] else None,
                         sensor=self.rows[k].sensor,
                         launch=read.launch if latest else None,
                         impact=read.impact if latest else None,

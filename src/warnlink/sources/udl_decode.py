@@ -66,7 +66,7 @@ def decode_batch(body: bytes) -> tuple[dict[int, MissileTrack], list[Refusal]]:
     try:
         tracks = dict(enumerate(_DECODER.decode(body)))
         refused: list[Refusal] = []
-    except msgspec.ValidationError:
+    except msgspec.ValidationError:  # (a DecodeError too: first)
         tracks, refused = _decode_each(body)
     except msgspec.DecodeError as exc:
         return {}, [whole("not_json", str(exc))]
@@ -87,10 +87,10 @@ def _decode_each(body: bytes) -> tuple[dict[int, MissileTrack], list[Refusal]]:
         raws = _SPLITTER.decode(body)
     except RecursionError:
         return {}, [whole("too_deep", _TOO_DEEP)]
+    except msgspec.ValidationError as exc:  # (a DecodeError too: first)
+        return {}, [whole("shape", f"{exc}: the body must be an array of MissileTrack records")]
     except msgspec.DecodeError as exc:
         return {}, [whole("not_json", str(exc))]
-    except msgspec.ValidationError as exc:
-        return {}, [whole("shape", f"{exc}: the body must be an array of MissileTrack records")]
     if len(raws) > MAX_RECORDS:
         return {}, [whole("too_many", f"{len(raws)} records; the limit is {MAX_RECORDS}")]
     tracks: dict[int, MissileTrack] = {}
@@ -100,7 +100,7 @@ def _decode_each(body: bytes) -> tuple[dict[int, MissileTrack], list[Refusal]]:
             tracks[index] = _RECORD_DECODER.decode(raw)
         except msgspec.ValidationError as exc:
             refused.append(validation_refusal(index, str(exc)))
-        except msgspec.DecodeError as exc:  # invalid UTF-8 inside a record
+        except msgspec.DecodeError as exc:  # cannot be: the whole array decoded; kept typed
             refused.append(Refusal(index, f"[{index}]", "not_json", str(exc)))
     return tracks, refused
 

@@ -7,10 +7,10 @@ monotonic reading of the same clock, so a test's fake clock drives both.
 
 from __future__ import annotations
 
-import calendar
+import functools
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final, Protocol
 
 NS_PER_S: Final = 1_000_000_000
@@ -94,8 +94,9 @@ def iso_to_utc_ns(text: str) -> int:
     match = _ISO_UTC.fullmatch(text)
     if match is None:
         raise ValueError(f"not an ISO 8601 date and time with a zone: {text[:40]!r}")
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    datetime(year, month, day, hour, minute, second)  # raises on impossible dates
+    hour, minute, second = (int(g) for g in match.groups()[3:6])
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"no such time of day: {text[:40]!r}")
     fraction, zone = match.group(7) or "", match.group(8)
     offset_s = 0
     if zone not in ("Z", "z"):
@@ -104,5 +105,15 @@ def iso_to_utc_ns(text: str) -> int:
         if hours > 23 or minutes > 59:
             raise ValueError(f"impossible zone offset {zone}")
         offset_s = sign * (hours * 3600 + minutes * 60)
-    seconds = calendar.timegm((year, month, day, hour, minute, second)) - offset_s
+    days = _days_since_1970(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s
     return seconds * NS_PER_S + int(fraction.ljust(9, "0"))
+
+
+@functools.lru_cache(maxsize=256)
+def _days_since_1970(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a date of the proleptic Gregorian calendar (checked)."""
+    return date(year, month, day).toordinal() - _ORDINAL_1970
+
+
+_ORDINAL_1970: Final = date(1970, 1, 1).toordinal()

@@ -9,5 +9,6 @@ before it answers, and hands the records to the node in order.
 """
 
 from warnlink.sources.base import REASONS, IngestAnswer, RecordSink, Refusal
+from warnlink.sources.udl import ingest_udl, parse_batch
 
-__all__ = ["REASONS", "IngestAnswer", "RecordSink", "Refusal"]
+__all__ = ["REASONS", "IngestAnswer", "RecordSink", "Refusal", "ingest_udl", "parse_batch"]

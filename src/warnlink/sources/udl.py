@@ -64,7 +64,14 @@ from warnlink.sources.base import IngestAnswer, RecordSink, Refusal
 from warnlink.sources.udl_decode import MAX_RECORDS, decode_batch, whole
 from warnlink.sources.udl_schema import ELLIPSE, HANDLED_COV_FRAMES, HANDLED_FRAMES, MissileTrack
 
-__all__ = ["MAX_BODY_BYTES", "MAX_RECORDS", "count_refusals", "ingest_udl", "parse_batch"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_RECORDS",
+    "count_refusals",
+    "ingest_udl",
+    "parse_batch",
+    "status_for",
+]
 
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 """Largest body taken, bytes (4 MiB)."""

@@ -19,6 +19,12 @@ any other (a wrong JSON type)               ``shape``
 JSON that repeats a key inside one object is refused (``shape``): decoders disagree on
 which value counts (msgspec keeps the last, others the first), so the sender's meaning
 is unknown. Finding repeats needs a second parse (the standard library's, keys only).
+
+Nesting is bounded by the schema wherever a record is typed (an array where a number
+goes is ``shape``); only the outer split can meet arbitrary depth, and nesting deeper
+than the decoder's recursion limit (the interpreter's, 1000 by default) is refused
+whole as ``too_deep`` before any record is read. Invalid UTF-8 anywhere refuses the
+whole body (``not_json``).
 """
 
 from __future__ import annotations

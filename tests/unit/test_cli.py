@@ -30,6 +30,19 @@ def test_schema_prints_the_envelope_schema(capsys: pytest.CaptureFixture[str]) -
     }
 
 
+def test_schema_ingest_prints_what_the_ingest_port_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["schema", "ingest"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert schema["items"] == {"$ref": "#/$defs/MissileTrack"}
+    vector = schema["$defs"]["MissileTrackVector"]
+    assert {"epoch", "pos", "vel"} <= set(vector["required"])
+    assert "km" in vector["properties"]["pos"]["description"]
+    assert schema["$defs"]["MissileTrack"]["additionalProperties"] is False
+
+
 def test_validate_shows_routes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(TRILATERAL)]) == 0
     out = capsys.readouterr().out

@@ -18,7 +18,19 @@ if TYPE_CHECKING:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands."""
-    schema = commands.add_parser("schema", help="print the JSON Schema of the message envelope")
+    schema = commands.add_parser(
+        "schema",
+        help="print a JSON Schema: the message envelope, or what the ingest port takes",
+        description="warnlink schema [envelope|ingest]",
+    )
+    schema.add_argument(
+        "which",
+        nargs="?",
+        choices=("envelope", "ingest"),
+        default="envelope",
+        help="envelope (default): the messages between nodes; ingest: a UDL MissileTrack "
+        "createBulk body",
+    )
     schema.set_defaults(run=_schema)
 
     validate = commands.add_parser(
@@ -90,8 +102,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _schema(args: argparse.Namespace) -> int:
     from warnlink.model import json_schema
+    from warnlink.sources.udl_schema import ingest_schema
 
-    print(json.dumps(json_schema(), indent=2))
+    print(json.dumps(ingest_schema() if args.which == "ingest" else json_schema(), indent=2))
     return 0
 
 

@@ -17,6 +17,7 @@ its own on its party's server (`nats_accounts`) and the node answers its request
 from warnlink.sources.base import REASONS, IngestAnswer, RecordSink, Refusal
 from warnlink.sources.health import HealthTracker, SourceHealth, SourceState
 from warnlink.sources.registry import SourceEntry, SourceRegistry
+from warnlink.sources.udl import ingest_udl, parse_batch
 
 __all__ = [
     "REASONS",
@@ -28,4 +29,6 @@ __all__ = [
     "SourceHealth",
     "SourceRegistry",
     "SourceState",
+    "ingest_udl",
+    "parse_batch",
 ]

@@ -48,7 +48,7 @@ def test_demo_serve_prints_urls_serves_and_ends_cleanly_on_a_signal(signum: int)
             f"{p} {what}" for p in ("ROK", "JPN", "USA") for what in ("display", "cot")
         }
         urls = {name.removesuffix(" display"): url for name, url in urls.items()}
-        assert _first_cot_event(urls["JPN cot"]).startswith(b"<event ")
+        assert _first_cot_event(urls["JPN cot"]).startswith(b"<?xml version=")
         with urllib.request.urlopen(urls["JPN"] + "api/state", timeout=60) as response:
             state = json.load(response)
         assert state["party"] == "JPN"

@@ -10,20 +10,33 @@ what was released to the party.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Final
 
 from warnlink.fusion.picture import Picture
-from warnlink.interop.cot import event_cot
+from warnlink.interop.cot import CotEvent, event_cot
+from warnlink.interop.cot_fanout import PUBLISH_EVERY_S
 from warnlink.interop.cot_server import CotServer
 
 #: Seconds between two publications of the picture: TAK clients expect about 1 Hz.
-FEED_EVERY_S: Final = 1.0
+FEED_EVERY_S: Final = PUBLISH_EVERY_S
 
 #: Where the feed reads from: the party's picture and the time now (UTC ns), or None
 #: while there is no picture yet.
 PictureSource = Callable[[], tuple[Picture, int] | None]
+
+
+def picture_cot(party: str, source: PictureSource) -> Callable[[], list[CotEvent]]:
+    """A callable giving the CoT events of `party`'s picture as `source` has it now."""
+
+    def events() -> list[CotEvent]:
+        current = source()
+        if current is None:
+            return []
+        picture, now_ns = current
+        return [cot for event in picture.events.values() for cot in event_cot(party, event, now_ns)]
+
+    return events
 
 
 class CotFeed:
@@ -41,22 +54,13 @@ class CotFeed:
 
     async def publish(self, picture: Picture, now_ns: int) -> int:
         """Send every event of `picture` as CoT; returns how many CoT events were sent."""
-        events = [
-            cot for event in picture.events.values() for cot in event_cot(self.party, event, now_ns)
-        ]
-        await self.server.publish(events)
-        return len(events)
+        return await self.server.publish(picture_cot(self.party, lambda: (picture, now_ns))())
 
     async def run(
         self, source: PictureSource, stop: asyncio.Event, every_s: float = FEED_EVERY_S
     ) -> None:
         """Publish what `source` gives every `every_s` until `stop` is set, then close."""
         try:
-            while not stop.is_set():
-                current = source()
-                if current is not None:
-                    await self.publish(*current)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), every_s)
+            await self.server.fanout.run(picture_cot(self.party, source), stop, every_s)
         finally:
             await self.server.close()

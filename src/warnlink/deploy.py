@@ -23,12 +23,14 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
 from warnlink.counters import Counters
+from warnlink.errors import TransportError
 from warnlink.fusion.freshness import LinkWatch, link_states
 from warnlink.fusion.picture import Picture
 from warnlink.model.time import SystemClock
@@ -38,11 +40,17 @@ from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import ACCESS_FILE, PartyAccess, Topology, plan_topology
+from warnlink.sources.intake import AnswerHook
 from warnlink.sources.nats_accounts import add_sources
 from warnlink.transport.nats import NatsBus, wait_idle
 from warnlink.transport.nats_server import NatsServer, parent_death_signal
 
 ROLES: Final = ("node", "relay")
+#: Where `warnlink up` says where every party's node listens, in the data folder (and
+#: each node process, in its party's folder).
+ENDPOINTS_FILE: Final = "endpoints.json"
+#: Seconds `Deployment.wait_ready` waits for every node process to listen.
+READY_TIMEOUT_S: Final = 120.0
 STOP_TIMEOUT_S: Final = 10.0
 TICK_S: Final = 1.0
 DEFAULT_ACK_WAIT_S: Final = 5.0
@@ -114,20 +122,35 @@ class _Process:
 class Deployment:
     """The servers, nodes and relays of one federation, as OS processes.
 
+    Every node process opens its party's ports (`party`: HTTPS for the display, API and
+    UDL ingest; NATS ingest on the party's server; the CoT stream) and says where;
+    `wait_ready` gathers them into ``<folder>/endpoints.json``.
+
     Args:
         federation_path: the federation file; every process reads it.
         folder: the data folder: configurations, stores, credentials, logs, audit logs.
-        display_port: serve each party's display from its node process, on this port
-            and the next ones in federation order (`display_urls`); None serves none.
+        http_port: the first party's HTTPS port, the next ones in federation order;
+            0 picks free ports.
+        cot_port: the first party's CoT port, likewise (0: free ports).
+        host: the address the node processes listen on.
     """
 
     def __init__(
-        self, federation_path: Path, folder: Path, *, display_port: int | None = None
+        self,
+        federation_path: Path,
+        folder: Path,
+        *,
+        http_port: int = 0,
+        cot_port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.federation_path = federation_path
         self.folder = folder
         self.federation = load_federation(federation_path)
-        self.display_port = display_port
+        self.http_port = http_port
+        self.cot_port = cot_port
+        self.host = host
+        self.endpoints: dict[str, dict[str, str]] = {}
         self.topology: Topology | None = None
         self.servers: dict[str, NatsServer] = {}
         self.processes: list[_Process] = []
@@ -158,15 +181,56 @@ class Deployment:
             self.stop()
             raise
 
+    def _ports(self, party: str) -> tuple[int, int]:
+        """The HTTPS and CoT ports asked of `party`'s node process (0: free ones)."""
+        i = list(self.federation.parties).index(party)
+        return (
+            self.http_port + i if self.http_port else 0,
+            self.cot_port + i if self.cot_port else 0,
+        )
+
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> dict[str, dict[str, str]]:
+        """Wait until every node process says where it listens (``<folder>/<P>/
+        endpoints.json``, written by that very process), then write them all to
+        ``<folder>/endpoints.json``: party -> ``http`` (base HTTPS URL of its display, API
+        and ingest), ``nats`` (its server's URL), ``cot`` (host:port).
+
+        Raises:
+            TransportError: a node process ended, or did not say within `timeout_s`.
+        """
+        nodes = {
+            p.name.removeprefix("node-"): p for p in self.processes if p.name.startswith("node-")
+        }
+        deadline = time.monotonic() + timeout_s
+        found: dict[str, dict[str, str]] = {}
+        while len(found) < len(nodes):
+            for party, entry in nodes.items():
+                if party in found:
+                    continue
+                if entry.process.poll() is not None:
+                    raise TransportError(
+                        f"{party}'s node process ended (exit {entry.process.returncode}); "
+                        f"see {entry.log_file}"
+                    )
+                said = _read_endpoints(self.folder / party / ENDPOINTS_FILE, entry.process.pid)
+                if said is not None:
+                    found[party] = said
+            if len(found) < len(nodes):
+                if time.monotonic() > deadline:
+                    missing = ", ".join(sorted(set(nodes) - set(found)))
+                    raise TransportError(f"no endpoints from {missing} within {timeout_s:.0f} s")
+                time.sleep(0.1)
+        self.endpoints = {party: found[party] for party in self.federation.parties}
+        path = self.folder / ENDPOINTS_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.endpoints, indent=1) + "\n", encoding="utf-8")
+        temporary.replace(path)
+        return self.endpoints
+
     @property
     def display_urls(self) -> dict[str, str]:
-        """Party -> the URL its node process serves its display on (none without a port)."""
-        if self.display_port is None:
-            return {}
-        return {
-            party: f"https://127.0.0.1:{self.display_port + i}/"
-            for i, party in enumerate(self.federation.parties)
-        }
+        """Party -> the URL of its display (known once `wait_ready` returned)."""
+        return {party: e["http"] for party, e in self.endpoints.items()}
 
     def _spawn(self, party: str, role: str) -> None:
         name = f"{role}-{party}"
@@ -184,8 +248,9 @@ class Deployment:
             "--data",
             str(self.folder),
         ]
-        if role == "node" and party in self.display_urls:
-            command += ["--display-port", self.display_urls[party].rsplit(":", 1)[1].strip("/")]
+        if role == "node":
+            http, cot = self._ports(party)
+            command += ["--host", self.host, "--http-port", str(http), "--cot-port", str(cot)]
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 command,
@@ -252,6 +317,18 @@ def announce_links(
         print(f"warnlink {party} node: {transition.describe(party)}", file=out, flush=True)
 
 
+def _read_endpoints(path: Path, pid: int) -> dict[str, str] | None:
+    """What a node process with `pid` wrote it listens on, or None (not yet, or an
+    older run's file)."""
+    try:
+        said = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(said, dict) or said.get("pid") != pid:
+        return None
+    return {key: str(said[key]) for key in ("http", "nats", "cot") if key in said}
+
+
 def process_log_path(folder: Path, party: str, role: str) -> Path:
     """Where a node or relay process of `Deployment` writes its output (stderr included)."""
     return folder / party / f"{role}.log"
@@ -279,6 +356,7 @@ async def run_party(
     stop: asyncio.Event,
     *,
     outputs: Sequence[Output] = (),
+    on_answer: AnswerHook | None = None,
     ack_wait_s: float = DEFAULT_ACK_WAIT_S,
     instance: str | None = None,
 ) -> None:
@@ -310,6 +388,7 @@ async def run_party(
                 keys=keys,
                 folder=folder / access.party,
                 host_relay=False,
+                on_answer=on_answer,
             )
             watch, peers = LinkWatch(), federation.peers(access.party)
 

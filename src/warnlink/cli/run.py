@@ -9,12 +9,9 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from warnlink.errors import ConfigError
-
-if TYPE_CHECKING:
-    from warnlink.runtime import NodeRuntime
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,8 +81,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     up.add_argument(
         "--port",
         type=int,
-        help="serve each party's display from its node, on this port and the next ones",
+        default=0,
+        help="each party's HTTPS port (display, API, UDL ingest): this one and the next ones "
+        "in federation order (default 0: free ports; see DATA/endpoints.json)",
     )
+    up.add_argument(
+        "--cot-port",
+        type=int,
+        default=0,
+        help="each party's CoT TLS stream port, likewise (default 0: free ports)",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="the address nodes listen on")
     up.set_defaults(run=_up)
 
     party = commands.add_parser("party", help="run one party's node or relay (started by up)")
@@ -93,7 +99,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     party.add_argument("--role", choices=("node", "relay"), required=True)
     party.add_argument("--config", type=Path, required=True, help="federation TOML")
     party.add_argument("--data", type=Path, required=True, help="the data folder up wrote")
-    party.add_argument("--display-port", type=int, help="node: serve the display on this port")
+    party.add_argument("--host", default="127.0.0.1", help="node: the address to listen on")
+    party.add_argument(
+        "--http-port",
+        "--display-port",
+        dest="http_port",
+        type=int,
+        default=0,
+        help="node: the HTTPS port (display, API, UDL ingest); 0: a free one",
+    )
+    party.add_argument("--cot-port", type=int, default=0, help="node: the CoT port; 0: a free one")
     party.add_argument(
         "--ack-wait",
         type=float,
@@ -275,14 +290,24 @@ def _up(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         folder = args.data or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         deployment = Deployment(
-            args.config or default_federation_path(), folder, display_port=args.port
+            args.config or default_federation_path(),
+            folder,
+            http_port=args.port,
+            cot_port=args.cot_port,
+            host=args.host,
         )
         links = _LinkLines(folder, deployment.federation.parties)
         try:
             deployment.start()
+            endpoints = deployment.wait_ready()
             print(f"warnlink up: data in {folder}; Ctrl-C stops everything", file=sys.stderr)
-            for party, url in deployment.display_urls.items():
-                print(f"{party} display: {url}", file=sys.stderr, flush=True)
+            for party, where in endpoints.items():
+                print(
+                    f"{party}: https {where['http']}  nats {where['nats']}  cot {where['cot']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            print(f"endpoints: {folder / 'endpoints.json'}", file=sys.stderr, flush=True)
             health_due = time.monotonic()
             while True:
                 if time.monotonic() >= health_due:
@@ -357,6 +382,7 @@ def _party(args: argparse.Namespace) -> int:
     import signal
 
     from warnlink.deploy import read_access, run_party
+    from warnlink.party import PartyPorts, serve_party
     from warnlink.sharing.federation import load_federation
 
     federation = load_federation(args.config)
@@ -368,29 +394,18 @@ def _party(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
 
-        async def serve_display(runtime: NodeRuntime, stopping: asyncio.Event) -> None:
-            from warnlink.security.certs import CERTS_DIR, server_ssl_context
-            from warnlink.web.serve import serve_node
-
-            # mTLS: a browser must present a certificate of the party's own CA.
-            tls = server_ssl_context(args.data / CERTS_DIR, runtime.party)
-            await serve_node(
-                runtime.node,
-                federation,
-                args.data,
-                port=args.display_port,
-                stop=stopping,
-                ssl_context=tls,
+        if args.role == "node":
+            ports = PartyPorts(host=args.host, http=args.http_port, cot=args.cot_port)
+            await serve_party(
+                federation, access, args.data, stop, ports=ports, ack_wait_s=args.ack_wait
             )
-
-        outputs = [] if args.display_port is None else [serve_display]
+            return
         await run_party(
             federation,
             access,
             args.role,
             args.data,
             stop,
-            outputs=outputs,
             ack_wait_s=args.ack_wait,
             instance=args.instance,
         )

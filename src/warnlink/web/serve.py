@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import msgspec
 import uvicorn
+from fastapi import FastAPI
 
 from warnlink.deploy import relay_audit_path
 from warnlink.errors import ConfigError
@@ -66,6 +67,8 @@ class DisplayServers:
         ssl_context: serve HTTPS (mTLS when the context asks for client certificates,
             as `security.certs.server_ssl_context` will; each request then carries its
             client's certificate, `web.peer`); None serves plain HTTP.
+        app_for: the web app of a display (`app.create_app`; a node process adds its
+            ingest route to it).
 
     Raises:
         ConfigError: a port cannot be bound.
@@ -78,8 +81,10 @@ class DisplayServers:
         host: str = "127.0.0.1",
         base_port: int = 8000,
         ssl_context: ssl.SSLContext | None = None,
+        app_for: Callable[[Display], FastAPI] = create_app,
     ) -> None:
         self.displays = list(displays)
+        self.app_for = app_for
         self.host = host
         self.ssl_context = ssl_context
         self._sockets: list[socket.socket] = []
@@ -102,7 +107,7 @@ class DisplayServers:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then close every connection and socket."""
         servers = [
-            EmbeddedServer(server_config(create_app(display), self.ssl_context))
+            EmbeddedServer(server_config(self.app_for(display), self.ssl_context))
             for display in self.displays
         ]
         tasks = [

@@ -1,10 +1,10 @@
 """One party's picture streamed to TAK clients as Cursor-on-Target over TCP.
 
 A `CotFeed` owns a `CotServer` and, every `every_s` seconds, publishes the CoT events
-of every event in the party's picture (`cot.event_cot`: latest track, launch point,
-impact point with its ellipse). Clients that connect later get the latest event of
-every uid at once. The feed reads only the party's own picture, which holds only
-what was released to the party.
+of every event in the party's picture (`cot.event_cot` of its projection: latest track,
+launch point, impact point with its ellipse). Clients that connect later get the latest
+event of every uid at once. The feed reads only the party (`party.PartyView`), whose
+picture holds only what was released to it.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ import contextlib
 from collections.abc import Callable
 from typing import Final
 
-from warnlink.fusion.picture import Picture
+from warnlink.errors import ConfigError
 from warnlink.interop.cot import event_cot
 from warnlink.interop.cot_server import CotServer
+from warnlink.interop.party import PartyView
+from warnlink.interop.projection import project_party
 
 #: Seconds between two publications of the picture: TAK clients expect about 1 Hz.
 FEED_EVERY_S: Final = 1.0
 
-#: Where the feed reads from: the party's picture and the time now (UTC ns), or None
-#: while there is no picture yet.
-PictureSource = Callable[[], tuple[Picture, int] | None]
+#: Where the feed reads from: the party, or None while it is not running yet.
+PartySource = Callable[[], PartyView | None]
 
 
 class CotFeed:
@@ -39,23 +40,28 @@ class CotFeed:
         self.port = await self.server.start(host, port)
         return self.port
 
-    async def publish(self, picture: Picture, now_ns: int) -> int:
-        """Send every event of `picture` as CoT; returns how many CoT events were sent."""
-        events = [
-            cot for event in picture.events.values() for cot in event_cot(self.party, event, now_ns)
-        ]
+    async def publish(self, view: PartyView) -> int:
+        """Send every event of the party's picture as CoT, as of its clock; returns how many
+        CoT events were sent.
+
+        Raises:
+            ConfigError: the view is another party's.
+        """
+        if view.party != self.party:
+            raise ConfigError(f"{self.party}'s CoT feed cannot stream {view.party}'s picture")
+        events = [cot for event in project_party(view).events for cot in event_cot(event)]
         await self.server.publish(events)
         return len(events)
 
     async def run(
-        self, source: PictureSource, stop: asyncio.Event, every_s: float = FEED_EVERY_S
+        self, source: PartySource, stop: asyncio.Event, every_s: float = FEED_EVERY_S
     ) -> None:
         """Publish what `source` gives every `every_s` until `stop` is set, then close."""
         try:
             while not stop.is_set():
                 current = source()
                 if current is not None:
-                    await self.publish(*current)
+                    await self.publish(current)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), every_s)
         finally:

@@ -15,6 +15,7 @@ the monitor flies once per track state `alerting.monitor.PATH_EVERY_S` newer and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -27,11 +28,14 @@ from warnlink.fusion.freshness import event_stale, is_stale
 from warnlink.fusion.picture import Contribution, Event
 from warnlink.geo.ellipse import Ring, ellipse_ring
 from warnlink.interop.party import PartyView
-from warnlink.model import ImpactPrediction, LaunchReport, RangeClass, Status, TrackReport
+from warnlink.model import Ellipse, ImpactPrediction, LaunchReport, RangeClass, Status, TrackReport
 from warnlink.model.record import DataMode
 
 #: Range classes, shortest first: an event shows the longest any originator reported.
 RANGE_ORDER: Final = (RangeClass.SRBM, RangeClass.MRBM, RangeClass.IRBM, RangeClass.ICBM)
+#: Rings remembered: a report's ring is drawn once, not at every projection (the display
+#: projects up to 4 times a second per client, the CoT feed once a second).
+RINGS_KEPT: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +210,7 @@ def _contribution(c: Contribution, monitor: AlertMonitor, now_ns: int) -> Contri
             c.originator,
             c.trk_id,
             launch,
-            ellipse_ring(launch.launch_lat, launch.launch_lon, launch.launch_aou),
+            _ring(launch.launch_lat, launch.launch_lon, launch.launch_aou),
         ),
         track=None
         if track is None
@@ -219,11 +223,17 @@ def _contribution(c: Contribution, monitor: AlertMonitor, now_ns: int) -> Contri
             c.originator,
             c.trk_id,
             impact,
-            ellipse_ring(impact.impact_lat, impact.impact_lon, impact.impact_aou),
+            _ring(impact.impact_lat, impact.impact_lon, impact.impact_aou),
             is_stale(impact.epoch, now_ns),
         ),
         history=monitor.ledger.track_points(key),
     )
+
+
+@functools.lru_cache(maxsize=RINGS_KEPT)
+def _ring(lat_deg: float, lon_deg: float, ellipse: Ellipse) -> Ring:
+    """`geo.ellipse.ellipse_ring`, remembered (it is a pure function of its arguments)."""
+    return ellipse_ring(lat_deg, lon_deg, ellipse)
 
 
 def _event_status(statuses: list[Status]) -> Status:

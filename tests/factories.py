@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import msgspec
 import numpy as np
 
+from warnlink.alerting.monitor import AlertMonitor
+from warnlink.counters import Counters
 from warnlink.errors import StoreError
+from warnlink.fusion.picture import Picture
 from warnlink.model import (
     Ellipse,
     Envelope,
@@ -22,6 +27,7 @@ from warnlink.model import (
 )
 from warnlink.model.payloads import RESENDABLE
 from warnlink.model.record import DataMode
+from warnlink.model.time import ManualClock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import countersign, ephemeral_keys, sign
 from warnlink.sharing.federation import Federation, load_federation
@@ -135,3 +141,35 @@ class FailingOnceStore(MemoryQueueStore):
             self.failed = True
             raise StoreError("disk full")
         return super().append(subject, msg_id, data, time_ns)
+
+
+@dataclass
+class PartyState:
+    """What the outputs read of a party (`interop.party.PartyView`), without a node."""
+
+    party: str
+    picture: Picture
+    alerts: AlertMonitor
+    clock: ManualClock
+    counters: Counters
+
+    def apply(self, envelope: Envelope) -> None:
+        """As a node does: the picture applies, the alerting ledger records (once)."""
+        if self.picture.apply(envelope, self.clock.now_ns()):
+            self.alerts.record(envelope)
+
+
+def party_state(
+    party: str = "JPN", *, now_ns: int = T0, data_mode: DataMode = DataMode.REAL
+) -> PartyState:
+    """`party` holding one ROK missile (launch, track, impact at T0) of `data_mode`.
+
+    The mode is set after signing: the picture does not check signatures (the gateway
+    does, before it), so this is what it would hold of such a missile.
+    """
+    state = PartyState(party, Picture(party), AlertMonitor(party), ManualClock(T0), Counters())
+    for seq, payload in enumerate((launch(), track(), impact()), start=1):
+        made = envelope(payload, originator="ROK", seq=seq)
+        state.apply(msgspec.structs.replace(made, data_mode=data_mode))
+    state.clock.set_ns(now_ns)
+    return state

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import tempfile
 import time
@@ -32,8 +31,9 @@ from warnlink.fusion.freshness import link_states, stale_items
 from warnlink.fusion.picture import Contribution, Event, tightest_launch
 from warnlink.geo.areas import Area, load_zones
 from warnlink.geo.wgs84 import surface_distance_m
-from warnlink.interop.export import event_geojson, event_kml
+from warnlink.interop.formats import export_format
 from warnlink.interop.outputs import write_party_outputs
+from warnlink.interop.projection import project_party
 from warnlink.model import ImpactPrediction, decode
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
@@ -138,9 +138,6 @@ async def run_demo(
         )
 
 
-EXPORT_FORMATS = ("geojson", "kml")
-
-
 async def export_event(
     event_id: str,
     fmt: str,
@@ -152,11 +149,13 @@ async def export_event(
 ) -> bytes:
     """Play a scenario and export one event as `party` saw it at the end (``warnlink export``).
 
+    Args:
+        fmt: an export format's name (`interop.formats.EXPORTS`).
+
     Raises:
         ConfigError: an unknown format, party or event (the message lists the events).
     """
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    export = export_format(fmt)
     seen: dict[str, Node] = {}
     await run_demo(
         scenario_path=scenario_path,
@@ -167,13 +166,10 @@ async def export_event(
     if party not in seen:
         raise ConfigError(f"no party {party!r} in the federation")
     node = seen[party]
-    event = node.picture.events.get(event_id)
-    if event is None:
+    if event_id not in node.picture.events:
         known = ", ".join(sorted(node.picture.events)) or "none"
         raise ConfigError(f"{party} has no event {event_id!r} (its events: {known})")
-    if fmt == "kml":
-        return event_kml(event, node.alerts)
-    return (json.dumps(event_geojson(event, node.alerts), indent=1) + "\n").encode()
+    return export.export(project_party(node, {event_id}))
 
 
 @contextlib.contextmanager
@@ -289,7 +285,7 @@ async def _play(
             await runtime.stop()
             node = runtime.node
             if out_dir is not None:
-                write_party_outputs(out_dir, node.picture, node.alerts, clock.now_ns())
+                write_party_outputs(out_dir, node)
         for inbox in observer_inboxes:
             await inbox.close()
         for task in observer_tasks:
@@ -356,6 +352,7 @@ def summarise(
             "alerts": [
                 {
                     "identifier": alert.identifier,
+                    "data_mode": str(alert.data_mode),
                     "msg_type": str(alert.msg_type),
                     "reason": str(alert.reason),
                     "event": alert.threat.event_id,
@@ -459,6 +456,7 @@ def _event_summary(
     firsts = [(c.launch_received_ns, c.impact_received_ns) for c in contributions]
     summary: dict[str, Any] = {
         "event_id": event.event_id,
+        "data_mode": None if event.data_mode is None else str(event.data_mode),
         "originators": sorted({c.originator for c in contributions}),
         "merged_from": event.merged_from,
         "split_off": event.split_off,

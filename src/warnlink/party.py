@@ -191,7 +191,7 @@ class PartyPortsRunner:
         )
         port = await server.start(self.ports.host, self.ports.cot)
         self.endpoints.add("cot", f"{self.ports.host}:{port}")
-        await server.run(picture_cot(self.party, lambda: (node.picture, node.clock.now_ns())), stop)
+        await server.run(picture_cot(self.party, lambda: node), stop)
 
     async def write_cap(self, runtime: NodeRuntime, stop: asyncio.Event) -> None:
         """Every alert message the node issues, as a CAP 1.2 file, once a second."""

@@ -36,6 +36,7 @@ from warnlink.cli import main
 from warnlink.demo import run_demo
 from warnlink.interop.cot import event_cot
 from warnlink.interop.cot_server import CotServer
+from warnlink.interop.projection import project_party
 from warnlink.node import Node
 
 ROOT = Path(__file__).parents[2]
@@ -132,7 +133,10 @@ def test_every_cap_file_validates_against_the_cap_1_2_schema(
     lxml_schema = etree.XMLSchema(etree.parse(str(CAP_XSD)))
     for path in files:
         schema.validate(str(path))
-        assert lxml_schema.validate(etree.parse(str(path))), lxml_schema.error_log
+        document = etree.parse(str(path))
+        assert lxml_schema.validate(document), lxml_schema.error_log
+        # Simulated data: a test, never an actual warning.
+        assert document.findtext("{urn:oasis:names:tc:emergency:cap:1.2}status") == "Test"
     assert {p.parent.parent.name for p in files} == {"JPN"}
 
 
@@ -145,6 +149,7 @@ def test_each_event_exports_as_geojson_and_kml(run: str, request: pytest.Fixture
             document = json.loads(base.with_suffix(".geojson").read_text())
             roles = {f["properties"]["role"] for f in document["features"]}
             assert {"launch", "track", "impact", "impact_ellipse_95", "ground_track"} <= roles
+            assert {f["properties"]["data_mode"] for f in document["features"]} == {"SIMULATED"}
             for feature in document["features"]:
                 assert shapely.geometry.shape(feature["geometry"]).is_valid
             kml = etree.parse(str(base.with_suffix(".kml")))
@@ -157,9 +162,7 @@ async def test_pytak_receives_the_cot_events(irbm_run: tuple[dict[str, Node], Pa
         warnings.simplefilter("ignore")  # pytak warns that optional aiohttp is missing
         import pytak
     nodes, _ = irbm_run
-    node = nodes["JPN"]
-    now_ns = node.clock.now_ns()
-    sent = [c for e in node.picture.events.values() for c in event_cot("JPN", e, now_ns)]
+    sent = [c for e in project_party(nodes["JPN"]).events for c in event_cot(e)]
     server = CotServer()
     port = await server.start()
     try:
@@ -182,6 +185,9 @@ async def test_pytak_receives_the_cot_events(irbm_run: tuple[dict[str, Node], Pa
         assert -90.0 <= float(point.get("lat", "nan")) <= 90.0
     ellipses = [e.find("detail/shape/ellipse") for e in events if e.get("type") == "u-d-c-e"]
     assert all(x is not None and float(x.get("major", "0")) > 0.0 for x in ellipses)
+    # The demo's data is simulated: every event says so, where TAK shows it too.
+    assert {e.find("detail/__warnlink").get("dataMode") for e in events} == {"SIMULATED"}
+    assert all(e.find("detail/contact").get("callsign").startswith("SIMULATED ") for e in events)
 
 
 def test_export_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,10 +19,16 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from tests.factories import T0, envelope, party_state, track
+from warnlink.model.record import DataMode
+from warnlink.model.time import NS_PER_S
 from warnlink.web.app import STATIC
+from warnlink.web.display import EMPTY_AREAS, Display
 from warnlink.web.live import serve_demo
+from warnlink.web.serve import DisplayServers
 from warnlink.web.view import Alert
 
 pytestmark = pytest.mark.browser
@@ -221,3 +227,75 @@ def test_screenshots_on_an_operations_screen_and_a_laptop(
             page.screenshot(path=str(path))
             page.close()
             assert path.stat().st_size > 10_000
+
+
+def _is_a_strip_across_the_top(page: object, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()  # type: ignore[attr-defined]
+    width = page.viewport_size["width"]  # type: ignore[attr-defined]
+    return bool(box and box["y"] == 0 and box["width"] >= width - 1 and box["height"] >= 20)
+
+
+def test_the_demo_s_simulated_data_is_bannered_and_every_event_badged(
+    pages: dict[str, object],
+) -> None:
+    for party in ("ROK", "JPN", "USA"):
+        page = pages[party]
+        page.wait_for_selector("#mode-banner:not([hidden])", timeout=60_000)  # type: ignore[attr-defined]
+        assert "SIMULATED" in page.locator("#mode-banner").inner_text()  # type: ignore[attr-defined]
+        assert _is_a_strip_across_the_top(page, "#mode-banner")
+        page.wait_for_selector("#events li", timeout=60_000)  # type: ignore[attr-defined]
+        items = page.locator("#events li")  # type: ignore[attr-defined]
+        badges = page.locator("#events li .mode-badge.mode-SIMULATED")  # type: ignore[attr-defined]
+        assert badges.count() == items.count() >= 1
+        assert badges.first.inner_text() == "SIMULATED"
+
+
+@pytest.fixture(scope="module")
+def mode_urls() -> Iterator[dict[str, str]]:
+    """USA's display of one real missile; JPN's of a real missile and an exercise track."""
+    now = T0 + 10 * NS_PER_S
+    real, mixed = party_state("USA", now_ns=now), party_state("JPN", now_ns=now)
+    drill = envelope(track(9), originator="USA", seq=9)
+    mixed.apply(msgspec.structs.replace(drill, data_mode=DataMode.EXERCISE))
+    displays = []
+    for view, name in ((real, "United States"), (mixed, "Japan")):
+        display = Display(view.party, name, [], areas=EMPTY_AREAS)
+        display.attach(view)
+        displays.append(display)
+    servers = DisplayServers(displays, base_port=0)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(servers.run(stop)), name="mode-displays", daemon=True
+    )
+    thread.start()
+    yield servers.urls
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(30)
+    assert not thread.is_alive(), "the displays did not stop"
+
+
+def test_exercise_data_is_bannered_and_badged_and_real_data_is_not(
+    browser: object, mode_urls: dict[str, str]
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    page.goto(mode_urls["JPN"])
+    page.wait_for_function("document.querySelectorAll('#events li').length === 2", timeout=30_000)
+    page.wait_for_selector("#mode-banner:not([hidden])", timeout=10_000)
+    assert page.locator("#mode-banner").inner_text().startswith("EXERCISE")
+    assert _is_a_strip_across_the_top(page, "#mode-banner")
+    drill = page.locator("#events li[data-mode='EXERCISE']")
+    assert drill.locator(".mode-badge.mode-EXERCISE").inner_text() == "EXERCISE"
+    assert page.locator("#events li[data-mode='REAL'] .mode-badge").count() == 0
+    drill.click()
+    assert page.locator("#detail-title .mode-badge").inner_text() == "EXERCISE"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "jpn-exercise-1366x768.png"))
+    page.close()
+
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    page.goto(mode_urls["USA"])
+    page.wait_for_selector("#events li", timeout=30_000)
+    assert page.locator("#mode-banner").is_hidden()
+    assert page.locator(".mode-badge").count() == 0
+    page.close()

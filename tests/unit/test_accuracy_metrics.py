@@ -8,14 +8,15 @@ import pytest
 
 from warnlink.accuracy.metrics import (
     dual_track_rate,
-    ellipse_distance2,
     error_stats,
     fraction,
     gospa,
     holders_per_truth,
     inside_ellipse,
 )
+from warnlink.geo.ellipse import ellipse_distance2
 from warnlink.geo.wgs84 import destination
+from warnlink.model import Ellipse
 
 C = 10.0
 
@@ -111,16 +112,16 @@ def test_inside_ellipse(
     bearing_deg: float, distance_m: float, orientation_deg: float, inside: bool
 ) -> None:
     lat, lon = _offset(bearing_deg, distance_m)
-    assert inside_ellipse(lat, lon, 37.0, 128.0, 2_000.0, 500.0, orientation_deg) is inside
+    assert inside_ellipse(lat, lon, 37.0, 128.0, Ellipse(2_000.0, 500.0, orientation_deg)) is inside
 
 
 def test_a_point_on_the_edge_is_at_distance_one() -> None:
     # `destination` works on a sphere, the ellipse on WGS-84: they differ by up to 0.5 %.
     lat, lon = _offset(90.0, 2_000.0)
-    distance2 = ellipse_distance2(lat, lon, 37.0, 128.0, 2_000.0, 500.0, 90.0)
+    distance2 = ellipse_distance2(lat, lon, 37.0, 128.0, Ellipse(2_000.0, 500.0, 90.0))
     assert distance2 == pytest.approx(1.0, rel=1e-2)
     lat, lon = _offset(0.0, 500.0)
-    assert ellipse_distance2(lat, lon, 37.0, 128.0, 2_000.0, 500.0, 90.0) == pytest.approx(
+    assert ellipse_distance2(lat, lon, 37.0, 128.0, Ellipse(2_000.0, 500.0, 90.0)) == pytest.approx(
         1.0, rel=1e-2
     )
 

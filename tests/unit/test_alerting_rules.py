@@ -16,15 +16,12 @@ from warnlink.alerting.lifecycle import (
     Reason,
     step,
 )
-from warnlink.alerting.probability import (
-    SIGMA_PER_95,
-    ellipse_outline,
-    impact_samples,
-    probability_mass,
-)
+from warnlink.alerting.probability import impact_samples, probability_mass
 from warnlink.geo.areas import AreaKind
+from warnlink.geo.ellipse import ELLIPSE_95_SCALE, ellipse_ring
 from warnlink.geo.wgs84 import destination
 from warnlink.model import Ellipse, ImpactPrediction
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
 LAT, LON = 40.0, 138.0
@@ -50,9 +47,9 @@ def _ipp(semi_major_m: float, semi_minor_m: float, orientation_deg: float) -> Im
 @pytest.mark.parametrize("radius_km", [10.0, 20.0, 40.0])
 def test_mass_over_a_centred_disc_is_the_rayleigh_law(radius_km: float) -> None:
     ipp = _ipp(30_000.0, 30_000.0, 0.0)
-    ring = ellipse_outline(LAT, LON, Ellipse(radius_km * 1e3, radius_km * 1e3, 0.0), points=360)
+    ring = ellipse_ring(LAT, LON, Ellipse(radius_km * 1e3, radius_km * 1e3, 0.0), points=360)
     disc = shapely.Polygon([(lon, lat) for lat, lon in ring])
-    sigma_m = 30_000.0 / SIGMA_PER_95
+    sigma_m = 30_000.0 / ELLIPSE_95_SCALE
     expected = 1.0 - math.exp(-((radius_km * 1e3) ** 2) / (2.0 * sigma_m**2))
     assert probability_mass(impact_samples(ipp), disc) == pytest.approx(expected, abs=TOLERANCE)
 
@@ -63,7 +60,7 @@ def test_mass_over_a_half_plane_is_the_normal_tail(offset_km: float) -> None:
     ipp = _ipp(50_000.0, 20_000.0, 90.0)
     _, line_lon = destination(LAT, LON, 90.0 if offset_km >= 0 else 270.0, abs(offset_km) * 1e3)
     half_plane = shapely.box(float(line_lon), LAT - 5.0, LON + 5.0, LAT + 5.0)
-    expected = 1.0 - norm.cdf(offset_km * 1e3 / (50_000.0 / SIGMA_PER_95))
+    expected = 1.0 - norm.cdf(offset_km * 1e3 / (50_000.0 / ELLIPSE_95_SCALE))
     got = probability_mass(impact_samples(ipp), half_plane)
     assert got == pytest.approx(expected, abs=TOLERANCE)
 
@@ -84,6 +81,7 @@ def _threat(p: float, end_s: float = 600.0, event: str = "JPN-E1") -> Threat:
         round(end_s * NS_PER_S),
         ((40.0, 138.0), (40.1, 138.0), (40.1, 138.1), (40.0, 138.0)),
         (f"msg-{p}",),
+        DataMode.REAL,
     )
 
 

@@ -18,6 +18,7 @@ from warnlink.counters import Counters
 from warnlink.errors import ConfigError
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import AreaKind
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.web.app import create_app
@@ -99,7 +100,18 @@ def test_areas_are_the_party_land_sea_and_eez(display: Display) -> None:
 
 
 def test_alerts_in_force_at_the_node_reach_the_banner(node: SimpleNamespace) -> None:
-    threat = Threat("JPN-E1", "JPN eez", AreaKind.EEZ, ThreatKind.IMPACT, 0.93, T0, T0, (), ("m1",))
+    threat = Threat(
+        "JPN-E1",
+        "JPN eez",
+        AreaKind.EEZ,
+        ThreatKind.IMPACT,
+        0.93,
+        T0,
+        T0,
+        (),
+        ("m1",),
+        DataMode.REAL,
+    )
     alert = AlertItem("a1", "JPN", MsgType.ALERT, Reason.ISSUED, T0, threat, ())
     node.alerts.book[threat.event_id] = AlertState(alert, active=True, sent=1)
     shown = Display("JPN", "Japan", ["USA"])

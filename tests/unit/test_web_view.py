@@ -2,56 +2,63 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import msgspec
 import pytest
 
 from tests.factories import T0, envelope, impact, launch, track
-from warnlink.alerting.ledger import Ledger, point_of
+from warnlink.alerting.assess import Threat, ThreatKind
+from warnlink.alerting.ledger import point_of
+from warnlink.alerting.lifecycle import Alert as AlertMessage
+from warnlink.alerting.lifecycle import AlertState, MsgType, Reason
+from warnlink.alerting.monitor import AlertMonitor
+from warnlink.counters import Counters
 from warnlink.fusion.freshness import STALE_AFTER_S
 from warnlink.fusion.picture import Picture
-from warnlink.geo.wgs84 import initial_azimuth_deg, surface_distance_m
+from warnlink.geo.areas import AreaKind
 from warnlink.model import Ellipse, Envelope
-from warnlink.model.time import NS_PER_S
+from warnlink.model.record import DataMode
+from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S
 from warnlink.web.view import (
     RECENT_DECISIONS,
     Alert,
     StateView,
+    banner_alerts,
     build_state,
     decisions_for,
     ellipse_view,
-    great_circle,
     link_view,
     profile,
 )
 
 
-def _apply(picture: Picture, ledger: Ledger, envelope: Envelope, now_ns: int) -> None:
-    """As a node does: the ledger records what the picture applied (once)."""
-    if picture.apply(envelope, now_ns):
-        ledger.record(envelope)
+def _apply(party: SimpleNamespace, envelope: Envelope, now_ns: int) -> None:
+    """As a node does: the alerting ledger records what the picture applied (once)."""
+    if party.picture.apply(envelope, now_ns):
+        party.alerts.record(envelope)
 
 
-def _picture() -> tuple[Picture, Ledger]:
-    picture, ledger = Picture("JPN"), Ledger()
-    _apply(picture, ledger, envelope(launch(), originator="ROK", seq=1), T0)
-    _apply(picture, ledger, envelope(track(), originator="ROK", seq=2), T0)
-    _apply(picture, ledger, envelope(impact(), originator="ROK", seq=3), T0)
-    return picture, ledger
+def _party(now_ns: int = T0) -> SimpleNamespace:
+    """What a display reads of JPN (`interop.party.PartyView`): one ROK missile."""
+    party = SimpleNamespace(
+        party="JPN",
+        picture=Picture("JPN"),
+        alerts=AlertMonitor("JPN"),
+        clock=ManualClock(now_ns),
+        counters=Counters(),
+    )
+    _apply(party, envelope(launch(), originator="ROK", seq=1), T0)
+    _apply(party, envelope(track(), originator="ROK", seq=2), T0)
+    _apply(party, envelope(impact(), originator="ROK", seq=3), T0)
+    return party
 
 
 def _state(now_ns: int, alerts: list[Alert] | None = None) -> StateView:
-    picture, history = _picture()
     return build_state(
-        "JPN",
-        "Japan",
-        picture,
-        now_ns,
-        peers=["USA"],
-        history=history.tracks,
-        decisions=[],
-        alerts=alerts or [],
+        "JPN", "Japan", _party(now_ns), peers=["USA"], decisions=[], alerts=alerts or []
     )
 
 
@@ -70,10 +77,23 @@ def test_an_event_shows_launch_track_impact_and_the_times_an_operator_needs() ->
     assert rok.track.sensor == "ROK-R1"
     assert rok.impact is not None
     assert rok.impact.ellipse.semi_major_km == 20.0
-    # The predicted ground track runs from the track's ground point to the impact point.
+    assert event.data_mode == "REAL"
+    assert state.non_real_modes == []
+
+
+def test_the_predicted_ground_track_is_alerting_s_ballistic_one() -> None:
+    party = _party(T0 + 10 * NS_PER_S)
+    (event,) = build_state("JPN", "Japan", party, peers=["USA"], decisions=[]).events
+    path = party.alerts.ground_track(party.picture.events["JPN-E1"])
+    assert path is not None
+    assert event.predicted_ground_track == [
+        (round(lat, 4), round(lon, 4)) for lat, lon in zip(path.lat_deg, path.lon_deg, strict=True)
+    ]
+    # From the track's ground point, flown to where it comes down (not a great circle).
     here = point_of(track())
     assert event.predicted_ground_track[0] == pytest.approx((here.lat_deg, here.lon_deg), abs=1e-3)
-    assert event.predicted_ground_track[-1] == pytest.approx((40.5, 136.0), abs=1e-3)
+    assert path.alt_m[-1] == pytest.approx(0.0, abs=50.0)
+    assert len(event.predicted_ground_track) > 2
 
 
 def test_items_go_stale_when_not_refreshed() -> None:
@@ -90,9 +110,7 @@ def test_items_go_stale_when_not_refreshed() -> None:
 
 
 def test_without_a_node_the_display_is_empty_and_its_links_down() -> None:
-    state = build_state(
-        "JPN", "Japan", None, None, peers=["USA"], history={}, decisions=[], alerts=[]
-    )
+    state = build_state("JPN", "Japan", None, peers=["USA"], decisions=[], alerts=[])
     assert state.events == []
     assert state.time is None
     assert [(lk.peer, lk.state) for lk in state.links] == [("USA", "down")]
@@ -140,22 +158,19 @@ def test_a_party_sees_only_the_relay_decisions_that_name_it_newest_first() -> No
     assert len(decisions_for("JPN", many)) == RECENT_DECISIONS
 
 
-def test_an_ellipse_outline_has_its_axes_where_the_ellipse_says() -> None:
-    view = ellipse_view(40.0, 135.0, Ellipse(20_000.0, 5_000.0, 60.0))
-    lats = [p[0] for p in view.ring]
-    lons = [p[1] for p in view.ring]
-    distances = surface_distance_m(40.0, 135.0, lats, lons)
-    assert distances.max() == pytest.approx(20_000.0, rel=1e-3)
-    assert distances.min() == pytest.approx(5_000.0, rel=1e-2)
-    # The first point is at the end of the major axis, on its bearing.
-    assert float(initial_azimuth_deg(40.0, 135.0, lats[0], lons[0])) == pytest.approx(60.0, abs=0.1)
+def test_an_ellipse_view_is_the_ring_in_km_rounded() -> None:
+    ring = ((40.123456, 135.987654), (40.2, 136.0), (40.123456, 135.987654))
+    view = ellipse_view(Ellipse(20_000.0, 5_000.0, 60.04), ring)
+    assert (view.semi_major_km, view.semi_minor_km, view.orientation_deg) == (20.0, 5.0, 60.0)
+    assert view.ring == [(40.1235, 135.9877), (40.2, 136.0), (40.1235, 135.9877)]
 
 
-def test_a_great_circle_runs_end_to_end() -> None:
-    path = great_circle((39.0, 125.7), (40.4, 136.1), points=10)
-    assert len(path) == 10
-    assert path[0] == pytest.approx((39.0, 125.7), abs=1e-3)
-    assert path[-1] == pytest.approx((40.4, 136.1), abs=1e-3)
+def test_the_rings_shown_are_the_projection_s() -> None:
+    (event,) = _state(T0).events
+    (rok,) = event.contributions
+    assert rok.impact is not None
+    assert len(rok.impact.ellipse.ring) == 37  # 36 points, closed
+    assert rok.impact.ellipse.ring[0] == rok.impact.ellipse.ring[-1]
 
 
 def test_the_profile_is_altitude_against_downrange_from_the_launch_point() -> None:
@@ -168,12 +183,15 @@ def test_the_profile_is_altitude_against_downrange_from_the_launch_point() -> No
 
 
 def test_the_history_keeps_each_new_track_state_once() -> None:
-    picture, history = _picture()
-    _apply(picture, history, envelope(track(), originator="ROK", seq=2), T0)  # nothing new
+    party = _party()
+    history = party.alerts.ledger
+    _apply(party, envelope(track(), originator="ROK", seq=2), T0)  # nothing new
     assert len(history.tracks[("ROK", 1)]) == 1
     later = msgspec.structs.replace(track(), epoch=T0 + NS_PER_S)
-    _apply(picture, history, envelope(later, originator="ROK", seq=4), T0 + NS_PER_S)
+    _apply(party, envelope(later, originator="ROK", seq=4), T0 + NS_PER_S)
     assert [p.epoch for p in history.tracks[("ROK", 1)]] == [T0, T0 + NS_PER_S]
+    (event,) = build_state("JPN", "Japan", party, peers=[], decisions=[]).events
+    assert len(event.contributions[0].track.flown) == 2  # type: ignore[union-attr]
 
 
 def test_a_refusal_is_shown_to_the_originator_not_to_the_party_refused() -> None:
@@ -184,3 +202,34 @@ def test_a_refusal_is_shown_to_the_originator_not_to_the_party_refused() -> None
     (shown,) = decisions_for("JPN", [refused])
     assert shown.outcome == "refused"
     assert len(decisions_for("USA", [refused])) == 1  # the relay's own decision
+
+
+def _exercise_party() -> SimpleNamespace:
+    party = _party(T0 + 10 * NS_PER_S)
+    drill = envelope(track(2), originator="USA", seq=7)
+    _apply(party, msgspec.structs.replace(drill, data_mode=DataMode.EXERCISE), T0)
+    return party
+
+
+def test_every_event_says_its_data_mode_and_the_state_what_is_not_real() -> None:
+    state = build_state("JPN", "Japan", _exercise_party(), peers=[], decisions=[])
+    modes = {e.event_id: e.data_mode for e in state.events}
+    assert sorted(modes.values()) == ["EXERCISE", "REAL"]  # never associated together
+    assert state.non_real_modes == ["EXERCISE"]
+    served = msgspec.json.decode(msgspec.json.encode(state))
+    assert sorted(e["data_mode"] for e in served["events"]) == ["EXERCISE", "REAL"]
+    assert served["non_real_modes"] == ["EXERCISE"]
+
+
+@pytest.mark.parametrize(("mode", "head"), [(DataMode.REAL, "impact"), (DataMode.TEST, "TEST: ")])
+def test_a_banner_line_says_the_alert_s_data_mode_unless_real(mode: DataMode, head: str) -> None:
+    threat = Threat(
+        "JPN-E1", "JPN eez", AreaKind.EEZ, ThreatKind.IMPACT, 0.93, T0, T0, (), ("m1",), mode
+    )
+    message = AlertMessage("a1", "JPN", MsgType.ALERT, Reason.ISSUED, T0, threat, ())
+    (line,) = banner_alerts([message])
+    assert line.headline.startswith(head)
+    party = _party()
+    party.alerts.book[message.key] = AlertState(message, active=True, sent=1)
+    state = build_state("JPN", "Japan", party, peers=[], decisions=[])
+    assert [a.headline for a in state.alerts] == [line.headline]

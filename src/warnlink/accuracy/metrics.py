@@ -18,7 +18,6 @@ Units: metres unless named otherwise. Pure functions; no I/O.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -27,7 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
-from warnlink.geo.wgs84 import enu_rotation, lla_to_ecef
+from warnlink.geo.ellipse import ellipse_distance2
+from warnlink.model import Ellipse
 
 DEFAULT_CUTOFF_M: Final = 10_000.0
 """GOSPA cut-off c: an estimate further than 10 km from every missile counts as false."""
@@ -123,59 +123,17 @@ def dual_track_rate(holders: Sequence[int]) -> float | None:
     return sum(1 for h in holders if h > 1) / len(holders)
 
 
-CHI2_2_95: Final = -2.0 * math.log(0.05)
-"""chi-square 95 % point for 2 degrees of freedom (5.991): the 95 % ellipse's scale."""
-
-
-def ellipse_distance2(
-    truth_lat_deg: float,
-    truth_lon_deg: float,
-    centre_lat_deg: float,
-    centre_lon_deg: float,
-    semi_major_m: float,
-    semi_minor_m: float,
-    orientation_deg: float,
-) -> float:
-    """Squared normalised distance of a ground point from an ellipse's centre: 1 on its edge.
-
-    The point is projected on the local East-North plane at the centre (WGS-84 ENU);
-    the major axis points along the bearing `orientation_deg` (clockwise from north).
-    For a 95 % ellipse of a 2-D Gaussian, `CHI2_2_95` times this is the squared
-    Mahalanobis distance, chi-square with 2 degrees of freedom (mean 2) when the
-    ellipse is right. A zero axis is taken as a nanometre.
-    """
-    rotation = enu_rotation(centre_lat_deg, centre_lon_deg)
-    offset = lla_to_ecef(truth_lat_deg, truth_lon_deg, 0.0) - lla_to_ecef(
-        centre_lat_deg, centre_lon_deg, 0.0
-    )
-    east, north, _ = rotation @ offset
-    bearing = math.radians(orientation_deg)
-    along = east * math.sin(bearing) + north * math.cos(bearing)
-    across = east * math.cos(bearing) - north * math.sin(bearing)
-    tiny = 1e-9
-    return float((along / max(semi_major_m, tiny)) ** 2 + (across / max(semi_minor_m, tiny)) ** 2)
-
-
 def inside_ellipse(
     truth_lat_deg: float,
     truth_lon_deg: float,
     centre_lat_deg: float,
     centre_lon_deg: float,
-    semi_major_m: float,
-    semi_minor_m: float,
-    orientation_deg: float,
+    ellipse: Ellipse,
 ) -> bool:
-    """Whether a ground point lies inside an ellipse on the tangent plane at its centre."""
+    """Whether a ground point lies inside an ellipse on the tangent plane at its centre
+    (`geo.ellipse.ellipse_distance2` at most 1)."""
     return (
-        ellipse_distance2(
-            truth_lat_deg,
-            truth_lon_deg,
-            centre_lat_deg,
-            centre_lon_deg,
-            semi_major_m,
-            semi_minor_m,
-            orientation_deg,
-        )
+        ellipse_distance2(truth_lat_deg, truth_lon_deg, centre_lat_deg, centre_lon_deg, ellipse)
         <= 1.0
     )
 

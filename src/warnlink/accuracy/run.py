@@ -48,10 +48,8 @@ from typing import Any, Final
 import numpy as np
 
 from warnlink.accuracy.metrics import (
-    CHI2_2_95,
     DEFAULT_CUTOFF_M,
     dual_track_rate,
-    ellipse_distance2,
     error_stats,
     fraction,
     gospa,
@@ -64,6 +62,7 @@ from warnlink.errors import ConfigError
 from warnlink.estimation.classify import classify_range
 from warnlink.fusion.gating import extrapolate
 from warnlink.fusion.picture import Event
+from warnlink.geo.ellipse import CHI2_2_95, ellipse_distance2
 from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.model import ImpactPrediction, LaunchReport, RangeClass, Status
 from warnlink.model.time import NS_PER_S
@@ -265,9 +264,7 @@ def _ipp_figures(rec: _Recorder) -> dict[str, dict[str, Any]]:
             truth.impact_lon_deg,
             ipp.prediction.impact_lat,
             ipp.prediction.impact_lon,
-            ipp.prediction.impact_aou.semi_major_m,
-            ipp.prediction.impact_aou.semi_minor_m,
-            ipp.prediction.impact_aou.orientation_deg,
+            ipp.prediction.impact_aou,
         )
         mine["inside"].append(distance2 <= 1.0)
         mine["mahalanobis2"].append(CHI2_2_95 * distance2)

@@ -17,14 +17,11 @@ from typing import Final
 import shapely
 
 from warnlink.alerting.overflight import GroundTrack, crossings
-from warnlink.alerting.probability import (
-    ellipse_outline,
-    impact_samples,
-    probability_mass,
-    reach,
-)
+from warnlink.alerting.probability import impact_samples, probability_mass, reach
 from warnlink.geo.areas import Area, AreaKind
+from warnlink.geo.ellipse import ellipse_ring
 from warnlink.model import ImpactPrediction
+from warnlink.model.record import DataMode
 
 #: Areas whose overflight is assessed: the land and the user zones, not the sea.
 OVERFLOWN_KINDS: Final = (AreaKind.LAND, AreaKind.ZONE)
@@ -54,6 +51,8 @@ class Threat:
         polygon: the warned area as a closed ring of (lat_deg, lon_deg): the 95 % ellipse,
             or a corridor of `CORRIDOR_DEG` around the overflown stretch.
         derived_from: the ids of the messages the assessment used.
+        data_mode: whether the event is real (`DataMode`): a warning is real only for
+            real data (CAP status ``Actual``).
     """
 
     event_id: str
@@ -65,10 +64,15 @@ class Threat:
     end_ns: int
     polygon: tuple[tuple[float, float], ...]
     derived_from: tuple[str, ...]
+    data_mode: DataMode
 
 
 def impact_threats(
-    event_id: str, ipp: ImpactPrediction, areas: Sequence[Area], derived_from: tuple[str, ...]
+    event_id: str,
+    ipp: ImpactPrediction,
+    areas: Sequence[Area],
+    derived_from: tuple[str, ...],
+    data_mode: DataMode,
 ) -> list[Threat]:
     """The areas an impact prediction puts probability mass on (mass > 0)."""
     limit = reach(ipp)
@@ -76,7 +80,7 @@ def impact_threats(
     if not within_reach:
         return []
     samples = impact_samples(ipp)
-    outline = ellipse_outline(ipp.impact_lat, ipp.impact_lon, ipp.impact_aou)
+    outline = ellipse_ring(ipp.impact_lat, ipp.impact_lon, ipp.impact_aou)
     threats = []
     for area in within_reach:
         mass = probability_mass(samples, area.geometry)
@@ -92,13 +96,18 @@ def impact_threats(
                     ipp.impact_time,
                     outline,
                     derived_from,
+                    data_mode,
                 )
             )
     return threats
 
 
 def overflight_threats(
-    event_id: str, path: GroundTrack, areas: Sequence[Area], derived_from: tuple[str, ...]
+    event_id: str,
+    path: GroundTrack,
+    areas: Sequence[Area],
+    derived_from: tuple[str, ...],
+    data_mode: DataMode,
 ) -> list[Threat]:
     """The land areas and user zones the predicted ground track passes over before impact.
 
@@ -131,6 +140,7 @@ def overflight_threats(
                 passages[-1].exit_ns,
                 ring,
                 derived_from,
+                data_mode,
             )
         )
     return threats

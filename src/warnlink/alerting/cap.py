@@ -3,6 +3,9 @@
 Source: OASIS CAP v1.2 (2010), element order and value sets as in its schema
 (``urn:oasis:names:tc:emergency:cap:1.2``). Mapping used here:
 
+- status from the event's data mode (`cap_status`): ``Actual`` for REAL data only,
+  ``Exercise`` for EXERCISE, ``Test`` for TEST and SIMULATED; a message that is not
+  Actual says its mode at the head of its headline and in parameter ``dataMode``;
 - msgType Alert / Update / Cancel; updates, cancels and all-clears reference every earlier
   message of the same alert (``sender,identifier,sent``);
 - category Security; urgency Immediate (Past for an all-clear); severity Extreme for an
@@ -14,7 +17,7 @@ Source: OASIS CAP v1.2 (2010), element order and value sets as in its schema
 - expires `EXPIRES_AFTER_S` after the impact or the exit from the overflown area;
 - area: the 95 % ellipse or the overflight corridor as a polygon (lat,lon pairs);
 - parameters: probability, lead time, area kind, and the ids of the warnlink messages
-  the alert was derived from (also in ``note``).
+  the alert was derived from (also in ``note``), and the data mode.
 """
 
 from __future__ import annotations
@@ -26,10 +29,25 @@ from typing import Final
 from warnlink.alerting.assess import ThreatKind
 from warnlink.alerting.lifecycle import Alert, MsgType, Reason
 from warnlink.geo.areas import AreaKind
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
 CAP_NS: Final = "urn:oasis:names:tc:emergency:cap:1.2"
 EXPIRES_AFTER_S: Final = 600.0
+#: CAP 1.2 ``status`` per data mode: only real data is actionable (``Actual``); an
+#: exercise is an ``Exercise``; test and simulated data are ``Test`` ("technical
+#: testing only, all recipients disregard").
+CAP_STATUS: Final = {
+    DataMode.REAL: "Actual",
+    DataMode.EXERCISE: "Exercise",
+    DataMode.TEST: "Test",
+    DataMode.SIMULATED: "Test",
+}
+
+
+def cap_status(mode: DataMode) -> str:
+    """The CAP ``status`` of an alert about data of this mode (`CAP_STATUS`)."""
+    return CAP_STATUS[mode]
 
 
 def cap_time(ns: int) -> str:
@@ -42,13 +60,10 @@ def sender_of(party: str) -> str:
     return f"warnlink-{party}"
 
 
-def to_cap(alert: Alert, *, status: str = "Exercise") -> bytes:
+def to_cap(alert: Alert) -> bytes:
     """The CAP 1.2 document of one alert message, UTF-8 XML with a declaration.
 
-    Args:
-        alert: the message.
-        status: CAP status; ``Exercise`` by default, since warnlink's scenarios are
-            simulated (``Actual`` for a real feed).
+    Its status follows the alert's data mode (`cap_status`): ``Actual`` for real data only.
     """
     threat = alert.threat
     root = ET.Element(f"{{{CAP_NS}}}alert")
@@ -56,7 +71,7 @@ def to_cap(alert: Alert, *, status: str = "Exercise") -> bytes:
     _add(root, "identifier", alert.identifier)
     _add(root, "sender", sender)
     _add(root, "sent", cap_time(alert.sent_ns))
-    _add(root, "status", status)
+    _add(root, "status", cap_status(alert.data_mode))
     _add(root, "msgType", alert.msg_type.value)
     _add(root, "scope", "Public")
     _add(root, "note", f"{alert.reason}; derived from {' '.join(threat.derived_from)}")
@@ -77,13 +92,15 @@ def to_cap(alert: Alert, *, status: str = "Exercise") -> bytes:
     _add(info, "certainty", _certainty(alert))
     _add(info, "expires", cap_time(threat.end_ns + round(EXPIRES_AFTER_S * NS_PER_S)))
     _add(info, "senderName", f"warnlink node of {alert.party}")
-    _add(info, "headline", f"{_event(alert)}: {threat.area} ({alert.reason})")
+    marked = "" if alert.data_mode is DataMode.REAL else f"{alert.data_mode}: "
+    _add(info, "headline", f"{marked}{_event(alert)}: {threat.area} ({alert.reason})")
     _add(info, "description", _description(alert))
     for name, value in (
         ("probability", f"{threat.probability:.3f}"),
         ("leadTimeS", f"{alert.lead_time_s:.0f}"),
         ("areaKind", threat.area_kind.value),
         ("derivedFrom", " ".join(threat.derived_from)),
+        ("dataMode", alert.data_mode.value),
     ):
         parameter = ET.SubElement(info, f"{{{CAP_NS}}}parameter")
         _add(parameter, "valueName", name)

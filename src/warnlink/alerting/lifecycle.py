@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from warnlink.alerting.assess import Threat, ThreatKind
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
 ISSUE_AT: Final = 0.05
@@ -85,6 +86,11 @@ class Alert:
     @property
     def key(self) -> AlertKey:
         return (self.threat.event_id, self.threat.area, self.threat.kind)
+
+    @property
+    def data_mode(self) -> DataMode:
+        """Whether the event warned of is real: the threat's data mode."""
+        return self.threat.data_mode
 
     @property
     def lead_time_s(self) -> float:

@@ -21,9 +21,19 @@ from warnlink.alerting.overflight import GroundTrack, ground_track
 from warnlink.fusion.picture import Event, Picture
 from warnlink.geo.areas import Area, areas_for
 from warnlink.model import Envelope, Phase, Status, TrackReport
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
 PATH_EVERY_S: Final = 10.0
+#: The mode of an event none of whose reports said one. None can: an envelope must carry
+#: the mode of every report (`Envelope.data_mode`); were one missing, the event is taken
+#: as test data, so that nothing unmarked is ever warned of as real.
+UNMARKED_MODE: Final = DataMode.TEST
+
+
+def data_mode_of(event: Event) -> DataMode:
+    """The event's data mode (`Event.data_mode`), `UNMARKED_MODE` when none is known."""
+    return event.data_mode or UNMARKED_MODE
 
 
 class AlertMonitor:
@@ -83,7 +93,8 @@ class AlertMonitor:
         cached = self._impacts.get(event.event_id)
         if cached is None or cached[0] != msg_id or msg_id is None:
             derived = self.ledger.derived_from(key, "impact_prediction")
-            cached = (msg_id, impact_threats(event.event_id, ipp, self.areas, derived))
+            threats = impact_threats(event.event_id, ipp, self.areas, derived, data_mode_of(event))
+            cached = (msg_id, threats)
             self._impacts[event.event_id] = cached
         return cached[1]
 
@@ -98,7 +109,9 @@ class AlertMonitor:
         path = ground_track(track)
         derived = self.ledger.derived_from(key, "track_report")
         threats = (
-            [] if path is None else overflight_threats(event.event_id, path, self.areas, derived)
+            []
+            if path is None
+            else overflight_threats(event.event_id, path, self.areas, derived, data_mode_of(event))
         )
         self._paths[event.event_id] = (track.epoch, path, threats)
         return threats

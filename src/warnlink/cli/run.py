@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from warnlink.errors import ConfigError
+from warnlink.interop.formats import EXPORTS
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +64,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     export = commands.add_parser("export", help="play a scenario, export one event as GeoJSON/KML")
     export.add_argument("event", help="event id in the party's picture, e.g. JPN-E1")
-    export.add_argument("--format", choices=("geojson", "kml"), required=True)
+    export.add_argument("--format", choices=EXPORTS, required=True)
     export.add_argument("--party", default="USA", help="whose picture (default USA)")
     export.add_argument("--scenario", type=Path, help="scenario TOML (default: packaged default)")
     export.add_argument("--seed", type=int, default=1, help="random seed (default 1)")

@@ -18,7 +18,7 @@ no correlation between kappa and the kinematics, so kappa enters uncorrelated: i
 where the tracker has learnt both together, the ellipse is then a little wider or narrower
 than the filter's joint covariance would give. The impact points are projected on the local
 tangent plane (ENU) at their weighted mean; the 95 % ellipse is the 2-D covariance scaled by
-sqrt(chi2_2(0.95)) = 2.4477.
+sqrt(chi2_2(0.95)) = 2.4477 (`geo.ellipse.ELLIPSE_95_SCALE`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from warnlink.errors import PhysicsError
+from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation, lla_to_ecef
 from warnlink.physics.dynamics import FULL_MODEL
 from warnlink.physics.propagate import propagate_to_impact
@@ -36,8 +37,6 @@ from warnlink.physics.propagate import propagate_to_impact
 STATE_DIM = 6
 KAPPA = 1.0
 """Unscented transform spread parameter (Julier & Uhlmann 2004)."""
-ELLIPSE_95_SCALE = math.sqrt(-2.0 * math.log(0.05))
-"""sqrt(chi2_2(0.95)) = 2.4477: 1-sigma axes to the 95 % ellipse of a 2-D Gaussian."""
 IPP_STEP_S = 5.0
 """RK4 step for sigma points, s: the impact is refined by sub-steps, so metre-accurate."""
 

@@ -48,6 +48,7 @@ from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import classify_range
 from warnlink.estimation.impact import predict_impact
 from warnlink.estimation.launch_point import LaunchEstimate, backtrack_launch, estimate_launch
+from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import as_vector3, surface_distance_m
 from warnlink.model import (
     Ellipse,
@@ -66,8 +67,6 @@ from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.physics.kepler import minimum_energy_range_of_state_m
 
-#: 95% radius of a circle from a 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
-CHI2_2_95_SQRT: Final = 2.4477
 #: Once given, the range class changes only when the range is 5% clear of a boundary.
 RANGE_CLASS_HYSTERESIS: Final = 0.05
 #: 1-sigma per axis assumed for a record that gives no covariance: position, velocity.
@@ -267,7 +266,8 @@ class TrackReporter:
         launch, sensor = self._launch_estimate, self._launch_sensor
         if launch is None:
             return []
-        radius_m = CHI2_2_95_SQRT * launch.sigma_m
+        # A circle's 95 % radius from its 1-sigma radial error in 2-D: sqrt(chi2_2(0.95)).
+        radius_m = ELLIPSE_95_SCALE * launch.sigma_m
         self._launch = LaunchReport(
             trk_id=self.track_number,
             launch_time=self._ns(launch.time_s),

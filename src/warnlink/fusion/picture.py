@@ -55,6 +55,7 @@ from warnlink.fusion.gating import (
     state_of,
     track_distance2,
 )
+from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import FloatArray, surface_distance_m
 from warnlink.model import (
     Envelope,
@@ -506,11 +507,12 @@ class Picture:
 def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:
     """Normalised distance of two predictions in place and time (about 1 sigma per unit).
 
-    The place term takes each 95 % semi-major axis over sqrt(chi2_2(0.95)) = 2.4477 as a
-    1-sigma (conservative: the larger axis), the time term the stated time sigmas.
+    The place term takes each 95 % semi-major axis over sqrt(chi2_2(0.95)) = 2.4477
+    (`geo.ellipse.ELLIPSE_95_SCALE`) as a 1-sigma (conservative: the larger axis), the
+    time term the stated time sigmas.
     """
     miss_m = float(surface_distance_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon))
-    spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m) / 2.4477
+    spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m) / ELLIPSE_95_SCALE
     late_s = abs(a.impact_time - b.impact_time) / NS_PER_S
     spread_s = math.hypot(a.impact_time_sigma_s or 0.0, b.impact_time_sigma_s or 0.0)
     return math.hypot(miss_m / max(spread_m, 1.0), late_s / max(spread_s, 0.1))

@@ -1,10 +1,11 @@
 """One party's picture streamed to TAK clients as Cursor-on-Target over TCP.
 
 A `CotFeed` owns a `CotServer` and, every `every_s` seconds, publishes the CoT events
-of every event in the party's picture (`cot.event_cot`: latest track, launch point,
-impact point with its ellipse). Clients that connect later get the latest event of
-every uid at once. The feed reads only the party's own picture, which holds only
-what was released to the party.
+of every event in the party's picture (`cot.event_cot` of its projection: latest track,
+launch point, impact point with its ellipse). Clients that connect later get the latest
+event of every uid at once. The feed reads only the party (`party.PartyView`), whose
+picture holds only what was released to it. `picture_cot` is the same reading for any
+other server (the node's TLS CoT stream, `sources.cot_stream`).
 """
 
 from __future__ import annotations
@@ -13,28 +14,39 @@ import asyncio
 from collections.abc import Callable
 from typing import Final
 
-from warnlink.fusion.picture import Picture
+from warnlink.errors import ConfigError
 from warnlink.interop.cot import CotEvent, event_cot
 from warnlink.interop.cot_fanout import PUBLISH_EVERY_S
 from warnlink.interop.cot_server import CotServer
+from warnlink.interop.party import PartyView
+from warnlink.interop.projection import project_party
 
 #: Seconds between two publications of the picture: TAK clients expect about 1 Hz.
 FEED_EVERY_S: Final = PUBLISH_EVERY_S
 
-#: Where the feed reads from: the party's picture and the time now (UTC ns), or None
-#: while there is no picture yet.
-PictureSource = Callable[[], tuple[Picture, int] | None]
+#: Where the feed reads from: the party, or None while it is not running yet.
+PartySource = Callable[[], PartyView | None]
 
 
-def picture_cot(party: str, source: PictureSource) -> Callable[[], list[CotEvent]]:
-    """A callable giving the CoT events of `party`'s picture as `source` has it now."""
+def party_cot(view: PartyView) -> list[CotEvent]:
+    """The CoT events of every event in the party's picture, as of its clock."""
+    return [cot for event in project_party(view).events for cot in event_cot(event)]
+
+
+def picture_cot(party: str, source: PartySource) -> Callable[[], list[CotEvent]]:
+    """A callable giving the CoT events of `party`'s picture as `source` has it now.
+
+    Raises (when called):
+        ConfigError: the source gives another party's view.
+    """
 
     def events() -> list[CotEvent]:
-        current = source()
-        if current is None:
+        view = source()
+        if view is None:
             return []
-        picture, now_ns = current
-        return [cot for event in picture.events.values() for cot in event_cot(party, event, now_ns)]
+        if view.party != party:
+            raise ConfigError(f"{party}'s CoT feed cannot stream {view.party}'s picture")
+        return party_cot(view)
 
     return events
 
@@ -52,12 +64,17 @@ class CotFeed:
         self.port = await self.server.start(host, port)
         return self.port
 
-    async def publish(self, picture: Picture, now_ns: int) -> int:
-        """Send every event of `picture` as CoT; returns how many CoT events were sent."""
-        return await self.server.publish(picture_cot(self.party, lambda: (picture, now_ns))())
+    async def publish(self, view: PartyView) -> int:
+        """Send every event of the party's picture as CoT, as of its clock; returns how many
+        CoT events were sent.
+
+        Raises:
+            ConfigError: the view is another party's.
+        """
+        return await self.server.publish(picture_cot(self.party, lambda: view)())
 
     async def run(
-        self, source: PictureSource, stop: asyncio.Event, every_s: float = FEED_EVERY_S
+        self, source: PartySource, stop: asyncio.Event, every_s: float = FEED_EVERY_S
     ) -> None:
         """Publish what `source` gives every `every_s` until `stop` is set, then close."""
         try:

@@ -1,34 +1,27 @@
-"""A party's outputs written to a folder: CAP alerts, CoT events, GeoJSON and KML per event.
+"""A party's outputs written to a folder: every format of `interop.formats`.
 
 Layout under the folder: ``<party>/cap/<identifier>.xml`` (every alert message sent),
-``<party>/cot/<uid>.xml`` (the CoT events of every event, as of `now_ns`), and
+``<party>/cot/<uid>.xml`` (the CoT events of every event, as of the party's clock), and
 ``<party>/events/<event_id>.geojson`` and ``.kml``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from warnlink.alerting.cap import to_cap
-from warnlink.alerting.monitor import AlertMonitor
-from warnlink.fusion.picture import Picture
-from warnlink.interop.cot import event_cot
-from warnlink.interop.export import event_geojson, event_kml
+from warnlink.interop.formats import FORMATS
+from warnlink.interop.party import PartyView
+from warnlink.interop.projection import project_party
 
 
-def write_party_outputs(folder: Path, picture: Picture, monitor: AlertMonitor, now_ns: int) -> int:
+def write_party_outputs(folder: Path, view: PartyView) -> int:
     """Write one party's outputs under ``folder/<party>``; returns the number of files."""
-    base = folder / monitor.party
+    projection = project_party(view)
+    base = folder / view.party
     files: dict[Path, bytes] = {}
-    for alert in monitor.alerts:
-        files[base / "cap" / f"{alert.identifier}.xml"] = to_cap(alert)
-    for event in picture.events.values():
-        for cot in event_cot(monitor.party, event, now_ns):
-            files[base / "cot" / f"{cot.uid}.xml"] = cot.xml
-        geojson = json.dumps(event_geojson(event, monitor), indent=1) + "\n"
-        files[base / "events" / f"{event.event_id}.geojson"] = geojson.encode()
-        files[base / "events" / f"{event.event_id}.kml"] = event_kml(event, monitor)
+    for fmt in FORMATS.values():
+        for stem, data in fmt.render(projection):
+            files[base / fmt.folder / f"{stem}{fmt.suffix}"] = data
     for path, data in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

@@ -5,7 +5,8 @@ display, so per-party truth is the app's only source being that party's node.
 
 Routes: ``/`` the page; ``/static/...`` its files (the map library and Natural Earth
 outlines included: no tile server, nothing fetched from elsewhere); ``GET /api/state``;
-``GET /api/events/{event_id}``; ``GET /api/areas`` (GeoJSON); ``/ws`` (the state,
+``GET /api/events/{event_id}``; ``GET /api/events/{event_id}/export?format=`` (a format
+of `interop.formats.EXPORTS`); ``GET /api/areas`` (GeoJSON); ``/ws`` (the state,
 pushed when it changes, at most `PUSH_HZ` times a second); ``/metrics`` (Prometheus);
 ``/docs`` (OpenAPI).
 """
@@ -13,7 +14,6 @@ pushed when it changes, at most `PUSH_HZ` times a second); ``/metrics`` (Prometh
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,7 +23,8 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from warnlink.interop.export import event_geojson, event_kml
+from warnlink.interop.formats import EXPORTS, FORMATS
+from warnlink.interop.projection import project_party
 from warnlink.web.display import Display
 from warnlink.web.metrics import DisplayCollector
 from warnlink.web.view import EventView, StateView
@@ -36,9 +37,6 @@ _JSON: Final = "application/json"
 
 def _json(value: object) -> Response:
     return Response(msgspec.json.encode(value), media_type=_JSON)
-
-
-KML_MEDIA_TYPE: Final = "application/vnd.google-earth.kml+xml"
 
 
 def create_app(display: Display) -> FastAPI:
@@ -75,19 +73,20 @@ def create_app(display: Display) -> FastAPI:
 
     @app.get("/api/events/{event_id}/export")
     async def export(event_id: str, format: str = "geojson") -> Response:
-        """One event as GeoJSON or KML: launch point, track, ellipse, ground track."""
+        """One event in an export format (`interop.formats`: GeoJSON, KML): launch point,
+        tracks, ellipses, ground track, data mode."""
+        fmt = FORMATS.get(format)
+        if fmt is None or not fmt.per_event:
+            raise HTTPException(
+                status_code=422, detail=f"format must be one of {', '.join(EXPORTS)}"
+            )
         node = display.node
-        event = None if node is None else node.picture.events.get(event_id)
-        if node is None or event is None:
+        projection = None if node is None else project_party(node, {event_id})
+        if projection is None or not projection.events:
             raise HTTPException(
                 status_code=404, detail=f"no event {event_id} in {display.party}'s picture"
             )
-        if format == "geojson":
-            body = json.dumps(event_geojson(event, node.alerts)).encode()
-            return Response(body, media_type="application/geo+json")
-        if format == "kml":
-            return Response(event_kml(event, node.alerts), media_type=KML_MEDIA_TYPE)
-        raise HTTPException(status_code=422, detail="format must be geojson or kml")
+        return Response(fmt.export(projection), media_type=fmt.media_type)
 
     @app.get("/api/areas")
     def areas() -> dict[str, Any]:

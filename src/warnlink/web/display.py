@@ -1,11 +1,11 @@
 """One party's display: where its state comes from.
 
-A `Display` is attached to one party's node and reads only that node's picture, which
-holds only what was released to the party, and the alerts in force at that node
-(`alerting`), unless an alert source is given. Relay decisions come from a source
-given to it (a callable), filtered for the party by `view.build_state`. The party's
-area outlines (land, 12 nm, EEZ: `geo.areas`) are served as a GeoJSON
-FeatureCollection.
+A `Display` is attached to one party (`interop.party.PartyView`: a running node is one)
+and reads only its picture, which holds only what was released to the party, and the
+alerts in force there (`alerting`), unless an alert source is given. Relay decisions
+come from a source given to it (a callable), filtered for the party by
+`view.build_state`. The party's area outlines (land, 12 nm, EEZ: `geo.areas`) are
+served as a GeoJSON FeatureCollection.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import shapely.geometry
 
 from warnlink.errors import ConfigError
 from warnlink.geo.areas import Area, party_areas
-from warnlink.node import Node
+from warnlink.interop.party import PartyView
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.web.view import Alert, StateView, build_state
 
@@ -35,20 +35,6 @@ def no_decisions() -> Iterable[DecisionRecord]:
 def no_alerts() -> Sequence[Alert]:
     """An alert source with nothing in it."""
     return ()
-
-
-def node_alerts(node: Node) -> tuple[Alert, ...]:
-    """The alerts in force at `node`, for the banner."""
-    alerts = []
-    for state in node.alerts.book.values():
-        if not state.active:
-            continue
-        threat = state.latest.threat
-        headline = f"{threat.kind} of {threat.event_id} over {threat.area}"
-        if threat.kind == "impact":
-            headline += f" (probability {threat.probability:.2f})"
-        alerts.append(Alert(threat.event_id, str(threat.area_kind), headline))
-    return tuple(alerts)
 
 
 def areas_geojson(areas: Iterable[Area]) -> dict[str, Any]:
@@ -74,7 +60,7 @@ class Display:
         party_name: its name, for the title.
         peers: its link peers, whose heartbeats give the link health.
         decisions: relay decisions (any party's: the view keeps those naming `party`).
-        alerts: the party's alerts; by default those in force at the attached node.
+        alerts: the party's alerts; by default those in force at the attached party.
         areas: the party's area outlines as a GeoJSON FeatureCollection; by default
             its packaged land, territorial sea and EEZ.
     """
@@ -95,10 +81,10 @@ class Display:
         self.decisions = decisions
         self.alerts = alerts
         self.areas = areas_geojson(party_areas(party)) if areas is None else areas
-        self.node: Node | None = None
+        self.node: PartyView | None = None
 
-    def attach(self, node: Node) -> None:
-        """Show this node's picture; it must be the display's own party's node.
+    def attach(self, node: PartyView) -> None:
+        """Show this party's picture (a running node); it must be the display's own party.
 
         Raises:
             ConfigError: the node belongs to another party.
@@ -109,20 +95,11 @@ class Display:
 
     def state(self) -> StateView:
         """What the display shows now."""
-        node = self.node
         return build_state(
             self.party,
             self.party_name,
-            None if node is None else node.picture,
-            None if node is None else node.clock.now_ns(),
+            self.node,
             peers=self.peers,
-            history={} if node is None else node.alerts.ledger.tracks,
             decisions=self.decisions(),
-            alerts=(
-                self.alerts()
-                if self.alerts is not None
-                else ()
-                if node is None
-                else node_alerts(node)
-            ),
+            alerts=None if self.alerts is None else self.alerts(),
         )

@@ -13,14 +13,14 @@ import contextlib
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from warnlink.demo import default_federation_path, run_demo
-from warnlink.fusion.picture import Picture
-from warnlink.interop.cot_feed import CotFeed, PictureSource
-from warnlink.node import Node
+from warnlink.interop.cot_feed import CotFeed, PartySource
+from warnlink.interop.party import PartyView
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.federation import load_federation
+from warnlink.sharing.relay import Relay
 from warnlink.web.display import AlertSource, Display
 from warnlink.web.serve import DisplayServers
 
@@ -29,17 +29,25 @@ from warnlink.web.serve import DisplayServers
 DEFAULT_SPEED: Final = 20.0
 
 
-def relay_decisions(nodes: Mapping[str, Node]) -> Iterator[DecisionRecord]:
+class LiveNode(PartyView, Protocol):
+    """What the served demo reads of a running node: its party (`PartyView`) and relay."""
+
+    @property
+    def relay(self) -> Relay | None:
+        """The relay it hosts, if any."""
+        ...
+
+
+def relay_decisions(nodes: Mapping[str, LiveNode]) -> Iterator[DecisionRecord]:
     """Every decision of every relay hosted by these nodes, in each log's order."""
     for node in nodes.values():
         if node.relay is not None:
             yield from node.relay.audit
 
 
-def _picture_of(nodes: Mapping[str, Node], party: str) -> PictureSource:
-    def source() -> tuple[Picture, int] | None:
-        node = nodes.get(party)
-        return None if node is None else (node.picture, node.clock.now_ns())
+def _party_of(nodes: Mapping[str, LiveNode], party: str) -> PartySource:
+    def source() -> PartyView | None:
+        return nodes.get(party)
 
     return source
 
@@ -78,7 +86,7 @@ async def serve_demo(
         The summary, or None if stopped before the scenario ended.
     """
     federation = load_federation(federation_path or default_federation_path())
-    nodes: dict[str, Node] = {}
+    nodes: dict[str, LiveNode] = {}
     displays = [
         Display(
             party,
@@ -90,7 +98,7 @@ async def serve_demo(
         for party, name in federation.parties.items()
     ]
 
-    def observe(second: int, running: Mapping[str, Node]) -> None:
+    def observe(second: int, running: Mapping[str, LiveNode]) -> None:
         if not nodes:
             nodes.update(running)
             for display in displays:
@@ -105,7 +113,7 @@ async def serve_demo(
             feed = CotFeed(party)
             port = await feed.start(host, cot_base_port + i if cot_base_port else 0)
             urls[f"{party} cot"] = f"tcp://{host}:{port}"
-            feeds.append(asyncio.create_task(feed.run(_picture_of(nodes, party), stop)))
+            feeds.append(asyncio.create_task(feed.run(_party_of(nodes, party), stop)))
     if on_ready is not None:
         on_ready(urls)
     demo = asyncio.create_task(

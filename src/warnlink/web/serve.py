@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from warnlink.deploy import relay_audit_path
 from warnlink.errors import ConfigError
-from warnlink.node import Node
+from warnlink.interop.party import PartyView
 from warnlink.sharing.audit import AuditEntry, DecisionRecord, decode_line
 from warnlink.sharing.federation import Federation
 from warnlink.web.app import create_app
@@ -140,7 +140,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 async def serve_node(
-    node: Node,
+    node: PartyView,
     federation: Federation,
     folder: Path,
     *,

@@ -1,8 +1,9 @@
 """The display's view model: one party's picture as the operator display shows it.
 
-`build_state` is a pure function of what the party's node holds (its `Picture`, which
-holds only what was released to the party), its track states as applied, the
-relay decisions that concern the party and its alerts. The web layer only serves
+`build_state` is a pure function of what the party holds (`interop.party.PartyView`: its
+picture, which holds only what was released to the party, and its alerting), read
+through the output port's projection (`interop.projection`, which every output reads),
+the relay decisions that concern the party and its alerts. The web layer only serves
 what it returns, so everything the display shows is tested here without a browser.
 Link health and staleness are `fusion.freshness`'s, as the node process's are.
 
@@ -13,35 +14,40 @@ page computes with them. Distances for people are in km.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
-from warnlink.alerting.ledger import TrackPoint, point_of
+from warnlink.alerting.ledger import TrackPoint
+from warnlink.alerting.lifecycle import Alert as AlertMessage
+from warnlink.alerting.overflight import GroundTrack
 from warnlink.fusion.freshness import (
     STALE_AFTER_S,
     LinkState,
     LinkStateName,
-    event_stale,
-    is_stale,
     link_state,
     link_states,
 )
-from warnlink.fusion.picture import Contribution, ContributionKey, Event, Picture, tightest_launch
-from warnlink.geo.wgs84 import destination, initial_azimuth_deg, surface_distance_m
+from warnlink.geo.ellipse import LatLon, Ring
+from warnlink.geo.wgs84 import surface_distance_m
+from warnlink.interop.party import PartyView
+from warnlink.interop.projection import (
+    ContributionProjection,
+    EventProjection,
+    ImpactPoint,
+    LaunchPoint,
+    TrackState,
+    project_party,
+)
 from warnlink.model import Ellipse
+from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, utc_ns_to_iso
 from warnlink.sharing.audit import DecisionRecord
 
 #: How many of the relay's decisions concerning the party the display lists.
 RECENT_DECISIONS: Final = 30
-#: Points on an ellipse's outline and on a predicted ground track.
-RING_POINTS: Final = 36
-GROUND_TRACK_POINTS: Final = 24
-
-LatLon = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class EllipseView:
-    """A 95 % ellipse and its outline (lat, lon) for the map."""
+    """A 95 % ellipse and its outline (lat, lon; closed: the first point last) for the map."""
 
     semi_major_km: float
     semi_minor_km: float
@@ -134,9 +140,18 @@ class ContributionView:
 
 @dataclass(frozen=True, slots=True)
 class EventView:
-    """One missile: the summary the event list shows and every contribution."""
+    """One missile: the summary the event list shows and every contribution.
+
+    Attributes:
+        data_mode: ``REAL``, ``EXERCISE``, ``TEST`` or ``SIMULATED``; the page badges
+            every event that is not real.
+        predicted_ground_track: the predicted ballistic path from the latest post-boost
+            track state to impact (alerting's, `alerting.overflight`), empty before
+            burnout.
+    """
 
     event_id: str
+    data_mode: str
     originators: list[str]
     range_class: str | None
     launch_time: str | None
@@ -148,7 +163,6 @@ class EventView:
     impact_by: str | None
     status: str
     stale: bool
-    #: From the latest track's ground point to the predicted impact point (great circle).
     predicted_ground_track: list[LatLon]
     contributions: list[ContributionView]
 
@@ -179,13 +193,19 @@ class DecisionView:
 
 @dataclass(frozen=True, slots=True)
 class StateView:
-    """Everything one party's display shows (GET /api/state, and each WebSocket push)."""
+    """Everything one party's display shows (GET /api/state, and each WebSocket push).
+
+    Attributes:
+        non_real_modes: the data modes other than REAL among the events shown (e.g.
+            ``["SIMULATED"]``), empty when all are real: the page's mode banner.
+    """
 
     party: str
     party_name: str
     time: str | None
     time_ns: int | None
     stale_after_s: float
+    non_real_modes: list[str]
     events: list[EventView]
     links: list[LinkView]
     decisions: list[DecisionView]
@@ -195,46 +215,64 @@ class StateView:
 def build_state(
     party: str,
     party_name: str,
-    picture: Picture | None,
-    now_ns: int | None,
+    view: PartyView | None,
     *,
     peers: Sequence[str],
-    history: Mapping[ContributionKey, Sequence[TrackPoint]],
     decisions: Iterable[DecisionRecord],
-    alerts: Sequence[Alert],
+    alerts: Sequence[Alert] | None = None,
 ) -> StateView:
     """One party's display state.
 
     Args:
-        party: the viewing party; `picture` must be its node's picture.
+        party: the viewing party; `view` must be its own.
         party_name: the party's name, for the title.
-        picture: the node's picture; None before the node runs (an empty display).
-        now_ns: the node's clock, UTC ns; None before the node runs.
+        view: the party's picture, alerting and clock; None before its node runs (an
+            empty display).
         peers: the party's link peers (`Federation.peers`).
-        history: each contribution's track states as applied (`alerting.ledger.Ledger.tracks`).
         decisions: relay decisions, any party's: only those concerning `party` are kept.
-        alerts: the party's alerts (empty until alerting provides them).
+        alerts: the banner's alerts; by default the view's alerts in force.
     """
-    if picture is None or now_ns is None:
-        events: list[EventView] = []
-        links = [LinkView(peer, "down", None, None) for peer in peers]
-    else:
-        events = sorted(
-            (_event_view(e, now_ns, history) for e in picture.events.values()),
-            key=lambda e: (e.launch_time_ns or 0, e.event_id),
+    if view is None:
+        return StateView(
+            party=party,
+            party_name=party_name,
+            time=None,
+            time_ns=None,
+            stale_after_s=STALE_AFTER_S,
+            non_real_modes=[],
+            events=[],
+            links=[LinkView(peer, "down", None, None) for peer in peers],
+            decisions=decisions_for(party, decisions),
+            alerts=list(alerts or ()),
         )
-        links = [_link_view(link) for link in link_states(picture, peers, now_ns)]
+    projection = project_party(view)
+    now_ns = projection.as_of_ns
     return StateView(
         party=party,
         party_name=party_name,
-        time=None if now_ns is None else utc_ns_to_iso(now_ns),
+        time=utc_ns_to_iso(now_ns),
         time_ns=now_ns,
         stale_after_s=STALE_AFTER_S,
-        events=events,
-        links=links,
+        non_real_modes=[m.value for m in projection.non_real_modes],
+        events=[_event_view(e) for e in projection.events],
+        links=[_link_view(link) for link in link_states(view.picture, peers, now_ns)],
         decisions=decisions_for(party, decisions),
-        alerts=list(alerts),
+        alerts=list(banner_alerts(projection.in_force) if alerts is None else alerts),
     )
+
+
+def banner_alerts(in_force: Iterable[AlertMessage]) -> list[Alert]:
+    """The banner's lines of the alerts in force; each says its data mode unless real."""
+    shown = []
+    for message in in_force:
+        threat = message.threat
+        headline = f"{threat.kind} of {threat.event_id} over {threat.area}"
+        if threat.kind == "impact":
+            headline += f" (probability {threat.probability:.2f})"
+        if message.data_mode is not DataMode.REAL:
+            headline = f"{message.data_mode}: {headline}"
+        shown.append(Alert(threat.event_id, str(threat.area_kind), headline))
+    return shown
 
 
 def link_view(peer: str, last_heartbeat_ns: int | None, now_ns: int) -> LinkView:
@@ -283,25 +321,23 @@ def decisions_for(party: str, records: Iterable[DecisionRecord]) -> list[Decisio
     ]
 
 
-def ellipse_view(lat: float, lon: float, ellipse: Ellipse) -> EllipseView:
-    """An ellipse on the local tangent plane, with its outline as great-circle offsets."""
-    a, b = ellipse.semi_major_m, ellipse.semi_minor_m
-    t = np.linspace(0.0, 2.0 * math.pi, RING_POINTS, endpoint=False)
-    along, across = a * np.cos(t), b * np.sin(t)
-    azimuth = ellipse.orientation_deg + np.degrees(np.arctan2(across, along))
-    lats, lons = destination(lat, lon, azimuth, np.hypot(along, across))
-    ring = [(round(float(y), 4), round(float(x), 4)) for y, x in zip(lats, lons, strict=True)]
+def ellipse_view(ellipse: Ellipse, ring: Ring) -> EllipseView:
+    """An ellipse's axes in km and its outline (`interop.projection`'s ring), rounded."""
     return EllipseView(
-        round(a / 1000, 3), round(b / 1000, 3), round(ellipse.orientation_deg, 1), ring
+        round(ellipse.semi_major_m / 1000, 3),
+        round(ellipse.semi_minor_m / 1000, 3),
+        round(ellipse.orientation_deg, 1),
+        [(round(lat, 4), round(lon, 4)) for lat, lon in ring],
     )
 
 
-def great_circle(start: LatLon, end: LatLon, points: int = GROUND_TRACK_POINTS) -> list[LatLon]:
-    """Points from `start` to `end` along the great circle, both included."""
-    distance = float(surface_distance_m(start[0], start[1], end[0], end[1]))
-    azimuth = float(initial_azimuth_deg(start[0], start[1], end[0], end[1]))
-    lats, lons = destination(start[0], start[1], azimuth, np.linspace(0.0, distance, points))
-    return [(round(float(y), 4), round(float(x), 4)) for y, x in zip(lats, lons, strict=True)]
+def ground_track_view(path: GroundTrack | None) -> list[LatLon]:
+    """The predicted ground track's sub-points (lat, lon), rounded; empty when none."""
+    if path is None:
+        return []
+    return [
+        (round(lat, 4), round(lon, 4)) for lat, lon in zip(path.lat_deg, path.lon_deg, strict=True)
+    ]
 
 
 def profile(points: Sequence[TrackPoint], origin: LatLon) -> list[tuple[float, float]]:
@@ -317,121 +353,93 @@ def profile(points: Sequence[TrackPoint], origin: LatLon) -> list[tuple[float, f
     ]
 
 
-def _event_view(
-    event: Event, now_ns: int, history: Mapping[ContributionKey, Sequence[TrackPoint]]
-) -> EventView:
-    contributions = sorted(event.contributions.values(), key=lambda c: (c.originator, c.trk_id))
-    launch = tightest_launch(contributions)
-    found = event.latest_impact()
-    impact_of = None if found is None else event.contributions[found[0]]
-    impact = None if impact_of is None else impact_of.impact
+def _event_view(event: EventProjection) -> EventView:
+    now_ns = event.as_of_ns
+    launch = None if event.launch is None else event.launch.report
+    impact = None if event.impact is None else event.impact.prediction
     origin = None if launch is None else (launch.launch_lat, launch.launch_lon)
-    views = [_contribution_view(c, origin, now_ns, history) for c in contributions]
-    latest_track = event.latest_track()
-    latest = None if latest_track is None else point_of(latest_track)
-    ground = (
-        great_circle((latest.lat_deg, latest.lon_deg), (impact.impact_lat, impact.impact_lon))
-        if latest is not None and impact is not None
-        else []
-    )
-    range_classes = [v.launch.range_class for v in views if v.launch and v.launch.range_class]
     return EventView(
         event_id=event.event_id,
-        originators=sorted(event.originators()),
-        range_class=_widest(range_classes),
+        data_mode=event.data_mode.value,
+        originators=list(event.originators),
+        range_class=None if event.range_class is None else event.range_class.value,
         launch_time=None if launch is None else utc_ns_to_iso(launch.launch_time),
         launch_time_ns=None if launch is None else launch.launch_time,
         since_launch_s=None if launch is None else _age_s(launch.launch_time, now_ns),
         impact_time=None if impact is None else utc_ns_to_iso(impact.impact_time),
         impact_time_ns=None if impact is None else impact.impact_time,
         countdown_s=None if impact is None else -_age_s(impact.impact_time, now_ns),
-        impact_by=None if impact_of is None else impact_of.originator,
-        status=_event_status(views),
-        stale=event_stale(event, now_ns),
-        predicted_ground_track=ground,
-        contributions=views,
+        impact_by=None if event.impact is None else event.impact.originator,
+        status=event.status.value,
+        stale=event.stale,
+        predicted_ground_track=ground_track_view(event.ground_track),
+        contributions=[_contribution_view(c, origin, now_ns) for c in event.contributions],
     )
 
 
 def _contribution_view(
-    c: Contribution,
-    origin: LatLon | None,
-    now_ns: int,
-    history: Mapping[ContributionKey, Sequence[TrackPoint]],
+    c: ContributionProjection, origin: LatLon | None, now_ns: int
 ) -> ContributionView:
     """One contribution; its profile runs from `origin`, else from its first track point."""
-    points = history.get((c.originator, c.trk_id), ())
+    points = c.history
     return ContributionView(
         originator=c.originator,
         track_number=c.trk_id,
         status=c.status.value,
-        track_reports=c.track_count,
-        launch=None
-        if c.launch is None
-        else LaunchView(
-            lat=round(c.launch.launch_lat, 4),
-            lon=round(c.launch.launch_lon, 4),
-            time=utc_ns_to_iso(c.launch.launch_time),
-            time_ns=c.launch.launch_time,
-            time_sigma_s=round(c.launch.launch_time_sigma_s, 2),
-            range_class=None if c.launch.range_class is None else c.launch.range_class.value,
-            sensor=c.launch.sensor,
-            ellipse=ellipse_view(c.launch.launch_lat, c.launch.launch_lon, c.launch.launch_aou),
-        ),
-        track=_track_view(c, points, now_ns),
-        impact=None
-        if c.impact is None
-        else ImpactView(
-            lat=round(c.impact.impact_lat, 4),
-            lon=round(c.impact.impact_lon, 4),
-            time=utc_ns_to_iso(c.impact.impact_time),
-            time_ns=c.impact.impact_time,
-            time_sigma_s=round(c.impact.impact_time_sigma_s, 2),
-            made_from=utc_ns_to_iso(c.impact.epoch),
-            age_s=_age_s(c.impact.epoch, now_ns),
-            stale=is_stale(c.impact.epoch, now_ns),
-            ellipse=ellipse_view(c.impact.impact_lat, c.impact.impact_lon, c.impact.impact_aou),
-        ),
+        track_reports=c.track_reports,
+        launch=None if c.launch is None else _launch_view(c.launch),
+        track=None if c.track is None else _track_view(c.track, points, now_ns),
+        impact=None if c.impact is None else _impact_view(c.impact, now_ns),
         profile=profile(points, origin or (points[0].lat_deg, points[0].lon_deg)) if points else [],
     )
 
 
-def _track_view(c: Contribution, points: Sequence[TrackPoint], now_ns: int) -> TrackView | None:
-    if c.track is None:
-        return None
-    now = point_of(c.track)
-    age_s = _age_s(c.track.epoch, now_ns)
+def _launch_view(launch: LaunchPoint) -> LaunchView:
+    report = launch.report
+    return LaunchView(
+        lat=round(report.launch_lat, 4),
+        lon=round(report.launch_lon, 4),
+        time=utc_ns_to_iso(report.launch_time),
+        time_ns=report.launch_time,
+        time_sigma_s=round(report.launch_time_sigma_s, 2),
+        range_class=None if report.range_class is None else report.range_class.value,
+        sensor=report.sensor,
+        ellipse=ellipse_view(report.launch_aou, launch.ring),
+    )
+
+
+def _impact_view(impact: ImpactPoint, now_ns: int) -> ImpactView:
+    ipp = impact.prediction
+    return ImpactView(
+        lat=round(ipp.impact_lat, 4),
+        lon=round(ipp.impact_lon, 4),
+        time=utc_ns_to_iso(ipp.impact_time),
+        time_ns=ipp.impact_time,
+        time_sigma_s=round(ipp.impact_time_sigma_s, 2),
+        made_from=utc_ns_to_iso(ipp.epoch),
+        age_s=_age_s(ipp.epoch, now_ns),
+        stale=impact.stale,
+        ellipse=ellipse_view(ipp.impact_aou, impact.ring),
+    )
+
+
+def _track_view(track: TrackState, points: Sequence[TrackPoint], now_ns: int) -> TrackView:
+    report, now = track.report, track.position
     return TrackView(
-        time=utc_ns_to_iso(c.track.epoch),
+        time=utc_ns_to_iso(report.epoch),
         lat=round(now.lat_deg, 4),
         lon=round(now.lon_deg, 4),
         alt_km=round(now.alt_m / 1000, 2),
-        speed_m_s=round(math.hypot(*c.track.vel), 1),
-        phase=c.track.phase.value,
-        quality=c.track.trk_qual,
-        sensor=c.track.sensor,
-        covariance_released=c.track.cov is not None,
-        age_s=age_s,
-        stale=is_stale(c.track.epoch, now_ns),
+        speed_m_s=round(math.hypot(*report.vel), 1),
+        phase=report.phase.value,
+        quality=report.trk_qual,
+        sensor=report.sensor,
+        covariance_released=report.cov is not None,
+        age_s=_age_s(report.epoch, now_ns),
+        stale=track.stale,
         flown=[(round(p.lat_deg, 4), round(p.lon_deg, 4)) for p in points],
     )
 
 
 def _age_s(epoch_ns: int, now_ns: int) -> float:
     return round((now_ns - epoch_ns) / NS_PER_S, 1)
-
-
-_RANGE_ORDER: Final = ("SRBM", "MRBM", "IRBM", "ICBM")
-
-
-def _widest(range_classes: Sequence[str]) -> str | None:
-    """The longest range class any originator reported (the cautious reading)."""
-    return max(range_classes, key=_RANGE_ORDER.index) if range_classes else None
-
-
-def _event_status(views: Sequence[ContributionView]) -> str:
-    """Flying while any originator holds it flying; else the most common ending."""
-    statuses = [v.status for v in views]
-    if "flying" in statuses:
-        return "flying"
-    return max(sorted(set(statuses)), key=statuses.count)

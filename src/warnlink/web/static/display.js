@@ -131,15 +131,27 @@ function drawEvents() {
     const since = e.since_launch_s === null ? "T+ --" : `T+${duration(e.since_launch_s)}`;
     const left = e.countdown_s === null ? "no impact prediction"
       : e.countdown_s > 0 ? `impact in ${duration(e.countdown_s)}` : `impact ${clock(e.impact_time)}`;
+    li.dataset.mode = e.data_mode;
     li.innerHTML = `<span><span class="eid"></span> <span class="rc"></span></span>
       <span class="count">${since}</span><span class="muted by"></span>
       <span class="count countdown">${left}</span>`;
     li.querySelector(".eid").textContent = e.event_id;
     li.querySelector(".rc").textContent = e.range_class || "class ?";
+    const badge = modeBadge(e.data_mode);
+    if (badge) li.firstElementChild.append(badge);
     li.querySelector(".by").textContent = `${e.originators.join(", ")} - ${e.status}${e.stale ? " (stale)" : ""}`;
     li.addEventListener("click", () => select(e.event_id));
     return li;
   }));
+}
+
+// A badge naming the data mode of an event that is not real (none for REAL).
+function modeBadge(mode) {
+  if (mode === "REAL") return null;
+  const badge = document.createElement("span");
+  badge.className = `mode-badge mode-${mode}`;
+  badge.textContent = mode;
+  return badge;
 }
 
 function cell(row, text, cls) {
@@ -152,8 +164,11 @@ function drawDetail() {
   const event = state.events.find((e) => e.event_id === selected);
   document.getElementById("detail").hidden = !event;
   if (!event) return;
-  document.getElementById("detail-title").textContent =
+  const title = document.getElementById("detail-title");
+  title.textContent =
     `${event.event_id}: launch ${clock(event.launch_time)}, impact ${clock(event.impact_time)}`;
+  const badge = modeBadge(event.data_mode);
+  if (badge) title.append(badge);
   const body = document.querySelector("#contributions tbody");
   body.replaceChildren();
   for (const c of event.contributions) {
@@ -223,6 +238,14 @@ function drawDecisions() {
   }
 }
 
+function drawModeBanner() {
+  const banner = document.getElementById("mode-banner");
+  const modes = state.non_real_modes;
+  banner.hidden = modes.length === 0;
+  banner.textContent = modes.length
+    ? `${modes.join(" / ")} data on this display: not a real-world warning` : "";
+}
+
 function drawBanner() {
   const banner = document.getElementById("banner");
   banner.hidden = state.alerts.length === 0;
@@ -238,6 +261,7 @@ function render(next) {
   document.getElementById("title").textContent = `${state.party_name} (${state.party})`;
   document.getElementById("clock").textContent = clock(state.time);
   drawLinks();
+  drawModeBanner();
   drawBanner();
   drawEvents();
   drawDetail();

@@ -231,3 +231,21 @@ def test_a_record_that_says_lost_reports_the_track_lost_at_once(
     out = _feed(records)
     assert isinstance(out[-1], EventStatus)
     assert (out[-1].status, out[-1].epoch) == (Status.LOST, records[-1].epoch_ns)
+
+
+def test_a_semi_definite_covariance_is_reported_positive_definite(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    """A source may send a singular covariance (the checks take semi-definite ones); the
+    report must still carry one receivers can invert."""
+    singular = np.diag([250.0**2] * 3 + [0.0] * 3)  # the velocity given exactly
+    records = _records([e for e in estimates["JPN"] if e.phase != "boost"][:3])
+    records = [msgspec.structs.replace(r, cov=pack_covariance(singular)) for r in records]
+    out = _feed(records)
+    tracks = [p for p in out if isinstance(p, TrackReport)]
+    assert len(tracks) == 3
+    for report in tracks:
+        assert report.cov is not None
+        cov = unpack_covariance(report.cov)
+        np.linalg.cholesky(cov)  # raises if not positive definite
+        assert np.allclose(cov, singular, atol=1e-5)

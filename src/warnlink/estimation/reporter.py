@@ -29,6 +29,9 @@ without them falls back to derivation, so a system that sends them only now and 
 is still covered in between. A record that says the track is lost (`lost`) reports it
 lost at once.
 
+A covariance that is only positive semi-definite (the sources' checks take it: a
+rank-deficient fit) is reported made positive definite (`model.covariance.
+positive_definite`: eigenvalues floored at 1 mm, 1 mm/s), since receivers invert it.
 Records without a covariance are reported without one (`TrackReport.cov` None), and
 the launch point and impact prediction are derived with `UNKNOWN_COVARIANCE` (1 km, 50
 m/s 1-sigma per axis): a wide ellipse that says the uncertainty was not given.
@@ -61,7 +64,7 @@ from warnlink.model import (
     Status,
     TrackReport,
 )
-from warnlink.model.covariance import pack_covariance, unpack_covariance
+from warnlink.model.covariance import pack_covariance, positive_definite, unpack_covariance
 from warnlink.model.record import NationalImpact, NationalLaunch, SourceRecord
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
@@ -90,7 +93,9 @@ def estimate_of(record: SourceRecord, epoch_ns: int, track_number: int) -> Track
         time_s=time_s,
         pos_ecef_m=np.array(record.pos_ecef_m, dtype=np.float64),
         vel_ecef_mps=np.array(record.vel_ecef_mps, dtype=np.float64),
-        cov=UNKNOWN_COVARIANCE if record.cov is None else unpack_covariance(record.cov),
+        cov=UNKNOWN_COVARIANCE
+        if record.cov is None
+        else positive_definite(unpack_covariance(record.cov)),
         phase=record.phase.value,
         quality=record.quality,
         sensor=record.sensor or "",

@@ -30,3 +30,27 @@ def unpack_covariance(entries: ArrayLike, size: int = 6) -> NDArray[np.float64]:
     rows, cols = _UPPER if size == 6 else np.triu_indices(size)
     upper[..., rows, cols] = values
     return np.asarray(upper + np.swapaxes(np.triu(upper, 1), -1, -2))
+
+
+#: Smallest variance a covariance is given when made positive definite: (1 mm)^2, (1 mm/s)^2.
+MIN_VARIANCE: Final = 1e-6
+
+
+def positive_definite(cov: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`cov` if it is positive definite, else the nearest one with every eigenvalue at
+    least `MIN_VARIANCE` (symmetrised, eigenvalues floored, rebuilt).
+
+    A source may send a positive semi-definite covariance (a state known exactly along
+    some direction: a rank-deficient fit); gating and fusion invert covariances, so the
+    node's reports carry this one instead. The change is at most `MIN_VARIANCE` per
+    eigenvalue (1 mm or 1 mm/s), well below any sensor's error.
+    """
+    try:
+        np.linalg.cholesky(cov)
+        return cov
+    except np.linalg.LinAlgError:
+        pass
+    symmetric = (cov + cov.T) / 2.0
+    values, vectors = np.linalg.eigh(symmetric)
+    floored = np.maximum(values, MIN_VARIANCE)
+    return np.asarray((vectors * floored) @ vectors.T)

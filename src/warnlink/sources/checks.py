@@ -22,13 +22,16 @@ The bounds:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from warnlink.errors import IngestError
 from warnlink.geo.wgs84 import geodetic_altitude_m
+from warnlink.model.time import iso_to_utc_ns
 
 MIN_ALTITUDE_M: Final = -1_000.0
 """Lowest height above the WGS-84 ellipsoid a state may have, m (exclusive)."""
@@ -153,3 +156,40 @@ def _range_findings(values: ArrayLike, low: float, high: float, what: str) -> li
     for i in np.flatnonzero(finite & ((v < low) | (v > high))):
         found.append(Finding(int(i), what, f"{what} {v[i]:g} is outside [{low:g}, {high:g}]"))
     return sorted(found, key=lambda f: f.row)
+
+
+# One value at a time, raising: for adapters that read one event at a time (CoT).
+
+
+def require(findings: list[Finding], field: str) -> None:
+    """Raise the first of `findings` as the `IngestError` of `field`."""
+    if findings:
+        first = findings[0]
+        raise IngestError(first.message, reason=first.reason, field=field)
+
+
+def finite_of(value: float, field: str) -> float:
+    """`value`, if it is a finite number (else ``not_finite``)."""
+    if not math.isfinite(value):
+        raise IngestError(f"{field} is {value}", reason="not_finite", field=field)
+    return value
+
+
+def latitude_of(lat_deg: float, field: str) -> float:
+    """`lat_deg`, if finite and within [-90, 90]."""
+    require(latitude_findings([lat_deg]), field)
+    return lat_deg
+
+
+def longitude_of(lon_deg: float, field: str) -> float:
+    """`lon_deg`, if finite and within [-180, 180]."""
+    require(longitude_findings([lon_deg]), field)
+    return lon_deg
+
+
+def utc_ns_of(text: str, field: str) -> int:
+    """An ISO 8601 time with its zone (`model.time.iso_to_utc_ns`) as UTC ns (else ``epoch``)."""
+    try:
+        return iso_to_utc_ns(text)
+    except ValueError as exc:
+        raise IngestError(str(exc), reason="epoch", field=field) from exc

@@ -43,7 +43,7 @@ from warnlink.model.covariance import pack_covariance
 from warnlink.model.payloads import Phase
 from warnlink.model.record import DataMode, SourceRecord
 from warnlink.model.track_estimate import quality_from_sigma
-from warnlink.sources import cot_checks as checks
+from warnlink.sources import checks
 from warnlink.sources.cot_decode import CotFields, decode_tak, decode_xml
 
 #: The 1-sigma velocity error stated per axis for a CoT state, m/s: CoT carries none.
@@ -91,13 +91,14 @@ def record_from_fields(fields: CotFields, sender: CotSender) -> SourceRecord:
         IngestError: ``not_finite``, ``latitude``, ``longitude``, ``altitude``,
             ``speed``, ``value`` or ``data_mode``.
     """
-    lat = checks.latitude(checks.finite(fields.lat_deg, "point.lat"), "point.lat")
-    lon = checks.longitude(checks.finite(fields.lon_deg, "point.lon"), "point.lon")
-    hae = checks.altitude(checks.finite(fields.hae_m, "point.hae"), "point.hae")
+    lat = checks.latitude_of(fields.lat_deg, "point.lat")
+    lon = checks.longitude_of(fields.lon_deg, "point.lon")
+    hae = checks.finite_of(fields.hae_m, "point.hae")
+    position = lla_to_ecef(lat, lon, hae)
+    checks.require(checks.position_findings(position), "point.hae")
     rotation = enu_rotation(lat, lon)
     velocity = rotation.T @ _velocity_enu(fields)
-    checks.speed(velocity, "detail.track.speed")
-    position = lla_to_ecef(lat, lon, hae)
+    checks.require(checks.velocity_findings(velocity), "detail.track.speed")
     phase = fields.phase or Phase(flight_phase(np.concatenate([position, velocity])))
     ce, le = fields.ce_m, fields.le_m
     cov = None if ce is None or le is None else _covariance(rotation, ce, le, fields.slope_deg)
@@ -116,10 +117,10 @@ def record_from_fields(fields: CotFields, sender: CotSender) -> SourceRecord:
 
 
 def _velocity_enu(fields: CotFields) -> np.ndarray:
-    course = checks.finite(fields.course_deg, "detail.track.course")
-    speed = checks.finite(fields.speed_mps, "detail.track.speed")
+    course = checks.finite_of(fields.course_deg, "detail.track.course")
+    speed = checks.finite_of(fields.speed_mps, "detail.track.speed")
     slope = 0.0 if fields.slope_deg is None else fields.slope_deg
-    checks.finite(slope, "detail.track.slope")
+    checks.finite_of(slope, "detail.track.slope")
     if not 0.0 <= course <= 360.0:
         raise IngestError(
             f"course {course} outside [0, 360]", reason="value", field="detail.track.course"

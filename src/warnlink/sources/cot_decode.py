@@ -32,7 +32,7 @@ from warnlink.errors import IngestError
 from warnlink.interop.cot import UNKNOWN_ERROR_M
 from warnlink.model.payloads import Phase
 from warnlink.model.record import DataMode
-from warnlink.sources import cot_checks as checks
+from warnlink.sources import checks
 
 #: The hostile missile types: group 1 is the affiliation (h hostile, j joker, k faker).
 MISSILE_TYPE: Final = re.compile(r"a-([hjk])-A-W-M(?:-[A-Za-z0-9]+)*", re.ASCII)
@@ -99,9 +99,9 @@ def decode_xml(data: bytes) -> CotFields:
     uid = _uid(root.get("uid"))
     start, sent = root.get("start"), root.get("time")
     if start is not None:
-        epoch_ns = checks.utc_ns(start, "start")
+        epoch_ns = checks.utc_ns_of(start, "start")
     elif sent is not None:
-        epoch_ns = checks.utc_ns(sent, "time")
+        epoch_ns = checks.utc_ns_of(sent, "time")
     else:
         raise IngestError("the event has neither start nor time", reason="required", field="time")
     point = _child(root, "point", "point")
@@ -251,7 +251,7 @@ def _number(text: str | None, field: str) -> float:
 
 def _error_m(value: float, field: str) -> float | None:
     """A CoT ce or le: None when unknown (9999999 or more, or 0)."""
-    checks.finite(value, field)
+    checks.finite_of(value, field)
     if value < 0.0:
         raise IngestError(f"{field} {value} is negative", reason="value", field=field)
     return None if value == 0.0 or value >= UNKNOWN_ERROR_M else value

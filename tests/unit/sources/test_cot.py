@@ -160,7 +160,7 @@ REFUSALS = [
     ({"drop": ("detail",)}, "required", "detail"),
     ({"drop": ("start", "time")}, "required", "time"),
     ({"start": "yesterday"}, "epoch", "start"),
-    ({"start": "2026-11-24T09:01:00+09:00"}, "epoch", "start"),
+    ({"start": "2026-11-24T09:01:00"}, "epoch", "start"),  # no zone: which time?
     ({"start": "2026-11-24T00:01:00"}, "epoch", "start"),
     ({"start": "2026-02-30T00:01:00Z"}, "epoch", "start"),
     ({"point": {"lat": "north"}}, "shape", "point.lat"),

@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import ssl
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -123,6 +124,7 @@ class PartyPortsRunner:
             decisions=AuditTail(relay_audit_path(self.data, party))
             if party in self.federation.relays
             else no_decisions,
+            sources=lambda: self.health.snapshot(self.registry.entries(), time.time_ns()),
         )
         display.attach(runtime.node)
 

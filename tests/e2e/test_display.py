@@ -25,6 +25,7 @@ import pytest
 from tests.factories import T0, envelope, party_state, track
 from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
+from warnlink.sources.health import SourceHealth, SourceState
 from warnlink.web.app import STATIC
 from warnlink.web.display import EMPTY_AREAS, Display
 from warnlink.web.live import serve_demo
@@ -258,8 +259,23 @@ def mode_urls() -> Iterator[dict[str, str]]:
     drill = envelope(track(9), originator="USA", seq=9)
     mixed.apply(msgspec.structs.replace(drill, data_mode=DataMode.EXERCISE))
     displays = []
+    jpn_sources = [
+        SourceHealth("c2-main", SourceState.LIVE, now - NS_PER_S, 58, 120, 2, (), 1.0, "REAL"),
+        SourceHealth(
+            "tak-east",
+            SourceState.SILENT,
+            now - 90 * NS_PER_S,
+            0,
+            7,
+            0,
+            (("speed", 3),),
+            5.0,
+            "EXERCISE",
+        ),
+    ]
     for view, name in ((real, "United States"), (mixed, "Japan")):
-        display = Display(view.party, name, [], areas=EMPTY_AREAS)
+        sources = (lambda: jpn_sources) if view.party == "JPN" else None
+        display = Display(view.party, name, [], areas=EMPTY_AREAS, sources=sources)
         display.attach(view)
         displays.append(display)
     servers = DisplayServers(displays, base_port=0)
@@ -298,4 +314,29 @@ def test_exercise_data_is_bannered_and_badged_and_real_data_is_not(
     page.wait_for_selector("#events li", timeout=30_000)
     assert page.locator("#mode-banner").is_hidden()
     assert page.locator(".mode-badge").count() == 0
+    page.close()
+
+
+def test_national_sources_are_listed_and_a_silent_one_stands_out(
+    browser: object, mode_urls: dict[str, str]
+) -> None:
+    """The duty officer sees each national source's state; one gone silent is marked
+    (a feed that stopped is a warning that will not come)."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    page.goto(mode_urls["JPN"])
+    page.wait_for_selector("#sources-panel:not([hidden])", timeout=30_000)
+    rows = page.locator("#sources tbody tr")
+    assert rows.count() == 2
+    silent = page.locator("#sources tr[data-source='tak-east']")
+    assert "silent" in silent.inner_text()
+    assert "speed 3" in silent.inner_text()
+    assert "EXERCISE" in silent.inner_text()
+    colour = silent.locator("td").first.evaluate("c => getComputedStyle(c).backgroundColor")
+    live = page.locator("#sources tr[data-source='c2-main'] td").first
+    assert colour != live.evaluate("c => getComputedStyle(c).backgroundColor")
+    page.close()
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    page.goto(mode_urls["USA"])
+    page.wait_for_selector("#events li", timeout=30_000)
+    assert page.locator("#sources-panel").is_hidden()  # no sources: no panel
     page.close()

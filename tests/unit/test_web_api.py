@@ -21,6 +21,7 @@ from warnlink.geo.areas import AreaKind
 from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.sharing.audit import AuditLog, DecisionRecord
+from warnlink.sources.health import SourceHealth, SourceState
 from warnlink.web.app import create_app
 from warnlink.web.display import Display
 from warnlink.web.serve import AuditTail
@@ -210,3 +211,40 @@ def _record(i: int) -> DecisionRecord:
         reason="released",
         content_sha256="0" * 64,
     )
+
+
+def _health() -> list[SourceHealth]:
+    return [
+        SourceHealth("c2-main", SourceState.LIVE, T0 + 9 * NS_PER_S, 58, 120, 2, (), 1.0, "REAL"),
+        SourceHealth(
+            "tak-east",
+            SourceState.SILENT,
+            T0 - 60 * NS_PER_S,
+            0,
+            7,
+            0,
+            (("speed", 3),),
+            5.0,
+            "REAL",
+        ),
+    ]
+
+
+def test_sources_health_is_in_the_state_and_the_metrics(node: SimpleNamespace) -> None:
+    """Each national source's health: in /api/state for the page, in /metrics for
+    monitoring, with the port's refusals by reason."""
+    node.counters.inc("ingest_rejected.altitude", 2)
+    node.counters.inc("ingest.accepted", 120)
+    shown = Display("JPN", "Japan", ["USA"], sources=_health)
+    shown.attach(node)
+    with TestClient(create_app(shown)) as client:
+        state = client.get("/api/state").json()
+        text = client.get("/metrics").text
+    live, silent = state["sources"]
+    assert (live["name"], live["state"], live["records_last_minute"]) == ("c2-main", "live", 58)
+    assert live["last_record"].endswith("Z")
+    assert (silent["state"], silent["refused"]) == ("silent", {"speed": 3})
+    assert 'warnlink_ingest_rejected_total{reason="altitude"} 2.0' in text
+    assert 'warnlink_ingest_records_total{outcome="accepted"} 120.0' in text
+    assert 'warnlink_source_state{source="tak-east",state="silent"} 1.0' in text
+    assert Display("JPN", "Japan", ["USA"]).state().sources == []

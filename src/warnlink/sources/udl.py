@@ -136,8 +136,9 @@ async def ingest_udl(
 ) -> tuple[int, dict[str, object]]:
     """Parse a ``createBulk`` body and, when nothing was refused, give it to `sink`.
 
-    Serves HTTP (`web.ingest`) and NATS alike. Every refusal, the sink's included, is
-    counted as ``ingest_rejected.<reason>`` in `counters`.
+    Serves HTTP (`web.ingest`) and NATS alike. What the body is refused for is counted
+    as ``ingest_rejected.<reason>`` in `counters`; what the sink refuses, the sink counts
+    (`sources.intake.Intake` does, for every port alike), so nothing is counted twice.
 
     Returns:
         The HTTP status (`status_for`) and the answer (`IngestAnswer.as_json`).
@@ -145,13 +146,15 @@ async def ingest_udl(
     records, refused = parse_batch(body, party=party, source=source)
     if refused:
         answer = IngestAnswer(refused=tuple(refused))
+        if counters is not None:
+            count_refusals(counters, answer.refused)
     else:
         try:
             answer = await sink.take(source, records)
         except IngestError as exc:
             answer = IngestAnswer(refused=(Refusal.of(exc),))
-    if counters is not None:
-        count_refusals(counters, answer.refused)
+            if counters is not None:
+                count_refusals(counters, answer.refused)
     return status_for(answer.refused), answer.as_json()
 
 

@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from warnlink.interop.formats import EXPORTS, FORMATS
 from warnlink.interop.projection import project_party
 from warnlink.web.display import Display
-from warnlink.web.metrics import DisplayCollector
+from warnlink.web.metrics import DisplayCollector, SourceHealthCollector
 from warnlink.web.view import EventView, StateView
 
 STATIC: Final = Path(__file__).parent / "static"
@@ -48,6 +48,8 @@ def create_app(display: Display) -> FastAPI:
     )
     registry = CollectorRegistry(auto_describe=True)
     registry.register(DisplayCollector(display))
+    if display.sources is not None:
+        registry.register(SourceHealthCollector(display.sources))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -19,10 +19,13 @@ from warnlink.errors import ConfigError
 from warnlink.geo.areas import Area, party_areas
 from warnlink.interop.party import PartyView
 from warnlink.sharing.audit import DecisionRecord
+from warnlink.sources.health import SourceHealth
 from warnlink.web.view import Alert, StateView, build_state
 
 DecisionSource = Callable[[], Iterable[DecisionRecord]]
 AlertSource = Callable[[], Sequence[Alert]]
+#: The party's national sources' health now (`sources.health.HealthTracker.snapshot`).
+SourceHealthSource = Callable[[], Sequence[SourceHealth]]
 
 EMPTY_AREAS: Final[Mapping[str, Any]] = {"type": "FeatureCollection", "features": []}
 
@@ -63,6 +66,8 @@ class Display:
         alerts: the party's alerts; by default those in force at the attached party.
         areas: the party's area outlines as a GeoJSON FeatureCollection; by default
             its packaged land, territorial sea and EEZ.
+        sources: the health of the party's national sources (a node process's ports
+            follow it); None: the display shows none (the demo's simulated trackers).
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class Display:
         decisions: DecisionSource = no_decisions,
         alerts: AlertSource | None = None,
         areas: Mapping[str, Any] | None = None,
+        sources: SourceHealthSource | None = None,
     ) -> None:
         self.party = party
         self.party_name = party_name
@@ -81,6 +87,7 @@ class Display:
         self.decisions = decisions
         self.alerts = alerts
         self.areas = areas_geojson(party_areas(party)) if areas is None else areas
+        self.sources = sources
         self.node: PartyView | None = None
 
     def attach(self, node: PartyView) -> None:
@@ -102,4 +109,5 @@ class Display:
             peers=self.peers,
             decisions=self.decisions(),
             alerts=None if self.alerts is None else self.alerts(),
+            sources=() if self.sources is None else self.sources(),
         )

@@ -23,6 +23,17 @@ _COUNTERS = {
     "sent": ("warnlink_messages_sent", "Messages sent, by kind", "kind"),
     "rejected": ("warnlink_messages_rejected", "Messages refused at the edge, by reason", "reason"),
     "relay": ("warnlink_relay_decisions", "The relay's decisions, by outcome", "outcome"),
+    "ingest": (
+        "warnlink_ingest_records",
+        "National sources' records at the node's input port, by outcome "
+        "(accepted, duplicates, applied, apply_failed)",
+        "outcome",
+    ),
+    "ingest_rejected": (
+        "warnlink_ingest_rejected",
+        "National sources' input refused at the node's input port, by reason",
+        "reason",
+    ),
 }
 
 

@@ -45,6 +45,7 @@ from warnlink.model import Ellipse
 from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, utc_ns_to_iso
 from warnlink.sharing.audit import DecisionRecord
+from warnlink.sources.health import SourceHealth
 
 #: How many of the relay's decisions concerning the party the display lists.
 RECENT_DECISIONS: Final = 30
@@ -178,6 +179,48 @@ class LinkView:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceView:
+    """One of the party's national sources, as its node sees it (`sources.health`).
+
+    Attributes:
+        state: ``live``, ``silent`` (nothing for longer than twice its interval) or
+            ``revoked``.
+        last_record: when its last record was taken (ISO UTC; None: none yet).
+        refused: refusals since the node started, by reason.
+    """
+
+    name: str
+    state: str
+    data_mode: str
+    last_record: str | None
+    last_record_ns: int | None
+    records_last_minute: int
+    rate_per_s: float
+    accepted: int
+    duplicates: int
+    refused: dict[str, int]
+    interval_s: float
+
+
+def source_view(health: SourceHealth) -> SourceView:
+    """A source's health as the display shows it."""
+    last = health.last_record_ns
+    return SourceView(
+        name=health.name,
+        state=health.state.value,
+        data_mode=health.data_mode,
+        last_record=None if last is None else utc_ns_to_iso(last),
+        last_record_ns=last,
+        records_last_minute=health.records_last_minute,
+        rate_per_s=round(health.rate_per_s, 3),
+        accepted=health.accepted,
+        duplicates=health.duplicates,
+        refused=dict(health.refused),
+        interval_s=health.interval_s,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionView:
     """One relay decision that concerns the viewing party."""
 
@@ -210,6 +253,7 @@ class StateView:
     links: list[LinkView]
     decisions: list[DecisionView]
     alerts: list[Alert]
+    sources: list[SourceView]
 
 
 def build_state(
@@ -220,6 +264,7 @@ def build_state(
     peers: Sequence[str],
     decisions: Iterable[DecisionRecord],
     alerts: Sequence[Alert] | None = None,
+    sources: Sequence[SourceHealth] = (),
 ) -> StateView:
     """One party's display state.
 
@@ -231,6 +276,7 @@ def build_state(
         peers: the party's link peers (`Federation.peers`).
         decisions: relay decisions, any party's: only those concerning `party` are kept.
         alerts: the banner's alerts; by default the view's alerts in force.
+        sources: the party's national sources' health (`sources.health`), if it has any.
     """
     if view is None:
         return StateView(
@@ -244,6 +290,7 @@ def build_state(
             links=[LinkView(peer, "down", None, None) for peer in peers],
             decisions=decisions_for(party, decisions),
             alerts=list(alerts or ()),
+            sources=[source_view(s) for s in sources],
         )
     projection = project_party(view)
     now_ns = projection.as_of_ns
@@ -258,6 +305,7 @@ def build_state(
         links=[_link_view(link) for link in link_states(view.picture, peers, now_ns)],
         decisions=decisions_for(party, decisions),
         alerts=list(banner_alerts(projection.in_force) if alerts is None else alerts),
+        sources=[source_view(s) for s in sources],
     )
 
 

@@ -238,6 +238,25 @@ function drawDecisions() {
   }
 }
 
+function drawSources() {
+  const sources = state.sources || [];
+  document.getElementById("sources-panel").hidden = sources.length === 0;
+  const body = document.querySelector("#sources tbody");
+  body.replaceChildren();
+  for (const s of sources) {
+    const row = body.insertRow();
+    row.className = `source-${s.state}`;
+    row.dataset.source = s.name;
+    cell(row, s.data_mode === "REAL" ? s.name : `${s.name} (${s.data_mode})`);
+    cell(row, s.state);
+    cell(row, s.last_record ? clock(s.last_record).slice(0, 9) : "never");
+    cell(row, String(s.records_last_minute));
+    const refused = Object.entries(s.refused);
+    cell(row, refused.length ? refused.map(([r, n]) => `${r} ${n}`).join(", ") : "0");
+    row.title = `expected every ${s.interval_s} s; ${s.accepted} accepted, ${s.duplicates} repeats`;
+  }
+}
+
 function drawModeBanner() {
   const banner = document.getElementById("mode-banner");
   const modes = state.non_real_modes;
@@ -266,6 +285,7 @@ function render(next) {
   drawEvents();
   drawDetail();
   drawDecisions();
+  drawSources();
   drawMap();
   document.body.dataset.time = state.time || "";
 }

@@ -1,6 +1,6 @@
 """Cursor-on-Target in: one hostile missile's CoT event as one `SourceRecord`.
 
-The mapping (docs/integration-cot.md has the table):
+The mapping (docs/integration.md has the table):
 
 - ``uid`` -> track_id; ``start`` (else ``time``) -> epoch;
 - ``<point lat lon hae>`` -> ECEF position (WGS-84, `geo.wgs84.lla_to_ecef`);

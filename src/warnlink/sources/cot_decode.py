@@ -1,6 +1,6 @@
 """One CoT event's fields, from CoT XML or from the TAK protocol, parsed safely.
 
-Two encodings of the same event (docs/integration-cot.md):
+Two encodings of the same event (docs/integration.md):
 
 - CoT XML: ``<event uid type time start stale>`` with ``<point lat lon hae ce le>`` and
   ``<detail><track course speed slope/></detail>``; parsed with `defusedxml` (no DTD,

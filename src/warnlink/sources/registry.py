@@ -81,7 +81,7 @@ class SourceEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RegistryFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What ``sources.json`` holds (docs/integration-sources.md)."""
+    """What ``sources.json`` holds (docs/integration.md)."""
 
     party: PartyCode
     sources: tuple[SourceEntry, ...] = ()

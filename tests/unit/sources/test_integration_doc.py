@@ -12,7 +12,8 @@ DOC = Path(__file__).parents[3] / "docs" / "integration.md"
 
 
 def test_the_example_body_is_taken_whole() -> None:
-    example = re.search(r"```json\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    text = DOC.read_text(encoding="utf-8")
+    example = re.search(r"### An example.*?```json\n(.*?)```", text, re.DOTALL)
     assert example is not None
     records, refused = parse_batch(example.group(1).encode(), party="ROK", source="rok-c2")
     assert refused == []

@@ -71,17 +71,17 @@ class PartyPorts:
 
 @dataclass
 class Endpoints:
-    """Where a party's node listens, gathered as its ports open; written once complete."""
+    """Where a party's node listens, gathered as its ports open (``http``, ``nats``: once
+    the node answers ingest requests there, ``cot``); written, with this process's pid,
+    once all three are known."""
 
     path: Path
-    nats: str
-    found: dict[str, str] = field(default_factory=dict)
+    found: dict[str, object] = field(default_factory=dict)
 
     def add(self, name: str, where: str) -> None:
         self.found[name] = where
-        if {"http", "cot"} <= self.found.keys():
-            data = {"http": self.found["http"], "nats": self.nats, "cot": self.found["cot"]}
-            data["pid"] = os.getpid()  # type: ignore[assignment]
+        if {"http", "nats", "cot"} <= self.found.keys():
+            data = {**self.found, "pid": os.getpid()}
             temporary = self.path.with_suffix(".tmp")
             temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
             temporary.replace(self.path)
@@ -104,7 +104,8 @@ class PartyPortsRunner:
         self.folder = data / access.party
         self.registry = SourceRegistry(data, access.party)
         self.health = HealthTracker()
-        self.endpoints = Endpoints(self.folder / ENDPOINTS_FILE, access.url)
+        self.endpoints = Endpoints(self.folder / ENDPOINTS_FILE)
+        self.nats_url = access.url
         self.tls: ssl.SSLContext = server_ssl_context(data / CERTS_DIR, access.party)
 
     def on_answer(self, source: str, answer: IngestAnswer, now_ns: int) -> None:
@@ -154,7 +155,7 @@ class PartyPortsRunner:
         """UDL MissileTrack requests of the party's sources on its own NATS server."""
         bus = runtime.node.gateway.bus
         if not isinstance(bus, NatsBus):
-            return
+            raise TypeError(f"{self.party}'s node runs on no NATS server")
         intake, party = runtime.intake, self.party
 
         async def handle(source: str, body: bytes) -> bytes:
@@ -166,7 +167,18 @@ class PartyPortsRunner:
         def refused(source: str, error: IngestError) -> None:
             self.health.refuse(source, error.reason)
 
-        await serve_ingest(bus.client, handle, stop, registry=self.registry, on_refused=refused)
+        ready = asyncio.Event()
+        serving = asyncio.create_task(
+            serve_ingest(
+                bus.client, handle, stop, registry=self.registry, on_refused=refused, ready=ready
+            )
+        )
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait([serving, waiting], return_when=asyncio.FIRST_COMPLETED)
+        if ready.is_set():
+            self.endpoints.add("nats", self.nats_url)
+        waiting.cancel()
+        await serving
 
     async def serve_cot(self, runtime: NodeRuntime, stop: asyncio.Event) -> None:
         """The CoT stream: the party's picture out, its TAK sources in."""

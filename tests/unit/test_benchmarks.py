@@ -184,6 +184,9 @@ def test_the_ingest_figures_stand_beside_their_references() -> None:
         name = phase_name(transport, clients)
         measured.node[name], measured.bare[name] = run(1_000.0), run(20_000.0)
         measured.applied[name] = 10.0
+    measured.applied["tail"] = 12.0
+    measured.tail = Run(T0, T0 + 10**9, 0, [], 30.0)
+    measured.new_salvo = {"tracks": 100, "seconds": 4.0, "accepted_s": 0.05}
     measured.delays_ms = {"USA": [100.0, 200.0, 300.0], "JPN": [150.0, 250.0, 350.0]}
     measured.reference_trips_s = [0.001, 0.002, 0.003]
     shown = {f.name: f for f in figures(measured)}
@@ -193,6 +196,9 @@ def test_the_ingest_figures_stand_beside_their_references() -> None:
     assert shown["ingest.cpu.nats.1"].reference_value == 100.0
     assert shown["ingest.p99.JPN (via relay)"].value > shown["ingest.p50.JPN (via relay)"].value
     assert shown["ingest.p50.USA (direct)"].reference_value == pytest.approx(2.0)
+    assert shown["ingest.applied.backlog"].ratio == pytest.approx(12.0 / 1_000.0)
+    assert shown["ingest.cpu.backlog"].value == 30.0
+    assert shown["ingest.new_salvo (100 tracks)"].ratio == pytest.approx(80.0)
     for f in shown.values():
         assert (f.target is None) == (f.met is None)
 

@@ -12,21 +12,26 @@ one record per missile.
 1. **Latency** at a stated offered rate: source ``paced`` sends its `PACED_MISSILES`
    missiles once a second over HTTPS; per record, from its batch's 2xx to its track
    report in USA's picture (sent to USA directly) and in JPN's (through USA's relay,
-   redacted). The first `PACED_WARM_UP` batches are not counted (new tracks: status,
-   launch and impact reports besides).
-2. **Throughput** over HTTPS and over NATS, from 1 client and from `CLIENTS` concurrent
-   clients (connections of one source, ``salvo``, whose `MISSILES` tracks are new in the
-   first phase): `Sizes.batches` batches of `MISSILES` records, back to back, their event
-   time `SPACING_NS` apart. Accepted: records answered 2xx per second. Applied: ROK's own
-   track reports applied during the phase, per second (records handed to the node and
-   turned into reports, from whichever phase they came: the journal decouples the two).
-   Then `Sizes.tail_s` without requests: the node working off its backlog. The node
-   process's CPU, % of one core, over each.
-3. **Reference**, same run, same servers: the node processes stop and `ingest_bare`
+   redacted). The first `PACED_WARM_UP` batches are not counted (new tracks). Then a
+   bounded wait (`DRAIN_S`) for the last ones to arrive.
+2. **A new salvo**: source ``salvo`` sends one batch of its `MISSILES` missiles, all
+   new tracks (each reported with its status, launch and impact besides its track
+   report), and the benchmark waits until ROK has sent their track reports (its
+   ``/metrics``): how long a new salvo takes to reach the wire; the throughput phases'
+   warm-up.
+3. **Throughput** over HTTPS and over NATS, from 1 client and from `CLIENTS` concurrent
+   clients (connections of source ``salvo``): `Sizes.batches` batches of `MISSILES`
+   records, back to back, their event time `SPACING_NS` apart. Accepted: records
+   answered 2xx per second. Applied: ROK's own track reports applied during the phase,
+   per second (records handed to the node and turned into reports, from whichever
+   phase they came: the journal decouples the two). Then `Sizes.tail_s` without
+   requests: the node working off its backlog. The node process's CPU, % of one core,
+   over each.
+4. **Reference**, same run, same servers: the node processes stop and `ingest_bare`
    serves the same two transports with nothing behind them, in a process of its own;
    the same phases, clients and bodies; and the round trip of the paced batch over bare
    NATS request/reply (the latencies' reference).
-4. When each record was applied, at ROK and in the other pictures, is read from the
+5. When each record was applied, at ROK and in the other pictures, is read from the
    nodes' applied-logs after they stop (`ingest_observe`).
 
 The target: a node takes 6,000 track records a second (a 100-missile salvo seen by
@@ -96,6 +101,8 @@ CLIENTS: Final = 4
 PHASES: Final = (("http", 1), ("http", CLIENTS), ("nats", 1), ("nats", CLIENTS))
 DRAIN_S: Final = 30.0
 """Longest wait for the paced reports to reach both pictures before the next phase."""
+WARM_S: Final = 120.0
+"""Longest wait for the salvo's new tracks to be reported before the phases."""
 READY_S: Final = 60.0
 
 
@@ -116,7 +123,7 @@ class Sizes:
     round_trips: int
 
 
-QUICK: Final = Sizes(paced_batches=12, batches=12, tail_s=3.0, round_trips=100)
+QUICK: Final = Sizes(paced_batches=8, batches=10, tail_s=2.0, round_trips=100)
 FULL: Final = Sizes(paced_batches=62, batches=40, tail_s=10.0, round_trips=500)
 
 
@@ -147,6 +154,7 @@ class Measured:
     delays_ms: dict[str, list[float]] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
     reference_trips_s: list[float] = field(default_factory=list)
+    new_salvo: dict[str, Any] = field(default_factory=dict)
     body_bytes: int = 0
     paced_body_bytes: int = 0
     load: dict[str, list[float]] = field(default_factory=dict)
@@ -260,24 +268,31 @@ async def paced(client: HttpsClient, salvo: Salvo, batches: int) -> list[Sent]:
     return sent
 
 
-_RECEIVED = re.compile(rb'^warnlink_messages_received_total\{kind="track_report"\} (\S+)$', re.M)
+_COUNTED = re.compile(
+    rb'^warnlink_messages_(sent|received)_total\{kind="track_report"\} (\S+)$', re.M
+)
 
 
-async def received_track_reports(client: HttpsClient) -> int:
-    """Track reports a node's picture took in, from its ``/metrics``."""
+async def track_reports(client: HttpsClient, counted: str) -> int:
+    """Track reports a node has ``sent`` or ``received`` (taken into its picture), from
+    its ``/metrics``."""
     status, text = await client.request("GET", "/metrics")
-    found = _RECEIVED.search(text) if status == 200 else None
-    return 0 if found is None else int(float(found[1]))
+    found = {m[1].decode(): m[2] for m in _COUNTED.finditer(text)} if status == 200 else {}
+    return int(float(found.get(counted, b"0")))
 
 
-async def wait_received(watchers: Sequence[HttpsClient], expected: int, timeout_s: float) -> None:
-    """Until every watched node has taken in `expected` track reports, or `timeout_s`."""
+async def wait_counted(
+    watchers: Sequence[HttpsClient], counted: str, expected: int, timeout_s: float
+) -> bool:
+    """Until every watched node has `counted` (``sent``, ``received``) `expected` track
+    reports; False if `timeout_s` passed first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        counts = [await received_track_reports(w) for w in watchers]
+        counts = [await track_reports(w, counted) for w in watchers]
         if min(counts) >= expected:
-            return
+            return True
         await asyncio.sleep(0.2)
+    return False
 
 
 @dataclass
@@ -374,12 +389,13 @@ async def measure(data: Path, sizes: Sizes) -> Measured:
         sent = await paced(client, paced_salvo, sizes.paced_batches)
         await client.close()
         watchers = [fed.operator(DIRECT), fed.operator(RELAYED)]
-        await wait_received(watchers, len(sent) * PACED_MISSILES, DRAIN_S)
+        await wait_counted(watchers, "received", len(sent) * PACED_MISSILES, DRAIN_S)
         for watcher in watchers:
             await watcher.close()
 
         salvo = Salvo("salvo", PARTY, MISSILES, time.time_ns())
         out.body_bytes = len(salvo.body(time.time_ns()))
+        out.new_salvo = await _new_salvo(fed, salvo, pid)
         await _throughput(fed, salvo, fed.endpoints[PARTY]["http"], pid, sizes.batches, out.node)
         before, start_ns = process_usage(pid), time.time_ns()
         await asyncio.sleep(sizes.tail_s)
@@ -399,6 +415,32 @@ async def measure(data: Path, sizes: Sizes) -> Measured:
     _read_back(data, out, sent[PACED_WARM_UP:], paced_salvo)
     out.load["after"] = list(_loadavg())
     return out
+
+
+async def _new_salvo(fed: _Federation, salvo: Salvo, pid: int) -> dict[str, Any]:
+    """One batch of the salvo's new tracks, until ROK has sent their track reports."""
+    client = HttpsClient(fed.endpoints[PARTY]["http"], fed.tls(salvo.source))
+    watcher = fed.operator(PARTY)
+    try:
+        before, start = process_usage(pid), time.perf_counter()
+        try:
+            await _post(client, salvo.body(time.time_ns()))
+        finally:
+            await client.close()  # not left idle: the server would close it
+        accepted = time.perf_counter() - start
+        reported = await wait_counted([watcher], "sent", MISSILES, WARM_S)
+        seconds = time.perf_counter() - start
+        after = process_usage(pid)
+    finally:
+        await watcher.close()
+    cpu = None if before is None or after is None else (after[0] - before[0]) / seconds * 100.0
+    return {
+        "tracks": MISSILES,
+        "reported": reported,
+        "seconds": seconds,
+        "accepted_s": accepted,
+        "cpu_pct": cpu,
+    }
 
 
 def _read_back(data: Path, out: Measured, sent: list[Sent], salvo: Salvo) -> None:
@@ -446,6 +488,35 @@ def figures(measured: Measured) -> list[Figure]:
             )
         if node.cpu_pct is not None:
             out.append(figure(f"ingest.cpu.{name}", node.cpu_pct, "% core", "one core", 100.0))
+    backlog = measured.applied.get("tail")
+    if backlog is not None:
+        first = measured.node[phase_name(*PHASES[0])]
+        out.append(
+            figure(
+                "ingest.applied.backlog",
+                backlog,
+                "records/s",
+                "the node's own accepted rate, HTTPS, 1 client",
+                first.rate,
+                target=target,
+                met=backlog >= TARGET_RATE,
+            )
+        )
+        if measured.tail is not None and measured.tail.cpu_pct is not None:
+            out.append(
+                figure("ingest.cpu.backlog", measured.tail.cpu_pct, "% core", "one core", 100.0)
+            )
+    new = measured.new_salvo
+    if new:
+        out.append(
+            figure(
+                f"ingest.new_salvo ({new['tracks']} tracks)",
+                new["seconds"],
+                "s",
+                "the batch's 2xx (journalled)",
+                new["accepted_s"],
+            )
+        )
     floor = quantiles(measured.reference_trips_s, 0.50, 0.99)
     for party, path in ((DIRECT, "direct"), (RELAYED, "via relay")):
         ours = quantiles(measured.delays_ms[party], 0.50, 0.99)
@@ -485,7 +556,7 @@ def _inputs(measured: Measured, sizes: Sizes) -> dict[str, Any]:
         "batch_bytes": measured.body_bytes,
         "batches_per_phase": sizes.batches,
         "clients": CLIENTS,
-        "concurrent": "connections of one source (salvo) whose 100 tracks are new in http.1",
+        "concurrent": "connections of one source (salvo), its tracks made by the new salvo",
         "request_p50_ms": {n: p50_ms(r) for n, r in measured.node.items()},
         "bare_request_p50_ms": {n: p50_ms(r) for n, r in measured.bare.items()},
         "bare_cpu_pct": {n: r.cpu_pct for n, r in measured.bare.items()},
@@ -494,6 +565,7 @@ def _inputs(measured: Measured, sizes: Sizes) -> dict[str, Any]:
             "cpu_pct": None if tail is None else tail.cpu_pct,
             "seconds": sizes.tail_s,
         },
+        "new_salvo": measured.new_salvo,
         "paced": {
             "offered": f"{PACED_MISSILES} records (missiles) per batch, {PACED_HZ:g} batch/s, "
             "over HTTPS",

@@ -282,14 +282,14 @@ async def track_reports(client: HttpsClient, counted: str) -> int:
 
 
 async def wait_counted(
-    watchers: Sequence[HttpsClient], counted: str, expected: int, timeout_s: float
+    watchers: Sequence[HttpsClient], counted: str, expected: Sequence[int], timeout_s: float
 ) -> bool:
-    """Until every watched node has `counted` (``sent``, ``received``) `expected` track
+    """Until each watched node has `counted` (``sent``, ``received``) its `expected` track
     reports; False if `timeout_s` passed first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         counts = [await track_reports(w, counted) for w in watchers]
-        if min(counts) >= expected:
+        if all(count >= least for count, least in zip(counts, expected, strict=True)):
             return True
         await asyncio.sleep(0.2)
     return False
@@ -386,10 +386,12 @@ async def measure(data: Path, sizes: Sizes) -> Measured:
         paced_salvo = Salvo("paced", PARTY, PACED_MISSILES, time.time_ns())
         out.paced_body_bytes = len(paced_salvo.body(time.time_ns()))
         client = HttpsClient(fed.endpoints[PARTY]["http"], fed.tls("paced"))
+        watchers = [fed.operator(DIRECT), fed.operator(RELAYED)]
+        received = [await track_reports(w, "received") for w in watchers]
         sent = await paced(client, paced_salvo, sizes.paced_batches)
         await client.close()
-        watchers = [fed.operator(DIRECT), fed.operator(RELAYED)]
-        await wait_counted(watchers, "received", len(sent) * PACED_MISSILES, DRAIN_S)
+        arrived = [count + len(sent) * PACED_MISSILES for count in received]
+        await wait_counted(watchers, "received", arrived, DRAIN_S)
         for watcher in watchers:
             await watcher.close()
 
@@ -422,13 +424,14 @@ async def _new_salvo(fed: _Federation, salvo: Salvo, pid: int) -> dict[str, Any]
     client = HttpsClient(fed.endpoints[PARTY]["http"], fed.tls(salvo.source))
     watcher = fed.operator(PARTY)
     try:
+        sent = await track_reports(watcher, "sent")
         before, start = process_usage(pid), time.perf_counter()
         try:
             await _post(client, salvo.body(time.time_ns()))
         finally:
             await client.close()  # not left idle: the server would close it
         accepted = time.perf_counter() - start
-        reported = await wait_counted([watcher], "sent", MISSILES, WARM_S)
+        reported = await wait_counted([watcher], "sent", [sent + MISSILES], WARM_S)
         seconds = time.perf_counter() - start
         after = process_usage(pid)
     finally:

@@ -281,6 +281,14 @@ class Deployment:
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Ask every node and relay to stop (SIGTERM), wait, then stop the servers."""
+        self.stop_processes(timeout_s)
+        if self.topology is not None:
+            self.topology.stop()
+        self.servers = {}
+
+    def stop_processes(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Ask every node and relay to stop (SIGTERM) and wait for them, killing any still
+        running after `timeout_s`; the servers run on."""
         for entry in self.processes:
             if entry.process.poll() is None:
                 entry.process.send_signal(signal.SIGTERM)
@@ -291,9 +299,6 @@ class Deployment:
                 entry.process.kill()
                 entry.process.wait()
         self.processes.clear()
-        if self.topology is not None:
-            self.topology.stop()
-        self.servers = {}
 
 
 async def _create_streams(federation: Federation, topology: Topology) -> None:

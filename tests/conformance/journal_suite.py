@@ -77,6 +77,21 @@ class JournalConformance:
         tracks = journal.tracks([("src-a", "7"), ("src-b", "7"), ("src-c", "7")])
         assert {k: t.number for k, t in tracks.items()} == {("src-a", "7"): 7, ("src-b", "7"): 9}
 
+    def test_a_large_batch_is_taken_whole_and_a_repeat_in_it_once(self, journal: Journal) -> None:
+        journal.append([record("3")], T0)
+        names = [str(k) if k % 2 else f"T{k}" for k in range(1, 451)]  # "3" known already
+        batch = [record(name, 1) for name in names]
+        entries = journal.append([*batch, batch[0]], T0 + 1)
+        assert [e.record for e in entries] == batch
+        assert [e.seq for e in entries] == sorted(e.seq for e in entries)
+        numbers = [e.number for e in entries]
+        assert len(set(numbers)) == len(numbers)
+        assert numbers[:3] == [1, 4, 3]  # "1" free, "T2" above the highest, "3" its own
+        keys = [record_key(r) for r in batch]
+        assert journal.held([*keys, record_key(record("T0", 9))]) == set(keys)
+        tracks = journal.tracks([("src-a", n) for n in names])
+        assert {k[1]: t.number for k, t in tracks.items()} == dict(zip(names, numbers, strict=True))
+
     def test_a_track_keeps_its_data_mode(self, journal: Journal) -> None:
         journal.append([record("T1", data_mode=DataMode.EXERCISE)], T0)
         (track,) = journal.tracks([("src-a", "T1")]).values()

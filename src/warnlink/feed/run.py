@@ -146,7 +146,9 @@ async def run_feed(
     finally:
         for sender in senders.values():
             await sender.close()
-    # The originals are read after the deliveries, so that each delivery's is there.
+    # What a picture holds is in its applied-log by then (a node logs, then applies),
+    # and each delivery's original is in its originator's (read after them all).
+    states = {p: await party_state(data, p, endpoints[p]["http"]) for p in parties}
     applied = {p: await asyncio.to_thread(_applied, data, p) for p in parties}
     originals = [
         e
@@ -157,7 +159,7 @@ async def run_feed(
     read = {
         p: PartyReadback(
             name=federation.parties[p],
-            state=await party_state(data, p, endpoints[p]["http"]),
+            state=states[p],
             applied=applied[p],
             alerts=read_alerts(data, p),
             sent=senders[p].stats.as_json(),

@@ -28,13 +28,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
+from urllib.parse import urlsplit
 
 import httpx2
 import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
-from warnlink.errors import ConfigError
+from warnlink.errors import ConfigError, TransportError
 from warnlink.model.record import SourceRecord
 from warnlink.sharing.nats_topology import INGEST_SUBJECT
 from warnlink.sources.cot_encode import record_cot
@@ -156,13 +157,34 @@ async def with_retries(
 class HttpSender:
     """UDL createBulk over HTTPS (see the module docstring)."""
 
-    def __init__(self, base_url: str, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tls: ssl.SSLContext,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
         self.url = base_url.rstrip("/") + INGEST_PATH
+        self.tls = tls
         self.stats = SendStats()
-        self._client = httpx2.AsyncClient(verify=tls, timeout=REQUEST_TIMEOUT_S)
+        self._client = httpx2.AsyncClient(
+            verify=tls, timeout=REQUEST_TIMEOUT_S, transport=transport
+        )
 
     async def open(self) -> None:
-        """Nothing to open: the first request connects."""
+        """A TLS handshake with the node (its certificate checked, ours shown), and no
+        request: a closed port or a refused certificate is told now."""
+        where = urlsplit(self.url)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(where.hostname, where.port or 443, ssl=self.tls),
+                REQUEST_TIMEOUT_S,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise TransportError(f"cannot reach {self.url}: {exc!r}") from exc
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
     async def send(self, records: Sequence[SourceRecord]) -> None:
         body = udl_body(records)
@@ -196,14 +218,21 @@ class NatsSender:
         self._client: Client | None = None
 
     async def open(self) -> None:
+        """Connect; once connected, nats-py reconnects by itself whenever it must."""
         quiet_tls_eof()
-        self._client = await nats.connect(
-            self.url,
-            tls=self.tls,
-            connect_timeout=REQUEST_TIMEOUT_S,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=RETRY_FIRST_S,
-        )
+        try:
+            self._client = await asyncio.wait_for(
+                nats.connect(
+                    self.url,
+                    tls=self.tls,
+                    connect_timeout=REQUEST_TIMEOUT_S,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=RETRY_FIRST_S,
+                ),
+                2 * REQUEST_TIMEOUT_S,
+            )
+        except (OSError, TimeoutError, NatsError) as exc:
+            raise TransportError(f"cannot reach {self.url}: {exc!r}") from exc
 
     async def send(self, records: Sequence[SourceRecord]) -> None:
         assert self._client is not None, "open first"
@@ -239,6 +268,12 @@ class CotSender:
         self._reading: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
+        try:
+            await self._connect()
+        except (OSError, TimeoutError) as exc:
+            raise TransportError(f"cannot reach {self.host}:{self.port}: {exc!r}") from exc
+
+    async def _connect(self) -> None:
         reader, self._writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port, ssl=self.tls), REQUEST_TIMEOUT_S
         )
@@ -253,7 +288,7 @@ class CotSender:
             try:
                 if self._writer is None or self._writer.is_closing():
                     await self.close()
-                    await self.open()
+                    await self._connect()
                 assert self._writer is not None
                 self._writer.write(data)
                 await asyncio.wait_for(self._writer.drain(), REQUEST_TIMEOUT_S)

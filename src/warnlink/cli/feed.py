@@ -13,8 +13,7 @@ from typing import Any
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommand."""
-    from warnlink.demo import TAIL_S
-    from warnlink.feed import READY_WAIT_S, VIAS
+    from warnlink.feed.options import READY_WAIT_S, TAIL_S, VIAS
 
     feed = commands.add_parser(
         "feed",
@@ -53,7 +52,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _feed(args: argparse.Namespace) -> int:
-    from warnlink.feed import run_feed
+    from warnlink.feed.run import run_feed
 
     def progress(second: float, line: str) -> None:
         print(f"epoch+{second:4.0f} s  {line}", file=sys.stderr, flush=True)

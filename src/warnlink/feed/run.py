@@ -30,8 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from warnlink.demo import TAIL_S, default_federation_path
+from warnlink.demo import default_federation_path
 from warnlink.errors import ConfigError, MessageError
+from warnlink.feed.options import READY_WAIT_S, TAIL_S, VIAS
 from warnlink.feed.readback import (
     applied_entries,
     party_state,
@@ -39,7 +40,7 @@ from warnlink.feed.readback import (
     source_files,
     wait_endpoints,
 )
-from warnlink.feed.senders import VIAS, Sender, sender_for, source_tls
+from warnlink.feed.senders import Sender, sender_for, source_tls
 from warnlink.feed.summary import PartyReadback, summarise_feed
 from warnlink.feed.timeline import Timeline, place
 from warnlink.model import Envelope, decode
@@ -51,8 +52,6 @@ from warnlink.sources.simulation import SimulatedSource, simulate_trackers
 
 log = logging.getLogger(__name__)
 
-#: Seconds `run_feed` waits for ``endpoints.json`` by default.
-READY_WAIT_S: Final = 120.0
 #: Seconds between two progress lines.
 PROGRESS_EVERY_S: Final = 10.0
 

@@ -36,6 +36,7 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from warnlink.errors import ConfigError, TransportError
+from warnlink.feed.options import VIAS
 from warnlink.model.record import SourceRecord
 from warnlink.sharing.nats_topology import INGEST_SUBJECT
 from warnlink.sources.cot_encode import record_cot
@@ -44,7 +45,6 @@ from warnlink.transport.nats import quiet_tls_eof
 
 log = logging.getLogger(__name__)
 
-VIAS: Final = ("http", "nats", "cot")
 INGEST_PATH: Final = "/udl/missiletrack/createBulk"
 #: Seconds to wait for one answer (HTTP, NATS) or one connection.
 REQUEST_TIMEOUT_S: Final = 10.0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from warnlink import demo
 from warnlink.errors import ConfigError
+from warnlink.feed import options
 from warnlink.feed.timeline import LEAD_S, place
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
@@ -65,3 +67,7 @@ def test_what_cannot_be_played_is_refused(
 ) -> None:
     with pytest.raises(ConfigError, match=said):
         place(estimates, 769.6, start_ns=START_NS, until_s=until_s, tail_s=tail_s)
+
+
+def test_the_feed_reads_its_summary_as_long_after_impact_as_the_demo() -> None:
+    assert options.TAIL_S == demo.TAIL_S

@@ -1,15 +1,15 @@
 """Source records as CoT XML: what a TAK source sends its node's CoT port.
 
-The inverse of `sources.cot.record_from_xml` for what CoT carries
-(docs/integration-cot.md): one hostile missile event (``a-h-A-W-M-S-S``, how ``m-f``)
+The inverse of `sources.cot.record_from_xml` for what CoT carries (docs/integration.md,
+"Cursor-on-Target over TLS"): one hostile missile event (``a-h-A-W-M-S-S``, how ``m-f``)
 per record, the track id as ``uid``, the state's time as ``start`` (ISO 8601 UTC to the
-nanosecond), the position as ``<point lat lon hae>`` (WGS-84), its uncertainty as
-``ce`` (1-sigma per horizontal axis: sqrt((var_E + var_N) / 2), as `interop.cot` writes it)
-and ``le`` (vertical 1-sigma), the velocity as ``<track course speed slope>`` (degrees
-from true north, m/s of the whole motion, degrees above the horizon), and warnlink's
-marks ``<__warnlink phase dataMode>``. What CoT cannot carry is left behind: the
-position-velocity correlation, the velocity's uncertainty, the quality, the sensor,
-the ballistic coefficient. `warnlink feed --via cot` sends the simulation this way.
+nanosecond), the position as ``<point lat lon hae>`` (WGS-84), its uncertainty as ``ce``
+(1-sigma per horizontal axis: sqrt((var_E + var_N) / 2), as `interop.cot` writes it) and
+``le`` (vertical 1-sigma), the velocity as ``<track course speed slope>`` (degrees from
+true north, m/s of the whole motion, degrees above the horizon), and warnlink's marks
+``<__warnlink phase dataMode>``. What CoT cannot carry is left behind: the position-
+velocity correlation, the velocity's uncertainty, the quality, the sensor, the ballistic
+coefficient. `warnlink feed --via cot` sends the simulation this way.
 """
 
 from __future__ import annotations

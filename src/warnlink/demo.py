@@ -47,11 +47,10 @@ from warnlink.sim.scenario import (
     Scenario,
     default_scenario_path,
     load_scenario,
-    simulate_party,
     simulate_scenario,
 )
-from warnlink.sim.trajectory import Trajectory
-from warnlink.sources.simulation import SIMULATION_SOURCE, SimulatedSource
+from warnlink.sim.trajectory import Trajectory, nearest_flight
+from warnlink.sources.simulation import SIMULATION_SOURCE, SimulatedSource, simulate_trackers
 from warnlink.transport import Bus, MemoryBus, Subscription
 
 #: Scenario time played after the last impact, so statuses and stragglers arrive.
@@ -203,16 +202,13 @@ async def _play(
             f"scenario sensors belong to parties not in federation {federation.name}: "
             + ", ".join(unknown)
         )
-    rng = np.random.default_rng(seed)
     trajectories = simulate_scenario(scenario)
     epoch_ns = scenario.epoch_utc_ns
     sources = {
-        p: SimulatedSource(
-            p,
-            simulate_party(scenario, trajectories, p, rng) if p in scenario.parties else [],
-            epoch_ns,
-        )
-        for p in federation.parties
+        p: SimulatedSource(p, estimates, epoch_ns)
+        for p, estimates in simulate_trackers(
+            scenario, trajectories, federation.parties, seed
+        ).items()
     }
     clock = ManualClock(epoch_ns)
     buses: dict[str, Bus]
@@ -518,14 +514,7 @@ def _event_summary(
 def _nearest_truth(
     best: Contribution | None, trajectories: dict[str, Trajectory]
 ) -> Trajectory | None:
-    if not trajectories:
-        return None
-    if best is None or best.impact is None:
-        return next(iter(trajectories.values())) if len(trajectories) == 1 else None
-    ipp = best.impact
-    return min(
-        trajectories.values(),
-        key=lambda t: float(
-            surface_distance_m(ipp.impact_lat, ipp.impact_lon, t.impact_lat_deg, t.impact_lon_deg)
-        ),
+    ipp = None if best is None else best.impact
+    return nearest_flight(
+        trajectories.values(), None if ipp is None else (ipp.impact_lat, ipp.impact_lon)
     )

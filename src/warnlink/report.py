@@ -1,4 +1,4 @@
-"""Plain-text rendering of a demo summary, for people at a terminal."""
+"""Plain-text rendering of a demo's or a feed's summary, for people at a terminal."""
 
 from __future__ import annotations
 
@@ -91,4 +91,42 @@ def format_summary(summary: dict[str, Any]) -> str:
         "checked against its originator's label)"
     )
     lines.extend(f"  LEAK {detail}" for detail in summary["leak_details"])
+    return "\n".join(lines)
+
+
+def format_feed(summary: dict[str, Any]) -> str:
+    """A feed's summary (`feed.summary.summarise_feed`) as readable text."""
+    lines = [
+        f"warnlink feed: scenario {summary['scenario']!r} into federation "
+        f"{summary['federation']!r} over {summary['via']}, epoch {summary['epoch']}, "
+        f"played to epoch+{summary['played_until_s']:.0f} s",
+        "",
+    ]
+    for party, info in summary["parties"].items():
+        received = ", ".join(f"{q} {n}" for q, n in info["received_from"].items()) or "nothing"
+        heartbeats = ", ".join(info["heartbeats_from"]) or "nobody"
+        sent = info["sent"]
+        taken = (
+            "no acknowledgement on CoT"
+            if summary["via"] == "cot"
+            else f"accepted {sent.get('accepted', 0)}, refused "
+            f"{sum(sent.get('refused', {}).values())}"
+        )
+        lines.append(
+            f"{party} ({info['name']}): sent {sent.get('records', 0)} records ({taken}, "
+            f"failed {sent.get('failed', 0)}); reports received from {received}; "
+            f"heartbeats from {heartbeats}"
+        )
+        for event in info["events"]:
+            lines.extend(_event_lines(event))
+        lines.extend(_alert_lines(info["alerts"]))
+        lines.append("")
+    lines.append(
+        f"leaks: {summary['leaks']} (every one of {summary['deliveries_checked']} reports "
+        "applied from another party checked against its originator's label; "
+        f"{summary['heartbeats_not_checked']} heartbeats not checked)"
+    )
+    lines.extend(f"  LEAK {detail}" for detail in summary["leak_details"])
+    if not summary["complete"]:
+        lines.append("incomplete: a party holds no event with a launch and an impact prediction")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"node"}),
     frozenset({"runtime"}),
     frozenset({"deploy", "demo", "report", "accuracy", "faults"}),
-    frozenset({"web", "cli", "benchmarks", "party", "__main__"}),
+    frozenset({"web", "cli", "benchmarks", "party", "feed", "__main__"}),
 )
 
 

@@ -6,6 +6,8 @@ warnlink demo [--config FED.toml] [--scenario SCEN.toml] [--seed N] [--data-dir 
 warnlink export EVENT --format geojson|kml [--party P] [--scenario SCEN.toml] [--seed N]
                 [--zones ZONES.geojson] [--output FILE]
 warnlink up [--config FED.toml] [--data DIR] [--json] [--port N]
+warnlink feed --data DIR [--config FED.toml] [--scenario SCEN.toml] [--via http|nats|cot]
+              [--seed N] [--until S] [--tail S] [--wait S] [--json]
 warnlink party CODE --role node|relay --config FED.toml --data DIR [--display-port N]
                [--ack-wait S] [--instance NAME]   (by `up`, and by `faults`)
 warnlink schema
@@ -23,7 +25,7 @@ warnlink bench [--quick] [--only NAME ...] [--json] [--out FILE]
 warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] [--doc MD]
 warnlink faults [--quick] [--case N ...] [--json] [--data DIR]
 
-The subcommands live by theme: `run` (demo, export, up, party, faults), `tools`
+The subcommands live by theme: `run` (demo, export, up, party, faults), `feed`, `tools`
 (schema, validate, trajectory, bench), `trust` (keys, certs, audit) and `sources`.
 """
 
@@ -33,7 +35,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from warnlink.cli import run, sources, tools, trust
+from warnlink.cli import feed, run, sources, tools, trust
 from warnlink.errors import WarnlinkError
 
 
@@ -51,6 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warnlink", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for group in (run, tools, trust, sources):
+    for group in (run, feed, tools, trust, sources):
         group.add_commands(commands)
     return parser

@@ -7,6 +7,7 @@ burnout instant is a sample, so the thrust cut-off never falls inside an interva
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warnlink.errors import PhysicsError
-from warnlink.geo.wgs84 import FloatArray, ecef_to_lla
+from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, surface_distance_m
 from warnlink.model.payloads import TERMINAL_ALTITUDE_M
 
 if TYPE_CHECKING:
@@ -125,3 +126,20 @@ class Trajectory:
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         i = np.clip(np.searchsorted(self.t_s, t, side="right") - 1, 0, self.t_s.size - 1)
         return self.phase[i]
+
+
+def nearest_flight(
+    flights: Collection[Trajectory], impact: tuple[float, float] | None
+) -> Trajectory | None:
+    """The flight whose true impact point is nearest a predicted one (lat, lon, degrees):
+    the truth an impact prediction is judged against. Without a prediction, the only
+    flight if there is one, else None."""
+    if not flights:
+        return None
+    if impact is None:
+        return next(iter(flights)) if len(flights) == 1 else None
+    lat, lon = impact
+    return min(
+        flights,
+        key=lambda t: float(surface_distance_m(lat, lon, t.impact_lat_deg, t.impact_lon_deg)),
+    )

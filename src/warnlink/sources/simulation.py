@@ -11,9 +11,11 @@ system would use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
+
+import numpy as np
 
 from warnlink.geo.wgs84 import as_vector3
 from warnlink.model.covariance import pack_covariance
@@ -21,6 +23,8 @@ from warnlink.model.payloads import Phase
 from warnlink.model.record import DataMode, SourceRecord
 from warnlink.model.time import NS_PER_S
 from warnlink.model.track_estimate import TrackEstimate
+from warnlink.sim.scenario import Scenario, simulate_party
+from warnlink.sim.trajectory import Trajectory
 
 #: The name the simulation's records carry as their source.
 SIMULATION_SOURCE: Final = "simulation"
@@ -57,6 +61,27 @@ def record_of(
         ballistic_coefficient_kg_m2=estimate.ballistic_coefficient_kg_m2,
         ballistic_coefficient_sigma_kg_m2=estimate.ballistic_coefficient_sigma_kg_m2,
     )
+
+
+def simulate_trackers(
+    scenario: Scenario,
+    trajectories: Mapping[str, Trajectory],
+    parties: Iterable[str],
+    seed: int,
+) -> dict[str, list[TrackEstimate]]:
+    """Every party's simulated tracker's estimates (`sim.scenario.simulate_party`).
+
+    The parties draw from one generator seeded with `seed`, in the order given (a
+    federation's order): `warnlink demo` and `warnlink feed` draw the same noise for the
+    same seed. A party without sensors in the scenario reports nothing.
+    """
+    rng = np.random.default_rng(seed)
+    return {
+        party: simulate_party(scenario, trajectories, party, rng)
+        if party in scenario.parties
+        else []
+        for party in parties
+    }
 
 
 class SimulatedSource:

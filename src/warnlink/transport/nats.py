@@ -70,6 +70,13 @@ class _QuietTlsEof(logging.Filter):
 _QUIET_TLS_EOF: Final = _QuietTlsEof()
 
 
+def quiet_tls_eof() -> None:
+    """Drop asyncio's warning at every close of a nats-py TLS connection (`_QuietTlsEof`);
+    any other nats-py client over TLS calls it too. Added once: a logger keeps one of
+    each filter."""
+    logging.getLogger("asyncio").addFilter(_QUIET_TLS_EOF)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
     """The stream a bus ensures exists when it connects.
@@ -161,8 +168,7 @@ class NatsBus:
         who = name or "a client"
         refused: list[Exception] = []
         if tls is not None:
-            # Added once (a logger keeps one of each filter); it drops only that warning.
-            logging.getLogger("asyncio").addFilter(_QUIET_TLS_EOF)
+            quiet_tls_eof()
         tls_refused: list[tuple[str, Exception]] = []
         tls_refused_now = asyncio.Event()
 

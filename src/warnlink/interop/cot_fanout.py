@@ -17,7 +17,6 @@ one (the oldest state is dropped: the client gets the latest picture, later). At
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Final
@@ -100,6 +99,7 @@ class CotFanout:
         self.stall_s = stall_s
         self._latest: dict[str, bytes] = {}
         self._clients: set[FanoutClient] = set()
+        self._joined = asyncio.Event()
 
     @property
     def clients(self) -> frozenset[FanoutClient]:
@@ -112,6 +112,7 @@ class CotFanout:
         for uid, data in self._latest.items():
             client.offer(uid, data)
         self._clients.add(client)
+        self._joined.set()
         return client
 
     def remove(self, client: FanoutClient) -> None:
@@ -140,11 +141,23 @@ class CotFanout:
         stop: asyncio.Event,
         every_s: float = PUBLISH_EVERY_S,
     ) -> None:
-        """Publish what `events` gives every `every_s` seconds until `stop` is set."""
+        """Publish what `events` gives every `every_s` seconds until `stop` is set.
+
+        While no client is connected nothing is built (projecting a picture is most of
+        an idle node's work: ground tracks flown for every event) and the kept events
+        are dropped, being out of date; a client that connects wakes the loop, and gets
+        the picture at once.
+        """
         while not stop.is_set():
-            self.publish(events())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_s)
+            self._joined.clear()
+            if self._clients:
+                self.publish(events())
+            else:
+                self._latest.clear()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._joined.wait())]
+            await asyncio.wait(waits, timeout=every_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
 
     async def close(self) -> None:
         """Disconnect every client."""

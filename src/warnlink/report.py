@@ -10,9 +10,15 @@ def _seconds(value: float | None) -> str:
     return "never" if value is None else f"L+{value:.0f} s"
 
 
+def _mode(item: dict[str, Any]) -> str:
+    """The data mode in brackets, unless the data is real (a real warning needs no mark)."""
+    mode = item.get("data_mode")
+    return "" if mode in (None, "REAL") else f" [{mode}]"
+
+
 def _event_lines(event: dict[str, Any]) -> list[str]:
     lines = [
-        f"  event {event['event_id']}: from {', '.join(event['originators'])}, "
+        f"  event {event['event_id']}{_mode(event)}: from {', '.join(event['originators'])}, "
         f"{event['track_reports']} track reports"
     ]
     for originator, seen in event["by_originator"].items():
@@ -46,8 +52,8 @@ def _alert_lines(alerts: list[dict[str, Any]]) -> list[str]:
     if not alerts:
         return ["  alerts: none"]
     return [
-        f"  alert {a['msg_type']} ({a['reason']}) at epoch+{a['sent_s']:.0f} s: {a['kind']} "
-        f"of {a['event']} over {a['area']}, p={a['probability']:.2f}, "
+        f"  alert{_mode(a)} {a['msg_type']} ({a['reason']}) at epoch+{a['sent_s']:.0f} s: "
+        f"{a['kind']} of {a['event']} over {a['area']}, p={a['probability']:.2f}, "
         f"lead time {a['lead_time_s']:.0f} s"
         for a in alerts
     ]

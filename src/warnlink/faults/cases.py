@@ -197,6 +197,7 @@ async def standby_relay(folder: Path, sizes: Sizes) -> list[CaseResult]:
 
 
 DAMAGED: Final = 3  # applied-log entries changed in case 6
+DAMAGE_WAIT_S: Final = 60.0  # at most, for JPN to hold enough of ROK's reports to damage
 DAMAGED_PARTY: Final = "JPN"
 
 
@@ -206,6 +207,13 @@ async def damaged_store(folder: Path, sizes: Sizes) -> list[CaseResult]:
 
     async def fault(rig: Rig, _: asyncio.Event) -> None:
         party = DAMAGED_PARTY
+        # Half the salvo is sent; on a loaded machine the relay may not have brought JPN
+        # any of ROK's reports yet, and there would be nothing to damage.
+        deadline = time.monotonic() + DAMAGE_WAIT_S
+        while rig.nodes[party].picture.received_from["ROK"] < 2 * DAMAGED:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{party} got too few of ROK's reports to damage")
+            await asyncio.sleep(0.05)
         await rig.nodes[party].stop()
         path = rig.folder / party / f"applied-{party}.sqlite"
         store = SqliteQueueStore(path, what="applied-log")

@@ -288,6 +288,33 @@ async def test_the_sinks_refusals_are_answered_and_left_for_the_sink_to_count() 
     assert counters.get("ingest_rejected.flood") == 1
 
 
+async def test_the_sinks_refusals_name_the_missile_track_and_field_the_source_sent() -> None:
+    """The sink sees the records in epoch order; the source is told of its own records."""
+    later, earlier = "2026-11-24T00:10:06Z", "2026-11-24T00:10:04Z"
+    data = body(
+        record(trackId="A", vectors=[vector(epoch=later), vector(epoch=earlier)]),
+        record(trackId="B", vectors=[vector(epoch="2026-11-24T00:10:05Z")]),
+    )
+    sink = _Sink(
+        IngestAnswer(
+            refused=(
+                Refusal(0, "", "stale", "A's earlier state"),
+                Refusal(1, "", "mode_changed", "B"),
+                Refusal(2, "", "party", "A's later state"),
+            )
+        )
+    )
+    status, answer = await ingest_udl(sink, SOURCE, PARTY, data)
+    [(_, given)] = sink.batches
+    assert [r.track_id for r in given] == ["A", "B", "A"]  # A's earlier state first
+    assert status == 400
+    assert [(r["index"], r["field"], r["reason"]) for r in answer["refused"]] == [  # type: ignore[attr-defined]
+        (0, "[0].vectors[1].epoch", "stale"),
+        (1, "[1].dataMode", "mode_changed"),
+        (0, "[0].vectors[0]", "party"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("reasons", "status"),
     [

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import httpx
-import numpy as np
 import pytest
 
 from tests.integration.running_up import PATIENCE_S, RunningUp, wait_until
@@ -39,14 +38,9 @@ from warnlink.errors import StoreError
 from warnlink.model.record import SourceRecord
 from warnlink.model.time import NS_PER_S, utc_ns_to_iso
 from warnlink.runtime import journal_in
-from warnlink.sim.scenario import (
-    default_scenario_path,
-    load_scenario,
-    simulate_party,
-    simulate_scenario,
-)
+from warnlink.sim.scenario import default_scenario_path, load_scenario, simulate_scenario
 from warnlink.sources.journal import Entry
-from warnlink.sources.simulation import SimulatedSource
+from warnlink.sources.simulation import SimulatedSource, simulate_trackers
 from warnlink.sources.udl_encode import udl_body
 from warnlink.web.ingest import INGEST_PATH
 
@@ -64,15 +58,14 @@ BIG: Final = 120
 def rok_track(epoch_ns: int) -> list[SourceRecord]:
     """ROK's simulated tracker of the default scenario, its states in `FED_S`."""
     scenario = load_scenario(default_scenario_path())
-    estimates = [
-        e
-        for e in simulate_party(
-            scenario, simulate_scenario(scenario), PARTY, np.random.default_rng(2)
-        )
-        if FED_S[0] <= e.time_s <= FED_S[1]
-    ]
-    tracker = SimulatedSource(PARTY, estimates, epoch_ns)
+    (estimates,) = simulate_trackers(scenario, simulate_scenario(scenario), [PARTY], 2).values()
+    fed = [e for e in estimates if FED_S[0] <= e.time_s <= FED_S[1]]
+    tracker = SimulatedSource(PARTY, fed, epoch_ns)
     return [due.record for due in tracker.due(epoch_ns + 3600 * NS_PER_S)]
+
+
+def _epoch(record: SourceRecord) -> int:
+    return record.epoch_ns
 
 
 def post(client: httpx.Client, url: str, records: Sequence[SourceRecord]) -> dict[str, Any]:
@@ -156,7 +149,12 @@ def test_nothing_acknowledged_is_lost_across_a_kill_and_nothing_is_applied_twice
     up: RunningUp, restarted: list[subprocess.Popen[bytes]]
 ) -> None:
     source = up.add_source(PARTY, "kamd-c2")
-    *fed, fresh1, fresh2 = rok_track(time.time_ns() - round(sum(FED_S) / 2 * NS_PER_S))
+    track = sorted(rok_track(time.time_ns() - round(sum(FED_S) / 2 * NS_PER_S)), key=_epoch)
+    # Two fresh states, each later than everything before it (two radars can see the
+    # missile at one epoch): each is known to have arrived when it is the latest.
+    fresh2 = track[-1]
+    fresh1 = max((r for r in track if r.epoch_ns < fresh2.epoch_ns), key=_epoch)
+    fed = [r for r in track if r.epoch_ns < fresh1.epoch_ns]
     small = SMALL_BEFORE * BATCH
     assert len(fed) > small + BIG + BATCH
     batches = [fed[i : i + BATCH] for i in range(0, small, BATCH)] + [fed[small : small + BIG]]

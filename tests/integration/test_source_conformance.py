@@ -45,7 +45,7 @@ from tests.conformance.source_suite import (
     intake_for,
     track,
 )
-from tests.cot_events import missile_event, record_event
+from tests.cot_events import missile_event
 from tests.udl_records import sdk_params
 from tests.watched import WatchedCounters
 from warnlink.counters import Counters
@@ -54,6 +54,7 @@ from warnlink.security.certs import CERTS_DIR, init_certs, party_certs, server_s
 from warnlink.sharing.nats_topology import ingest_subject
 from warnlink.sources.admin import Change, add_source
 from warnlink.sources.base import IngestAnswer, Refusal
+from warnlink.sources.cot_encode import record_cot
 from warnlink.sources.cot_stream import CotStreamServer
 from warnlink.sources.intake import Intake
 from warnlink.sources.nats_ingest import serve_ingest
@@ -184,7 +185,7 @@ class CotTlsDriver:
 
     name = SOURCE
     carries_covariance = False  # ce and le only: docs/integration-cot.md
-    position_m = 1e-3  # degrees to 10 decimals, height to 0.1 mm
+    position_m = 1e-2  # degrees to 9 decimals, height to 1 mm
     velocity_mps = 1e-3  # course, speed and slope in decimal
     time_ns = 0
 
@@ -200,7 +201,7 @@ class CotTlsDriver:
     async def send(self, records: Sequence[SourceRecord]) -> IngestAnswer:
         since = len(self.tap.answers)
         for record in records:
-            await self.sender.send_data(record_event(record))
+            await self.sender.send_data(record_cot(record))
         return await self.tap.answered(since, len(records))
 
     async def send_malformed(self) -> IngestAnswer:

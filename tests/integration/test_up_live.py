@@ -28,12 +28,10 @@ from typing import Any, Final
 
 import httpx
 import nats
-import numpy as np
 import pytest
 from lxml import etree
 from unifieddatalibrary import Unifieddatalibrary
 
-from tests.cot_events import record_event
 from tests.integration.running_up import PARTIES, PATIENCE_S, RunningUp, Source, wait_until
 from tests.udl_records import sdk_params
 from warnlink.alerting.cap import CAP_NS, cap_status
@@ -41,13 +39,9 @@ from warnlink.model.record import DataMode, SourceRecord
 from warnlink.model.time import NS_PER_S
 from warnlink.security.certs import party_certs
 from warnlink.sharing.nats_topology import INGEST_SUBJECT
-from warnlink.sim.scenario import (
-    default_scenario_path,
-    load_scenario,
-    simulate_party,
-    simulate_scenario,
-)
-from warnlink.sources.simulation import SimulatedSource
+from warnlink.sim.scenario import default_scenario_path, load_scenario, simulate_scenario
+from warnlink.sources.cot_encode import record_cot
+from warnlink.sources.simulation import SimulatedSource, simulate_trackers
 from warnlink.sources.udl_encode import udl_body, udl_track
 
 with warnings.catch_warnings():
@@ -66,18 +60,13 @@ BATCH: Final = 5
 
 def national_tracks(epoch_ns: int) -> dict[str, list[SourceRecord]]:
     """Each party's simulated tracker of the default scenario: about `STATES` states of
-    `FED_S`, the scenario starting at `epoch_ns`, named as the party's source."""
+    `FED_S`, the scenario starting at `epoch_ns`."""
     scenario = load_scenario(default_scenario_path())
-    trajectories = simulate_scenario(scenario)
-    rng = np.random.default_rng(1)
+    trackers = simulate_trackers(scenario, simulate_scenario(scenario), PARTIES, seed=1)
     tracks = {}
-    for party in PARTIES:
-        estimates = [
-            e
-            for e in simulate_party(scenario, trajectories, party, rng)
-            if FED_S[0] <= e.time_s <= FED_S[1]
-        ]
-        tracker = SimulatedSource(party, estimates[:: len(estimates) // STATES], epoch_ns)
+    for party, estimates in trackers.items():
+        fed = [e for e in estimates if FED_S[0] <= e.time_s <= FED_S[1]]
+        tracker = SimulatedSource(party, fed[:: len(fed) // STATES], epoch_ns)
         tracks[party] = [due.record for due in tracker.due(epoch_ns + 3600 * NS_PER_S)]
     return tracks
 
@@ -136,7 +125,7 @@ async def feed_with_pytak(up: RunningUp, source: Source, records: Sequence[Sourc
     _, writer = await asyncio.wait_for(pytak.protocol_factory(config["tak"]), PATIENCE_S)
     sender = pytak.TXWorker(asyncio.Queue(), config["tak"], writer)
     for record in records:
-        await sender.send_data(record_event(record))
+        await sender.send_data(record_cot(record))
     writer.close()
     await writer.wait_closed()
 

@@ -2,12 +2,13 @@
 
 `record()` and `vector()` give the JSON objects (UDL's names and units: km, km/s,
 km^2...) with any field changed or, with `DROP`, removed; `body()` the bytes of a
-``createBulk`` array.
+``createBulk`` array; `sdk_params()` a record as a udl-sdk user passes it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 import numpy as np
@@ -71,3 +72,16 @@ def record(**changes: Any) -> dict[str, Any]:
 def body(*records: Any) -> bytes:
     """The bytes of a createBulk array of `records` (one default record if none)."""
     return json.dumps(list(records) if records else [record()]).encode()
+
+
+def sdk_params(track: dict[str, Any]) -> dict[str, Any]:
+    """A MissileTrack (UDL's JSON names) as udl-sdk's parameters: snake_case names, which
+    udl-sdk turns back into UDL's (``trkQual`` is ``trk_qual``)."""
+
+    def snake(name: str) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+    return {
+        snake(key): [sdk_params(v) for v in value] if key == "vectors" else value
+        for key, value in track.items()
+    }

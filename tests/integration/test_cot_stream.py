@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.cot_events import missile_event, other_event
-from warnlink.counters import Counters
+from tests.watched import WatchedCounters
 from warnlink.errors import IngestError
 from warnlink.interop.cot import CotEvent
 from warnlink.model.record import DataMode, SourceRecord
@@ -40,25 +40,6 @@ with warnings.catch_warnings():
 PATIENCE_S = 10.0  # a guard against a hang: everything here happens at once
 PARTY = "JPN"
 SOURCES = {"operator": "tak-a", "relay": "tak-b"}  # the node's certificate: receive only
-
-
-class WatchedCounters(Counters):
-    """Counters a test can wait on."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._changed = asyncio.Event()
-
-    def inc(self, key: str, by: int = 1) -> None:
-        super().inc(key, by)
-        self._changed.set()
-
-    async def wait_for(self, key: str, value: int) -> None:
-        """Until counter `key` reaches `value` (within patience)."""
-        async with asyncio.timeout(PATIENCE_S):
-            while self.get(key) < value:
-                self._changed.clear()
-                await self._changed.wait()
 
 
 class MemorySink:

@@ -153,6 +153,32 @@ def test_a_track_that_falls_silent_before_its_predicted_impact_is_reported_lost(
     assert reporter.on_time(ipp.impact_time + NS_PER_S) == []  # never claimed impacted
 
 
+def test_a_track_reported_lost_that_is_seen_again_is_flying_again(
+    estimates: dict[str, list[TrackEstimate]],
+) -> None:
+    """A source back from an outage, or catching up from old states faster than the
+    node ticks: its next estimates bring the track back, never left lost."""
+    first, late, next_, *_, later = [e for e in estimates["ROK"] if e.phase != "boost"][:30]
+    lost_after_s = (late.time_s + next_.time_s) / 2 - first.time_s
+    reporter = TrackReporter(track_number=1, epoch_ns=0, lost_after_s=lost_after_s)
+    reporter.on_estimate(first)
+    (lost,) = reporter.on_time(now := round((first.time_s + lost_after_s) * NS_PER_S))
+    assert lost == EventStatus(trk_id=1, epoch=now, status=Status.LOST)
+    # Older than the lost word: flying again as of that word, which it must not predate.
+    (again, *_) = reporter.on_estimate(late)
+    assert again == EventStatus(trk_id=1, epoch=now, status=Status.FLYING)
+    assert not any(isinstance(p, EventStatus) for p in reporter.on_estimate(next_))
+    (lost,) = reporter.on_time(now := round((next_.time_s + lost_after_s) * NS_PER_S))
+    assert isinstance(lost, EventStatus)
+    assert lost.status is Status.LOST
+    assert not any(isinstance(p, EventStatus) for p in reporter.on_estimate(next_))  # not newer
+    assert later.time_s * NS_PER_S > now
+    (again, *_) = reporter.on_estimate(later)  # newer than the lost word: as of itself
+    assert again == EventStatus(
+        trk_id=1, epoch=round(later.time_s * NS_PER_S), status=Status.FLYING
+    )
+
+
 def _records(estimates: list[TrackEstimate], **kw: object) -> list[SourceRecord]:
     records = [record_of(e, T_EPOCH) for e in estimates]
     return [msgspec.structs.replace(r, **kw) for r in records] if kw else records

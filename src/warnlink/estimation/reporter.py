@@ -17,7 +17,10 @@ For each estimate of its national tracker, an originator reports:
 - an event status: flying with the first report; lost when no estimate came for
   `lost_after_s` (the tracker's coast time: the track was deleted) before the predicted
   impact time, or with no prediction at all; impacted once the predicted impact time has
-  passed with the track held until then (its last estimate within `lost_after_s` of it).
+  passed with the track held until then (its last estimate within `lost_after_s` of it);
+  flying again when a track reported lost gets a newer estimate (its source came back
+  from an outage, or was catching up from older states), at the lost word's event time
+  at the earliest, since a picture keeps the latest status by event time.
 
 A national system may send its own launch point and time, and its own impact
 prediction, with a record (`model.record.SourceRecord.launch`, `.impact`). Those are
@@ -128,6 +131,8 @@ class TrackReporter:
     _last_estimate_s: float | None = None
     _impact: ImpactPrediction | None = None
     _status: Status | None = None
+    #: Event time of the last LOST status sent (None: none).
+    _lost_ns: int | None = None
     _launch_estimate: LaunchEstimate | None = None
     _launch_sensor: str | None = None
     _range_class: RangeClass | None = None
@@ -159,6 +164,7 @@ class TrackReporter:
             out.extend(self._national_impact_prediction(record.impact, estimate))
         if record.lost and self._status is Status.FLYING:
             self._status = Status.LOST
+            self._lost_ns = record.epoch_ns
             out.append(
                 EventStatus(trk_id=self.track_number, epoch=record.epoch_ns, status=Status.LOST)
             )
@@ -186,13 +192,14 @@ class TrackReporter:
                 prediction from the estimate (False: the source gave its own).
         """
         out: list[Payload] = []
+        epoch_ns = self._ns(estimate.time_s)
         if self._status is None:
             self._status = Status.FLYING
-            out.append(
-                EventStatus(
-                    trk_id=self.track_number, epoch=self._ns(estimate.time_s), status=Status.FLYING
-                )
-            )
+            out.append(EventStatus(trk_id=self.track_number, epoch=epoch_ns, status=Status.FLYING))
+        elif self._status is Status.LOST and self._newer(estimate.time_s):
+            self._status = Status.FLYING
+            again_ns = epoch_ns if self._lost_ns is None else max(epoch_ns, self._lost_ns)
+            out.append(EventStatus(trk_id=self.track_number, epoch=again_ns, status=Status.FLYING))
         self._last_estimate_s = estimate.time_s
         phase = Phase(estimate.phase)
         cov = pack_covariance(estimate.cov) if share_cov else None
@@ -205,6 +212,9 @@ class TrackReporter:
         if due and derive_impact:
             out.extend(self._impact_prediction(estimate, derive_launch=derive_launch))
         return out
+
+    def _newer(self, time_s: float) -> bool:
+        return self._last_estimate_s is None or time_s > self._last_estimate_s
 
     def on_time(self, now_ns: int) -> list[Payload]:
         """Status changes that the passing of time alone brings."""
@@ -221,6 +231,7 @@ class TrackReporter:
         if now_ns < deleted_ns:
             return []
         self._status = Status.LOST
+        self._lost_ns = deleted_ns
         return [EventStatus(trk_id=self.track_number, epoch=deleted_ns, status=Status.LOST)]
 
     def _track_report(

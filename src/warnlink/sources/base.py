@@ -118,6 +118,8 @@ class RecordSink(Protocol):
     all or nothing: if any record is refused, none is taken (the source corrects and
     sends the batch again; the accepted part would otherwise be applied twice, or the
     source could not tell which). An accepted batch is durable when `take` returns.
+    The sink counts what it refuses (``ingest_rejected.<reason>``); a port counts only
+    the refusals it makes itself, so that each is counted once.
     """
 
     async def take(self, source: str, records: Sequence[SourceRecord]) -> IngestAnswer:

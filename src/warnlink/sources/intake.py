@@ -217,7 +217,6 @@ class Intake:
                     waking = asyncio.create_task(self._wake.wait())
                     await asyncio.wait([waking, stopping], return_when=asyncio.FIRST_COMPLETED)
                     waking.cancel()
-                await asyncio.sleep(0)  # let requests in between batches
         finally:
             stopping.cancel()
 
@@ -255,6 +254,9 @@ class Intake:
                     done.append(entry.seq)
                     if not queue:
                         del self._queues[source]
+                    # Let requests in between records: applying one costs the node
+                    # milliseconds, a batch of them would hold every port's answers.
+                    await asyncio.sleep(0)
         finally:
             if done:
                 self.journal.mark_done(done)

@@ -40,6 +40,10 @@ batch's records stably sorted by epoch):
   swapped (the same ellipse);
 - ``source`` is the authenticated source the node names, never UDL's ``source`` field;
   ``party`` is the node's; ``dataMode`` travels as the record's data mode.
+
+What the sink refuses of the records (``stale``, ``future``, ``mode_changed``...) is
+answered in the body's terms: the MissileTrack's index and its UDL field
+(``[1].vectors[0].epoch``), not the record's place in the epoch-ordered batch.
 """
 
 from __future__ import annotations
@@ -105,25 +109,65 @@ def parse_batch(
         The records made from the MissileTrack records that passed, in epoch order, and
         the refusals. A batch with any refusal is refused whole (`ingest_udl` does).
     """
+    parsed = _parse(body, party, source)
+    return [record for record, _ in parsed.records], parsed.refused
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """Where in a createBulk body a record came from: its MissileTrack and its vector."""
+
+    index: int
+    vector: int
+
+
+@dataclass
+class _Parsed:
+    records: list[tuple[SourceRecord, _Origin]] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def _parse(body: bytes, party: str, source: str) -> _Parsed:
     if len(body) > MAX_BODY_BYTES:
-        return [], [whole("too_large", f"{len(body)} bytes; the limit is {MAX_BODY_BYTES}")]
+        return _Parsed(
+            refused=[whole("too_large", f"{len(body)} bytes; the limit is {MAX_BODY_BYTES}")]
+        )
     tracks, refused = decode_batch(body)
     if any(r.index is None for r in refused):
-        return [], refused
+        return _Parsed(refused=refused)
     if not tracks and not refused:
-        return [], [whole("shape", "an empty batch: send at least one record")]
+        return _Parsed(refused=[whole("shape", "an empty batch: send at least one record")])
     vectors = sum(len(t.vectors) for t in tracks.values())
     if vectors > MAX_RECORDS:
-        return [], [whole("too_many", f"{vectors} state vectors; the limit is {MAX_RECORDS}")]
+        message = f"{vectors} state vectors; the limit is {MAX_RECORDS}"
+        return _Parsed(refused=[whole("too_many", message)])
     reads = [_Read.of(index, track) for index, track in tracks.items()]
     rows = [row for read in reads if not read.refused for row in read.rows]
     batch = _Batch.of(rows)
     refused += [r for read in reads for r in read.refused] + batch.refused
     bad = {r.index for r in refused}
     records = batch.records([read for read in reads if read.index not in bad], party, source)
-    records.sort(key=lambda r: r.epoch_ns)
+    records.sort(key=lambda taken: taken[0].epoch_ns)
     refused.sort(key=lambda r: (r.index or 0, r.field))
-    return records, refused
+    return _Parsed(records, refused)
+
+
+#: The UDL field of a record a sink's refusal names, by reason (others: the vector).
+_SINK_FIELDS: Final = {
+    "stale": "vectors[{vector}].epoch",
+    "future": "vectors[{vector}].epoch",
+    "mode_changed": "dataMode",
+}
+
+
+def _in_udl_terms(refusal: Refusal, records: Sequence[tuple[SourceRecord, _Origin]]) -> Refusal:
+    """A sink's refusal of a record (its place in the epoch-ordered batch the sink was
+    given), as the source sent it: its MissileTrack's index and UDL field."""
+    if refusal.index is None or refusal.field:
+        return refusal
+    origin = records[refusal.index][1]
+    name = _SINK_FIELDS.get(refusal.reason, "vectors[{vector}]").format(vector=origin.vector)
+    return Refusal(origin.index, f"[{origin.index}].{name}", refusal.reason, refusal.message)
 
 
 async def ingest_udl(
@@ -136,25 +180,33 @@ async def ingest_udl(
 ) -> tuple[int, dict[str, object]]:
     """Parse a ``createBulk`` body and, when nothing was refused, give it to `sink`.
 
-    Serves HTTP (`web.ingest`) and NATS alike. What the body is refused for is counted
-    as ``ingest_rejected.<reason>`` in `counters`; what the sink refuses, the sink counts
-    (`sources.intake.Intake` does, for every port alike), so nothing is counted twice.
+    Serves HTTP (`web.ingest`) and NATS alike. The sink's refusals are answered in the
+    body's terms (the MissileTrack's index, a UDL field). What the body is refused for
+    is counted as ``ingest_rejected.<reason>`` in `counters`, as is a refusal the sink
+    raises; what the sink answers refused, the sink counts (`sources.intake.Intake`
+    does, for every port alike), so nothing is counted twice.
 
     Returns:
         The HTTP status (`status_for`) and the answer (`IngestAnswer.as_json`).
     """
-    records, refused = parse_batch(body, party=party, source=source)
-    if refused:
-        answer = IngestAnswer(refused=tuple(refused))
-        if counters is not None:
-            count_refusals(counters, answer.refused)
+    parsed = _parse(body, party, source)
+    if parsed.refused:
+        answer = IngestAnswer(refused=tuple(parsed.refused))
+        uncounted = answer.refused
     else:
         try:
-            answer = await sink.take(source, records)
+            taken = await sink.take(source, [record for record, _ in parsed.records])
+            uncounted = ()
         except IngestError as exc:
-            answer = IngestAnswer(refused=(Refusal.of(exc),))
-            if counters is not None:
-                count_refusals(counters, answer.refused)
+            taken = IngestAnswer(refused=(Refusal.of(exc),))
+            uncounted = taken.refused
+        answer = IngestAnswer(
+            taken.accepted,
+            taken.duplicates,
+            tuple(_in_udl_terms(r, parsed.records) for r in taken.refused),
+        )
+    if counters is not None:
+        count_refusals(counters, uncounted)
     return status_for(answer.refused), answer.as_json()
 
 
@@ -400,8 +452,11 @@ class _Batch:
             message = f"in ECEF, m and s units: {finding.message}"
             self.refuse(int(ks[finding.row]), "cov", finding.reason, message)
 
-    def records(self, reads: Sequence[_Read], party: str, source: str) -> list[SourceRecord]:
-        """The records of the MissileTrack records in `reads` (those that passed)."""
+    def records(
+        self, reads: Sequence[_Read], party: str, source: str
+    ) -> list[tuple[SourceRecord, _Origin]]:
+        """The records of the MissileTrack records in `reads` (those that passed), each
+        with where it came from."""
         rows_of: dict[int, list[int]] = {}
         for k, row in enumerate(self.rows):
             rows_of.setdefault(row.index, []).append(k)
@@ -431,22 +486,21 @@ class _Batch:
                     quality = t.trk_qual
                 else:
                     quality = quality_from_sigma(float(sigma_m[m])) if self.has_cov[k] else 0
-                out.append(
-                    SourceRecord(
-                        source=source,
-                        party=party,
-                        track_id=t.track_id,
-                        epoch_ns=self.rows[k].epoch_ns,
-                        data_mode=t.data_mode,
-                        pos_ecef_m=(values[m][0], values[m][1], values[m][2]),
-                        vel_ecef_mps=(values[m][3], values[m][4], values[m][5]),
-                        phase=phase,
-                        quality=quality,
-                        cov=tuple(packed[m]) if self.has_cov[k] else None,
-                        sensor=self.rows[k].sensor,
-                        launch=read.launch if latest else None,
-                        impact=read.impact if latest else None,
-                        lost=latest and lost,
-                    )
+                record = SourceRecord(
+                    source=source,
+                    party=party,
+                    track_id=t.track_id,
+                    epoch_ns=self.rows[k].epoch_ns,
+                    data_mode=t.data_mode,
+                    pos_ecef_m=(values[m][0], values[m][1], values[m][2]),
+                    vel_ecef_mps=(values[m][3], values[m][4], values[m][5]),
+                    phase=phase,
+                    quality=quality,
+                    cov=tuple(packed[m]) if self.has_cov[k] else None,
+                    sensor=self.rows[k].sensor,
+                    launch=read.launch if latest else None,
+                    impact=read.impact if latest else None,
+                    lost=latest and lost,
                 )
+                out.append((record, _Origin(read.index, self.rows[k].wire)))
         return out

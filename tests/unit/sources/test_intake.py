@@ -3,6 +3,8 @@ repeats, fairness between sources, and nothing stopping the port."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from pathlib import Path
 
 import msgspec
@@ -111,6 +113,24 @@ async def test_a_flooding_source_is_refused_and_another_keeps_flowing() -> None:
     assert (await intake.take("quiet", [record("Q", 0, source="quiet")])).accepted == 1
     await intake._hand_over()  # one batch: the quiet source is served in it
     assert ("quiet", "Q") in {(r.source, r.track_id) for r, _ in node.ingested}
+
+
+async def test_what_else_the_node_does_runs_between_any_two_records_handed_over() -> None:
+    """A source's answer (a request) waits for one record to be applied, not a batch."""
+    intake, node, _ = _intake()
+    assert (await intake.take("src-a", [record("T", i / 100) for i in range(250)])).accepted == 250
+    stop = asyncio.Event()
+    running = asyncio.create_task(intake.run(stop))
+    seen: list[int] = []
+    for _ in range(10_000):  # bounded: far more turns than records
+        await asyncio.sleep(0)  # another coroutine of the node's loop, as a request is
+        seen.append(len(node.ingested))
+        if seen[-1] == 250:
+            break
+    stop.set()
+    await running
+    assert seen[-1] == 250
+    assert max(b - a for a, b in itertools.pairwise(seen)) <= 1
 
 
 async def test_a_failing_store_hands_the_record_over_again_and_a_failing_core_is_counted() -> None:

@@ -8,6 +8,7 @@ import msgspec
 import numpy as np
 import pytest
 
+from tests.conformance.source_suite import RecordingNode
 from tests.udl_records import (
     COV21_KM,
     DROP,
@@ -27,10 +28,12 @@ from warnlink.geo.wgs84 import lla_to_ecef
 from warnlink.model.covariance import unpack_covariance
 from warnlink.model.payloads import Phase
 from warnlink.model.record import DataMode, SourceRecord
-from warnlink.model.time import NS_PER_S
+from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.model.track_estimate import quality_from_sigma
 from warnlink.sources import frames
 from warnlink.sources.base import IngestAnswer, Refusal
+from warnlink.sources.intake import Intake
+from warnlink.sources.journal import MemoryJournal
 from warnlink.sources.udl import ingest_udl, parse_batch, status_for
 
 PARTY, SOURCE = "ROK", "rok-c2"
@@ -286,6 +289,44 @@ async def test_the_sinks_refusals_are_answered_and_left_for_the_sink_to_count() 
     status, answer = await ingest_udl(flooded, SOURCE, PARTY, body(), counters=counters)
     assert status == 429
     assert counters.get("ingest_rejected.flood") == 1
+
+
+async def test_with_the_nodes_intake_each_refusal_is_counted_once() -> None:
+    counters = Counters()
+    clock = ManualClock(EPOCH_NS + 3600 * NS_PER_S)  # the record is an hour old
+    intake = Intake(
+        PARTY, MemoryJournal(), RecordingNode(), clock, window_s=300.0, counters=counters
+    )
+    status, answer = await ingest_udl(intake, SOURCE, PARTY, body(), counters=counters)
+    assert (status, [r["reason"] for r in answer["refused"]]) == (400, ["stale"])  # type: ignore[index]
+    assert counters.as_dict() == {"ingest_rejected.stale": 1}
+
+
+async def test_the_sinks_refusals_name_the_missile_track_and_field_the_source_sent() -> None:
+    """The sink sees the records in epoch order; the source is told of its own records."""
+    later, earlier = "2026-11-24T00:10:06Z", "2026-11-24T00:10:04Z"
+    data = body(
+        record(trackId="A", vectors=[vector(epoch=later), vector(epoch=earlier)]),
+        record(trackId="B", vectors=[vector(epoch="2026-11-24T00:10:05Z")]),
+    )
+    sink = _Sink(
+        IngestAnswer(
+            refused=(
+                Refusal(0, "", "stale", "A's earlier state"),
+                Refusal(1, "", "mode_changed", "B"),
+                Refusal(2, "", "party", "A's later state"),
+            )
+        )
+    )
+    status, answer = await ingest_udl(sink, SOURCE, PARTY, data)
+    [(_, given)] = sink.batches
+    assert [r.track_id for r in given] == ["A", "B", "A"]  # A's earlier state first
+    assert status == 400
+    assert [(r["index"], r["field"], r["reason"]) for r in answer["refused"]] == [  # type: ignore[attr-defined]
+        (0, "[0].vectors[1].epoch", "stale"),
+        (1, "[1].dataMode", "mode_changed"),
+        (0, "[0].vectors[0]", "party"),
+    ]
 
 
 @pytest.mark.parametrize(

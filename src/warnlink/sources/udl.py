@@ -48,6 +48,7 @@ answered in the body's terms: the MissileTrack's index and its UDL field
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -186,10 +187,17 @@ async def ingest_udl(
     raises; what the sink answers refused, the sink counts (`sources.intake.Intake`
     does, for every port alike), so nothing is counted twice.
 
+    A body of more than `THREAD_PARSE_BYTES` is parsed in a worker thread, so that a
+    large batch does not hold the node's event loop (its other sources, its display)
+    for the half second its parsing takes.
+
     Returns:
         The HTTP status (`status_for`) and the answer (`IngestAnswer.as_json`).
     """
-    parsed = _parse(body, party, source)
+    if len(body) > THREAD_PARSE_BYTES:
+        parsed = await asyncio.to_thread(_parse, body, party, source)
+    else:
+        parsed = _parse(body, party, source)
     if parsed.refused:
         answer = IngestAnswer(refused=tuple(parsed.refused))
         uncounted = answer.refused
@@ -208,6 +216,10 @@ async def ingest_udl(
     if counters is not None:
         count_refusals(counters, uncounted)
     return status_for(answer.refused), answer.as_json()
+
+
+#: Bodies larger than this are parsed off the event loop (about 250 records).
+THREAD_PARSE_BYTES: Final = 64 * 1024
 
 
 def count_refusals(counters: Counters, refused: Sequence[Refusal]) -> None:

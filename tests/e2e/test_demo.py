@@ -1,4 +1,4 @@
-"""The whole embedded demo, in process: every party served, three relay outcomes, no leaks."""
+"""The whole embedded demo, in process: every party served, the relay's outcomes, no leaks."""
 
 from __future__ import annotations
 
@@ -33,14 +33,15 @@ def test_every_party_receives_the_other_two(summary: dict[str, Any]) -> None:
 def test_rok_and_jpn_reach_each_other_only_through_the_relay(summary: dict[str, Any]) -> None:
     assert set(summary["parties"]["JPN"]["received_via"]["ROK"]) == {"USA"}
     assert set(summary["parties"]["ROK"]["received_via"]["JPN"]) == {"USA"}
-    assert set(summary["parties"]["USA"]["received_via"]["ROK"]) == {"ROK", "USA"}
+    assert set(summary["parties"]["USA"]["received_via"]["ROK"]) == {"ROK"}  # direct
 
 
-def test_three_relay_outcomes_and_no_leaks(summary: dict[str, Any]) -> None:
+def test_relay_outcomes_and_no_leaks(summary: dict[str, Any]) -> None:
     relay = summary["relay"]
     assert relay["forwarded"] > 0
     assert relay["redacted"] > 0
-    assert relay["refused"] > 0
+    # It sees only what is routed through it, to recipients released it.
+    assert relay["refused"] == 0
     assert relay["rejected"] == 0
     assert relay["audit"]["USA"]["chain_ok"]
     assert summary["leaks"] == 0

@@ -46,7 +46,8 @@ async def test_the_demo_over_nats_matches_the_embedded_one() -> None:
     assert_same_outcome(summary, embedded)
     assert summary["relay"]["forwarded"] > 0
     assert summary["relay"]["redacted"] > 0
-    assert summary["relay"]["refused"] > 0
+    # The relay sees only what is routed through it, to recipients released it.
+    assert summary["relay"]["refused"] == 0
     for party, seen in summary["parties"].items():
         assert all(count > 0 for count in seen["received_from"].values()), party
 

@@ -20,7 +20,7 @@ def test_trilateral_shape() -> None:
 
 def test_routes_go_through_the_relay_only_where_there_is_no_link() -> None:
     fed = trilateral()
-    assert dict(fed.routes("ROK")) == {"USA": "USA", "JPN": "USA"}
+    assert dict(fed.routes("ROK")) == {"USA": None, "JPN": "USA"}
     assert dict(fed.routes("USA")) == {"ROK": None, "JPN": None}
 
 
@@ -108,7 +108,7 @@ def test_fourth_party_needs_no_code_change() -> None:
         '\n[[release]]\noriginator = "AUS"\nkinds = ["launch_report"]\nto = ["ROK", "JPN", "USA"]\n'
     )
     fed = parse_federation(text)
-    assert dict(fed.routes("AUS")) == {"USA": "USA", "ROK": "USA", "JPN": "USA"}
+    assert dict(fed.routes("AUS")) == {"USA": None, "ROK": "USA", "JPN": "USA"}
     assert fed.reach("USA") == ("AUS", "JPN", "ROK", "USA")
 
 
@@ -123,11 +123,32 @@ def test_freshness_window_defaults_to_300_s_and_can_be_set() -> None:
     assert parse_federation(_with_window("2.5")).freshness_window_s == 2.5
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
-def test_freshness_window_must_be_positive(value: str) -> None:
+# 1e20 overflowed the replay store's integer times and killed every consumer, 1e308
+# raised a traceback, 1e-12 refused every message (issue 17, finding 5).
+@pytest.mark.parametrize(
+    "value", ["0", "-5", "nan", "inf", "1e20", "1e308", "1e-12", "0.5", "86401"]
+)
+def test_freshness_window_must_be_one_second_to_one_day(value: str) -> None:
     text = _with_window(value)
     err = _error(text)
     assert err.key == "federation.freshness_window_s"
     assert err.line is not None
     assert text.splitlines()[err.line - 1] == f"freshness_window_s = {value}"
-    assert "must be a positive number of seconds" in str(err)
+    assert "must be 1 to 86400 seconds" in str(err)
+
+
+@pytest.mark.parametrize("value", ["1", "86400"])
+def test_freshness_window_bounds_are_inclusive(value: str) -> None:
+    assert parse_federation(_with_window(value)).freshness_window_s == float(value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('name = "trilateral"', f'name = "{"x" * 129}"', "federation.name"),
+        ('name = "Japan"', 'name = ""', "parties[...].name"),
+    ],
+)
+def test_names_are_bounded(old: str, new: str, key: str) -> None:
+    err = _error(TRILATERAL.read_text().replace(old, new))
+    assert err.key == key

@@ -117,7 +117,8 @@ async def test_rok_track_reaches_jpn_only_through_the_relay_without_sensor(fed: 
     assert next(iter(usa_event.contributions.values())).track.sensor == "ROK-R1"  # type: ignore[union-attr]
     counters = fed.nodes["USA"].counters
     assert counters.get("relay.redacted") == 1
-    assert counters.get("relay.forwarded") == 1
+    assert counters.get("relay.forwarded") == 0  # USA hosts the relay, and is sent directly
+    assert counters.get("path.ROK.ROK") == 1
 
 
 async def test_jpn_tracks_are_refused_for_rok(fed: Federated) -> None:
@@ -127,9 +128,10 @@ async def test_jpn_tracks_are_refused_for_rok(fed: Federated) -> None:
     assert fed.nodes["ROK"].picture.received_from["JPN"] == 1  # the impact prediction only
     assert fed.nodes["USA"].picture.received_from["JPN"] == 2
     relay_log = list(fed.nodes["USA"].relay.audit)  # type: ignore[union-attr]
-    refused = [e for e in relay_log if e.outcome == "refused"]
-    assert [(e.recipient, e.kind, e.reason) for e in refused] == [
-        ("ROK", "track_report", "not_released")
+    # The track goes to USA directly: the relay, which passes on to ROK only, never
+    # sees it; the impact prediction passes through it for ROK.
+    assert [(e.recipient, e.kind, e.outcome) for e in relay_log] == [
+        ("ROK", "impact_prediction", "forwarded")
     ]
     assert first_broken(relay_log) is None
 
@@ -350,7 +352,7 @@ async def test_relay_drops_a_redelivery_and_audits_replays(fed: Federated) -> No
     usa = fed.nodes["USA"]
     assert usa.counters.get("relay.duplicate") == 1
     assert usa.counters.get("relay.rejected.replay") == 2
-    assert usa.counters.get("relay.forwarded") == 2  # to USA's node and JPN, once
+    assert usa.counters.get("relay.forwarded") == 1  # to JPN, once
     rejected = [e for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]
     assert [(e.msg_id, e.reason) for e in rejected] == [
         (reused.msg_id, "seq_reused"),

@@ -151,6 +151,7 @@ def _validate(args: argparse.Namespace) -> int:
             raise ConfigError("validate launches needs the CSV table's path")
         return _validate_launches(args.path, as_json=args.json)
     from warnlink.sharing.federation import load_federation
+    from warnlink.sharing.routing import rule_routes
 
     federation = load_federation(args.target)
     routes: dict[str, Any] = {
@@ -159,6 +160,9 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"{args.target}: federation {federation.name!r} is valid")
     for party, reach in routes.items():
         print(f"  {party} reaches " + ", ".join(f"{r} ({how})" for r, how in reach.items()))
+        for recipient, ways in sorted(rule_routes(federation, party).items()):
+            for way, kinds in ways.items():
+                print(f"    {party} -> {recipient} {way}: {', '.join(kinds)}")
     return 0
 
 

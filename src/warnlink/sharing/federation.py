@@ -5,7 +5,8 @@ Read from TOML (see ``scenarios/trilateral.toml``)::
     [federation]
     name = "trilateral"
     classification = "UNCLASSIFIED"
-    freshness_window_s = 300         # optional: replay window, seconds either side of now
+    freshness_window_s = 300         # optional: replay window, seconds either side of
+                                     # now, 1 s to 1 day
 
     [parties.ROK]
     name = "Republic of Korea"
@@ -22,11 +23,15 @@ Read from TOML (see ``scenarios/trilateral.toml``)::
     kinds = ["launch_report", "track_report"]
     to = ["USA", "JPN"]
     withhold = { JPN = ["sensor"] }  # fields withheld per recipient
+    transit = []                     # relays trusted to pass on what their host may not see
 
-A message kind an originator names in no rule goes to nobody. Heartbeats are
-link-local (each gateway tells its link peers it is alive) and are not subject to
-release rules. Every error names the file, the key and, where it can be found, the
-line.
+How each message travels is `sharing.routing`'s: a direct link where there is one,
+otherwise one relay linked to both ends whose host is released the message, or which
+the rule names in ``transit``. A rule releasing to a party no route can reach is
+refused, as are numbers out of their bounds. A message kind an originator names in
+no rule goes to nobody. Heartbeats are link-local (each gateway tells its link peers
+it is alive) and are not subject to release rules. Every error names the file, the
+key and, where it can be found, the line.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import msgspec
 
 from warnlink.errors import ConfigError
 from warnlink.model import PAYLOAD_TYPES, SecurityLabel
+from warnlink.sharing import routing
 from warnlink.tomlkeys import locate_key
 
 _Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")]
@@ -50,17 +56,22 @@ RELEASABLE_KINDS: tuple[str, ...] = tuple(k for k in PAYLOAD_TYPES if k != "hear
 
 
 DEFAULT_FRESHNESS_WINDOW_S: Final = 300.0
+#: Bounds of the freshness window: under a second, ordinary clock skew and queueing
+#: refuse every message; beyond a day, the replay store keeps a day of ids and the
+#: window stops meaning fresh (and a huge one overflows the store's integer times).
+FRESHNESS_WINDOW_BOUNDS_S: Final = (1.0, 86_400.0)
+_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
 class _FederationHeader(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: _Name
     # Goes into every label: the label's own bounds, or no receiver could decode it.
     classification: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UNCLASSIFIED"
     freshness_window_s: float = DEFAULT_FRESHNESS_WINDOW_S
 
 
 class _PartyDoc(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: _Name
 
 
 class _LinkDoc(msgspec.Struct, forbid_unknown_fields=True):
@@ -77,6 +88,7 @@ class _RuleDoc(msgspec.Struct, forbid_unknown_fields=True):
     kinds: Annotated[list[str], msgspec.Meta(min_length=1)]
     to: Annotated[list[_Code], msgspec.Meta(min_length=1)]
     withhold: dict[str, list[str]] = {}
+    transit: list[_Code] = []
 
 
 class _FederationDoc(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,12 +120,15 @@ class ReleaseRule:
         kinds: message kinds the rule covers.
         to: recipients.
         withhold: recipient -> payload fields withheld from that recipient.
+        transit: relays trusted to pass these kinds on to recipients their host is
+            not released them for (`sharing.routing`).
     """
 
     originator: str
     kinds: frozenset[str]
     to: frozenset[str]
     withhold: Mapping[str, frozenset[str]]
+    transit: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,22 +161,20 @@ class Federation:
         return tuple(sorted({relay, *self.peers(relay)}))
 
     def routes(self, originator: str) -> Iterator[tuple[str, str | None]]:
-        """How an originator's messages reach each other party.
+        """How an originator's messages can reach each other party at best.
 
-        Yields (recipient, via): `via` None for a direct link to a party that hosts no
-        relay; otherwise the relay that delivers to the recipient. Each recipient is
-        yielded once, preferring a direct link. Parties with no route are not yielded.
+        Yields (recipient, via), sorted by recipient: `via` None for a direct link,
+        otherwise the first relay linked to both. A given message's route also
+        depends on its label (`routing.route`). Parties with no route are not yielded.
         """
-        seen: set[str] = set()
-        for peer in self.peers(originator):
-            if peer not in self.relays:
-                seen.add(peer)
-                yield peer, None
-        for relay in sorted(self.relays & set(self.peers(originator))):
-            for recipient in self.reach(relay):
-                if recipient not in seen and recipient != originator:
-                    seen.add(recipient)
-                    yield recipient, relay
+        for found in routing.reachable(self, originator):
+            yield found.recipient, found.via
+
+    def transit_for(self, originator: str, kind: str) -> frozenset[str]:
+        """The relays `originator`'s rules for `kind` trust to pass on its messages."""
+        return frozenset().union(
+            *(r.transit for r in self.rules if r.originator == originator and kind in r.kinds)
+        )
 
     def label_for(self, originator: str, kind: str) -> SecurityLabel:
         """The label the originator's standing rules give a message of `kind`.
@@ -243,9 +256,10 @@ class _Validator:
         if not doc.parties:
             raise self.fail("a federation needs at least two parties", "parties")
         window_s = doc.federation.freshness_window_s
-        if not (math.isfinite(window_s) and window_s > 0):
+        low, high = FRESHNESS_WINDOW_BOUNDS_S
+        if not (math.isfinite(window_s) and low <= window_s <= high):
             raise self.fail(
-                f"freshness_window_s must be a positive number of seconds, not {window_s}",
+                f"freshness_window_s must be {low:g} to {high:g} seconds, not {window_s}",
                 "federation.freshness_window_s",
             )
         links = tuple(self._link(i, lk) for i, lk in enumerate(doc.links))
@@ -263,7 +277,7 @@ class _Validator:
         for code in doc.parties:
             if code not in linked:
                 raise self.fail(f"party {code!r} has no link", f"parties.{code}")
-        return Federation(
+        federation = Federation(
             name=doc.federation.name,
             classification=doc.federation.classification,
             parties={code: p.name for code, p in doc.parties.items()},
@@ -272,6 +286,10 @@ class _Validator:
             rules=rules,
             freshness_window_s=window_s,
         )
+        stuck = next(routing.undeliverable(federation), None)
+        if stuck is not None:
+            raise self.fail(stuck.message(), f"release[{stuck.rule}].to")
+        return federation
 
     def _link(self, i: int, lk: _LinkDoc) -> Link:
         a, b = (self.party(p, f"links[{i}].parties") for p in lk.parties)
@@ -310,4 +328,9 @@ class _Validator:
                         f"{key}.withhold.{recipient}",
                     )
             withhold[recipient] = frozenset(fields)
-        return ReleaseRule(originator, frozenset(rule.kinds), to, withhold)
+        transit = frozenset(self.party(p, f"{key}.transit") for p in rule.transit)
+        hosts = {r.party for r in self.doc.relays}
+        if transit - hosts:
+            strangers = ", ".join(sorted(transit - hosts))
+            raise self.fail(f"transit names {strangers}, which hosts no relay", f"{key}.transit")
+        return ReleaseRule(originator, frozenset(rule.kinds), to, withhold, transit)

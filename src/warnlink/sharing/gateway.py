@@ -1,10 +1,12 @@
 """A party's gateway: labels and sends its own reports, receives what reaches it.
 
 Outbound, the originator's standing rules label each report; the gateway then
-routes it: to a link peer that hosts a relay, the labelled message goes to that
-relay once (the relay decides for everyone behind it, the peer included); to any
-other link peer, the gateway decides itself with the same release function and
-sends the peer only what is released to it. Heartbeats go to every link peer.
+routes it, recipient by recipient (`routing.route`): to a link peer, the gateway
+decides itself with the release function and sends the peer only what is released
+to it (also when the peer hosts a relay); to a recipient behind a relay, the
+labelled message goes to that relay once (the relay decides for the recipients
+routed through it). A recipient no route reaches is counted (``gateway.unroutable``)
+and logged. Heartbeats go to every link peer.
 
 Every envelope the gateway originates is signed with the party's key and numbered
 by a `replay.SeqAllocator`, so its seqs continue across restarts. Inbound, every
@@ -52,6 +54,7 @@ from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
 from warnlink.sharing.outbox import DEFAULT_RETAIN_S, Outbox
 from warnlink.sharing.replay import ReplayGuard, SeenStore, SeqAllocator, Verdict
+from warnlink.sharing.routing import Route, relays_between, route, routes
 from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox
 from warnlink.sharing.wire import publish_envelope, release
 from warnlink.transport import Bus, Delivery, Subscription
@@ -137,19 +140,31 @@ class Gateway:
         if not label.rel_to:
             self.counters.inc("gateway.unreleased")
             return envelope
-        data = encode(envelope)
+        found = []
+        for way in routes(self.federation, envelope):
+            if isinstance(way, Route):
+                found.append(way)
+                continue
+            self.counters.inc("gateway.unroutable")
+            log.warning("%s: no route for %s to %s", self.party, envelope.msg_id, way)
+        await self._dispatch(envelope, encode(envelope), found)
+        self.counters.inc(f"sent.{envelope.kind}")
+        return envelope
+
+    async def _dispatch(self, envelope: Envelope, data: bytes, found: list[Route]) -> None:
+        """Send `envelope` by each route: released directly, or to each relay once."""
         relays_used: set[str] = set()
-        for recipient, via in self.federation.routes(self.party):
-            if via is not None:
-                if via not in relays_used and label.releases_to(recipient):
-                    relays_used.add(via)
+        for way in found:
+            if way.via is not None:
+                if way.via not in relays_used:
+                    relays_used.add(way.via)
                     await publish_envelope(
-                        self.outbox, relay_inbox(via, self.party), envelope, data
+                        self.outbox, relay_inbox(way.via, self.party), envelope, data
                     )
                 continue
             decision = await release(
                 envelope,
-                recipient,
+                way.recipient,
                 decider=self.party,
                 content=data,
                 bus=self.outbox,
@@ -158,8 +173,6 @@ class Gateway:
                 keys=self.keys,
             )
             self.counters.inc(f"gateway.{decision.outcome.value}")
-        self.counters.inc(f"sent.{envelope.kind}")
-        return envelope
 
     async def send_to(self, payload: Payload, recipient: str) -> Envelope:
         """Send `payload` to `recipient` alone (a request, an answer), by its route."""
@@ -171,25 +184,36 @@ class Gateway:
         nothing matches); how many messages.
 
         What went straight to the requester is sent as it went (the product it was
-        given); what went through a relay is sent as the original, for the relay to
-        decide on again. The archive is read a page at a time and each part sent as it
-        fills, so a long range neither sits in memory nor holds the node's loop.
+        given), straight; what went through a relay is sent as the original, through
+        the same relay, for it to decide on again: each part goes one way, so a relay
+        sees again only what it carried. The parts are numbered across ways, the
+        last one marked. The archive is read a page at a time and each part sent as
+        it fills, so a long range neither sits in memory nor holds the node's loop.
         """
         asked = request.payload
         assert isinstance(asked, ResendRequest)
         requester = request.originator
-        part: list[bytes] = []
-        size = 0
+        parts: dict[str | None, list[bytes]] = {}
+        sizes: dict[str | None, int] = {}
         number = count = 0
-        async for data in self._sent_to(requester, asked.since, asked.until):
-            if part and size + len(data) > RESEND_PART_BYTES:
+        async for via, data in self._sent_to(requester, asked.since, asked.until):
+            part = parts.setdefault(via, [])
+            if part and sizes[via] + len(data) > RESEND_PART_BYTES:
                 number += 1
-                await self._send_part(request, part, number, last=False)
-                part, size = [], 0
+                await self._send_part(request, part, number, last=False, via=via)
+                part = parts[via] = []
+                sizes[via] = 0
             part.append(data)
-            size += len(data)
+            sizes[via] = sizes.get(via, 0) + len(data)
             count += 1
-        await self._send_part(request, part, number + 1, last=True)
+        ways = [via for via, part in parts.items() if part] or [
+            self._answer_way(request.originator)
+        ]
+        for i, via in enumerate(ways):
+            number += 1
+            await self._send_part(
+                request, parts.get(via, []), number, last=i == len(ways) - 1, via=via
+            )
         log.info(
             "%s sent %s again %d messages created in (%d, %d]: %s",
             self.party,
@@ -203,8 +227,20 @@ class Gateway:
         self.counters.inc("resend.messages", count)
         return count
 
+    def _answer_way(self, requester: str) -> str | None:
+        """How an answer carrying nothing goes: straight, or through the first relay."""
+        control = SecurityLabel(self.federation.classification, (requester,))
+        found = route(self.federation, self.party, "resend_request", control, requester)
+        return None if found is None else found.via
+
     async def _send_part(
-        self, request: Envelope, messages: list[bytes], number: int, *, last: bool
+        self,
+        request: Envelope,
+        messages: list[bytes],
+        number: int,
+        *,
+        last: bool,
+        via: str | None,
     ) -> None:
         answer = Resend(
             trk_id=0,
@@ -215,17 +251,25 @@ class Gateway:
             last=last,
             retained_since=self.outbox.retained_since,
         )
-        await self.send_to(answer, request.originator)
+        requester = request.originator
+        envelope = self._envelope(
+            answer, SecurityLabel(self.federation.classification, (requester,))
+        )
+        await self._dispatch(envelope, encode(envelope), [Route(requester, via)])
+        self.counters.inc(f"sent.{envelope.kind}")
 
-    async def _sent_to(self, requester: str, since: int, until: int) -> AsyncIterator[bytes]:
-        """What this party sent `requester` (directly, or through a relay that delivers
-        to it) created in (since, until], as kept in the archive, a page at a time."""
+    async def _sent_to(
+        self, requester: str, since: int, until: int
+    ) -> AsyncIterator[tuple[str | None, bytes]]:
+        """What this party sent `requester` created in (since, until], as kept in the
+        archive, a page at a time, each with the relay it went through (None: direct).
+        A message sent to a relay counts when its route to `requester` is that relay."""
         direct = node_inbox(requester, self.party)
-        subjects = [direct] + [
-            relay_inbox(relay, self.party)
-            for r, relay in self.federation.routes(self.party)
-            if r == requester and relay is not None
-        ]
+        relays = {
+            relay_inbox(r, self.party): r
+            for r in relays_between(self.federation, self.party, requester)
+        }
+        subjects = [direct, *relays]
         first = max(since, self.outbox.retained_since) - _ARCHIVE_SLACK_NS
         after_id = 0
         while page := self.outbox.retained(
@@ -237,13 +281,18 @@ class Gateway:
                     envelope = decode(entry.data)
                 except MessageError:
                     continue  # the archive only holds what this party encoded
-                if (
+                if not (
                     envelope.originator == self.party
                     and since < envelope.created <= until
                     and isinstance(envelope.payload, RESENDABLE)
-                    and (entry.subject == direct or envelope.label.releases_to(requester))
                 ):
-                    yield entry.data
+                    continue
+                if entry.subject == direct:
+                    yield None, entry.data
+                    continue
+                way = route(self.federation, self.party, envelope.kind, envelope.label, requester)
+                if way is not None and way.via == relays.get(entry.subject):
+                    yield way.via, entry.data
             await asyncio.sleep(0)  # let the node's other work in between pages
 
     def own_sent(self, since: int, until: int) -> Iterator[bytes]:

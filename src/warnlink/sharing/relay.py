@@ -3,9 +3,11 @@
 For each message an originator sends to it, the relay checks the message (it
 decodes, comes from the party named by the subject over a link the relay's party
 has, is issued by that party, and carries that party's valid signature), then
-is fresh and no replay (`replay.ReplayGuard`), then decides for every party it can
-deliver to (its own party and its link peers, the originator excepted): forward,
-redact or refuse, by the originator's label. What it sends on it countersigns; a
+is fresh and no replay (`replay.ReplayGuard`), then decides for every recipient
+whose route from the originator goes through this relay (`routing.passes_on`: the
+gateway sends the others directly or elsewhere): forward, redact or refuse, by the
+originator's label. A message routed through it to nobody is refused and audited
+(``not_routed``). What it sends on it countersigns; a
 redacted product it also signs as its issuer. Every decision, and every rejected
 message (a refused replay included, with its rule), is appended to the audit log
 with its reason before anything is sent. A message is marked seen once all its
@@ -14,11 +16,12 @@ products are published; a redelivery of one handled before is dropped
 
 An originator's `Resend` (its answer to a receiver's `ResendRequest`, case 6 of
 docs/reliability.md) is not forwarded as it is: the relay checks each message inside
-as it checked it the first time (issued and signed by that originator), decides again
-for the requester alone, and sends the requester its products in a `Resend` of its
-own issuing (``producer``: the relay; signed and countersigned). Each decision is
-audited as usual, the answer too (reason ``resend``). The messages inside are old by
-design, so they skip the replay rules; the answer carrying them does not.
+as it checked it the first time (issued and signed by that originator, and routed to
+the requester through this relay), decides again for the requester alone, and sends
+the requester its products in a `Resend` of its own issuing (``producer``: the relay;
+signed and countersigned). Each decision is audited as usual, the answer too (reason
+``resend``). The messages inside are old by design, so they skip the replay rules;
+the answer carrying them does not.
 
 Products go out through the relay's `outbox.Outbox` (its queue per outbound link): a
 product whose recipient's link is down is kept there, durably, and sent again by
@@ -45,6 +48,7 @@ from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.release import Decision, Outcome
 from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
+from warnlink.sharing.routing import passes_on, route
 from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import product_for, publish_envelope, record_of, release
 from warnlink.transport import Bus, Delivery, Subscription
@@ -127,9 +131,18 @@ class Relay:
             return decisions
         decisions = []
         forwarded: dict[str, tuple[Envelope, bytes]] = {}
-        for recipient in self.federation.reach(self.party):
-            if recipient == envelope.originator:
-                continue
+        recipients = passes_on(self.federation, self.party, envelope)
+        if not recipients:
+            self._reject(
+                delivery.subject,
+                delivery.data,
+                LabelError(
+                    f"{envelope.msg_id} is routed to nobody through relay {self.party}",
+                    rule="not_routed",
+                    msg_id=envelope.msg_id,
+                ),
+            )
+        for recipient in recipients:
             decision = await release(
                 envelope,
                 recipient,
@@ -183,6 +196,13 @@ class Relay:
                         msg_id=inner.msg_id,
                     )
                 check_signatures(inner, sender=envelope.originator, keyset=self.keys.keyset)
+                way = route(self.federation, inner.originator, inner.kind, inner.label, requester)
+                if way is None or way.via != self.party:
+                    raise LabelError(
+                        f"{inner.msg_id} is not routed to {requester} through {self.party}",
+                        rule="not_routed",
+                        msg_id=inner.msg_id,
+                    )
             except MessageError as exc:
                 self._reject(delivery.subject, data, exc)
                 continue

@@ -10,13 +10,17 @@ for a given seed.
 
 An observer reads every delivery to every party's inbox (a durable of its own on
 each party's inbox) and checks it against the
-originals with `LeakChecker`, independently of the relay's own decisions.
+originals with `LeakChecker`, independently of the relay's own decisions; it counts a
+report a party is delivered twice (``duplicate_deliveries``). It reads every relay's
+inbox too: a relay's host may have what is released to it, or what the originator
+trusts that relay to carry in transit (`sharing.routing`), and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import tempfile
 import time
@@ -34,7 +38,8 @@ from warnlink.geo.wgs84 import surface_distance_m
 from warnlink.interop.formats import export_format
 from warnlink.interop.outputs import write_party_outputs
 from warnlink.interop.projection import project_party
-from warnlink.model import ImpactPrediction, decode
+from warnlink.model import Envelope, ImpactPrediction, Resend, decode
+from warnlink.model.payloads import RESENDABLE
 from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.runtime import NodeRuntime
@@ -42,7 +47,8 @@ from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
 from warnlink.sharing.audit_proof import verify_lines, verify_log
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.leaks import Leak, LeakChecker
-from warnlink.sharing.subjects import node_inbox_filter, parse_inbox
+from warnlink.sharing.routing import CONTROL_KINDS
+from warnlink.sharing.subjects import node_inbox, node_inbox_filter, parse_inbox, relay_inbox_filter
 from warnlink.sim.scenario import (
     Scenario,
     default_scenario_path,
@@ -52,6 +58,8 @@ from warnlink.sim.scenario import (
 from warnlink.sim.trajectory import Trajectory, nearest_flight
 from warnlink.sources.simulation import SIMULATION_SOURCE, SimulatedSource, simulate_trackers
 from warnlink.transport import Bus, MemoryBus, Subscription
+
+log = logging.getLogger(__name__)
 
 #: Scenario time played after the last impact, so statuses and stragglers arrive.
 TAIL_S = 90.0
@@ -68,20 +76,44 @@ def default_federation_path() -> Path:
 
 
 class _Observer:
-    """Reads every inbox delivery and checks it for leaks."""
+    """Reads every inbox delivery and checks it for leaks and duplicates."""
 
-    def __init__(self, checker: LeakChecker) -> None:
+    def __init__(self, checker: LeakChecker, federation: Federation) -> None:
         self.checker = checker
+        self.federation = federation
         self.leaks: list[Leak] = []
         self.deliveries = 0
+        self.duplicates = 0
+        self._delivered: set[tuple[str, str]] = set()
 
     async def run(self, subscription: Subscription) -> None:
         async for delivery in subscription:
-            recipient, _ = parse_inbox(delivery.subject)
+            owner, sender = parse_inbox(delivery.subject)
             with contextlib.suppress(MessageError):
-                self.leaks += self.checker.check(recipient, decode(delivery.data))
-                self.deliveries += 1
+                envelope = decode(delivery.data)
+                if delivery.subject == node_inbox(owner, sender):
+                    self._delivered_to(owner, envelope)
+                else:
+                    self._at_relay(owner, envelope)
             await subscription.ack(delivery)
+
+    def _delivered_to(self, recipient: str, envelope: Envelope) -> None:
+        self.leaks += self.checker.check(recipient, envelope)
+        self.deliveries += 1
+        if isinstance(envelope.payload, RESENDABLE):
+            key = (recipient, envelope.derived_from or envelope.msg_id)
+            self.duplicates += key in self._delivered
+            self._delivered.add(key)
+
+    def _at_relay(self, relay: str, envelope: Envelope) -> None:
+        """A relay's host may see what is released to it or trusted to it in transit."""
+        inner = envelope.payload.messages if isinstance(envelope.payload, Resend) else ()
+        for data in inner:
+            self._at_relay(relay, decode(data))
+        if envelope.kind in CONTROL_KINDS:
+            return
+        if relay not in self.federation.transit_for(envelope.originator, envelope.kind):
+            self.leaks += self.checker.check(relay, envelope)
 
 
 async def run_demo(
@@ -224,12 +256,16 @@ async def _play(
         buses = dict.fromkeys(federation.parties, bus)
         wait_idle = bus.wait_idle
         close = bus.close
+    # Opened as they come, closed whatever happens: a failure half-way leaves no store open.
+    runtimes: dict[str, NodeRuntime] = {}
+    observer_inboxes: list[Subscription] = []
+    observer_tasks: list[asyncio.Task[None]] = []
     try:
         checker = LeakChecker()
         # Keys from the seed (demo only), so that a run, audit heads included, repeats.
         init_keys(folder / KEYS_DIR, federation.parties, demo_seed=seed)
-        runtimes = {
-            party: NodeRuntime.open(
+        for party in federation.parties:
+            runtimes[party] = NodeRuntime.open(
                 party,
                 federation,
                 buses[party],
@@ -239,14 +275,16 @@ async def _play(
                 on_original=checker.record_original,
                 zones=zones,
             )
-            for party in federation.parties
-        }
         nodes = {party: runtime.node for party, runtime in runtimes.items()}
-        observer = _Observer(checker)
-        observer_inboxes = [
-            await buses[p].subscribe(node_inbox_filter(p), durable=f"leak-observer-{p}")
-            for p in federation.parties
-        ]
+        observer = _Observer(checker, federation)
+        for p in federation.parties:
+            observer_inboxes.append(
+                await buses[p].subscribe(node_inbox_filter(p), durable=f"leak-observer-{p}")
+            )
+        for p in sorted(federation.relays):
+            observer_inboxes.append(
+                await buses[p].subscribe(relay_inbox_filter(p), durable=f"leak-observer-relay-{p}")
+            )
         observer_tasks = [asyncio.create_task(observer.run(inbox)) for inbox in observer_inboxes]
         for runtime in runtimes.values():
             await runtime.start()
@@ -277,20 +315,34 @@ async def _play(
             if speed is not None:  # paced: wall time catches up with scenario time
                 await asyncio.sleep(max(0.0, started_s + (second + 1) / speed - time.monotonic()))
 
-        for runtime in runtimes.values():
-            await runtime.stop()
-            node = runtime.node
+        for party in list(runtimes):
+            await runtimes.pop(party).stop()
             if out_dir is not None:
-                write_party_outputs(out_dir, node)
-        for inbox in observer_inboxes:
-            await inbox.close()
-        for task in observer_tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+                write_party_outputs(out_dir, nodes[party])
     finally:
+        await _close_all(runtimes, observer_inboxes, observer_tasks)
         await close()
-    return summarise(federation, scenario, trajectories, nodes, observer.leaks, observer.deliveries)
+    return summarise(federation, scenario, trajectories, nodes, observer)
+
+
+async def _close_all(
+    runtimes: Mapping[str, NodeRuntime],
+    inboxes: list[Subscription],
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """Stop what is still running after the play ended (or failed): each in turn, one
+    that fails to stop logged, so the others still close and the first error stands."""
+    for party, runtime in runtimes.items():
+        try:
+            await runtime.stop()
+        except Exception:
+            log.exception("demo: %s's node did not stop cleanly", party)
+    for inbox in inboxes:
+        await inbox.close()
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _paths(counters: dict[str, int]) -> dict[str, dict[str, int]]:
@@ -322,8 +374,7 @@ def summarise(
     scenario: Scenario,
     trajectories: dict[str, Trajectory],
     nodes: dict[str, Node],
-    leaks: list[Leak],
-    deliveries: int,
+    observer: _Observer,
 ) -> dict[str, Any]:
     """The demo's outcome as plain data (the JSON of ``warnlink demo --json``)."""
     epoch_ns = scenario.epoch_utc_ns
@@ -372,11 +423,12 @@ def summarise(
             "stale_items": len(stale_items(node.picture, node.clock.now_ns())),
         }
     relay: dict[str, Any] = {"forwarded": 0, "redacted": 0, "refused": 0, "rejected": 0}
+    audits: dict[str, Any] = {}
     for node in nodes.values():
         if node.relay is None:
             continue
         audit = node.relay.audit
-        for outcome in relay:
+        for outcome in ("forwarded", "redacted", "refused", "rejected"):
             relay[outcome] += sum(1 for e in audit if e.outcome == outcome)
         keyset = node.relay.keys.keyset
         # The file, when there is one: what another party would be handed to check.
@@ -385,20 +437,24 @@ def summarise(
             if audit.path is None
             else verify_log(audit.path, keyset)
         )
-        relay.setdefault("audit", {})[node.party] = {
+        audits[node.party] = {
             "entries": check.entries,
             "head": audit.head,
             "signed_heads": check.heads_verified,
             "root": None if check.last_head is None else check.last_head.root,
             "chain_ok": check.vouched and check.heads_verified == check.heads,
         }
+    if audits:
+        relay["audit"] = audits
+    leaks = observer.leaks
     return {
         "scenario": scenario.name,
         "federation": federation.name,
         "epoch": utc_ns_to_iso(epoch_ns),
         "parties": parties,
         "relay": relay,
-        "deliveries_checked": deliveries,
+        "deliveries_checked": observer.deliveries,
+        "duplicate_deliveries": observer.duplicates,
         "leaks": len(leaks),
         "leak_details": [
             f"{x.recipient} got {x.what} of {x.msg_id} from {x.originator}" for x in leaks

@@ -416,6 +416,7 @@ async def run_party(
             try:
                 while not stop.is_set():
                     await relay.flush_outbox()  # products kept while a link was down
+                    await relay.heads.tick()  # tree heads to the witnesses, when due
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), TICK_S)
             finally:

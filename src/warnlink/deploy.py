@@ -408,7 +408,14 @@ async def run_party(
                 relay_folder = relay_folder / instance
                 relay_folder.mkdir(parents=True, exist_ok=True)
             relay = build_relay(
-                access.party, federation, bus, clock, keys, relay_folder, Counters()
+                access.party,
+                federation,
+                bus,
+                clock,
+                keys,
+                relay_folder,
+                Counters(),
+                instance=instance or "",
             )
             inbox = await relay.open_inbox()
 

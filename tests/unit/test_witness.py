@@ -211,7 +211,7 @@ def _other_log(n: int, *, change_at: int | None = None) -> AuditLog:
 def _tree_head(log: AuditLog, since: int) -> TreeHead:
     head = log.heads[-1]
     proof = tuple(log.consistency(since, head.tree_size))
-    return TreeHead(trk_id=0, head=canonical(head), since=since, consistency=proof)
+    return TreeHead(trk_id=0, head=canonical(head), log="", since=since, consistency=proof)
 
 
 def _witness() -> Witness:
@@ -226,7 +226,7 @@ def _witness() -> Witness:
         (_tree_head(_other_log(6), 0), "rolled_back"),
         (_tree_head(_other_log(9, change_at=4), 0), "forked"),
         (_tree_head(_other_log(12, change_at=4), 9), "inconsistent"),
-        (TreeHead(trk_id=0, head=b"{}", since=9), "bad_head"),
+        (TreeHead(trk_id=0, head=b"{}", log="", since=9), "bad_head"),
     ],
 )
 def test_a_head_that_rolls_back_or_forks_the_witnessed_log_is_refused(
@@ -252,7 +252,7 @@ def test_a_head_that_is_not_the_senders_relays_is_refused() -> None:
         witness.take("JPN", _tree_head(jpn_log, 0))
     forged = msgspec.structs.replace(_other_log(12).heads[-1], root="00" * 32)
     with pytest.raises(WitnessError, match="signature of USA does not verify"):
-        witness.take("USA", TreeHead(trk_id=0, head=canonical(forged), since=9))
+        witness.take("USA", TreeHead(trk_id=0, head=canonical(forged), log="", since=9))
 
 
 def test_a_proof_from_another_head_gets_the_head_kept_back() -> None:
@@ -336,3 +336,23 @@ async def test_a_tree_head_sent_to_the_relay_is_refused_not_relayed(fed: Running
     await fed.bus.wait_idle()
     assert fed.relay.counters.get("relay.rejected.mislabelled") == 1
     assert fed.nodes["JPN"].counters.get("received.tree_head") == 0
+
+
+def test_a_standby_relays_log_is_witnessed_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two relay instances of one host keep two logs: not a fork, two witness files."""
+    witness = Witness(ROK, KEYSET, {"USA"}, ManualClock(T0), tmp_path)
+    first = _other_log(9)
+    witness.take("USA", msgspec.structs.replace(_tree_head(first, 0), log="a"))
+    witness.take("USA", msgspec.structs.replace(_tree_head(_other_log(4, change_at=1), 0), log="b"))
+    assert witness_path(tmp_path, "ROK", "USA", "a").exists()
+    assert witness_path(tmp_path, "ROK", "USA", "b").exists()
+    (tmp_path / KEYS_DIR).mkdir()
+    (tmp_path / KEYS_DIR / KEYSET_FILE).write_text(KEYSET.to_json())
+    log = tmp_path / "relay-USA.jsonl"
+    log.write_bytes(b"".join(canonical(line) + b"\n" for line in first.lines()))
+    a = str(witness_path(tmp_path, "ROK", "USA", "a"))
+    assert main(["audit", "verify", str(log), "--witness", a, "--instance", "a"]) == 0
+    assert main(["audit", "verify", str(log), "--witness", a]) == 3
+    assert "witnessed the log of relay instance 'a', not ''" in capsys.readouterr().out

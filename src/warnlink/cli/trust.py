@@ -36,6 +36,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "or the relay's cosigned-relay-<R>.jsonl); repeatable",
     )
     verify.add_argument(
+        "--instance",
+        default="",
+        help="the relay instance whose log it is (a standby relay's own log; default: none)",
+    )
+    verify.add_argument(
         "--keyset",
         type=Path,
         help="the public key set (default: keys/keyset.json beside the log or in its parent)",
@@ -135,7 +140,14 @@ def _audit_verify(args: argparse.Namespace) -> int:
     problem = (
         None
         if not result.intact
-        else vouch_problem(result, lines, owner=owner, keyset=keyset, witnessed=witnessed)
+        else vouch_problem(
+            result,
+            lines,
+            owner=owner,
+            keyset=keyset,
+            witnessed=witnessed,
+            instance=args.instance,
+        )
     )
     status = 1 if not result.intact else 0 if problem is None else 3
     if args.json:

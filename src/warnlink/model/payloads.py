@@ -239,6 +239,10 @@ class Resend(_Payload, frozen=True, tag="resend"):
     retained_since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
+#: A relay instance's name, as a `TreeHead` carries it.
+INSTANCE_PATTERN = r"^[A-Za-z0-9_-]{0,32}$"
+
+
 class TreeHead(_Payload, frozen=True, tag="tree_head"):
     """A relay's latest signed audit tree head, for a link peer to witness; trk_id is 0.
 
@@ -246,12 +250,15 @@ class TreeHead(_Payload, frozen=True, tag="tree_head"):
 
     Attributes:
         head: the `sharing.audit.SignedHead`, in the canonical JSON its log holds.
-        since: the size of the head the peer last witnessed (0: none).
+        log: which of the host's relay instances keeps the log ("" when it runs one;
+            a standby relay keeps a log of its own, docs/reliability.md).
+        since: the size of the head the peer last witnessed of that log (0: none).
         consistency: the RFC 9162 consistency proof (section 2.1.4) from that head to
             this one, SHA-256 hashes.
     """
 
     head: Annotated[bytes, msgspec.Meta(max_length=1024)]
+    log: Annotated[str, msgspec.Meta(pattern=INSTANCE_PATTERN)]
     since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     consistency: Annotated[tuple[bytes, ...], msgspec.Meta(max_length=64)] = ()
 

@@ -68,6 +68,8 @@ def build_relay(
     keys: PartyKeys,
     folder: Path | None,
     counters: Counters,
+    *,
+    instance: str = "",
 ) -> Relay:
     """`party`'s relay, its audit log (heads signed with its key) and seen-store in
     `folder` (in memory when None)."""
@@ -82,6 +84,7 @@ def build_relay(
         seen=seen_store(folder, party, "relay"),
         outbox=queue_store(folder, f"outbox-{party}-relay", "relay outbox"),
         cosigned=RecordFile(cosigned_path(folder, party) if folder else None),
+        instance=instance,
     )
 
 

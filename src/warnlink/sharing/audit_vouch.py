@@ -57,8 +57,13 @@ def vouch_problem(
     owner: str,
     keyset: KeySet | None,
     witnessed: Sequence[WitnessedHead] = (),
+    instance: str = "",
 ) -> str | None:
-    """Why an intact log is not vouched for as `owner`'s (one line), or None if it is."""
+    """Why an intact log is not vouched for as `owner`'s (one line), or None if it is.
+
+    `instance` names the relay instance whose log it is (a standby relay keeps its own,
+    witnessed apart); "" for a gateway's log or a relay that runs alone.
+    """
     if keyset is None:
         return "no key set found (pass --keyset): no signature could be checked"
     if result.owner is not None and result.owner != owner:
@@ -72,6 +77,8 @@ def vouch_problem(
         head, by = record.head, record.witness
         if head.signer != owner:
             return f"{by} witnessed {head.signer}'s log, not {owner}'s"
+        if record.log != instance:
+            return f"{by} witnessed the log of relay instance {record.log!r}, not {instance!r}"
         problem = cosignature_problem(record, keyset)
         if problem is not None:
             return f"{by}'s witnessed head of {head.tree_size} entries: {problem}"

@@ -24,12 +24,13 @@ host party, whose node (possibly another process) numbers that party's messages 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Final
 
 from warnlink.counters import Counters
-from warnlink.errors import TransportError, WitnessError
+from warnlink.errors import ConfigError, TransportError, WitnessError
 from warnlink.model import Envelope, SecurityLabel, new_envelope
-from warnlink.model.payloads import HeadCosignature, TreeHead
+from warnlink.model.payloads import INSTANCE_PATTERN, HeadCosignature, TreeHead
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog, SignedHead, canonical
@@ -48,7 +49,8 @@ RELAY_SEQ_BASE: Final = 2**62
 
 class HeadRounds:
     """Sends `audit`'s signed heads to the relay host's link peers, keeps their
-    countersignatures in `cosigned`."""
+    countersignatures in `cosigned`; `log` names the relay instance (a standby relay
+    keeps a log of its own, witnessed apart)."""
 
     def __init__(
         self,
@@ -62,8 +64,11 @@ class HeadRounds:
         seen: SeenStore,
         counters: Counters,
         cosigned: RecordFile,
+        log: str = "",
         interval_s: float = WITNESS_INTERVAL_S,
     ) -> None:
+        if not re.match(INSTANCE_PATTERN, log):
+            raise ConfigError(f"relay instance name {log!r}: up to 32 letters, digits, _ or -")
         self.party = party
         self.federation = federation
         self.bus = bus
@@ -72,6 +77,7 @@ class HeadRounds:
         self.keys = keys
         self.counters = counters
         self.cosigned = cosigned
+        self.log = log
         self.interval_ns = round(interval_s * NS_PER_S)
         self._seqs = SeqAllocator(seen)
         self._next_ns: int | None = None
@@ -103,6 +109,7 @@ class HeadRounds:
             payload = TreeHead(
                 trk_id=0,
                 head=canonical(head),
+                log=self.log,
                 since=since,
                 consistency=tuple(self.audit.consistency(since, head.tree_size)),
             )
@@ -150,6 +157,8 @@ class HeadRounds:
                 party=self.party,
             )
 
+        if record.log != self.log:
+            raise refuse("forked", f"it countersigned instance {record.log!r}'s log")
         if record.witness != witness or record.head.signer != self.party:
             raise refuse(
                 "wrong_signer", f"{record.witness} countersigned {record.head.signer}'s head"

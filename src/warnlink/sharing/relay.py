@@ -75,6 +75,7 @@ class Relay:
         seen: SeenStore,
         outbox: QueueStore | None = None,
         cosigned: RecordFile | None = None,
+        instance: str = "",
     ) -> None:
         if party not in federation.relays:
             raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
@@ -98,6 +99,7 @@ class Relay:
             seen=seen,
             counters=counters,
             cosigned=RecordFile(None) if cosigned is None else cosigned,
+            log=instance,
         )
 
     async def flush_outbox(self) -> int:

@@ -48,12 +48,14 @@ class WitnessedHead(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     Attributes:
         head: the relay owner's signed head.
+        log: the relay instance whose log it is ("" when its host runs one).
         witness: the party that checked and countersigned it.
         time: when it did, UTC ns (the witness's clock).
         cosig: the witness's Ed25519 signature over `cosigned_bytes`, base64.
     """
 
     head: SignedHead
+    log: str
     witness: str
     time: int
     cosig: str = ""
@@ -101,9 +103,9 @@ def decode_head(data: bytes) -> SignedHead:
     return head
 
 
-def cosign(head: SignedHead, key: PartyKey, time: int) -> WitnessedHead:
-    """`head` countersigned by `key`'s party at `time`."""
-    bare = WitnessedHead(head=head, witness=key.party, time=time)
+def cosign(head: SignedHead, key: PartyKey, time: int, log: str = "") -> WitnessedHead:
+    """`head` of relay instance `log`'s log countersigned by `key`'s party at `time`."""
+    bare = WitnessedHead(head=head, log=log, witness=key.party, time=time)
     sig = key.private.sign(cosigned_bytes(bare))
     return msgspec.structs.replace(bare, cosig=base64.b64encode(sig).decode("ascii"))
 
@@ -128,10 +130,12 @@ def cosignature_problem(record: WitnessedHead, keyset: KeySet) -> str | None:
     return None
 
 
-def witness_path(folder: Path, witness: str, relay: str) -> Path:
-    """Where `witness` keeps the heads of `relay`'s log it countersigned (the party in
-    the name: the demo keeps every party's files in one folder)."""
-    return folder / f"witness-{witness}-relay-{relay}.jsonl"
+def witness_path(folder: Path, witness: str, relay: str, log: str = "") -> Path:
+    """Where `witness` keeps the heads of `relay`'s log (of instance `log`) it
+    countersigned; the witness is in the name: the demo keeps every party's files in
+    one folder."""
+    instance = f"-{log}" if log else ""
+    return folder / f"witness-{witness}-relay-{relay}{instance}.jsonl"
 
 
 def cosigned_path(folder: Path, relay: str) -> Path:
@@ -215,19 +219,21 @@ class Witness:
         self.keyset = keyset
         self.clock = clock
         self.folder = folder
-        self._files: dict[str, RecordFile] = {}
+        self._files: dict[tuple[str, str], RecordFile] = {}
 
-    def records(self, relay: str) -> RecordFile:
-        """The heads of `relay`'s log this party witnessed (read from its file once)."""
-        kept = self._files.get(relay)
+    def records(self, relay: str, log: str = "") -> RecordFile:
+        """The heads of `relay`'s log (of instance `log`) this party witnessed (read
+        from its file once)."""
+        kept = self._files.get((relay, log))
         if kept is None:
-            path = None if self.folder is None else witness_path(self.folder, self.party, relay)
-            kept = self._files[relay] = RecordFile(path)
+            folder = self.folder
+            path = None if folder is None else witness_path(folder, self.party, relay, log)
+            kept = self._files[relay, log] = RecordFile(path)
         return kept
 
-    def latest(self, relay: str) -> WitnessedHead | None:
-        """The last head of `relay`'s log this party countersigned, if any."""
-        records = self.records(relay).records
+    def latest(self, relay: str, log: str = "") -> WitnessedHead | None:
+        """The last head of `relay`'s log (of instance `log`) this party countersigned."""
+        records = self.records(relay, log).records
         return records[-1] if records else None
 
     def take(self, relay: str, message: TreeHead, *, msg_id: str | None = None) -> WitnessedHead:
@@ -261,7 +267,7 @@ class Witness:
         problem = head_problem(head, self.keyset)
         if problem is not None:
             raise refuse("bad_head", problem)
-        last = self.latest(relay)
+        last = self.latest(relay, message.log)
         if last is not None:
             kept = last.head
             if head.tree_size < kept.tree_size:
@@ -287,6 +293,6 @@ class Witness:
                     f"head of {head.tree_size} entries does not extend the witnessed "
                     f"head of {kept.tree_size}",
                 )
-        record = cosign(head, self.key, self.clock.now_ns())
-        self.records(relay).append(record)
+        record = cosign(head, self.key, self.clock.now_ns(), message.log)
+        self.records(relay, message.log).append(record)
         return record

@@ -27,7 +27,8 @@ from warnlink.sharing.merkle import (
     merkle_root,
     verify_consistency,
 )
-from warnlink.sharing.subjects import relay_inbox
+from warnlink.sharing.nats_topology import crossing
+from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.sharing.witness import (
     Witness,
     cosign,
@@ -356,3 +357,13 @@ def test_a_standby_relays_log_is_witnessed_apart(
     assert main(["audit", "verify", str(log), "--witness", a, "--instance", "a"]) == 0
     assert main(["audit", "verify", str(log), "--witness", a]) == 3
     assert "witnessed the log of relay instance 'a', not ''" in capsys.readouterr().out
+
+
+def test_the_exchange_rides_subjects_nats_already_grants() -> None:
+    """No new NATS permission: heads go where the relay's host sends its peers
+    anything, cosignatures where a peer sends the relay its reports."""
+    federation = trilateral()
+    for relay in federation.relays:
+        for peer in federation.peers(relay):
+            assert node_inbox(peer, relay) in crossing(federation, relay, peer)
+            assert relay_inbox(relay, peer) in crossing(federation, peer, relay)

@@ -96,9 +96,11 @@ class HeadRounds:
 
     async def send_heads(self) -> int:
         """Sign a head if the log grew, and send it to every peer that lacks it."""
+        if not len(self.audit):
+            return 0  # an empty log: nothing to witness yet
         self.audit.sign_head()
         if not self.audit.heads:
-            return 0
+            return 0  # a log without a signer: nothing to witness
         head = self.audit.heads[-1]
         sent = 0
         for peer in self.federation.peers(self.party):

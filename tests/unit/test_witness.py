@@ -367,3 +367,12 @@ def test_the_exchange_rides_subjects_nats_already_grants() -> None:
         for peer in federation.peers(relay):
             assert node_inbox(peer, relay) in crossing(federation, relay, peer)
             assert relay_inbox(relay, peer) in crossing(federation, peer, relay)
+
+
+def test_a_logs_proofs_from_its_kept_subtrees_match_the_rfc_recursion() -> None:
+    log = _other_log(300)
+    leaves = [leaf_hash(canonical(entry)) for entry in log]
+    for new in (1, 63, 64, 65, 128, 200, 300):
+        for old in (0, 1, 7, 64, 100, new):
+            if old <= new:
+                assert log.consistency(old, new) == consistency_proof(leaves[:new], old)

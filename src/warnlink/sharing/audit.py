@@ -32,7 +32,7 @@ import msgspec
 from warnlink.errors import ConfigError, StoreError
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKey
-from warnlink.sharing.merkle import MerkleAccumulator, consistency_proof, leaf_hash
+from warnlink.sharing.merkle import MerkleAccumulator, SubtreeCache, consistency_path, leaf_hash
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,7 @@ class AuditLog:
         # Every leaf hash, packed (32 bytes an entry): what consistency proofs for the
         # log's witnesses are made of (`sharing.head_rounds`).
         self._leaves = bytearray()
+        self._subtrees = SubtreeCache(self._leaf_range)
         if path is not None and path.exists():
             _drop_torn_tail(path)
             for line in read_log(path):
@@ -276,8 +277,10 @@ class AuditLog:
         """
         if not 0 <= new_size <= self._count:
             raise IndexError(f"the log has {self._count} entries, not {new_size}")
-        leaves = [bytes(self._leaves[i : i + 32]) for i in range(0, 32 * new_size, 32)]
-        return consistency_proof(leaves, old_size)
+        return consistency_path(new_size, old_size, self._subtrees.root)
+
+    def _leaf_range(self, start: int, end: int) -> list[bytes]:
+        return [bytes(self._leaves[i : i + 32]) for i in range(32 * start, 32 * end, 32)]
 
     def close(self) -> None:
         """Sign a head over any entries not yet covered, and close the file."""

@@ -15,7 +15,7 @@ O(log n).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
@@ -137,7 +137,16 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     Raises:
         IndexError: `old_size` is larger than the tree.
     """
-    size = len(leaf_hashes)
+    return consistency_path(
+        len(leaf_hashes), old_size, lambda start, end: merkle_root(leaf_hashes[start:end])
+    )
+
+
+def consistency_path(
+    size: int, old_size: int, subtree_root: Callable[[int, int], bytes]
+) -> list[bytes]:
+    """`consistency_proof` of a tree of `size` leaves, given the hash of any range of
+    its leaves that the RFC 9162 recursion asks for (`subtree_root(start, end)`)."""
     if not 0 <= old_size <= size:
         raise IndexError(f"a tree of {size} leaves has no prefix of {old_size}")
     if old_size in (0, size):
@@ -149,13 +158,13 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     while m != end - start:
         k = split_point(end - start)
         if m <= k:
-            path.append(merkle_root(leaf_hashes[start + k : end]))
+            path.append(subtree_root(start + k, end))
             end = start + k
         else:
-            path.append(merkle_root(leaf_hashes[start : start + k]))
+            path.append(subtree_root(start, start + k))
             start, m, whole = start + k, m - k, False
     if not whole:
-        path.append(merkle_root(leaf_hashes[start:end]))
+        path.append(subtree_root(start, end))
     path.reverse()
     return path
 
@@ -196,3 +205,38 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
+
+
+class SubtreeCache:
+    """Hashes of ranges of an append-only tree's leaves, for proofs against it.
+
+    The RFC 9162 recursion only ever asks for ranges whose left part is a perfect
+    subtree aligned on its size; once complete, such a subtree never changes. Those of
+    at least `min_size` leaves are kept (about 64 bytes per `min_size` leaves), so that
+    after the first proof a proof costs O(`min_size` log n) hashing, not O(n).
+
+    Args:
+        leaves: the leaf hashes of a range, ``leaves(start, end)``.
+        min_size: the smallest subtree kept, a power of two.
+    """
+
+    def __init__(self, leaves: Callable[[int, int], Sequence[bytes]], min_size: int = 64) -> None:
+        self.leaves = leaves
+        self.min_size = min_size
+        self._perfect: dict[tuple[int, int], bytes] = {}
+
+    def root(self, start: int, end: int) -> bytes:
+        """The Merkle tree hash of leaves `start` to `end` (exclusive)."""
+        size = end - start
+        if size <= self.min_size:
+            return merkle_root(self.leaves(start, end))
+        if size & (size - 1) == 0 and start % size == 0:
+            kept = self._perfect.get((start, size))
+            if kept is None:
+                half = start + size // 2
+                kept = self._perfect[start, size] = node_hash(
+                    self.root(start, half), self.root(half, end)
+                )
+            return kept
+        k = split_point(size)
+        return node_hash(self.root(start, start + k), self.root(start + k, end))

@@ -44,7 +44,8 @@ from warnlink.model.time import NS_PER_S, ManualClock, utc_ns_to_iso
 from warnlink.node import Node
 from warnlink.runtime import NodeRuntime
 from warnlink.security.keystore import KEYS_DIR, init_keys, load_party_keys
-from warnlink.sharing.audit_proof import verify_lines, verify_log
+from warnlink.sharing.audit_proof import read_lines, verify_lines
+from warnlink.sharing.audit_vouch import vouch_problem
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.leaks import Leak, LeakChecker
 from warnlink.sharing.routing import CONTROL_KINDS
@@ -432,10 +433,17 @@ def summarise(
             relay[outcome] += sum(1 for e in audit if e.outcome == outcome)
         keyset = node.relay.keys.keyset
         # The file, when there is one: what another party would be handed to check.
-        check = (
-            verify_lines(audit.lines(), keyset)
-            if audit.path is None
-            else verify_log(audit.path, keyset)
+        lines = audit.lines() if audit.path is None else read_lines(audit.path)
+        check = verify_lines(lines, keyset)
+        # What each link peer countersigned of it: the last round's head (the heads
+        # signed since, at the latest on close, no witness has seen yet).
+        witnessed = {
+            peer: latest
+            for peer in federation.peers(node.party)
+            if (latest := nodes[peer].witness.latest(node.party)) is not None
+        }
+        problem = vouch_problem(
+            check, lines, owner=node.party, keyset=keyset, witnessed=list(witnessed.values())
         )
         audits[node.party] = {
             "entries": check.entries,
@@ -443,6 +451,9 @@ def summarise(
             "signed_heads": check.heads_verified,
             "root": None if check.last_head is None else check.last_head.root,
             "chain_ok": check.vouched and check.heads_verified == check.heads,
+            "witnessed": {peer: w.head.tree_size for peer, w in witnessed.items()},
+            "cosignatures": len(node.relay.heads.cosigned.records),
+            "vouched": problem is None,
         }
     if audits:
         relay["audit"] = audits

@@ -408,7 +408,14 @@ async def run_party(
                 relay_folder = relay_folder / instance
                 relay_folder.mkdir(parents=True, exist_ok=True)
             relay = build_relay(
-                access.party, federation, bus, clock, keys, relay_folder, Counters()
+                access.party,
+                federation,
+                bus,
+                clock,
+                keys,
+                relay_folder,
+                Counters(),
+                instance=instance or "",
             )
             inbox = await relay.open_inbox()
 
@@ -416,6 +423,7 @@ async def run_party(
             try:
                 while not stop.is_set():
                     await relay.flush_outbox()  # products kept while a link was down
+                    await relay.heads.tick()  # tree heads to the witnesses, when due
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), TICK_S)
             finally:

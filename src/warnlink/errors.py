@@ -16,6 +16,8 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   │   └── UnknownSigner    the signer has no key in the trusted key set
     │   ├── ReplayError          outside the freshness window, or its originator's
     │   │                        sequence number already seen with another message
+    │   ├── WitnessError         a relay's tree head contradicts one witnessed before:
+    │   │                        its log forked or rolled back (or the head is not its own)
     │   └── IngestError          a national source's input refused at the node's input
     │                            port (per record: index, field, reason)
     ├── TransportError           the bus failed
@@ -172,6 +174,33 @@ class ReplayError(MessageError):
         self, message: str, *, rule: str, msg_id: str | None = None, party: str | None = None
     ) -> None:
         self.rule = rule
+        super().__init__(message, msg_id=msg_id, party=party)
+
+
+class WitnessError(MessageError):
+    """A relay's signed tree head that a witness cannot countersign (`sharing.witness`).
+
+    Attributes:
+        rule: ``rolled_back`` (smaller than a head witnessed before), ``forked`` (same
+            size, another root), ``inconsistent`` (the consistency proof fails),
+            ``wrong_signer`` (not the sending relay's head) or ``bad_head`` (unreadable,
+            or its signature does not verify).
+        relay: the relay whose head it is.
+    """
+
+    counter_key = "witness"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str,
+        relay: str,
+        msg_id: str | None = None,
+        party: str | None = None,
+    ) -> None:
+        self.rule = rule
+        self.relay = relay
         super().__init__(message, msg_id=msg_id, party=party)
 
 

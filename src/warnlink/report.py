@@ -88,9 +88,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
     for party, audit in relay.get("audit", {}).items():
         state = "intact" if audit["chain_ok"] else "BROKEN"
+        witnesses = ", ".join(f"{p} ({n})" for p, n in audit.get("witnessed", {}).items())
         lines.append(
             f"  audit log at {party}: {audit['entries']} entries, chain {state},"
-            f" {audit['signed_heads']} signed heads verified"
+            f" {audit['signed_heads']} signed heads verified,"
+            f" heads witnessed by {witnesses or 'nobody'}"
         )
     lines.append(
         f"leaks: {summary['leaks']} (every one of {summary['deliveries_checked']} deliveries "

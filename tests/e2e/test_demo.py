@@ -43,7 +43,11 @@ def test_relay_outcomes_and_no_leaks(summary: dict[str, Any]) -> None:
     # It sees only what is routed through it, to recipients released it.
     assert relay["refused"] == 0
     assert relay["rejected"] == 0
-    assert relay["audit"]["USA"]["chain_ok"]
+    audit = relay["audit"]["USA"]
+    assert audit["chain_ok"]
+    assert audit["vouched"]  # also against every head its witnesses countersigned
+    assert set(audit["witnessed"]) == {"ROK", "JPN"}
+    assert 0 < min(audit["witnessed"].values()) <= audit["entries"]
     assert summary["leaks"] == 0
     assert summary["deliveries_checked"] > 0
 

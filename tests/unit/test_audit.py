@@ -363,7 +363,7 @@ def test_tampering_is_found(
 
 
 def _signed_log_with_keyset(tmp_path: Path) -> tuple[Path, Path]:
-    path = tmp_path / "audit.jsonl"
+    path = tmp_path / "relay-USA.jsonl"  # the name says whose log it must be
     _log(path, 8)
     keyset = tmp_path / KEYS_DIR / KEYSET_FILE
     keyset.parent.mkdir()
@@ -388,23 +388,25 @@ def test_a_log_rewritten_without_its_heads_is_not_vouched_for(
     with its last head cut off, is intact as a chain but vouched for by nobody (exit 3)."""
     path, keyset = _signed_log_with_keyset(tmp_path)
     lines = path.read_bytes().splitlines(keepends=True)
-    entries_only = tmp_path / "forged.jsonl"
+    entries_only = tmp_path / "sub" / "relay-USA.jsonl"
+    entries_only.parent.mkdir()
     entries_only.write_bytes(b"".join(line for line in lines if b'"type":"entry"' in line))
     assert main(["audit", "verify", str(entries_only), "--keyset", str(keyset)]) == 3
     assert "NOT VOUCHED" in capsys.readouterr().out
-    tail_cut = tmp_path / "cut.jsonl"
+    tail_cut = tmp_path / "cut" / "relay-USA.jsonl"
+    tail_cut.parent.mkdir()
     tail_cut.write_bytes(b"".join(lines[:-1]))  # the closing head removed
     assert main(["audit", "verify", str(tail_cut), "--keyset", str(keyset), "--json"]) == 3
     assert json.loads(capsys.readouterr().out)["unsigned_tail"] > 0
-    assert main(["audit", "verify", str(path), "--owner", "JPN"]) == 1
-    assert "JPN's log" in capsys.readouterr().out
+    assert main(["audit", "verify", str(path), "--owner", "JPN"]) == 3
+    assert "heads are USA's, not JPN's" in capsys.readouterr().out
 
 
-def test_verify_cli_without_a_key_set_is_a_set_up_error(tmp_path: Path) -> None:
-    path = tmp_path / "audit.jsonl"
+def test_verify_cli_without_a_key_set_vouches_for_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "relay-USA.jsonl"
     _log(path, 2)
-    assert main(["audit", "verify", str(path)]) == 2
-    assert main(["audit", "verify", str(tmp_path / "missing.jsonl")]) == 2
+    assert main(["audit", "verify", str(path)]) == 3
+    assert main(["audit", "verify", str(tmp_path / "relay-JPN.jsonl")]) == 2  # missing
 
 
 # --- inclusion proofs ---------------------------------------------------------------

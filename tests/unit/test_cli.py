@@ -27,6 +27,8 @@ def test_schema_prints_the_envelope_schema(capsys: pytest.CaptureFixture[str]) -
         "Heartbeat",
         "ResendRequest",
         "Resend",
+        "TreeHead",
+        "HeadCosignature",
     }
 
 

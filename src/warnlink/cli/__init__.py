@@ -18,7 +18,8 @@ warnlink certs init DIR [--config FED.toml]
 warnlink sources add PARTY NAME --data DIR [--interval S] [--mode MODE] [--json]
 warnlink sources revoke PARTY NAME --data DIR
 warnlink sources list PARTY --data DIR [--json]
-warnlink audit verify LOG.jsonl [--keyset FILE] [--owner PARTY] [--json]
+warnlink audit verify LOG.jsonl [--owner PARTY] [--keyset FILE] [--witness FILE ...]
+                      [--instance NAME] [--json]
 warnlink audit prove LOG.jsonl ID [--out FILE]
 warnlink audit check-proof PROOF.json --keyset FILE
 warnlink bench [--quick] [--only NAME ...] [--json] [--out FILE]

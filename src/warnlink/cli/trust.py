@@ -6,12 +6,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from warnlink.errors import ConfigError
-
-if TYPE_CHECKING:
-    pass
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,12 +16,29 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
     verify = audit_commands.add_parser(
         "verify",
-        help="check an audit log: hash chain, Merkle roots and signed heads (exit 0 intact "
-        "and vouched for, 1 tampered, 2 set-up error, 3 entries under no signed head)",
+        help="check an audit log: hash chain, Merkle roots, signed heads and witnessed heads "
+        "(exit 0 intact and vouched for by its owner, 1 tampered, 2 set-up error, 3 not "
+        "vouched for: no key set, no head, entries after the last head, another signer, or "
+        "cut back or forked against a witnessed head)",
     )
     verify.add_argument("path", type=Path)
     verify.add_argument(
-        "--owner", help="the party whose log this must be (default: the first entry's decider)"
+        "--owner",
+        help="the party whose log this must be (default: from the file name, "
+        "relay-<PARTY>.jsonl or gateway-<PARTY>.jsonl)",
+    )
+    verify.add_argument(
+        "--witness",
+        type=Path,
+        action="append",
+        default=[],
+        help="a file of heads other parties countersigned (witness-<P>-relay-<R>.jsonl, "
+        "or the relay's cosigned-relay-<R>.jsonl); repeatable",
+    )
+    verify.add_argument(
+        "--instance",
+        default="",
+        help="the relay instance whose log it is (a standby relay's own log; default: none)",
     )
     verify.add_argument(
         "--keyset",
@@ -108,24 +121,43 @@ def _certs_init(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     from warnlink.security.keystore import read_keyset
-    from warnlink.sharing.audit import SignedHead
     from warnlink.sharing.audit_proof import default_keyset_path, read_lines, verify_lines
+    from warnlink.sharing.audit_vouch import owner_from_name, vouch_problem
+    from warnlink.sharing.witness import read_records
 
+    owner = args.owner or owner_from_name(args.path)
+    if owner is None:
+        raise ConfigError(
+            f"cannot tell whose log {args.path.name} is (not gateway-<PARTY>.jsonl or "
+            "relay-<PARTY>.jsonl): pass --owner"
+        )
     lines = read_lines(args.path)
+    witnessed = [record for path in args.witness for record in read_records(path)]
     keyset_path = args.keyset or default_keyset_path(args.path)
-    if keyset_path is None and any(isinstance(line, SignedHead) for line in lines):
-        raise ConfigError("the log has signed heads but no key set was found; pass --keyset")
     keyset = None if keyset_path is None else read_keyset(keyset_path)
-    result = verify_lines(lines, keyset, owner=args.owner)
-    # 0: intact and every entry under a verified signed head; 1: a broken link;
-    # 3: intact but some entries (or all) are under no signed head: not vouched for.
-    status = 1 if not result.intact else 0 if result.vouched or keyset is None else 3
+    result = verify_lines(lines, keyset)
+    # 0: intact and vouched for; 1: a broken link; 3: intact but not vouched for.
+    problem = (
+        None
+        if not result.intact
+        else vouch_problem(
+            result,
+            lines,
+            owner=owner,
+            keyset=keyset,
+            witnessed=witnessed,
+            instance=args.instance,
+        )
+    )
+    status = 1 if not result.intact else 0 if problem is None else 3
     if args.json:
-        print(json.dumps({"path": str(args.path), **result.as_dict()}, indent=2))
+        doc = {"path": str(args.path), **result.as_dict(), "expected_owner": owner}
+        doc |= {"witnessed_heads": len(witnessed), "vouched": status == 0, "not_vouched": problem}
+        print(json.dumps(doc, indent=2))
         return status
     print(
         f"{args.path}: {result.entries} entries, {result.heads} signed heads "
-        f"({result.heads_verified} verified)"
+        f"({result.heads_verified} verified), {len(witnessed)} witnessed heads"
     )
     head = result.last_head
     if head is None:
@@ -134,13 +166,10 @@ def _audit_verify(args: argparse.Namespace) -> int:
         print(f"last signed head: size {head.tree_size}, root {head.root}, by {head.signer}")
     if result.broken is not None:
         print(f"BROKEN: first broken link at {result.broken}")
-    elif status == 3:
-        print(
-            f"NOT VOUCHED: chain intact, but {result.unsigned_tail} entries are under no "
-            "signed head (a writer signs every 100 entries and when it closes)"
-        )
+    elif problem is not None:
+        print(f"NOT VOUCHED: {problem}")
     else:
-        print(f"intact: chain head {result.chain_head}")
+        print(f"intact and vouched for by {owner}: chain head {result.chain_head}")
     return status
 
 

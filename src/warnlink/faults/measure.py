@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from warnlink.model import Envelope, Heartbeat, Resend, ResendRequest, TrackReport
+from warnlink.model.payloads import LINK_LOCAL
 from warnlink.sharing.leaks import LeakChecker
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class Ledger:
     def original(self, envelope: Envelope, parties: tuple[str, ...]) -> None:
         """An envelope as its originator labelled it, before any release."""
         self.leaks.record_original(envelope)
-        if isinstance(envelope.payload, (Heartbeat, ResendRequest, Resend)):
+        if isinstance(envelope.payload, (*LINK_LOCAL, ResendRequest, Resend)):
             return  # not kept through outages, or asking for what is
         self.originals.append(envelope)
         self._originators[envelope.msg_id] = envelope.originator

@@ -239,12 +239,60 @@ class Resend(_Payload, frozen=True, tag="resend"):
     retained_since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
+#: A relay instance's name, as a `TreeHead` carries it.
+INSTANCE_PATTERN = r"^[A-Za-z0-9_-]{0,32}$"
+
+
+class TreeHead(_Payload, frozen=True, tag="tree_head"):
+    """A relay's latest signed audit tree head, for a link peer to witness; trk_id is 0.
+
+    Link-local: from the relay's host to one link peer, never relayed (`sharing.witness`).
+
+    Attributes:
+        head: the `sharing.audit.SignedHead`, in the canonical JSON its log holds.
+        log: which of the host's relay instances keeps the log ("" when it runs one;
+            a standby relay keeps a log of its own, docs/reliability.md).
+        since: the size of the head the peer last witnessed of that log (0: none).
+        consistency: the RFC 9162 consistency proof (section 2.1.4) from that head to
+            this one, SHA-256 hashes.
+    """
+
+    head: Annotated[bytes, msgspec.Meta(max_length=1024)]
+    log: Annotated[str, msgspec.Meta(pattern=INSTANCE_PATTERN)]
+    since: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    consistency: Annotated[tuple[bytes, ...], msgspec.Meta(max_length=64)] = ()
+
+
+class HeadCosignature(_Payload, frozen=True, tag="head_cosignature"):
+    """A link peer's countersignature of a relay's tree head; trk_id is 0.
+
+    Link-local: from the witness back to the relay's host (`sharing.witness`).
+
+    Attributes:
+        record: the `sharing.witness.WitnessedHead`, in canonical JSON.
+    """
+
+    record: Annotated[bytes, msgspec.Meta(max_length=2048)]
+
+
 #: What a `Resend` may carry: reports (a heartbeat, a request or an answer sent again
 #: would say something false about now).
 RESENDABLE: tuple[type, ...] = (LaunchReport, TrackReport, ImpactPrediction, EventStatus)
 
+#: Messages between two adjacent parties about their link, never relayed nor kept
+#: through an outage (a late one says nothing about now).
+LINK_LOCAL: tuple[type, ...] = (Heartbeat, TreeHead, HeadCosignature)
+
 Payload = (
-    LaunchReport | TrackReport | ImpactPrediction | EventStatus | Heartbeat | ResendRequest | Resend
+    LaunchReport
+    | TrackReport
+    | ImpactPrediction
+    | EventStatus
+    | Heartbeat
+    | ResendRequest
+    | Resend
+    | TreeHead
+    | HeadCosignature
 )
 
 #: Message kinds by their wire tag, in a stable order.
@@ -256,6 +304,8 @@ PAYLOAD_TYPES: dict[str, type[_Payload]] = {
     "heartbeat": Heartbeat,
     "resend_request": ResendRequest,
     "resend": Resend,
+    "tree_head": TreeHead,
+    "head_cosignature": HeadCosignature,
 }
 
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 from warnlink.alerting.monitor import AlertMonitor
 from warnlink.counters import Counters
-from warnlink.errors import TransportError
+from warnlink.errors import TransportError, WitnessError
 from warnlink.estimation.reporter import TrackReporter, day_start_ns
 from warnlink.fusion.picture import Picture
 from warnlink.geo.areas import Area
 from warnlink.model import Envelope, Payload, Resend, ResendRequest, encode
+from warnlink.model.payloads import HeadCosignature, TreeHead
 from warnlink.model.record import DataMode, SourceRecord
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.node.consume import consume, serve_relay
@@ -37,7 +38,8 @@ from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
-from warnlink.sharing.subjects import parse_inbox
+from warnlink.sharing.subjects import parse_inbox, relay_inbox
+from warnlink.sharing.witness import Witness, encode_record
 from warnlink.transport import Bus, Delivery, Subscription
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class Node:
             archive=archive,
         )
         self.federation = federation
+        self.witness = Witness(keys.own, keys.keyset, federation.relays, clock, audit_dir)
         self.applied_log = queue_store(audit_dir, f"applied-{party}", "applied-log")
         self._on_applied = on_applied
         self.resends = NodeRecovery(
@@ -167,6 +170,8 @@ class Node:
                     case Resend():
                         sender = parse_inbox(delivery.subject)[1]
                         self.resends.answered(envelope, envelope.payload, sender)
+                    case TreeHead():
+                        await self._witness(envelope, envelope.payload)
                     case _:
                         if self._apply(envelope) and self._on_applied is not None:
                             self._on_applied(envelope)
@@ -176,6 +181,27 @@ class Node:
                 self.counters.inc("rejected.apply_failed")
                 log.exception("%s could not apply %s", self.party, envelope.msg_id)
             self.gateway.record(envelope)
+
+    async def _witness(self, envelope: Envelope, head: TreeHead) -> None:
+        """Check a relay's tree head against the last one witnessed, countersign it and
+        send the countersignature back (`sharing.witness`); a fork or a rollback is
+        counted (``witness.<rule>``) and logged as an error."""
+        relay = envelope.originator
+        try:
+            record = self.witness.take(relay, head, msg_id=envelope.msg_id)
+        except WitnessError as exc:
+            self.counters.inc(f"witness.{exc.rule}")
+            log.error(
+                "%s: relay %s's audit log forked or rolled back? its tree head refused (%s): %s",
+                self.party,
+                relay,
+                exc.rule,
+                exc,
+            )
+            return
+        self.counters.inc("witness.cosigned")
+        cosignature = HeadCosignature(trk_id=0, record=encode_record(record))
+        await self.gateway.send_link_local(cosignature, relay, relay_inbox(relay, self.party))
 
     async def ingest(self, record: SourceRecord, track_number: int) -> None:
         """Turn one record of a national source into reports and send them.
@@ -207,6 +233,7 @@ class Node:
         await self.gateway.flush_outbox()
         if self.relay is not None:
             await self.relay.flush_outbox()
+            await self.relay.heads.tick()
         now = self.clock.now_ns()
         if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
             await self.gateway.send_heartbeats()

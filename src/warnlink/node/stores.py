@@ -6,7 +6,10 @@ sent-archive (``sent-<party>.sqlite``: what the bus acknowledged, kept an hour t
 a `ResendRequest`), its applied-log (``applied-<party>.sqlite``: every message its
 picture applied, its own included, in order) and its seen-store
 (``seen-<party>-node.sqlite``: replay protection). A relay keeps its audit log
-(``relay-<party>.jsonl``), seen-store and outbox (``outbox-<party>-relay.sqlite``).
+(``relay-<party>.jsonl``), the countersignatures of its witnesses
+(``cosigned-relay-<party>.jsonl``), seen-store and outbox
+(``outbox-<party>-relay.sqlite``); a node, the relays' heads it witnessed
+(``witness-<party>-relay-<relay>.jsonl``, `sharing.witness`).
 Without a folder every store is in memory (tests).
 """
 
@@ -21,6 +24,7 @@ from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
+from warnlink.sharing.witness import RecordFile, cosigned_path
 from warnlink.transport import Bus
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
 
@@ -64,6 +68,8 @@ def build_relay(
     keys: PartyKeys,
     folder: Path | None,
     counters: Counters,
+    *,
+    instance: str = "",
 ) -> Relay:
     """`party`'s relay, its audit log (heads signed with its key) and seen-store in
     `folder` (in memory when None)."""
@@ -77,6 +83,8 @@ def build_relay(
         keys=keys,
         seen=seen_store(folder, party, "relay"),
         outbox=queue_store(folder, f"outbox-{party}-relay", "relay outbox"),
+        cosigned=RecordFile(cosigned_path(folder, party) if folder else None),
+        instance=instance,
     )
 
 

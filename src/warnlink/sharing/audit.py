@@ -32,7 +32,7 @@ import msgspec
 from warnlink.errors import ConfigError, StoreError
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKey
-from warnlink.sharing.merkle import MerkleAccumulator, leaf_hash
+from warnlink.sharing.merkle import MerkleAccumulator, SubtreeCache, consistency_path, leaf_hash
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,10 @@ class AuditLog:
         head_every: entries between signed heads.
         clock: the time a head carries; without one, the last entry's time.
 
-    A log in a file keeps in memory only what appending needs: the entry count, the
-    chain head, the Merkle tree's peaks (O(log n)) and the signed heads (one per
-    `head_every` entries); reading its entries back reads the file. A log in memory
+    A log in a file keeps in memory only what appending and proving consistency need:
+    the entry count, the chain head, the Merkle tree's peaks (O(log n)), the leaf
+    hashes (32 bytes an entry) and the signed heads (one per `head_every` entries);
+    reading its entries back reads the file. A log in memory
     holds its lines.
 
     Raises:
@@ -195,6 +196,10 @@ class AuditLog:
         self.heads: list[SignedHead] = []
         self._lines: list[AuditLine] | None = [] if path is None else None
         self._tree = MerkleAccumulator()
+        # Every leaf hash, packed (32 bytes an entry): what consistency proofs for the
+        # log's witnesses are made of (`sharing.head_rounds`).
+        self._leaves = bytearray()
+        self._subtrees = SubtreeCache(self._leaf_range)
         if path is not None and path.exists():
             _drop_torn_tail(path)
             for line in read_log(path):
@@ -263,6 +268,20 @@ class AuditLog:
         self._write(head)
         return head
 
+    def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """The RFC 9162 consistency proof from the log's first `old_size` entries to
+        its first `new_size` (section 2.1.4.1).
+
+        Raises:
+            IndexError: not 0 <= old_size <= new_size <= len(self).
+        """
+        if not 0 <= new_size <= self._count:
+            raise IndexError(f"the log has {self._count} entries, not {new_size}")
+        return consistency_path(new_size, old_size, self._subtrees.root)
+
+    def _leaf_range(self, start: int, end: int) -> list[bytes]:
+        return [bytes(self._leaves[i : i + 32]) for i in range(32 * start, 32 * end, 32)]
+
     def close(self) -> None:
         """Sign a head over any entries not yet covered, and close the file."""
         self.sign_head()
@@ -288,7 +307,9 @@ class AuditLog:
             self._count += 1
             self._head = line.hash
             self._last_time = line.time
-            self._tree.append(leaf_hash(data) if data is not None else entry_leaf(line))
+            leaf = leaf_hash(data) if data is not None else entry_leaf(line)
+            self._tree.append(leaf)
+            self._leaves += leaf
         if self._lines is not None:
             self._lines.append(line)
 

@@ -82,6 +82,8 @@ class Verification:
         last_head: the last head that holds, if any.
         chain_head: the hash of the last entry that holds.
         broken: the first broken link, None when the log is intact.
+        owner: whose log it says it is (the first entry's decider, else the first
+            head's signer); None when it holds neither.
     """
 
     entries: int
@@ -90,6 +92,7 @@ class Verification:
     last_head: SignedHead | None
     chain_head: str
     broken: BrokenLink | None
+    owner: str | None = None
 
     @property
     def intact(self) -> bool:
@@ -116,6 +119,7 @@ class Verification:
             "intact": self.intact,
             "vouched": self.vouched,
             "unsigned_tail": self.unsigned_tail,
+            "owner": self.owner,
             "entries": self.entries,
             "heads": self.heads,
             "heads_verified": self.heads_verified,
@@ -191,7 +195,7 @@ def verify_lines(
                 verified += 1 if keyset is not None else 0
                 last_head = line
             heads += 1
-    return Verification(entries, heads, verified, last_head, chain, broken)
+    return Verification(entries, heads, verified, last_head, chain, broken, owner)
 
 
 def _head_against_tree(

@@ -48,11 +48,14 @@ import msgspec
 
 from warnlink.errors import ConfigError
 from warnlink.model import PAYLOAD_TYPES, SecurityLabel
+from warnlink.model.payloads import LINK_LOCAL
 from warnlink.sharing import routing
 from warnlink.tomlkeys import locate_key
 
 _Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")]
-RELEASABLE_KINDS: tuple[str, ...] = tuple(k for k in PAYLOAD_TYPES if k != "heartbeat")
+RELEASABLE_KINDS: tuple[str, ...] = tuple(
+    k for k, t in PAYLOAD_TYPES.items() if t not in LINK_LOCAL
+)
 
 
 DEFAULT_FRESHNESS_WINDOW_S: Final = 300.0

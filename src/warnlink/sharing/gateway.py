@@ -347,6 +347,19 @@ class Gateway:
                 self.counters.inc("heartbeat.failed")
                 log.info("%s: no heartbeat to %s: %s", self.party, peer, exc)
 
+    async def send_link_local(self, payload: Payload, peer: str, subject: str) -> bool:
+        """Send `peer` a link-local message (`model.payloads.LINK_LOCAL`) on `subject`,
+        straight on the bus: a late one says nothing, so a failed send is only counted
+        (``link_local.failed``). Whether the bus took it."""
+        label = SecurityLabel(self.federation.classification, (peer,))
+        try:
+            await publish_envelope(self.bus, subject, self._envelope(payload, label))
+        except TransportError as exc:
+            self.counters.inc("link_local.failed")
+            log.info("%s: no %s to %s: %s", self.party, kind_of(payload), peer, exc)
+            return False
+        return True
+
     async def flush_outbox(self) -> int:
         """Send again what the outbox holds; how many messages the bus acknowledged."""
         return await self.outbox.flush()

@@ -6,7 +6,9 @@ decided. A leak is a delivered message whose original does not release it to the
 recipient, a delivered field the original's label withholds from the recipient, or a
 delivery whose origin is unknown. The delivered copy's own label is not trusted:
 only the original's counts. The messages inside a `Resend` are checked as deliveries
-of their own (one that does not decode is a leak: nothing can vouch for it).
+of their own (one that does not decode is a leak: nothing can vouch for it). A
+relay's tree head (`TreeHead`, `sharing.witness`) holds hashes of the relay's own
+decisions and no party's data: there is nothing in it to leak.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from warnlink.errors import MessageError
 from warnlink.model import Envelope, Resend, decode
+from warnlink.model.payloads import TreeHead
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class LeakChecker:
 
     def check(self, recipient: str, delivered: Envelope) -> list[Leak]:
         """The leaks in one delivery to `recipient` (empty when it is clean)."""
+        if isinstance(delivered.payload, TreeHead):
+            return []
         source = delivered.derived_from or delivered.msg_id
         original = self._originals.get(source)
         if original is None:

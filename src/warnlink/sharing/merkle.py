@@ -15,7 +15,7 @@ O(log n).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
@@ -126,3 +126,117 @@ def verify_inclusion(
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == root
+
+
+def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
+    """RFC 9162 section 2.1.4.1 consistency proof that the tree of the first `old_size`
+    leaves is a prefix of the tree of all `leaf_hashes`.
+
+    Empty when `old_size` is 0 or the whole tree (nothing to prove).
+
+    Raises:
+        IndexError: `old_size` is larger than the tree.
+    """
+    return consistency_path(
+        len(leaf_hashes), old_size, lambda start, end: merkle_root(leaf_hashes[start:end])
+    )
+
+
+def consistency_path(
+    size: int, old_size: int, subtree_root: Callable[[int, int], bytes]
+) -> list[bytes]:
+    """`consistency_proof` of a tree of `size` leaves, given the hash of any range of
+    its leaves that the RFC 9162 recursion asks for (`subtree_root(start, end)`)."""
+    if not 0 <= old_size <= size:
+        raise IndexError(f"a tree of {size} leaves has no prefix of {old_size}")
+    if old_size in (0, size):
+        return []
+    path: list[bytes] = []
+    # SUBPROOF(m, D[start:end], whole) walked from the root; each step records the
+    # sibling's hash, so the proof is the reverse of the order found.
+    start, end, m, whole = 0, size, old_size, True
+    while m != end - start:
+        k = split_point(end - start)
+        if m <= k:
+            path.append(subtree_root(start + k, end))
+            end = start + k
+        else:
+            path.append(subtree_root(start, start + k))
+            start, m, whole = start + k, m - k, False
+    if not whole:
+        path.append(subtree_root(start, end))
+    path.reverse()
+    return path
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Whether `proof` shows the tree (`old_size`, `old_root`) is a prefix of
+    (`new_size`, `new_root`): the verification algorithm of RFC 9162 section 2.1.4.2.
+
+    The empty tree is a prefix of every tree, and a tree of itself (empty proofs).
+    """
+    if not 0 <= old_size <= new_size:
+        return False
+    if old_size in (0, new_size):
+        return not proof and (old_size == 0 or old_root == new_root)
+    if not proof:
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old tree is a subtree
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
+class SubtreeCache:
+    """Hashes of ranges of an append-only tree's leaves, for proofs against it.
+
+    The RFC 9162 recursion only ever asks for ranges whose left part is a perfect
+    subtree aligned on its size; once complete, such a subtree never changes. Those of
+    at least `min_size` leaves are kept (about 64 bytes per `min_size` leaves), so that
+    after the first proof a proof costs O(`min_size` log n) hashing, not O(n).
+
+    Args:
+        leaves: the leaf hashes of a range, ``leaves(start, end)``.
+        min_size: the smallest subtree kept, a power of two.
+    """
+
+    def __init__(self, leaves: Callable[[int, int], Sequence[bytes]], min_size: int = 64) -> None:
+        self.leaves = leaves
+        self.min_size = min_size
+        self._perfect: dict[tuple[int, int], bytes] = {}
+
+    def root(self, start: int, end: int) -> bytes:
+        """The Merkle tree hash of leaves `start` to `end` (exclusive)."""
+        size = end - start
+        if size <= self.min_size:
+            return merkle_root(self.leaves(start, end))
+        if size & (size - 1) == 0 and start % size == 0:
+            kept = self._perfect.get((start, size))
+            if kept is None:
+                half = start + size // 2
+                kept = self._perfect[start, size] = node_hash(
+                    self.root(start, half), self.root(half, end)
+                )
+            return kept
+        k = split_point(size)
+        return node_hash(self.root(start, start + k), self.root(start + k, end))

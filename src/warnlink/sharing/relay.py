@@ -23,6 +23,10 @@ signed and countersigned). Each decision is audited as usual, the answer too (re
 ``resend``). The messages inside are old by design, so they skip the replay rules;
 the answer carrying them does not.
 
+The relay's link peers witness its audit log (`sharing.head_rounds`): their
+countersignatures of its tree heads arrive at its inbox and are kept, never relayed; a
+tree head sent to it is refused (rule ``link_local``).
+
 Products go out through the relay's `outbox.Outbox` (its queue per outbound link): a
 product whose recipient's link is down is kept there, durably, and sent again by
 `Relay.flush_outbox`, so one recipient's outage neither loses its products nor holds
@@ -39,11 +43,12 @@ import msgspec
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, Resend, decode, encode, make_msg_id
-from warnlink.model.payloads import RESENDABLE
+from warnlink.model.payloads import RESENDABLE, HeadCosignature, TreeHead
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, countersign, sign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
+from warnlink.sharing.head_rounds import HeadRounds
 from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.release import Decision, Outcome
@@ -51,6 +56,7 @@ from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
 from warnlink.sharing.routing import passes_on, route
 from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import product_for, publish_envelope, record_of, release
+from warnlink.sharing.witness import RecordFile
 from warnlink.transport import Bus, Delivery, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore
 
@@ -72,6 +78,8 @@ class Relay:
         keys: PartyKeys,
         seen: SeenStore,
         outbox: QueueStore | None = None,
+        cosigned: RecordFile | None = None,
+        instance: str = "",
     ) -> None:
         if party not in federation.relays:
             raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
@@ -85,6 +93,18 @@ class Relay:
         self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
         store = MemoryQueueStore() if outbox is None else outbox
         self.outbox = Outbox(bus, store, clock, counters, store_first=False)
+        self.heads = HeadRounds(
+            party,
+            federation,
+            bus,
+            clock,
+            audit=audit,
+            keys=keys,
+            seen=seen,
+            counters=counters,
+            cosigned=RecordFile(None) if cosigned is None else cosigned,
+            log=instance,
+        )
 
     async def flush_outbox(self) -> int:
         """Send again the products the outbox keeps; how many the bus acknowledged."""
@@ -124,6 +144,10 @@ class Relay:
         if verdict is Verdict.DUPLICATE:
             self.counters.inc("relay.duplicate")
             log.debug("relay %s dropped a redelivery of %s", self.party, envelope.msg_id)
+            return []
+        if isinstance(envelope.payload, (TreeHead, HeadCosignature)):
+            self._witnessing(envelope, delivery)
+            self.replay.record(envelope)
             return []
         if isinstance(envelope.payload, Resend):
             decisions = await self._resend(envelope, envelope.payload, delivery)
@@ -232,6 +256,18 @@ class Relay:
         await publish_envelope(self.outbox, node_inbox(requester, self.party), product)
         self.counters.inc("relay.resend")
         return [*decisions, decision]
+
+    def _witnessing(self, envelope: Envelope, delivery: Delivery) -> None:
+        """Keep a witness's countersignature (`sharing.head_rounds`); a tree head is
+        link-local, never relayed."""
+        try:
+            if not isinstance(envelope.payload, HeadCosignature):
+                raise LabelError(
+                    f"a {envelope.kind} is link-local", rule="link_local", msg_id=envelope.msg_id
+                )
+            self.heads.take(envelope, envelope.payload)
+        except MessageError as exc:
+            self._reject(delivery.subject, delivery.data, exc)
 
     def _reject(self, subject: str, data: bytes, exc: MessageError) -> None:
         self.counters.inc(f"relay.rejected.{exc.counter_key}")

@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from warnlink.errors import ConfigError, ReplayError
-from warnlink.model import Envelope, Heartbeat
+from warnlink.model import Envelope
+from warnlink.model.payloads import LINK_LOCAL
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.transport.sqlite_log import open_store, translated
 
@@ -369,7 +370,7 @@ class ReplayGuard:
         )
 
     def _continues_path(self, envelope: Envelope) -> bool:
-        if isinstance(envelope.payload, Heartbeat):
+        if isinstance(envelope.payload, LINK_LOCAL):
             return False  # never kept through an outage: an old one is a replay
         mark = self.store.path_mark(envelope.originator, path_of(envelope))
         return (
@@ -389,7 +390,7 @@ class ReplayGuard:
         self.store.record(
             envelope.originator, envelope.seq, SeenEntry(origin_id(envelope), envelope.created)
         )
-        if not isinstance(envelope.payload, Heartbeat):
+        if not isinstance(envelope.payload, LINK_LOCAL):
             # A heartbeat goes straight to the bus, never through the outbox, so after
             # an outage it overtakes the backlog kept there: it marks no path, or the
             # backlog behind it would look like a replay once older than the window.

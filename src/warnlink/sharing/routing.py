@@ -19,7 +19,8 @@ The rules, in order:
    form. A recipient beyond that has no route; `undeliverable` names the release
    rules that would need one, and the federation file is refused for them.
 
-Heartbeats are link-local: they go to link peers only, never through a relay. A
+Heartbeats and the audit's tree heads are link-local: they go to link peers only,
+never through a relay. A
 `ResendRequest` carries no released data (an originator and a time range), so any
 relay between the two may carry it; so may a `Resend`, whose messages are routed one
 by one: `Gateway.answer` groups them by their own routes, and a relay refuses one not
@@ -32,13 +33,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from warnlink.model import Envelope, SecurityLabel
+from warnlink.model import PAYLOAD_TYPES, Envelope, SecurityLabel
+from warnlink.model.payloads import LINK_LOCAL
 
 if TYPE_CHECKING:
     from warnlink.sharing.federation import Federation
 
-#: Kinds that go to link peers only.
-LINK_LOCAL_KINDS: Final = frozenset({"heartbeat"})
+#: Kinds that go to link peers only (heartbeats, a relay's tree heads and their
+#: cosignatures: `model.payloads.LINK_LOCAL`).
+LINK_LOCAL_KINDS: Final = frozenset(k for k, t in PAYLOAD_TYPES.items() if t in LINK_LOCAL)
 #: Kinds any relay between the two ends may carry: a request carries no released
 #: data; an answer's messages are each checked by the relay against their own routes.
 CONTROL_KINDS: Final = frozenset({"resend_request", "resend"})

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 import msgspec
 
@@ -81,6 +82,8 @@ class Relay:
         self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
         store = MemoryQueueStore() if outbox is None else outbox
         self.outbox = Outbox(bus, store, clock, counters, store_first=False)
+        #: Told of every delivery refused (subject, bytes, error): the dead letters.
+        self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
 
     async def flush_outbox(self) -> int:
         """Send again the products the outbox keeps; how many the bus acknowledged."""
@@ -216,6 +219,8 @@ class Relay:
     def _reject(self, subject: str, data: bytes, exc: MessageError) -> None:
         self.counters.inc(f"relay.rejected.{exc.counter_key}")
         log.warning("relay %s rejected %s: %s", self.party, subject, exc)
+        if self.on_rejected is not None:
+            self.on_rejected(subject, data, exc)
         self.audit.append(
             DecisionRecord(
                 time=self.clock.now_ns(),

@@ -25,11 +25,15 @@ NEVER_USED: Final = b"\xc1"
 def deep_payload(envelope: Envelope, depth: int = 2000) -> bytes:
     """`envelope` (signed or not) with its payload replaced by a map nested `depth` deep:
     a message whose first fields read well."""
+    return with_payload(envelope, b"\x81\xa1a" * depth + b"\x80")
+
+
+def with_payload(envelope: Envelope, payload: bytes) -> bytes:
+    """`envelope`'s MessagePack bytes with its payload's replaced by `payload`."""
     data = encode(envelope)
-    payload = b"\xa7payload"
-    start = data.index(payload) + len(payload)
+    start = data.index(b"\xa7payload") + len(b"\xa7payload")
     end = start + len(msgspec.msgpack.encode(envelope.payload))  # as `encode` writes it
-    return data[:start] + b"\x81\xa1a" * depth + b"\x80" + data[end:]
+    return data[:start] + payload + data[end:]
 
 
 def poison_messages(envelope: Envelope) -> dict[str, bytes]:

@@ -15,7 +15,7 @@ from warnlink.counters import Counters
 from warnlink.errors import DecodeError, NestingTooDeep, StoreError
 from warnlink.faults.poison import DEEP_MAP, poison_messages
 from warnlink.model import decode, encode
-from warnlink.model.nesting import check_json_depth, check_msgpack_depth, walk_msgpack
+from warnlink.model.nesting import MAX_DEPTH, check_json_depth, check_msgpack_depth, walk_msgpack
 from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.node import Rejects, consume, watch_consumers
@@ -54,12 +54,12 @@ def _nested(depth: int) -> object:
     return value
 
 
-@pytest.mark.parametrize("depth", [1, 5, 31, 32, 33, 200])
+@pytest.mark.parametrize("depth", [1, 5, MAX_DEPTH, MAX_DEPTH + 1, 200])
 def test_the_scans_count_depth_as_a_parser_does(depth: int) -> None:
     packed = msgspec.msgpack.encode(_nested(depth))
     text = msgspec.json.encode(_nested(depth), enc_hook=lambda b: b.hex())
     for scan, data in ((check_msgpack_depth, packed), (check_json_depth, text)):
-        if depth <= 32:
+        if depth <= MAX_DEPTH:
             scan(data)
         else:
             with pytest.raises(NestingTooDeep):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import stat
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from warnlink.node import Rejects, consume, watch_consumers
 from warnlink.sharing.audit import read_log
 from warnlink.sharing.audit_proof import Unreadable, decode_proof, read_lines
 from warnlink.sharing.subjects import node_inbox, relay_inbox
+from warnlink.sources.cot_stream import CotStreamServer
 from warnlink.transport import Delivery, MemoryBus
 from warnlink.transport.dead_letters import SqliteDeadLetters
 
@@ -162,3 +164,31 @@ async def test_a_consumer_that_ends_stops_its_process() -> None:
     watch_consumers("relay-USA", (task,), stop)
     await asyncio.wait_for(stop.wait(), 5)
     assert stop.is_set()
+
+
+class _BrokenWriter:
+    """A connection whose TLS details cannot be read: an unexpected failure."""
+
+    closed = False
+
+    def get_extra_info(self, name: str) -> object:
+        if name == "ssl_object":
+            raise RuntimeError("broken connection")
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def test_an_unexpected_failure_on_a_cot_connection_is_counted_and_ends_it_alone() -> None:
+    server = CotStreamServer(
+        "ROK",
+        sink=None,  # type: ignore[arg-type]
+        identify=lambda der: None,
+        default_mode=lambda source: DataMode.REAL,
+        ssl_context=ssl.create_default_context(ssl.Purpose.CLIENT_AUTH),
+    )
+    writer = _BrokenWriter()
+    await server._serve(asyncio.StreamReader(), writer)  # type: ignore[arg-type]
+    assert server.counters.get("cot_in.failed") == 1
+    assert writer.closed

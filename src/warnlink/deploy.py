@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from warnlink.counters import Counters
-from warnlink.errors import TransportError
+from warnlink.errors import ConsumerEnded, TransportError
 from warnlink.fusion.freshness import LinkWatch, link_states
 from warnlink.fusion.picture import Picture
 from warnlink.model.time import SystemClock
-from warnlink.node import build_relay, close_relay, serve_relay
+from warnlink.node import Rejects, build_relay, close_relay, serve_relay, watch_consumers
 from warnlink.runtime import NodeRuntime, Output
 from warnlink.security.certs import CERTS_DIR, init_certs
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE, init_keys, load_party_keys
@@ -42,6 +42,7 @@ from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import ACCESS_FILE, PartyAccess, Topology, plan_topology
 from warnlink.sources.intake import AnswerHook
 from warnlink.sources.nats_accounts import add_sources
+from warnlink.transport.dead_letters import dead_letters
 from warnlink.transport.nats import NatsBus, wait_idle
 from warnlink.transport.nats_server import NatsServer, parent_death_signal
 
@@ -417,9 +418,12 @@ async def run_party(
                 Counters(),
                 instance=instance or "",
             )
+            letters = dead_letters(relay_folder, f"{access.party}-relay")
+            rejects = Rejects(relay.counters, clock, letters)
             inbox = await relay.open_inbox()
 
-            task = asyncio.create_task(serve_relay(relay, inbox))
+            task = asyncio.create_task(serve_relay(relay, inbox, rejects))
+            watch_consumers(f"relay-{access.party}", (task,), stop)
             try:
                 while not stop.is_set():
                     await relay.flush_outbox()  # products kept while a link was down
@@ -428,9 +432,13 @@ async def run_party(
                         await asyncio.wait_for(stop.wait(), TICK_S)
             finally:
                 await inbox.close()
+                ended = task.done()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 close_relay(relay)
+                letters.close()
+            if ended:
+                raise ConsumerEnded(f"relay-{access.party}")
     finally:
         await bus.close()

@@ -8,6 +8,7 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     ├── ConfigError              a federation or scenario file is invalid (file, key, line)
     ├── MessageError             a message was refused at an edge (counted, never fatal)
     │   ├── DecodeError          not a valid message: bad bytes, bad field, bad type
+    │   │   └── NestingTooDeep   containers nested deeper than the limit (refused unparsed)
     │   ├── OversizedMessage     larger than the configured limit
     │   ├── UnknownSchemaVersion a schema version this node does not speak
     │   ├── LabelError           wrongly labelled: unknown party, not released to us,
@@ -20,6 +21,7 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   │                        its log forked or rolled back (or the head is not its own)
     │   └── IngestError          a national source's input refused at the node's input
     │                            port (per record: index, field, reason)
+    ├── ConsumerEnded            an inbox's consumer ended before it was asked to stop
     ├── TransportError           the bus failed
     │   ├── BusClosed            you closed it (use after close)
     │   └── StoreError           it broke (the durable log could not be read or written)
@@ -85,6 +87,24 @@ class DecodeError(MessageError):
     """The bytes are not a valid warnlink message (syntax, type or constraint)."""
 
     counter_key = "malformed"
+
+
+class NestingTooDeep(DecodeError):
+    """Containers nested deeper than the limit; refused before any recursive parser runs.
+
+    Attributes:
+        rule: ``too_deep``.
+        depth: the depth at which the scan stopped (the limit plus one).
+        limit: the deepest nesting allowed.
+    """
+
+    counter_key = "too_deep"
+    rule = "too_deep"
+
+    def __init__(self, depth: int, limit: int, *, msg_id: str | None = None) -> None:
+        self.depth = depth
+        self.limit = limit
+        super().__init__(f"nested {depth} deep, deeper than the limit of {limit}", msg_id=msg_id)
 
 
 class OversizedMessage(MessageError):
@@ -231,6 +251,18 @@ class IngestError(MessageError):
         self.field = field
         self.index = index
         super().__init__(message, party=party)
+
+
+class ConsumerEnded(WarnlinkError):
+    """A consumer of an inbox ended before it was asked to stop: its process is unhealthy.
+
+    Attributes:
+        consumer: which one (``node-JPN``, ``relay-USA``).
+    """
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        super().__init__(f"the inbox consumer {consumer} ended before it was asked to stop")
 
 
 class TransportError(WarnlinkError):

@@ -22,11 +22,11 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from warnlink.errors import TransportError
+from warnlink.errors import ConsumerEnded, TransportError
 from warnlink.geo.areas import Area
 from warnlink.model import Envelope
 from warnlink.model.time import Clock
-from warnlink.node import Node
+from warnlink.node import Node, watch_consumers
 from warnlink.security.signing import PartyKeys
 from warnlink.sharing.federation import Federation
 from warnlink.sources.intake import AnswerHook, Intake
@@ -132,11 +132,14 @@ class NodeRuntime:
         """Run on the node's clock until `stop` is set: hand records over as they come,
         tick every `every_s`, run every output beside; then stop them and the node.
 
+        A consumer of the node's inboxes that ends before `stop` stops it too, and
+        `ConsumerEnded` is raised: a node that no longer receives must not look alive.
         An output that ends before `stop` (it failed: a port taken, certificates
         unreadable) stops the runtime at once, rather than leaving a node nobody sees
         or feeds; its error is raised when it is awaited.
         """
         await self.start()
+        watch_consumers(f"node-{self.party}", self.node.consumers, stop)
         tasks = [asyncio.create_task(self.intake.run(stop))]
         for output in outputs:
             task = asyncio.create_task(output(self, stop))
@@ -155,9 +158,12 @@ class NodeRuntime:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), every_s)
         finally:
+            consumer_ended = any(task.done() for task in self.node.consumers)
             stop.set()
             ended = await asyncio.gather(*tasks, return_exceptions=True)
             await self.stop()
+        if consumer_ended:
+            raise ConsumerEnded(f"node-{self.party}")
         for result in ended:
             if isinstance(result, Exception):
                 raise result

@@ -124,3 +124,27 @@ def replaced(draw: st.DrawFn, doc: object, max_edits: int = 3) -> object:
         elif isinstance(parent, list):
             parent.append(draw(json_values))
     return root
+
+
+#: How deep `nested` goes: past the nesting limit, and past the interpreter's recursion
+#: limit, where recursive parsers fail.
+MAX_NESTING = 3000
+
+
+@st.composite
+def nested(draw: st.DrawFn, syntax: str) -> bytes:
+    """Maps and arrays nested 1 to `MAX_NESTING` deep in `syntax` (``msgpack``, ``json``,
+    ``toml``: the value of a key ``a``), built without recursion."""
+    depth = draw(st.integers(1, MAX_NESTING))
+    kinds = draw(st.lists(st.booleans(), min_size=1, max_size=8))  # True: a map
+    levels = [kinds[i % len(kinds)] for i in range(depth)]
+    opener, closer = {
+        "msgpack": ({True: b"\x81\xa1k", False: b"\x91"}, {True: b"", False: b""}),
+        "json": ({True: b'{"k":', False: b"["}, {True: b"}", False: b"]"}),
+        "toml": ({True: b"{k=", False: b"["}, {True: b"}", False: b"]"}),
+    }[syntax]
+    leaf = {"msgpack": b"\xc0", "json": b"null", "toml": b"1"}[syntax]
+    body = (
+        b"".join(opener[m] for m in levels) + leaf + b"".join(closer[m] for m in reversed(levels))
+    )
+    return b"a = " + body + b"\n" if syntax == "toml" else body

@@ -8,7 +8,8 @@ import msgspec
 import pytest
 
 from tests.factories import TRILATERAL, envelope, track
-from warnlink.errors import ConfigError, StoreError
+from warnlink.errors import ConfigError, NestingTooDeep, StoreError
+from warnlink.faults.poison import DEEP_MAP
 from warnlink.model import decode, encode
 from warnlink.security.keystore import KEYSET_FILE, load_keyset
 from warnlink.security.signing import KeySet
@@ -93,3 +94,9 @@ def test_every_label_of_the_federation_survives_the_wire() -> None:
             label = federation.label_for(originator, kind)
             made = msgspec.structs.replace(envelope(track()), label=label)
             assert decode(encode(made)).label == label
+
+
+def test_the_2000_deep_map_of_issue_17_is_a_typed_error() -> None:
+    """Issue 17, finding 1: 6,001 bytes that raised `RecursionError` and ended the relay."""
+    with pytest.raises(NestingTooDeep):
+        decode(DEEP_MAP)

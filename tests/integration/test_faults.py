@@ -57,3 +57,18 @@ async def test_a_damaged_store_is_reported_and_what_it_held_recovered(tmp_path: 
     assert result.notes["recovered"] == 3
     assert result.notes["recovery.incomplete"] == 0
     assert "3 damaged entries detected, 3 messages recovered" in table([result])
+
+
+async def test_a_poison_message_from_a_peer_costs_counters_not_the_link(tmp_path: Path) -> None:
+    """Case 8 (issue 17, finding 1): JPN's node credentials put the 2,000-deep map and the
+    other poison shapes into the relay's inbox and USA's node inbox mid-salvo; the relay
+    process lives, nothing ROK sent is lost, and each poison message is one counter."""
+    (result,) = await run_faults([8], QUICK, folder=tmp_path)
+    _assert_met([result])
+    assert result.due > 0
+    assert result.lost == 0
+    assert result.notes["drained"] == "True"
+    assert result.notes["relay_exit"] == "0"  # ran until stopped
+    assert result.notes["relay.rejected"] == 4  # every shape, audited once
+    assert int(result.notes["rejected.too_deep"]) == 3
+    assert int(result.notes["rejected.malformed"]) == 1

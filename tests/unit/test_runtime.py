@@ -11,6 +11,7 @@ import pytest
 
 from tests.conformance.source_suite import T0, track
 from tests.factories import KEYS, trilateral
+from warnlink.errors import ConsumerEnded
 from warnlink.model.time import NS_PER_S, ManualClock
 from warnlink.runtime import NodeRuntime
 from warnlink.transport import MemoryBus
@@ -74,3 +75,23 @@ async def test_an_output_that_fails_stops_the_runtime_and_its_error_is_raised(
         await bus.close()
     assert ran == ["JPN", "patient stopped"]
     assert stop.is_set()
+
+
+async def test_a_consumer_that_ends_stops_the_runtime_which_says_so(tmp_path: Path) -> None:
+    """Issue 17: a node whose inbox consumer died still looked up; now its runtime stops
+    and raises `ConsumerEnded`, so the process ends and `up`'s health shows it down."""
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    runtime = _runtimes(tmp_path, clock, bus)["JPN"]
+
+    async def ends_the_consumer(running: NodeRuntime, stop: asyncio.Event) -> None:
+        (consumer,) = running.node.consumers
+        consumer.cancel()  # as any end would: an exception, a closed inbox
+        await stop.wait()
+
+    stop = asyncio.Event()
+    try:
+        with pytest.raises(ConsumerEnded, match="node-JPN"):
+            await asyncio.wait_for(runtime.serve(stop, outputs=[ends_the_consumer]), 30)
+    finally:
+        await bus.close()

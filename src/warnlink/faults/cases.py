@@ -13,7 +13,10 @@
    is down (`faults.corrupt`): the restarted node reports them, and gets them again
    from ROK's sent-archive through the relay;
 7. the soak: ten times the salvo rate for 10 minutes, memory growth and p99 latency
-   drift per window (`faults.soak`).
+   drift per window (`faults.soak`);
+8. a poison message from a peer mid-salvo: JPN's node, with its own credentials, sends
+   every `faults.poison` shape (the 2,000-deep map first) into the relay's inbox and
+   USA's node inbox; nothing accepted is lost and ROK's reports keep reaching JPN.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from typing import Final
 
 from warnlink.faults.corrupt import flip_byte
 from warnlink.faults.measure import CaseResult, Ledger
+from warnlink.faults.poison import poison_messages
 from warnlink.faults.rig import RELAY, RELAY_ACK_WAIT_S, Rig, Sizes
 from warnlink.faults.soak import soak
 from warnlink.model import decode, encode
 from warnlink.model.time import NS_PER_S
 from warnlink.sharing.audit import read_entries
-from warnlink.sharing.subjects import relay_inbox
+from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.sharing.wire import publish_id
 from warnlink.transport.queue_store import SqliteQueueStore
 
@@ -250,6 +254,31 @@ async def damaged_store(folder: Path, sizes: Sizes) -> list[CaseResult]:
     return [dataclasses.replace(result, notes=notes)]
 
 
+async def poison_from_a_peer(folder: Path, sizes: Sizes) -> list[CaseResult]:
+    """Case 8: JPN's node sends poison into the relay's inbox and USA's node inbox
+    mid-salvo; the relay and both nodes go on (each poison message one counter)."""
+    bus_ids = itertools.count()
+    rig = Rig(folder, Ledger())
+
+    async def fault(rig: Rig, _: asyncio.Event) -> None:
+        sent = [e for e in rig.ledger.originals if e.originator == "ROK"]
+        poison = poison_messages(sent[-1])
+        for subject in (relay_inbox(RELAY, "JPN"), node_inbox(RELAY, "JPN")):
+            for shape, data in poison.items():
+                bus_id = f"poison-{shape}-{next(bus_ids)}"
+                await rig.buses["JPN"].publish(subject, data, msg_id=bus_id)
+
+    name = "a poison message from a peer mid-salvo: 0 lost, link keeps flowing"
+    (result,) = [await _run(8, name, rig, fault, sizes, ("ROK",), outage=False)]
+    notes = {
+        **result.notes,
+        # 0: it ran until the rig stopped it; a consumer that ended would have ended it.
+        "relay_exit": ",".join(str(p.returncode) for p in rig.spawned),
+        **{k: rig.counter_total(k) for k in ("rejected.too_deep", "rejected.malformed")},
+    }
+    return [dataclasses.replace(result, notes=notes)]
+
+
 CASES: Final[dict[int, CaseRun]] = {
     1: relay_kill,
     2: link_cut,
@@ -258,5 +287,6 @@ CASES: Final[dict[int, CaseRun]] = {
     5: standby_relay,
     6: damaged_store,
     7: soak,
+    8: poison_from_a_peer,
 }
 NOT_DONE: Final[dict[int, str]] = {}

@@ -146,6 +146,7 @@ class Rig:
         self.buses: dict[str, NatsBus] = {}
         self.nodes: dict[str, Node] = {}
         self.relays: dict[str, subprocess.Popen[bytes]] = {}
+        self.spawned: list[subprocess.Popen[bytes]] = []  # every relay process, ended too
         self._tickers: list[asyncio.Task[None]] = []
 
     async def start(self, *, relays: tuple[str, ...] = ("active",)) -> None:
@@ -247,6 +248,7 @@ class Rig:
                 start_new_session=True,
                 preexec_fn=parent_death_signal(),
             )
+        self.spawned.append(self.relays[instance])
 
     def kill_relay(self, instance: str = "active") -> None:
         """SIGKILL a relay process, as a crash would."""

@@ -1,7 +1,8 @@
 """Encoding and decoding of envelopes: JSON for people, MessagePack for the wire.
 
 Decoding is strict (unknown fields, wrong types and out-of-range values are
-refused), bounded (a size limit is checked before any parsing) and typed: every
+refused), bounded (a size limit and a nesting-depth scan, `model.nesting`, are
+checked before any parsing: msgspec parses recursively) and typed: every
 failure is a `MessageError` subclass naming the cause and, where readable, the
 message id.
 """
@@ -14,6 +15,7 @@ import msgspec
 
 from warnlink.errors import DecodeError, OversizedMessage, UnknownSchemaVersion
 from warnlink.model.envelope import SCHEMA_VERSION, Envelope
+from warnlink.model.nesting import check_json_depth, check_msgpack_depth
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 
@@ -46,11 +48,13 @@ def decode(data: bytes, fmt: Format = "msgpack", *, max_bytes: int = MAX_MESSAGE
 
     Raises:
         OversizedMessage: `data` is longer than `max_bytes`.
+        NestingTooDeep: containers nested deeper than `model.nesting.MAX_DEPTH`.
         UnknownSchemaVersion: the message declares another schema version.
         DecodeError: anything else that is not a valid version-1 envelope.
     """
     if len(data) > max_bytes:
         raise OversizedMessage(len(data), max_bytes)
+    (check_msgpack_depth if fmt == "msgpack" else check_json_depth)(data)
     decoder, header = (
         (_msgpack_decoder, _msgpack_header) if fmt == "msgpack" else (_json_decoder, _json_header)
     )

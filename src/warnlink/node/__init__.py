@@ -5,13 +5,14 @@ replays its applied-log and recovers damaged entries; `consume` is the inbox loo
 and a relay share.
 """
 
-from warnlink.node.consume import RETRY_S, consume, serve_relay
+from warnlink.node.consume import RETRY_S, Rejects, consume, serve_relay, watch_consumers
 from warnlink.node.core import Node
 from warnlink.node.stores import build_relay, close_relay, queue_store, seen_store, sent_archive
 
 __all__ = [
     "RETRY_S",
     "Node",
+    "Rejects",
     "build_relay",
     "close_relay",
     "consume",
@@ -19,4 +20,5 @@ __all__ = [
     "seen_store",
     "sent_archive",
     "serve_relay",
+    "watch_consumers",
 ]

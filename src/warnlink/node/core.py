@@ -31,7 +31,7 @@ from warnlink.model import Envelope, Payload, Resend, ResendRequest, encode
 from warnlink.model.payloads import HeadCosignature, TreeHead
 from warnlink.model.record import DataMode, SourceRecord
 from warnlink.model.time import NS_PER_S, Clock
-from warnlink.node.consume import consume, serve_relay
+from warnlink.node.consume import Rejects, consume, serve_relay
 from warnlink.node.recovery import NodeRecovery
 from warnlink.node.stores import build_relay, close_relay, queue_store, seen_store, sent_archive
 from warnlink.security.signing import PartyKeys
@@ -41,6 +41,7 @@ from warnlink.sharing.gateway import HEARTBEAT_INTERVAL_S, Gateway
 from warnlink.sharing.subjects import parse_inbox, relay_inbox
 from warnlink.sharing.witness import Witness, encode_record
 from warnlink.transport import Bus, Delivery, Subscription
+from warnlink.transport.dead_letters import dead_letters
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class Node:
             if party in federation.relays and host_relay
             else None
         )
+        self.rejects = Rejects(self.counters, clock, dead_letters(audit_dir, party))
+        self.gateway.on_rejected = self.rejects.refused
         self.reporters: dict[int, TrackReporter] = {}
         self._modes: dict[int, DataMode] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -134,12 +137,21 @@ class Node:
         await self.resends.ask_again()
         inbox = await self.gateway.open_inbox()
         self._subscriptions.append(inbox)
-        self._tasks.append(asyncio.create_task(consume(inbox, self._handle, self.counters)))
+        self._tasks.append(
+            asyncio.create_task(consume(inbox, self._handle, self.counters, rejects=self.rejects))
+        )
         if self.relay is not None:
             await self.relay.flush_outbox()
             relay_inbox = await self.relay.open_inbox()
             self._subscriptions.append(relay_inbox)
-            self._tasks.append(asyncio.create_task(serve_relay(self.relay, relay_inbox)))
+            self._tasks.append(
+                asyncio.create_task(serve_relay(self.relay, relay_inbox, self.rejects))
+            )
+
+    @property
+    def consumers(self) -> tuple[asyncio.Task[None], ...]:
+        """The tasks consuming the node's inboxes (and its relay's), once started."""
+        return tuple(self._tasks)
 
     async def stop(self) -> None:
         """Stop consuming and close the audit logs and stores."""
@@ -155,6 +167,7 @@ class Node:
         if self.gateway.outbox.archive is not None:
             self.gateway.outbox.archive.close()
         self.applied_log.close()
+        self.rejects.letters.close()
         if self.relay is not None:
             close_relay(self.relay)
 

@@ -29,7 +29,8 @@ from typing import Final
 
 import msgspec
 
-from warnlink.errors import ConfigError, StoreError
+from warnlink.errors import ConfigError, NestingTooDeep, StoreError
+from warnlink.model.nesting import check_json_depth
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKey
 from warnlink.sharing.merkle import MerkleAccumulator, SubtreeCache, consistency_path, leaf_hash
@@ -121,12 +122,16 @@ def decode_line(data: bytes) -> AuditLine:
     """One line of an audit log.
 
     Raises:
-        msgspec.DecodeError: not an entry or a head (bad UTF-8 in a string included).
+        msgspec.DecodeError: not an entry or a head (bad UTF-8 in a string, or nesting
+            deeper than `model.nesting.MAX_DEPTH`, included).
     """
     try:
+        check_json_depth(data)
         return _decoder.decode(data)
     except UnicodeDecodeError as exc:
         raise msgspec.DecodeError(f"invalid UTF-8: {exc}") from exc
+    except NestingTooDeep as exc:
+        raise msgspec.DecodeError(str(exc)) from exc
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -25,6 +25,7 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 
 from warnlink.errors import DecodeError, StoreError, UnknownSigner
+from warnlink.model.nesting import check_json_depth
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE
 from warnlink.security.signing import KeySet
 from warnlink.sharing.audit import (
@@ -334,8 +335,9 @@ def decode_proof(data: bytes) -> InclusionProof:
     """A proof from its JSON.
 
     Raises:
-        DecodeError: not an inclusion proof.
+        DecodeError: not an inclusion proof (`NestingTooDeep`: nested too deeply to parse).
     """
+    check_json_depth(data)
     try:
         return msgspec.json.decode(data, type=InclusionProof)
     except msgspec.DecodeError as exc:

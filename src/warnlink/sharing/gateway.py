@@ -104,6 +104,8 @@ class Gateway:
         self._seqs = SeqAllocator(seen)
         store = MemoryQueueStore() if outbox is None else outbox
         self.outbox = Outbox(bus, store, clock, counters, archive=archive, retain_s=retain_s)
+        #: Told of every delivery refused (subject, bytes, error): the dead letters.
+        self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
 
     def _envelope(
         self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
@@ -388,6 +390,8 @@ class Gateway:
         except MessageError as exc:
             self.counters.inc(f"rejected.{exc.counter_key}")
             log.warning("%s refused a delivery on %s: %s", self.party, delivery.subject, exc)
+            if self.on_rejected is not None:
+                self.on_rejected(delivery.subject, delivery.data, exc)
             return None
         if verdict is Verdict.DUPLICATE:
             self.counters.inc("duplicate")

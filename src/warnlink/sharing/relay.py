@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 import msgspec
 
@@ -105,6 +106,8 @@ class Relay:
             cosigned=RecordFile(None) if cosigned is None else cosigned,
             log=instance,
         )
+        #: Told of every delivery refused (subject, bytes, error): the dead letters.
+        self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
 
     async def flush_outbox(self) -> int:
         """Send again the products the outbox keeps; how many the bus acknowledged."""
@@ -272,6 +275,8 @@ class Relay:
     def _reject(self, subject: str, data: bytes, exc: MessageError) -> None:
         self.counters.inc(f"relay.rejected.{exc.counter_key}")
         log.warning("relay %s rejected %s: %s", self.party, subject, exc)
+        if self.on_rejected is not None:
+            self.on_rejected(subject, data, exc)
         self.audit.append(
             DecisionRecord(
                 time=self.clock.now_ns(),

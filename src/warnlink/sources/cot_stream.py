@@ -197,6 +197,9 @@ class CotStreamServer:
             pass
         except asyncio.CancelledError:
             pass  # the server is closing: this connection ends with it
+        except Exception:  # the last resort: this connection ends, the server goes on
+            self.counters.inc("cot_in.failed")
+            log.exception("CoT stream from %s failed", peer)
         finally:
             if client is not None:
                 self.fanout.remove(client)

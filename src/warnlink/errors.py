@@ -16,8 +16,10 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   │   └── UnknownSigner    the signer has no key in the trusted key set
     │   ├── ReplayError          outside the freshness window, or its originator's
     │   │                        sequence number already seen with another message
-    │   └── IngestError          a national source's input refused at the node's input
-    │                            port (per record: index, field, reason)
+    │   ├── IngestError          a national source's input refused at the node's input
+    │   │                        port (per record: index, field, reason)
+    │   └── ImplausibleMessage   decoded and in range field by field, but its fields
+    │                            disagree with physics or each other (field, rule)
     ├── TransportError           the bus failed
     │   ├── BusClosed            you closed it (use after close)
     │   └── StoreError           it broke (the durable log could not be read or written)
@@ -202,6 +204,24 @@ class IngestError(MessageError):
         self.field = field
         self.index = index
         super().__init__(message, party=party)
+
+
+class ImplausibleMessage(MessageError):
+    """A message whose values are each in range but together not physical
+    (`model.plausibility`); counted as ``implausible``.
+
+    Attributes:
+        rule: ``altitude``, ``speed``, ``future``, ``too_old``, ``impact_before_epoch``
+            or ``flight_too_long``.
+        field: the payload field, e.g. ``pos`` or ``impact_time``.
+    """
+
+    counter_key = "implausible"
+
+    def __init__(self, message: str, *, rule: str, field: str, msg_id: str | None = None) -> None:
+        self.rule = rule
+        self.field = field
+        super().__init__(message, msg_id=msg_id)
 
 
 class TransportError(WarnlinkError):

@@ -13,6 +13,7 @@ from typing import Any
 
 from warnlink.errors import ConfigError
 from warnlink.interop.formats import EXPORTS
+from warnlink.transport.private import private_file
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -230,7 +231,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.buffer.write(data)
     else:
-        args.output.write_bytes(data)
+        private_file(args.output).write_bytes(data)
     return 0
 
 

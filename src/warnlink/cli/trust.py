@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warnlink.errors import ConfigError
+from warnlink.transport.private import private_file
 
 if TYPE_CHECKING:
     pass
@@ -161,7 +162,7 @@ def _audit_prove(args: argparse.Namespace) -> int:
         print(encode_proof(proof).decode(), end="")
         return 0
     try:
-        args.out.write_bytes(encode_proof(proof))
+        private_file(args.out).write_bytes(encode_proof(proof))
     except OSError as exc:
         print(f"warnlink: cannot write {args.out}: {exc}", file=sys.stderr)
         return 2

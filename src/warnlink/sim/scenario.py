@@ -55,7 +55,6 @@ from warnlink.sim.launch import LaunchSpec, fly
 from warnlink.sim.measurements import ir_measurements, radar_measurements
 from warnlink.sim.trajectory import Trajectory
 
-
 # Bounds of a scenario, so a hostile or mistyped file is refused at once instead of
 # hanging a run or exhausting memory: a launch within an hour of the epoch (`MAX_OFFSET_S`;
 # the run lasts its last flight after it), ranges and apogees of ballistic missiles

@@ -6,7 +6,7 @@ with no WebSocket client, then with `--clients` idle ones (connected, reading wh
 pushed, sending nothing). Prints the median and p95 of each, and how many clients the
 display took.
 
-    PYTHONPATH=src python bench/ws_idle_clients.py --clients 300
+    PYTHONPATH=src python bench/ws_idle_clients.py --clients 300 [--cap 300]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 
-async def _start(port: int) -> tuple[asyncio.subprocess.Process, str]:
+async def _start(port: int, cap: int | None) -> tuple[asyncio.subprocess.Process, str]:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -36,6 +36,7 @@ async def _start(port: int) -> tuple[asyncio.subprocess.Process, str]:
         "1000",
         "--port",
         str(port),
+        *([] if cap is None else ["--ws-clients", str(cap)]),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -73,8 +74,8 @@ def _summary(name: str, values: list[float]) -> str:
     return f"{name}: median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms"
 
 
-async def main(clients: int, requests: int, port: int) -> None:
-    child, url = await _start(port)
+async def main(clients: int, requests: int, port: int, cap: int | None) -> None:
+    child, url = await _start(port, cap)
     sockets: list[ClientConnection] = []
     readers: list[asyncio.Task[None]] = []
     try:
@@ -112,5 +113,6 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--port", type=int, default=18_700, help="the first display's port")
+    parser.add_argument("--cap", type=int, help="the displays' WebSocket client cap (--ws-clients)")
     args = parser.parse_args()
-    asyncio.run(main(args.clients, args.requests, args.port))
+    asyncio.run(main(args.clients, args.requests, args.port, args.cap))

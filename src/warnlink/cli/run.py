@@ -56,6 +56,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--port", type=int, default=8000, help="--serve: the first party's port (default 8000)"
     )
     demo.add_argument(
+        "--ws-clients",
+        type=int,
+        help="--serve: the most WebSocket clients each display takes at once (default 64)",
+    )
+    demo.add_argument(
         "--cot-port",
         type=int,
         help="--serve: also stream each party's picture as Cursor-on-Target to TAK clients "
@@ -239,6 +244,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
     import signal
 
     from warnlink.web.live import DEFAULT_SPEED, serve_demo
+    from warnlink.web.sockets import SocketLimits
 
     if args.transport != "memory" or args.data_dir is not None:
         raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
@@ -268,6 +274,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
             cot_base_port=args.cot_port,
             on_ready=ready,
             on_summary=summary,
+            sockets=None if args.ws_clients is None else SocketLimits(max_clients=args.ws_clients),
         )
 
     result = asyncio.run(run())

@@ -59,6 +59,7 @@ from warnlink.sim.scenario import (
 from warnlink.sim.trajectory import Trajectory, nearest_flight
 from warnlink.sources.simulation import SIMULATION_SOURCE, SimulatedSource, simulate_trackers
 from warnlink.transport import Bus, MemoryBus, Subscription
+from warnlink.transport.private import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def _data_folder(data_dir: Path | None) -> Iterator[Path]:
         return
     if data_dir.exists() and any(data_dir.iterdir()):
         raise ConfigError(f"data folder {data_dir} is not empty; the demo starts from nothing")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     yield data_dir
 
 

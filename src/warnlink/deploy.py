@@ -45,6 +45,7 @@ from warnlink.sources.nats_accounts import add_sources
 from warnlink.transport.dead_letters import dead_letters
 from warnlink.transport.nats import NatsBus, wait_idle
 from warnlink.transport.nats_server import NatsServer, parent_death_signal
+from warnlink.transport.private import private_file, private_folder
 
 ROLES: Final = ("node", "relay")
 #: Where `warnlink up` says where every party's node listens, in the data folder (and
@@ -224,7 +225,9 @@ class Deployment:
         self.endpoints = {party: found[party] for party in self.federation.parties}
         path = self.folder / ENDPOINTS_FILE
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.endpoints, indent=1) + "\n", encoding="utf-8")
+        private_file(temporary).write_text(
+            json.dumps(self.endpoints, indent=1) + "\n", encoding="utf-8"
+        )
         temporary.replace(path)
         return self.endpoints
 
@@ -252,7 +255,7 @@ class Deployment:
         if role == "node":
             http, cot = self._ports(party)
             command += ["--host", self.host, "--http-port", str(http), "--cot-port", str(cot)]
-        with log_file.open("ab") as log:
+        with private_file(log_file).open("ab") as log:
             process = subprocess.Popen(
                 command,
                 stdout=log,
@@ -407,7 +410,7 @@ async def run_party(
             relay_folder = folder / access.party
             if instance is not None:
                 relay_folder = relay_folder / instance
-                relay_folder.mkdir(parents=True, exist_ok=True)
+                private_folder(relay_folder)
             relay = build_relay(
                 access.party,
                 federation,

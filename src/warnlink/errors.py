@@ -19,8 +19,10 @@ translated from third-party errors at the edge with ``raise ... from exc``::
     │   │                        sequence number already seen with another message
     │   ├── WitnessError         a relay's tree head contradicts one witnessed before:
     │   │                        its log forked or rolled back (or the head is not its own)
-    │   └── IngestError          a national source's input refused at the node's input
-    │                            port (per record: index, field, reason)
+    │   ├── IngestError          a national source's input refused at the node's input
+    │   │                        port (per record: index, field, reason)
+    │   └── ImplausibleMessage   decoded and in range field by field, but its fields
+    │                            disagree with physics or each other (field, rule)
     ├── ConsumerEnded            an inbox's consumer ended before it was asked to stop
     ├── TransportError           the bus failed
     │   ├── BusClosed            you closed it (use after close)
@@ -251,6 +253,24 @@ class IngestError(MessageError):
         self.field = field
         self.index = index
         super().__init__(message, party=party)
+
+
+class ImplausibleMessage(MessageError):
+    """A message whose values are each in range but together not physical
+    (`model.plausibility`); counted as ``implausible``.
+
+    Attributes:
+        rule: ``altitude``, ``speed``, ``future``, ``too_old``, ``impact_before_epoch``
+            or ``flight_too_long``.
+        field: the payload field, e.g. ``pos`` or ``impact_time``.
+    """
+
+    counter_key = "implausible"
+
+    def __init__(self, message: str, *, rule: str, field: str, msg_id: str | None = None) -> None:
+        self.rule = rule
+        self.field = field
+        super().__init__(message, msg_id=msg_id)
 
 
 class ConsumerEnded(WarnlinkError):

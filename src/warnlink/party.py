@@ -49,6 +49,7 @@ from warnlink.sources.nats_ingest import serve_ingest
 from warnlink.sources.registry import SourceRegistry
 from warnlink.sources.udl import ingest_udl
 from warnlink.transport.nats import NatsBus
+from warnlink.transport.private import private_file, write_private
 from warnlink.web.app import create_app
 from warnlink.web.display import Display, no_decisions
 from warnlink.web.ingest import ingest_router
@@ -83,7 +84,7 @@ class Endpoints:
         if {"http", "nats", "cot"} <= self.found.keys():
             data = {**self.found, "pid": os.getpid()}
             temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+            private_file(temporary).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
             temporary.replace(self.path)
 
 
@@ -214,8 +215,7 @@ class PartyPortsRunner:
         while not stop.is_set():
             alerts = runtime.node.alerts.alerts
             for alert in alerts[written:]:
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{alert.identifier}.xml").write_bytes(to_cap(alert))
+                write_private(folder / f"{alert.identifier}.xml", to_cap(alert))
             written = len(alerts)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), CAP_EVERY_S)

@@ -55,7 +55,7 @@ def test_invalid_values_name_the_entry() -> None:
     data["launches"][0]["range_km"] = -1.0  # type: ignore[index]
     with pytest.raises(ConfigError) as info:
         scenario_from_mapping(data)
-    assert info.value.key == "launches[0]"
+    assert info.value.key == "launches[0].range_km"
     data = raw_default()
     data["sensors"][0]["update_s"] = 0.0  # type: ignore[index]
     with pytest.raises(ConfigError) as info:

@@ -385,8 +385,14 @@ async def test_a_restarted_node_continues_after_its_reserved_seqs(
 async def test_clock_skew_is_accepted_within_the_window_and_refused_beyond(
     tmp_path: Path, skew_s: float, window_s: float | None, refused_as: str | None
 ) -> None:
+    # The state's time is by JPN's clock too, as its input port takes states (within its
+    # window of its own now): a state far from its message's time is refused at the gateway.
+    state_ns = T0 + round(skew_s * NS_PER_S)
+    predicted = msgspec.structs.replace(
+        impact(trk_id=4), epoch=state_ns, impact_time=state_ns + 600 * NS_PER_S
+    )
     async with federated(tmp_path, window_s=window_s, skew_s={"JPN": skew_s}) as skewed:
-        await skewed.nodes["JPN"].gateway.send(impact(trk_id=4), data_mode=DataMode.REAL)
+        await skewed.nodes["JPN"].gateway.send(predicted, data_mode=DataMode.REAL)
         await skewed.settle()
         usa = skewed.nodes["USA"]
         rejected = [e.reason for e in usa.relay.audit if e.outcome == "rejected"]  # type: ignore[union-attr]

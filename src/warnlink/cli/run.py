@@ -13,6 +13,7 @@ from typing import Any
 
 from warnlink.errors import ConfigError
 from warnlink.interop.formats import EXPORTS
+from warnlink.transport.private import private_file
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +54,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     demo.add_argument(
         "--port", type=int, default=8000, help="--serve: the first party's port (default 8000)"
+    )
+    demo.add_argument(
+        "--ws-clients",
+        type=int,
+        help="--serve: the most WebSocket clients each display takes at once (default 64)",
     )
     demo.add_argument(
         "--cot-port",
@@ -230,7 +236,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.buffer.write(data)
     else:
-        args.output.write_bytes(data)
+        private_file(args.output).write_bytes(data)
     return 0
 
 
@@ -238,6 +244,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
     import signal
 
     from warnlink.web.live import DEFAULT_SPEED, serve_demo
+    from warnlink.web.sockets import SocketLimits
 
     if args.transport != "memory" or args.data_dir is not None:
         raise ConfigError("demo --serve plays on the in-memory transport in a temporary folder")
@@ -267,6 +274,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
             cot_base_port=args.cot_port,
             on_ready=ready,
             on_summary=summary,
+            sockets=None if args.ws_clients is None else SocketLimits(max_clients=args.ws_clients),
         )
 
     result = asyncio.run(run())

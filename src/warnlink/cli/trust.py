@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from warnlink.errors import ConfigError
+from warnlink.transport.private import private_file
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -190,7 +191,7 @@ def _audit_prove(args: argparse.Namespace) -> int:
         print(encode_proof(proof).decode(), end="")
         return 0
     try:
-        args.out.write_bytes(encode_proof(proof))
+        private_file(args.out).write_bytes(encode_proof(proof))
     except OSError as exc:
         print(f"warnlink: cannot write {args.out}: {exc}", file=sys.stderr)
         return 2

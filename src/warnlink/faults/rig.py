@@ -264,11 +264,13 @@ class Rig:
         total = sizes.tracks * sizes.updates * len(originators)
         start = time.monotonic()
         count = 0
-        epoch0 = SystemClock().now_ns()
+        # Each party's states are by its own clock (skewed or not), as its input port
+        # takes them: its gateway refuses a state far from its message's time.
+        epoch0 = {party: self.nodes[party].clock.now_ns() for party in originators}
         for update in range(sizes.updates):
             for trk_id in range(1, sizes.tracks + 1):
                 for party in originators:
-                    report = _track(trk_id, epoch0, update)
+                    report = _track(trk_id, epoch0[party], update)
                     await self.nodes[party].gateway.send(report, data_mode=DataMode.TEST)
                     count += 1
                     if sent is not None and count >= total // 2:
@@ -291,7 +293,7 @@ class Rig:
         """
         start = time.monotonic()
         end = start + duration_s
-        epoch0 = SystemClock().now_ns()
+        epoch0 = self.nodes[originator].clock.now_ns()
         count = 0
         while True:
             due = start + count / rate_per_s

@@ -12,6 +12,7 @@ from pathlib import Path
 from warnlink.interop.formats import FORMATS
 from warnlink.interop.party import PartyView
 from warnlink.interop.projection import project_party
+from warnlink.transport.private import write_private
 
 
 def write_party_outputs(folder: Path, view: PartyView) -> int:
@@ -23,6 +24,5 @@ def write_party_outputs(folder: Path, view: PartyView) -> int:
         for stem, data in fmt.render(projection):
             files[base / fmt.folder / f"{stem}{fmt.suffix}"] = data
     for path, data in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_private(path, data)
     return len(files)

@@ -15,6 +15,7 @@ from typing import Annotated, Final
 
 import msgspec
 
+from warnlink.model.bounds import UtcNs
 from warnlink.model.label import PartyCode, SecurityLabel
 from warnlink.model.payloads import RESENDABLE, Payload, kind_of
 from warnlink.model.record import DataMode
@@ -54,7 +55,7 @@ class Envelope(
     schema: int
     originator: PartyCode
     seq: Annotated[int, msgspec.Meta(ge=1)]
-    created: Annotated[int, msgspec.Meta(ge=0)]
+    created: UtcNs
     label: SecurityLabel
     payload: Payload
     producer: PartyCode | None = None

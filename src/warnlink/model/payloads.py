@@ -20,13 +20,21 @@ from typing import Annotated, ClassVar
 import msgspec
 import numpy as np
 
+from warnlink.model.bounds import (
+    AxisMetres,
+    CovarianceEntry,
+    EcefCoordinate,
+    EcefVelocity,
+    SigmaSeconds,
+    UtcNs,
+)
 from warnlink.model.covariance import unpack_covariance
 
 TrackNumber = Annotated[int, msgspec.Meta(ge=0, lt=2**31)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Vector3 = tuple[float, float, float]
-Covariance21 = Annotated[tuple[float, ...], msgspec.Meta(min_length=21, max_length=21)]
+Covariance21 = Annotated[tuple[CovarianceEntry, ...], msgspec.Meta(min_length=21, max_length=21)]
 SensorName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
@@ -78,8 +86,8 @@ class Ellipse(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="c
         orientation_deg: bearing of the major axis, degrees clockwise from true north, [0, 180).
     """
 
-    semi_major_m: Annotated[float, msgspec.Meta(ge=0.0)]
-    semi_minor_m: Annotated[float, msgspec.Meta(ge=0.0)]
+    semi_major_m: AxisMetres
+    semi_minor_m: AxisMetres
     orientation_deg: Annotated[float, msgspec.Meta(ge=0.0, lt=180.0)]
 
     def __post_init__(self) -> None:
@@ -107,8 +115,8 @@ class _Payload(
 class LaunchReport(_Payload, frozen=True, tag="launch_report"):
     """Estimated launch point and time (LPE) of one missile."""
 
-    launch_time: int
-    launch_time_sigma_s: Annotated[float, msgspec.Meta(ge=0.0)]
+    launch_time: UtcNs
+    launch_time_sigma_s: SigmaSeconds
     launch_lat: Latitude
     launch_lon: Longitude
     launch_aou: Ellipse
@@ -132,9 +140,9 @@ class TrackReport(_Payload, frozen=True, tag="track_report"):
         sensor: the sensor that contributed the latest measurement.
     """
 
-    epoch: int
-    pos: Vector3
-    vel: Vector3
+    epoch: UtcNs
+    pos: tuple[EcefCoordinate, EcefCoordinate, EcefCoordinate]
+    vel: tuple[EcefVelocity, EcefVelocity, EcefVelocity]
     phase: Phase
     trk_qual: Annotated[int, msgspec.Meta(ge=0, le=15)]
     cov: Covariance21 | None = None
@@ -161,9 +169,9 @@ class ImpactPrediction(_Payload, frozen=True, tag="impact_prediction"):
         impact_time: predicted time of impact, UTC ns.
     """
 
-    epoch: int
-    impact_time: int
-    impact_time_sigma_s: Annotated[float, msgspec.Meta(ge=0.0)]
+    epoch: UtcNs
+    impact_time: UtcNs
+    impact_time_sigma_s: SigmaSeconds
     impact_lat: Latitude
     impact_lon: Longitude
     impact_aou: Ellipse
@@ -175,7 +183,7 @@ class ImpactPrediction(_Payload, frozen=True, tag="impact_prediction"):
 class EventStatus(_Payload, frozen=True, tag="event_status"):
     """The originator's word on how its track of a missile ended (or goes on)."""
 
-    epoch: int
+    epoch: UtcNs
     status: Status
 
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from warnlink.errors import ConfigError
 from warnlink.security.signing import KeySet, PartyKey, PartyKeys
+from warnlink.transport.private import private_file, private_folder
 
 KEYSET_FILE: Final = "keyset.json"
 #: The folder, inside a demo or deployment data folder, that `init_keys` fills.
@@ -91,7 +92,7 @@ def init_keys(folder: Path, parties: Iterable[str], *, demo_seed: int | None = N
     run, audit hashes included, is reproducible. Such keys are public knowledge and
     only for the demo; ``warnlink keys init`` and ``warnlink up`` never make them.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     keys = [PartyKey.generate(p) if demo_seed is None else _demo_key(p, demo_seed) for p in parties]
     for path in [private_key_path(folder, k.party) for k in keys] + [folder / KEYSET_FILE]:
         if path.exists():
@@ -112,7 +113,7 @@ def init_keys(folder: Path, parties: Iterable[str], *, demo_seed: int | None = N
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
     keyset = KeySet.of(keys)
-    (folder / KEYSET_FILE).write_text(keyset.to_json(), encoding="utf-8")
+    private_file(folder / KEYSET_FILE).write_text(keyset.to_json(), encoding="utf-8")
     return keyset
 
 

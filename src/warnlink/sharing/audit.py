@@ -34,6 +34,7 @@ from warnlink.model.nesting import check_json_depth
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKey
 from warnlink.sharing.merkle import MerkleAccumulator, SubtreeCache, consistency_path, leaf_hash
+from warnlink.transport.private import private_file
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class AuditLog:
                     if problem is not None:
                         raise StoreError(f"audit log {path}: entry {len(self)}: {problem}")
                 self._take(line)
-        self._file = path.open("ab") if path is not None else None
+        self._file = private_file(path).open("ab") if path is not None else None
 
     def __len__(self) -> int:
         return self._count

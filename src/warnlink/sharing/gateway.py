@@ -16,6 +16,9 @@ enters the seen-set); a refused one is counted and acknowledged so the link keep
 flowing, a redelivery is dropped and counted (``duplicate``). The caller marks an
 accepted envelope seen (`Gateway.record`) once it has handled it.
 
+What it originates is first checked as a receiver will check it (`model.bounds`,
+`model.plausibility`): a gateway never sends what its receivers refuse.
+
 Everything the gateway originates goes through its `outbox.Outbox`: kept until the
 bus acknowledges it, sent again by `Gateway.flush_outbox` (the node calls it at
 start and on every tick), so a link outage delays a message and never drops it.
@@ -46,6 +49,7 @@ from warnlink.model import (
     new_envelope,
 )
 from warnlink.model.payloads import RESENDABLE
+from warnlink.model.plausibility import check_plausible
 from warnlink.model.record import DataMode
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, sign
@@ -118,6 +122,13 @@ class Gateway:
             payload=payload,
             data_mode=data_mode,
         )
+        try:
+            # Decoded as a receiver would, so the wire's bounds apply too.
+            check_plausible(decode(encode(envelope)), window_s=self.federation.freshness_window_s)
+        except MessageError as exc:
+            self.counters.inc(f"gateway.refused.{exc.counter_key}")
+            log.warning("%s will not send %s: %s", self.party, envelope.kind, exc)
+            raise
         envelope = sign(envelope, self.keys.own)
         if self._on_original is not None:
             self._on_original(envelope)
@@ -135,6 +146,11 @@ class Gateway:
 
         Returns the envelope as labelled, also when it is released to nobody (it then
         stays with its originator).
+
+        Raises:
+            MessageError: `payload` is one receivers would refuse (out of the bounds of
+                `model.bounds`, or implausible: `model.plausibility`); counted as
+                ``gateway.refused.<kind>``, nothing sent.
         """
         if label is None:
             label = self.federation.label_for(self.party, kind_of(payload))

@@ -5,13 +5,15 @@ decided (defence in depth): the bytes decode as a version-1 envelope, the sender
 named by the subject is a link peer (or the party's own relay) entitled to issue
 this envelope, and the label releases the message and every field present to this
 party, the issuer's signature verifies and, for a message a relay passed on,
-so does the relay's countersignature. Each failure is a typed `MessageError`.
+so does the relay's countersignature, and the payload is physical
+(`model.plausibility`). Each failure is a typed `MessageError`.
 """
 
 from __future__ import annotations
 
 from warnlink.errors import LabelError, SignatureError
 from warnlink.model import Envelope, decode
+from warnlink.model.plausibility import check_plausible
 from warnlink.security.signing import KeySet, verify, verify_countersig
 from warnlink.sharing.federation import Federation
 
@@ -28,6 +30,7 @@ def accept(
     check_sender(envelope, sender=sender, receiver=party, federation=federation)
     check_signatures(envelope, sender=sender, keyset=keyset)
     check_release(envelope, party)
+    check_plausible(envelope, window_s=federation.freshness_window_s)
     return envelope
 
 

@@ -60,6 +60,7 @@ from warnlink.transport.nats_server import (
     monitor_json,
     write_config,
 )
+from warnlink.transport.private import private_file
 from warnlink.transport.subjects import subject_matches
 
 LINK_TIMEOUT_S: Final = 20.0
@@ -222,7 +223,9 @@ class Topology:
             for p, a in self.access.items()
         }
         path = self.folder / ACCESS_FILE
-        path.write_text(json.dumps(access, indent=2, sort_keys=True), encoding="utf-8")
+        private_file(path).write_text(
+            json.dumps(access, indent=2, sort_keys=True), encoding="utf-8"
+        )
         path.chmod(0o600)
 
     def start(self, timeout_s: float = LINK_TIMEOUT_S) -> dict[str, NatsServer]:

@@ -41,6 +41,7 @@ from warnlink.errors import StoreError
 from warnlink.model import Envelope
 from warnlink.model.payloads import RESENDABLE
 from warnlink.model.time import NS_PER_S
+from warnlink.transport.private import private_file
 from warnlink.transport.queue_store import QueuedMessage
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class Recovery:
         ]
         temporary = self.path.with_suffix(".tmp")
         try:
-            with temporary.open("w", encoding="utf-8") as file:
+            with private_file(temporary).open("w", encoding="utf-8") as file:
                 json.dump(rows, file)
                 file.flush()
                 os.fsync(file.fileno())
@@ -215,7 +216,7 @@ def quarantine(path: Path | None, entries: Iterable[QueuedMessage]) -> None:
     if path is None:
         return
     try:
-        with path.open("a", encoding="utf-8") as file:
+        with private_file(path).open("a", encoding="utf-8") as file:
             for entry in entries:
                 row = {
                     "entry_id": entry.entry_id,

@@ -2,17 +2,20 @@
 
 For each message an originator sends to it, the relay checks the message (it
 decodes, comes from the party named by the subject over a link the relay's party
-has, is issued by that party, and carries that party's valid signature), then
-is fresh and no replay (`replay.ReplayGuard`), then decides for every recipient
-whose route from the originator goes through this relay (`routing.passes_on`: the
-gateway sends the others directly or elsewhere): forward, redact or refuse, by the
-originator's label. A message routed through it to nobody is refused and audited
-(``not_routed``). What it sends on it countersigns; a
-redacted product it also signs as its issuer. Every decision, and every rejected
+has, is issued by that party, carries that party's valid signature and is
+physical, `model.plausibility`), then is fresh and no replay (`replay.ReplayGuard`),
+then decides for every recipient whose route from the originator goes through this
+relay (`routing.passes_on`: the gateway sends the others directly or elsewhere):
+forward, redact or refuse, by the originator's label. A message routed through it
+to nobody is refused and audited (``not_routed``). What it sends on it countersigns;
+a redacted product it also signs as its issuer. Every decision, and every rejected
 message (a refused replay included, with its rule), is appended to the audit log
 with its reason before anything is sent. A message is marked seen once all its
 products are published; a redelivery of one handled before is dropped
 (``relay.duplicate``), not forwarded again.
+
+A link-local message says something about the link it came over: the relay consumes
+a heartbeat (``relay.link_local.heartbeat``) and never passes it on.
 
 An originator's `Resend` (its answer to a receiver's `ResendRequest`, case 6 of
 docs/reliability.md) is not forwarded as it is: the relay checks each message inside
@@ -44,7 +47,8 @@ import msgspec
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
 from warnlink.model import Envelope, Resend, decode, encode, make_msg_id
-from warnlink.model.payloads import RESENDABLE, HeadCosignature, TreeHead
+from warnlink.model.payloads import LINK_LOCAL, RESENDABLE, HeadCosignature, TreeHead
+from warnlink.model.plausibility import check_plausible
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, countersign, sign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
@@ -134,6 +138,7 @@ class Relay:
                 msg_id=envelope.msg_id,
             )
         check_signatures(envelope, sender=sender, keyset=self.keys.keyset)
+        check_plausible(envelope, window_s=self.federation.freshness_window_s)
         return envelope
 
     async def handle(self, delivery: Delivery) -> list[Decision]:
@@ -150,6 +155,11 @@ class Relay:
             return []
         if isinstance(envelope.payload, (TreeHead, HeadCosignature)):
             self._witnessing(envelope, delivery)
+            self.replay.record(envelope)
+            return []
+        if isinstance(envelope.payload, LINK_LOCAL):
+            # Link health between the sender and the relay's host: never passed on.
+            self.counters.inc(f"relay.link_local.{envelope.kind}")
             self.replay.record(envelope)
             return []
         if isinstance(envelope.payload, Resend):

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -46,13 +46,29 @@ import numpy as np
 from warnlink.errors import ConfigError, PhysicsError
 from warnlink.estimation.boost_tracker import Measurement, iter_boost
 from warnlink.estimation.radar_tracker import split_at_coasts, track_ballistic
+from warnlink.model.bounds import MAX_UTC_NS, MIN_UTC_NS
 from warnlink.model.payloads import Phase
-from warnlink.model.time import datetime_to_utc_ns
+from warnlink.model.time import NS_PER_S, datetime_to_utc_ns
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.sensors.sensor import Sensor
 from warnlink.sim.launch import LaunchSpec, fly
 from warnlink.sim.measurements import ir_measurements, radar_measurements
 from warnlink.sim.trajectory import Trajectory
+
+# Bounds of a scenario, so a hostile or mistyped file is refused at once instead of
+# hanging a run or exhausting memory: a launch within an hour of the epoch (`MAX_OFFSET_S`;
+# the run lasts its last flight after it), ranges and apogees of ballistic missiles
+# (half the Earth's circumference; above the highest lofted apogee flown, ~7,700 km),
+# sensors revisiting at most ten times a second (the simulation samples every
+# sensor at every update over the whole run), and the epoch in 2000..2100
+# (`model.bounds`, as every message's time). A bounded float is never NaN or infinite
+# (msgspec refuses them).
+MAX_OFFSET_S = 3_600.0
+MIN_UPDATE_S = 0.1
+MAX_LAUNCHES = 256
+MAX_SENSORS = 256
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 
 
 class _Header(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,35 +80,35 @@ class _Header(msgspec.Struct, forbid_unknown_fields=True):
 class _Launch(msgspec.Struct, forbid_unknown_fields=True):
     id: str
     site: str
-    lat_deg: float
-    lon_deg: float
-    azimuth_deg: float
-    range_km: float
-    apogee_km: float | None = None
-    burn_time_s: float | None = None
-    offset_s: float = 0.0
-    ballistic_coefficient_kg_m2: float | None = None
+    lat_deg: Latitude
+    lon_deg: Longitude
+    azimuth_deg: Annotated[float, msgspec.Meta(ge=-360.0, le=360.0)]
+    range_km: Annotated[float, msgspec.Meta(ge=0.0, le=20_000.0)]
+    apogee_km: Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)] | None = None
+    burn_time_s: Annotated[float, msgspec.Meta(ge=0.0, le=1_000.0)] | None = None
+    offset_s: Annotated[float, msgspec.Meta(ge=0.0, le=MAX_OFFSET_S)] = 0.0
+    ballistic_coefficient_kg_m2: Annotated[float, msgspec.Meta(ge=0.0, le=1e7)] | None = None
 
 
 class _Sensor(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     party: str
     kind: Literal["radar", "ir"]
-    lat_deg: float
-    lon_deg: float
-    alt_m: float
-    max_range_km: float
-    min_elevation_deg: float
-    update_s: float
-    range_sigma_m: float
-    angle_sigma_mrad: float
-    latency_s: float
+    lat_deg: Latitude
+    lon_deg: Longitude
+    alt_m: Annotated[float, msgspec.Meta(ge=-1_000.0, le=50_000_000.0)]
+    max_range_km: Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
+    min_elevation_deg: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+    update_s: Annotated[float, msgspec.Meta(ge=MIN_UPDATE_S, le=3_600.0)]
+    range_sigma_m: Annotated[float, msgspec.Meta(ge=0.0, le=1e6)]
+    angle_sigma_mrad: Annotated[float, msgspec.Meta(ge=0.0, le=1e3)]
+    latency_s: Annotated[float, msgspec.Meta(ge=0.0, le=3_600.0)]
 
 
 class _File(msgspec.Struct, forbid_unknown_fields=True):
     scenario: _Header
-    launches: list[_Launch]
-    sensors: list[_Sensor] = []
+    launches: Annotated[list[_Launch], msgspec.Meta(max_length=MAX_LAUNCHES)]
+    sensors: Annotated[list[_Sensor], msgspec.Meta(max_length=MAX_SENSORS)] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +170,10 @@ def scenario_from_mapping(data: Mapping[str, Any], *, path: str | None = None) -
         raise ConfigError(
             f"not an ISO 8601 UTC time: {exc}", path=path, key="scenario.epoch_utc"
         ) from exc
+    if not MIN_UTC_NS <= epoch_ns < MAX_UTC_NS - round(MAX_OFFSET_S * NS_PER_S):
+        raise ConfigError(
+            "the epoch must be in the years 2000 to 2099", path=path, key="scenario.epoch_utc"
+        )
     launches: list[ScenarioLaunch] = []
     for i, item in enumerate(raw.launches):
         try:

@@ -7,13 +7,9 @@ per state); each returns the rows that fail, as `Finding`s with a reason of
 
 The bounds:
 
-- a position between the Earth's surface and 50,000 km up: its height above the
-  WGS-84 ellipsoid in (`MIN_ALTITUDE_M`, `MAX_ALTITUDE_M`]. The lowest dry land is
-  about 430 m below sea level (the Dead Sea shore) and the geoid lies at most ~106 m
-  below the ellipsoid, so -1 km leaves margin for noise without taking underground
-  fixes;
-- a speed (relative to the rotating Earth) under 12 km/s: more than any ballistic
-  missile reaches (an ICBM burns out near 7 km/s);
+- a position's height and a speed within the federation's physical envelope
+  (`model.bounds`: (-1 km, 50,000 km] above the WGS-84 ellipsoid, under 12 km/s), so
+  that a node never sends what its receivers refuse;
 - a covariance symmetric and positive semi-definite: its smallest eigenvalue no
   lower than -`PSD_TOLERANCE` times its largest (rounding in its decimal form), and
   its two triangles equal to the same relative tolerance;
@@ -31,14 +27,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from warnlink.errors import IngestError
 from warnlink.geo.wgs84 import geodetic_altitude_m
+from warnlink.model.bounds import MAX_ALTITUDE_M, MAX_SPEED_MPS, MIN_ALTITUDE_M
 from warnlink.model.time import iso_to_utc_ns
 
-MIN_ALTITUDE_M: Final = -1_000.0
-"""Lowest height above the WGS-84 ellipsoid a state may have, m (exclusive)."""
-MAX_ALTITUDE_M: Final = 50_000_000.0
-"""Highest height above the WGS-84 ellipsoid a state may have, m (50,000 km)."""
-MAX_SPEED_MPS: Final = 12_000.0
-"""Speeds at or above this (ECEF, m/s) are refused."""
 PSD_TOLERANCE: Final = 1e-9
 """Relative tolerance of the symmetry and positive semi-definiteness tests."""
 

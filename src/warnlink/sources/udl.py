@@ -59,6 +59,7 @@ from numpy.typing import NDArray
 from warnlink.counters import Counters
 from warnlink.errors import IngestError
 from warnlink.geo.wgs84 import FloatArray, geodetic_altitude_m
+from warnlink.model import bounds
 from warnlink.model.covariance import unpack_covariance
 from warnlink.model.payloads import TERMINAL_ALTITUDE_M, Ellipse, Phase
 from warnlink.model.record import NationalImpact, NationalLaunch, SourceRecord
@@ -321,7 +322,7 @@ class _Read:
             return None
         lat, lon, time_ns, aou = found
         alt_m = None if t.launch_alt is None else t.launch_alt * KM
-        if alt_m is not None and not checks.MIN_ALTITUDE_M < alt_m <= checks.MAX_ALTITUDE_M:
+        if alt_m is not None and not bounds.MIN_ALTITUDE_M < alt_m <= bounds.MAX_ALTITUDE_M:
             self.refuse("launchAlt", "altitude", f"{t.launch_alt:g} km is not a launch height")
             return None
         return NationalLaunch(lat, lon, time_ns, 0.0, aou, alt_m)

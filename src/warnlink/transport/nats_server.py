@@ -30,6 +30,7 @@ from typing import Any, Final
 import msgspec
 
 from warnlink.errors import TransportError
+from warnlink.transport.private import private_file, write_private
 
 ENV_BINARY: Final = "WARNLINK_NATS_SERVER"
 BINARY_NAME: Final = "nats-server"
@@ -151,8 +152,7 @@ def monitor_json(monitor_port: int, path: str) -> Any:
 
 def write_config(path: Path, config: ConfigTree) -> Path:
     """Write `config` as a server configuration file (JSON); private to its owner."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(msgspec.json.format(msgspec.json.encode(config), indent=2))
+    write_private(path, msgspec.json.format(msgspec.json.encode(config), indent=2))
     path.chmod(0o600)
     return path
 
@@ -210,7 +210,7 @@ class NatsServer:
         if self.running():
             return self
         binary = self._binary if self._binary is not None else find_server_binary()
-        with self.log_file.open("ab") as log:
+        with private_file(self.log_file).open("ab") as log:
             self._process = subprocess.Popen(
                 [str(binary), "-c", str(self.config_file)],
                 stdout=log,

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Final
 
 from warnlink.errors import StoreError
+from warnlink.transport.private import private_folder, private_sqlite
 
 FILE_NAME: Final = "bus.sqlite3"
 SCHEMA_VERSION: Final = 1
@@ -74,6 +75,7 @@ def open_store(
 ) -> sqlite3.Connection:
     """Open (or create) a SQLite file as one of warnlink's durable stores.
 
+    The file, its folder and its WAL are its owner's alone (`transport.private`).
     Autocommit (each statement its own transaction), no waiting on a lock (a locked
     file is an error to report), locked exclusively while open, WAL journal (except
     ``:memory:``), `synchronous` as given, and the schema created at user_version
@@ -87,7 +89,8 @@ def open_store(
     """
     try:
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
+        private_sqlite(location)
         conn = sqlite3.connect(location, isolation_level=None, timeout=0)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the {what} {location}: {exc}") from exc

@@ -7,13 +7,12 @@ Routes: ``/`` the page; ``/static/...`` its files (the map library and Natural E
 outlines included: no tile server, nothing fetched from elsewhere); ``GET /api/state``;
 ``GET /api/events/{event_id}``; ``GET /api/events/{event_id}/export?format=`` (a format
 of `interop.formats.EXPORTS`); ``GET /api/areas`` (GeoJSON); ``/ws`` (the state,
-pushed when it changes, at most `PUSH_HZ` times a second); ``/metrics`` (Prometheus);
-``/docs`` (OpenAPI).
+pushed when it changes, at most `web.sockets.PUSH_HZ` times a second, to a bounded
+number of clients: `web.sockets`); ``/metrics`` (Prometheus); ``/docs`` (OpenAPI).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,12 +25,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from warnlink.interop.formats import EXPORTS, FORMATS
 from warnlink.interop.projection import project_party
 from warnlink.web.display import Display
-from warnlink.web.metrics import DisplayCollector, SourceHealthCollector
+from warnlink.web.metrics import DisplayCollector, SocketCollector, SourceHealthCollector
+from warnlink.web.sockets import SocketLimits, StateFeed
 from warnlink.web.view import EventView, StateView
 
 STATIC: Final = Path(__file__).parent / "static"
-#: Most WebSocket pushes a second.
-PUSH_HZ: Final = 4.0
 _JSON: Final = "application/json"
 
 
@@ -39,15 +37,17 @@ def _json(value: object) -> Response:
     return Response(msgspec.json.encode(value), media_type=_JSON)
 
 
-def create_app(display: Display) -> FastAPI:
-    """The web app of one party's display."""
+def create_app(display: Display, *, sockets: SocketLimits | None = None) -> FastAPI:
+    """The web app of one party's display; `sockets` bounds its WebSocket clients."""
     app = FastAPI(
         title=f"warnlink display: {display.party}",
         description=f"What {display.party_name} may see: its node's picture, its links, "
         "the relay decisions that concern it, its alerts.",
     )
     registry = CollectorRegistry(auto_describe=True)
+    feed = StateFeed(display.state, sockets)
     registry.register(DisplayCollector(display))
+    registry.register(SocketCollector(feed))
     if display.sources is not None:
         registry.register(SourceHealthCollector(display.sources))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -101,25 +101,7 @@ def create_app(display: Display) -> FastAPI:
 
     @app.websocket("/ws")
     async def live(websocket: WebSocket) -> None:
-        """The state, pushed whenever it changed (at most `PUSH_HZ` times a second)."""
-        await websocket.accept()
-        sender = asyncio.create_task(_push(websocket, display))
-        try:
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass  # the page sends nothing; reading is how a disconnect is seen
-        finally:
-            sender.cancel()
-            # The pusher ends cancelled, or failed on the closed socket: both are the end.
-            await asyncio.gather(sender, return_exceptions=True)
+        """The state, pushed whenever it changed (`web.sockets.StateFeed`)."""
+        await feed.serve(websocket)
 
     return app
-
-
-async def _push(websocket: WebSocket, display: Display) -> None:
-    last = b""
-    while True:
-        data = msgspec.json.encode(display.state())
-        if data != last:
-            await websocket.send_text(data.decode())
-            last = data
-        await asyncio.sleep(1.0 / PUSH_HZ)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -21,8 +22,10 @@ from warnlink.interop.party import PartyView
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.federation import load_federation
 from warnlink.sharing.relay import Relay
+from warnlink.web.app import create_app
 from warnlink.web.display import AlertSource, Display
 from warnlink.web.serve import DisplayServers
+from warnlink.web.sockets import SocketLimits
 
 #: Scenario seconds per wall-clock second when served: the default flight (~13 min)
 #: plays in about 40 s.
@@ -66,6 +69,7 @@ async def serve_demo(
     cot_base_port: int | None = None,
     on_ready: Callable[[dict[str, str]], None] | None = None,
     on_summary: Callable[[dict[str, Any]], None] | None = None,
+    sockets: SocketLimits | None = None,
 ) -> dict[str, Any] | None:
     """Play the demo with every party's display served; serve on until `stop` is set.
 
@@ -81,6 +85,7 @@ async def serve_demo(
         on_ready: called with the URLs once the servers listen: ``<party>`` -> display,
             ``<party> cot`` -> CoT feed.
         on_summary: called with the demo's summary when the scenario ends.
+        sockets: the bounds on each display's WebSocket clients (`web.sockets`).
 
     Returns:
         The summary, or None if stopped before the scenario ended.
@@ -104,7 +109,13 @@ async def serve_demo(
             for display in displays:
                 display.attach(running[display.party])
 
-    servers = DisplayServers(displays, host=host, base_port=base_port, ssl_context=ssl_context)
+    servers = DisplayServers(
+        displays,
+        host=host,
+        base_port=base_port,
+        ssl_context=ssl_context,
+        app_for=functools.partial(create_app, sockets=sockets),
+    )
     serving = asyncio.create_task(servers.run(stop))
     urls = dict(servers.urls)
     feeds: list[asyncio.Task[None]] = []

@@ -3,7 +3,7 @@
 Read at scrape time from the node's counters and picture: messages received, sent and
 rejected per kind or reason, the relay's decisions per outcome (at the relay's host),
 the events held, and each link's state; and each national source's health
-(`SourceHealthCollector`).
+(`SourceHealthCollector`); the display's WebSocket clients (`SocketCollector`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from warnlink.sources.health import SourceHealth, SourceState
 from warnlink.web.display import Display
+from warnlink.web.sockets import StateFeed
 from warnlink.web.view import link_view
 
 #: Counter key prefix -> (metric name, help, label name).
@@ -122,3 +123,25 @@ class SourceHealthCollector(Collector):
             for each in SourceState:
                 state.add_metric([source.name, each.value], 1.0 if each is source.state else 0.0)
         yield from (accepted, duplicates, refused, recent, last, state)
+
+
+class SocketCollector(Collector):
+    """Collects a display's WebSocket clients: connected now, and refused or dropped."""
+
+    def __init__(self, feed: StateFeed) -> None:
+        self.feed = feed
+
+    def collect(self) -> Iterator[Metric]:
+        clients = GaugeMetricFamily("warnlink_websocket_clients", "WebSocket clients connected")
+        clients.add_metric([], len(self.feed.clients))
+        yield clients
+        refused = CounterMetricFamily(
+            "warnlink_websocket_refused",
+            "WebSocket clients refused or dropped, by reason (capacity, too_big, rate, slow)",
+            labels=["reason"],
+        )
+        for key, value in self.feed.counters.as_dict().items():
+            head, _, reason = key.rpartition(".")
+            if head == "ws.refused":
+                refused.add_metric([reason], value)
+        yield refused

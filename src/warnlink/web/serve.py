@@ -32,6 +32,9 @@ from warnlink.web.peer import PeerCertProtocol
 
 #: Seconds given to open connections (WebSockets) to close when stopping.
 SHUTDOWN_GRACE_S: Final = 2.0
+#: The largest WebSocket message the server reads at all (the app refuses above
+#: `web.sockets.SocketLimits.max_message_bytes`, counted).
+MAX_WS_FRAME_BYTES: Final = 64 * 1024
 #: Decisions of its relay's log a display keeps (it shows the newest `RECENT_DECISIONS`).
 TAIL_KEEP: Final = 1000
 
@@ -54,6 +57,9 @@ def server_config(app: Callable[..., Any], ssl_context: ssl.SSLContext | None) -
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_S),
         ssl_context_factory=None if ssl_context is None else lambda _c, _d: ssl_context,
         http=PeerCertProtocol,
+        # A ceiling below the app's own count (`web.sockets`): a client's frames are
+        # refused before 16 MiB of them (uvicorn's default) sit in memory.
+        ws_max_size=MAX_WS_FRAME_BYTES,
     )
 
 

@@ -42,7 +42,7 @@ def test_unknown_origin() -> None:
 
 
 def test_the_messages_inside_an_answer_are_checked_too() -> None:
-    from tests.factories import KEYS, track
+    from tests.factories import KEYS, T0, track
     from warnlink.model import Resend, SecurityLabel, encode, new_envelope
     from warnlink.model.record import DataMode
     from warnlink.security.signing import sign
@@ -53,7 +53,7 @@ def test_the_messages_inside_an_answer_are_checked_too() -> None:
         new_envelope(
             originator="ROK",
             seq=1,
-            created=1,
+            created=T0,
             label=SecurityLabel("UNCLASSIFIED", ("USA",)),
             payload=track(),
             data_mode=DataMode.REAL,
@@ -64,7 +64,7 @@ def test_the_messages_inside_an_answer_are_checked_too() -> None:
         new_envelope(
             originator="ROK",
             seq=2,
-            created=2,
+            created=T0 + 1,
             label=SecurityLabel("UNCLASSIFIED", ("JPN",)),
             payload=Resend(
                 trk_id=0,

@@ -38,7 +38,7 @@ from warnlink.sharing.audit_proof import (
     verify_lines,
     verify_log,
 )
-from warnlink.sharing.merkle import (
+from warnlink.security.merkle import (
     EMPTY_ROOT,
     MerkleAccumulator,
     inclusion_proof,

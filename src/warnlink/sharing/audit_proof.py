@@ -37,7 +37,7 @@ from warnlink.sharing.audit import (
     entry_leaf,
     head_signed_bytes,
 )
-from warnlink.sharing.merkle import MerkleAccumulator, inclusion_proof, verify_inclusion
+from warnlink.security.merkle import MerkleAccumulator, inclusion_proof, verify_inclusion
 
 PROOF_FORMAT: Final = "warnlink-audit-proof-v1"
 

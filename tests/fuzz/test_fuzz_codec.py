@@ -31,7 +31,7 @@ def _seeds() -> list[Envelope]:
         envelope(launch(), originator="JPN", rel_to=("ROK", "USA")),
         envelope(impact(), originator="USA", rel_to=("JPN", "ROK")),
     ]
-    redacted = decide(originals[0], "JPN", decider="USA").product
+    redacted = decide(originals[0], "JPN").product
     assert redacted is not None
     return [*originals, countersign(sign(redacted, KEYS["USA"].own), KEYS["USA"].own)]
 

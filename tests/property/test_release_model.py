@@ -196,7 +196,7 @@ def check_case(
     message = ref.Message(_ref_label(label), kind, present)
     expected = ref.verdict(message, case.recipient)
 
-    decision = decide(original, case.recipient, decider="USA")
+    decision = decide(original, case.recipient)
     assert (decision.outcome.value, decision.reason, decision.withheld) == (
         expected.outcome,
         expected.reason,
@@ -292,7 +292,7 @@ def test_relayed_product_is_accepted_and_unredacted_copy_refused_at_the_edge(
         KEYS["ROK"].own,
     )
     CASES["edge_accept"] += 1
-    decision = decide(original, case.recipient, decider="USA")
+    decision = decide(original, case.recipient)
     message = ref.Message(_ref_label(label), kind, present)
     expected = ref.verdict(message, case.recipient)
     assert decision.outcome.value == expected.outcome

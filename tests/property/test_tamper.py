@@ -72,7 +72,7 @@ def deliveries(draw: st.DrawFn) -> Wire:
         return Wire(_signed("USA", payload, label, seq), "JPN", "USA")
     label = FEDERATION.label_for("ROK", payload.__struct_config__.tag)  # type: ignore[arg-type]
     original = _signed("ROK", payload, label, seq)
-    product = decide(original, "JPN", decider="USA").product
+    product = decide(original, "JPN").product
     assert product is not None
     if product is not original:
         product = sign(product, KEYS["USA"].own)
@@ -144,7 +144,7 @@ def test_every_bit_of_one_message_flipped_is_refused() -> None:
 def _relayed_product() -> Wire:
     label = FEDERATION.label_for("ROK", "track_report")
     original = _signed("ROK", track(sensor="ROK-R1"), label, 1)
-    product = decide(original, "JPN", decider="USA").product
+    product = decide(original, "JPN").product
     assert product is not None
     return Wire(countersign(sign(product, KEYS["USA"].own), KEYS["USA"].own), "JPN", "USA")
 

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from tests.factories import KEYS, KEYSET, envelope, impact, trilateral
 from warnlink.errors import ConfigError, SignatureError, UnknownSigner
 from warnlink.model import SecurityLabel, decode, encode
+from warnlink.security.merkle import leaf_hash
 from warnlink.security.signing import (
     KeySet,
     countersign,
     ephemeral_keys,
+    root_message,
     sign,
     signed_bytes,
     verify,
@@ -92,7 +94,9 @@ def test_label_swapped_from_another_signed_message_is_refused() -> None:
 
 def test_resigned_by_another_party_is_refused() -> None:
     usa = envelope(originator="USA", rel_to=("JPN",))
-    by_rok = msgspec.structs.replace(usa, sig=KEYS["ROK"].own.private.sign(signed_bytes(usa)))
+    by_rok = msgspec.structs.replace(
+        usa, sig=KEYS["ROK"].own.private.sign(root_message(leaf_hash(signed_bytes(usa)), 1))
+    )
     assert _refused(encode(by_rok)).rule == "bad_sig"
     with pytest.raises(ConfigError, match="cannot sign"):
         sign(usa, KEYS["ROK"].own)
@@ -137,11 +141,12 @@ def test_unknown_signer_is_refused() -> None:
 def test_any_single_byte_change_of_the_signed_bytes_fails(data: st.DataObject) -> None:
     signed = envelope(originator="USA", rel_to=("JPN",), field_rel_to={"sensor": ("JPN",)})
     message = bytearray(signed_bytes(signed))
+    public = KEYSET.public_key("USA")
+    public.verify(signed.sig, root_message(leaf_hash(bytes(message)), 1))
     at = data.draw(st.integers(0, len(message) - 1))
     message[at] ^= data.draw(st.integers(1, 255))
-    public = KEYSET.public_key("USA")
     with pytest.raises(InvalidSignature):
-        public.verify(signed.sig, bytes(message))
+        public.verify(signed.sig, root_message(leaf_hash(bytes(message)), 1))
 
 
 def test_ephemeral_keys_share_one_key_set() -> None:

@@ -31,8 +31,8 @@ import msgspec
 
 from warnlink.errors import ConfigError, StoreError
 from warnlink.model.time import Clock
-from warnlink.security.signing import PartyKey
 from warnlink.security.merkle import MerkleAccumulator, leaf_hash
+from warnlink.security.signing import PartyKey
 
 log = logging.getLogger(__name__)
 

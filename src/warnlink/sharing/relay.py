@@ -6,7 +6,9 @@ has, is issued by that party, and carries that party's valid signature), then
 is fresh and no replay (`replay.ReplayGuard`), then decides for every party it can
 deliver to (its own party and its link peers, the originator excepted): forward,
 redact or refuse, by the originator's label. What it sends on it countersigns; a
-redacted product it also signs as its issuer. Every decision, and every rejected
+redacted product is the originator's message without the withheld fields' values
+and salts, still under the originator's signature (`security.commitments`): the
+relay can withhold, never rewrite. Every decision, and every rejected
 message (a refused replay included, with its rule), is appended to the audit log
 with its reason before anything is sent. A message is marked seen once all its
 products are published; a redelivery of one handled before is dropped
@@ -186,9 +188,7 @@ class Relay:
             except MessageError as exc:
                 self._reject(delivery.subject, data, exc)
                 continue
-            decision, encoded = product_for(
-                inner, requester, decider=self.party, keys=self.keys, relayed=True
-            )
+            decision, encoded = product_for(inner, requester, keys=self.keys, relayed=True)
             self.audit.append(
                 record_of(decision, inner, decider=self.party, time=now, content=data)
             )

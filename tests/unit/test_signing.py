@@ -18,6 +18,7 @@ from warnlink.security.signing import (
     ephemeral_keys,
     root_message,
     sign,
+    signature_input,
     signed_bytes,
     verify,
     verify_countersig,
@@ -94,9 +95,7 @@ def test_label_swapped_from_another_signed_message_is_refused() -> None:
 
 def test_resigned_by_another_party_is_refused() -> None:
     usa = envelope(originator="USA", rel_to=("JPN",))
-    by_rok = msgspec.structs.replace(
-        usa, sig=KEYS["ROK"].own.private.sign(root_message(leaf_hash(signed_bytes(usa)), 1))
-    )
+    by_rok = msgspec.structs.replace(usa, sig=KEYS["ROK"].own.private.sign(signature_input(usa)))
     assert _refused(encode(by_rok)).rule == "bad_sig"
     with pytest.raises(ConfigError, match="cannot sign"):
         sign(usa, KEYS["ROK"].own)
@@ -142,7 +141,8 @@ def test_any_single_byte_change_of_the_signed_bytes_fails(data: st.DataObject) -
     signed = envelope(originator="USA", rel_to=("JPN",), field_rel_to={"sensor": ("JPN",)})
     message = bytearray(signed_bytes(signed))
     public = KEYSET.public_key("USA")
-    public.verify(signed.sig, root_message(leaf_hash(bytes(message)), 1))
+    assert signature_input(signed) == root_message(leaf_hash(bytes(message)), 1)
+    public.verify(signed.sig, signature_input(signed))
     at = data.draw(st.integers(0, len(message) - 1))
     message[at] ^= data.draw(st.integers(1, 255))
     with pytest.raises(InvalidSignature):

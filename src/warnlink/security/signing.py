@@ -243,16 +243,26 @@ def _check_root(envelope: Envelope, public: Ed25519PublicKey, message: bytes) ->
 
 
 def _signed_root(envelope: Envelope, keyset: KeySet) -> tuple[Ed25519PublicKey, bytes]:
-    """The issuer's key and the root message its signature must cover, once the
-    envelope's commitments and path hold."""
+    """The issuer's key and what its signature must cover, once the envelope's
+    commitments hold."""
     public = keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id)
     if not envelope.sig:
         raise SignatureError("message is not signed", rule="unsigned", msg_id=envelope.msg_id)
     check_commitments(envelope)
+    return public, signature_input(envelope)
+
+
+def signature_input(envelope: Envelope) -> bytes:
+    """What the issuer's Ed25519 signature of `envelope` covers: the root message of the
+    batch its leaf and path lead to.
+
+    Raises:
+        SignatureError: the path does not fit its index and size (``bad_sig_path``).
+    """
     leaf = leaf_hash(signed_bytes(envelope))
     path = envelope.sig_path
     if path is None:
-        return public, root_message(leaf, 1)
+        return root_message(leaf, 1)
     root = root_from_inclusion(leaf, path.index, path.size, path.path)
     if root is None:
         raise SignatureError(
@@ -260,7 +270,7 @@ def _signed_root(envelope: Envelope, keyset: KeySet) -> tuple[Ed25519PublicKey, 
             rule="bad_sig_path",
             msg_id=envelope.msg_id,
         )
-    return public, root_message(root, path.size)
+    return root_message(root, path.size)
 
 
 def verify_countersig(envelope: Envelope, relay: str, keyset: KeySet) -> None:

@@ -9,7 +9,7 @@ from tests.factories import KEYS, KEYSET, envelope, launch, trilateral
 from warnlink.errors import LabelError, SignatureError
 from warnlink.model import Envelope, TrackReport, decode, encode
 from warnlink.security.commitments import SALT_BYTES, commitment, withhold
-from warnlink.security.signing import countersign, verify
+from warnlink.security.signing import PartyKey, countersign, sign, verify
 from warnlink.sharing.inbound import accept
 from warnlink.sharing.release import Outcome, decide
 
@@ -52,8 +52,11 @@ def test_every_committed_field_has_a_fresh_salt_per_message() -> None:
     first, second = _original(), envelope(originator="ROK", seq=2, field_rel_to=SENSOR_TO_USA)
     assert set(first.commitments) == set(TrackReport.releasable_fields)
     assert all(len(s) == SALT_BYTES for s in first.salts.values())
-    assert first.salts["sensor"] != second.salts["sensor"]
+    assert len({*first.salts.values(), *second.salts.values()}) == 4
     assert first.commitments["sensor"] != second.commitments["sensor"]  # same value, hidden
+    assert _original() == first  # derived from the issuer's secret: signing again repeats
+    other_key = sign(msgspec.structs.replace(first, sig=b""), PartyKey.generate("ROK"))
+    assert other_key.salts["sensor"] != first.salts["sensor"]
 
 
 def test_a_changed_committed_value_is_refused() -> None:

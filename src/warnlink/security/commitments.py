@@ -4,10 +4,18 @@ The scheme is a redactable signature by hash commitments (R. Steinfeld, L. Bull 
 Y. Zheng, "Content Extraction Signatures", ICISC 2001; R. Johnson, D. Molnar,
 D. Song and D. Wagner, "Homomorphic Signature Schemes", CT-RSA 2002, section 3).
 For every field ``f`` a payload may be released without (its kind's
-``releasable_fields``), the issuer draws a fresh salt ``s_f`` of `SALT_BYTES`
-random bytes per message and commits to the field's value ``v_f``::
+``releasable_fields``), the issuer takes a fresh salt ``s_f`` of `SALT_BYTES` bytes
+per field per message and commits to the field's value ``v_f``::
 
+    s_f = BLAKE2b-128( key = the issuer's salt key, msg_id || 0x00 || f )
     c_f = SHA-256( msgpack([ "warnlink-commit-v2", f, s_f, v_f ]) )
+
+The salt is pseudorandom rather than drawn from the OS: keyed BLAKE2b (RFC 7693) is a
+PRF, and the salt key is secret (derived from the issuer's private key, as Ed25519
+derives its nonce from it, RFC 8032 section 5.1.6), so to anyone else each salt is as
+good as 128 random bits, while signing one message again gives the same bytes (a
+re-issued message is the same message, and a seeded demo repeats exactly). Message ids
+are unique (`make_msg_id`), so no salt serves twice.
 
 with ``v_f`` in its MessagePack wire form (nil when the issuer has no value).
 MessagePack frames every item with its type and length, so no two inputs encode
@@ -22,7 +30,6 @@ dictionary of, say, sensor names).
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Final
 
 import msgspec
@@ -40,10 +47,22 @@ def commitment(field: str, salt: bytes, value: object) -> bytes:
     return hashlib.sha256(_encoder.encode((COMMIT_TAG, field, salt, value))).digest()
 
 
-def seal(envelope: Envelope) -> Envelope:
-    """`envelope` with a fresh salt and a commitment for each of its committed fields."""
+def salt_key(private_raw: bytes) -> bytes:
+    """The secret key an issuer derives its salts from, given its raw private key."""
+    return hashlib.blake2b(private_raw, digest_size=32, person=b"warnlink-salt-v2").digest()
+
+
+def salt(key: bytes, msg_id: str, field: str) -> bytes:
+    """``s_f`` of `field` in message `msg_id` under the issuer's salt `key`."""
+    data = msg_id.encode() + b"\x00" + field.encode()
+    return hashlib.blake2b(data, key=key, digest_size=SALT_BYTES).digest()
+
+
+def seal(envelope: Envelope, key: bytes) -> Envelope:
+    """`envelope` with a salt and a commitment for each of its committed fields, the
+    salts derived with the issuer's salt `key`."""
     payload = envelope.payload
-    salts = {f: os.urandom(SALT_BYTES) for f in payload.releasable_fields}
+    salts = {f: salt(key, envelope.msg_id, f) for f in payload.releasable_fields}
     commitments = {f: commitment(f, s, getattr(payload, f)) for f, s in salts.items()}
     return msgspec.structs.replace(envelope, commitments=commitments, salts=salts)
 

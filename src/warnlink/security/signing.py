@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from warnlink.errors import ConfigError, SignatureError, UnknownSigner
 from warnlink.model.envelope import MAX_BATCH, Envelope, SigPath
-from warnlink.security.commitments import check_commitments, masked, seal
+from warnlink.security.commitments import check_commitments, masked, salt_key, seal
 from warnlink.security.merkle import leaf_hash, root_from_inclusion, tree_proofs
 
 _MSG_TAG: Final = b"warnlink-msg-v2\x00"
@@ -97,6 +97,15 @@ class PartyKey:
         return self.private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
+
+    def salt_key(self) -> bytes:
+        """The secret key this party's commitment salts are derived from."""
+        raw = self.private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return salt_key(raw)
 
 
 class KeySet:
@@ -162,8 +171,8 @@ class PartyKeys:
 
 
 def sign(envelope: Envelope, key: PartyKey) -> Envelope:
-    """`envelope` sealed (fresh salts and commitments) and signed alone by `key`, which
-    must be its issuer's; any batch path and countersignature dropped."""
+    """`envelope` sealed (salts and commitments) and signed alone by `key`, which must be
+    its issuer's; any batch path and countersignature dropped. Deterministic."""
     (signed,) = sign_batch([envelope], key)
     return signed
 
@@ -181,8 +190,10 @@ def sign_batch(envelopes: Sequence[Envelope], key: PartyKey) -> list[Envelope]:
     for envelope in envelopes:
         if key.party != envelope.issued_by:
             raise ConfigError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
+    salts = key.salt_key()
     sealed = [
-        msgspec.structs.replace(seal(e), sig_path=None, sig=b"", countersig=b"") for e in envelopes
+        msgspec.structs.replace(seal(e, salts), sig_path=None, sig=b"", countersig=b"")
+        for e in envelopes
     ]
     root, paths = tree_proofs([leaf_hash(signed_bytes(e)) for e in sealed])
     size = len(sealed)

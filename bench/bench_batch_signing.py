@@ -4,7 +4,7 @@ redactable signature alone and over batches of 16 and 64.
 The message is one track report (state, covariance, sensor, a field-level label).
 The reference is schema 1's scheme, rebuilt here in a few lines since the code no
 longer uses it: Ed25519 over a domain tag and the MessagePack encoding of the whole
-envelope. Schema 2 (`warnlink.security.signing`) adds, per message, fresh salts and a
+envelope. Schema 2 (`warnlink.security.signing`) adds, per message, derived salts and a
 SHA-256 commitment per withholdable field, a second encoding (the masked envelope)
 and a Merkle leaf hash; per batch, the Merkle tree and one Ed25519 signature. Verify
 at batch n is `verify_batch` over the batch (one Ed25519 verification per batch, the

@@ -81,7 +81,7 @@ def test_each_party_sees_one_event_with_a_good_prediction(summary: dict[str, Any
 
 
 async def test_a_relay_that_ignores_labels_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def careless(envelope: Any, recipient: str, *, decider: str) -> Decision:
+    def careless(envelope: Any, recipient: str) -> Decision:
         return Decision(Outcome.FORWARDED, recipient, "released", (), envelope)
 
     monkeypatch.setattr(wire, "decide", careless)

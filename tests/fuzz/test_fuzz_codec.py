@@ -17,7 +17,7 @@ from tests.property.profiles import fuzz_settings
 from warnlink.errors import MessageError, OversizedMessage
 from warnlink.model import Envelope, decode, encode
 from warnlink.model.codec import MAX_MESSAGE_BYTES
-from warnlink.security.signing import countersign, sign
+from warnlink.security.signing import countersign
 from warnlink.sharing.release import decide
 
 pytestmark = pytest.mark.fuzz
@@ -31,9 +31,9 @@ def _seeds() -> list[Envelope]:
         envelope(launch(), originator="JPN", rel_to=("ROK", "USA")),
         envelope(impact(), originator="USA", rel_to=("JPN", "ROK")),
     ]
-    redacted = decide(originals[0], "JPN", decider="USA").product
+    redacted = decide(originals[0], "JPN").product
     assert redacted is not None
-    return [*originals, countersign(sign(redacted, KEYS["USA"].own), KEYS["USA"].own)]
+    return [*originals, countersign(redacted, KEYS["USA"].own)]
 
 
 SEEDS = _seeds()

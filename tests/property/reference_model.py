@@ -16,10 +16,12 @@ The rules, as the architecture states them:
   field of it at all) makes the label a bad one: refused (``bad_label``), naming the
   fields at fault.
 - Otherwise the recipient gets a product without the withheld fields (redacted,
-  ``fields_withheld``), labelled for it alone: ``rel_to`` is the recipient, and each
-  field still released to it is released to it alone.
+  ``fields_withheld``) under the originator's own label (it is signed: the label
+  stays, and tells the recipient what was withheld from it).
 - At the receiving edge a message is accepted only if it is released to the receiver
-  and carries no field withheld from the receiver.
+  and carries no field withheld from the receiver: neither its value nor its salt
+  (the key to its commitment, which a signed original holds for every optional
+  field, None or not).
 """
 
 from __future__ import annotations
@@ -78,10 +80,11 @@ class Message:
     label: Label
     kind: str
     present: frozenset[str]  # optional fields carried (not None)
+    salted: frozenset[str] = frozenset()  # optional fields whose salt it holds
 
     def carries(self, field: str) -> bool:
         required, _ = PAYLOAD_FIELDS[self.kind]
-        return field in required or field in self.present
+        return field in required or field in self.present or field in self.salted
 
 
 @dataclass(frozen=True)
@@ -124,21 +127,8 @@ def verdict(message: Message, recipient: str) -> Verdict:
     at_fault = hidden - optional
     if at_fault:
         return Verdict("refused", "bad_label", tuple(sorted(at_fault)), frozenset(), None)
-    product_label = Label(
-        label.classification,
-        frozenset({recipient}),
-        {
-            field: frozenset({recipient})
-            for field, parties in label.field_rel_to.items()
-            if recipient in parties
-        },
-    )
     return Verdict(
-        "redacted",
-        "fields_withheld",
-        tuple(sorted(hidden)),
-        message.present - hidden,
-        product_label,
+        "redacted", "fields_withheld", tuple(sorted(hidden)), message.present - hidden, label
     )
 
 

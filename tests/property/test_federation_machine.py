@@ -293,7 +293,7 @@ class FederationMachine(RuleBasedStateMachine):
             if original.kind == "heartbeat":
                 continue
             for recipient, _ in self.federation.routes(original.originator):
-                decision = decide(original, recipient, decider="USA")
+                decision = decide(original, recipient)
                 if decision.outcome is not Outcome.REFUSED:
                     assert original.msg_id in got.get(recipient, set()), (recipient, original)
                     CASES["machine.deliveries_checked"] += 1

@@ -15,6 +15,15 @@ from warnlink.cli import main
 from warnlink.errors import DecodeError, StoreError
 from warnlink.model.time import ManualClock
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE
+from warnlink.security.merkle import (
+    EMPTY_ROOT,
+    MerkleAccumulator,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    verify_inclusion,
+)
 from warnlink.security.signing import KeySet, PartyKey
 from warnlink.sharing.audit import (
     AuditLog,
@@ -37,15 +46,6 @@ from warnlink.sharing.audit_proof import (
     prove,
     verify_lines,
     verify_log,
-)
-from warnlink.sharing.merkle import (
-    EMPTY_ROOT,
-    MerkleAccumulator,
-    inclusion_proof,
-    leaf_hash,
-    merkle_root,
-    node_hash,
-    verify_inclusion,
 )
 
 USA = PartyKey.generate("USA")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.factories import KEYSET, envelope, trilateral
+from tests.factories import KEYS, KEYSET, envelope, trilateral
 from warnlink.errors import DecodeError, LabelError, OversizedMessage
 from warnlink.model import encode
+from warnlink.security.signing import countersign, sign
 from warnlink.sharing.inbound import accept
 
 
@@ -70,3 +71,17 @@ def test_garbage_and_oversized() -> None:
         accept(b"\xc1", party="JPN", sender="USA", federation=trilateral(), keyset=KEYSET)
     with pytest.raises(OversizedMessage):
         accept(b"\x00" * 70_000, party="JPN", sender="USA", federation=trilateral(), keyset=KEYSET)
+
+
+def test_a_relay_issued_report_with_a_changed_position_is_refused() -> None:
+    """Issue 17, finding 2: a relay re-issues ROK's track as its own product with
+    another position; JPN must not take it as ROK's report."""
+    original = envelope(originator="ROK", rel_to=("JPN", "USA"))
+    rewritten = msgspec.structs.replace(
+        original,
+        payload=msgspec.structs.replace(original.payload, pos=(0.0, 0.0, 6_400_000.0)),
+        producer="USA",
+        derived_from=original.msg_id,
+    )
+    forged = countersign(sign(rewritten, KEYS["USA"].own), KEYS["USA"].own)
+    assert _rule(encode(forged), party="JPN", sender="USA") == "relay_rewrite"

@@ -1,8 +1,9 @@
-"""Message model v1: round trips, strictness, typed errors, schema."""
+"""Message model v2: round trips, strictness, typed errors, schema."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from tests.factories import envelope, impact, launch, track
 from warnlink.errors import DecodeError, OversizedMessage, UnknownSchemaVersion
 from warnlink.model import SCHEMA_VERSION, Ellipse, decode, encode, json_schema
+from warnlink.security.commitments import withhold
 
 
 @pytest.mark.parametrize("fmt", ["json", "msgpack"])
@@ -40,8 +42,10 @@ def test_wire_names_follow_udl_vocabulary() -> None:
 
 
 def test_redacted_field_is_absent_on_the_wire() -> None:
-    text = encode(envelope(track(sensor=None)), "json").decode()
-    assert '"sensor"' not in text
+    wire = json.loads(encode(withhold(envelope(track()), ("sensor",)), "json"))
+    assert "sensor" not in wire["payload"]
+    assert "sensor" not in wire["salts"]
+    assert "sensor" in wire["commitments"]  # the originator's commitment stays
 
 
 def test_unknown_field_is_refused() -> None:
@@ -81,10 +85,10 @@ def test_decode_error_carries_the_message_id_when_readable() -> None:
 
 
 def test_unknown_schema_version_is_its_own_error() -> None:
-    data = encode(envelope(), "json").replace(b'"schema":1', b'"schema":2')
+    data = encode(envelope(), "json").replace(b'"schema":2', b'"schema":1')
     with pytest.raises(UnknownSchemaVersion) as info:
         decode(data, "json")
-    assert info.value.version == 2
+    assert info.value.version == 1
 
 
 def test_future_version_with_another_shape_is_still_a_version_error() -> None:
@@ -118,7 +122,8 @@ def test_json_schema_describes_the_envelope() -> None:
     assert {"msgId", "schema", "originator", "seq", "created", "label", "payload"} <= set(
         envelope_def["required"]
     )
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
+    assert {"commitments", "salts", "sigPath"} <= set(envelope_def["properties"])
 
 
 @given(st.binary(max_size=2048))

@@ -240,8 +240,8 @@ async def test_a_damaged_applied_log_entry_is_reported_and_recovered_through_the
         )
         await bus.wait_idle()
     before = _applied_ids(nodes["JPN"])
-    product_ids = [i for i in before if i not in {e.msg_id for e in sent}]
-    assert len(product_ids) == 6  # JPN gets ROK's reports redacted (no sensor)
+    product_ids = [i for i in before if i in {e.msg_id for e in sent}]
+    assert len(product_ids) == 6  # JPN gets ROK's reports redacted (no sensor), same ids
     damaged_id = product_ids[2]
     jpn = await _damage_and_restart(tmp_path, clock, bus, nodes, damaged_id)
     assert jpn.counters.get("applied_log.damaged") == 1

@@ -18,7 +18,7 @@ from tests.factories import T0, envelope, impact
 from warnlink.errors import ReplayError, StoreError
 from warnlink.model import Envelope, make_msg_id
 from warnlink.model.time import NS_PER_S, ManualClock
-from warnlink.sharing.release import redact
+from warnlink.security.commitments import withhold
 from warnlink.sharing.replay import (
     MemorySeenStore,
     PathMark,
@@ -145,8 +145,9 @@ def test_a_redacted_product_is_the_same_message_as_its_original() -> None:
     guard = _guard(ManualClock(T0))
     original = envelope(originator="ROK", seq=3)
     guard.record(original)
-    product = redact(original, "JPN", ("sensor",), decider="USA")
-    assert product.msg_id != original.msg_id
+    product = withhold(original, ("sensor",))
+    assert product.msg_id == original.msg_id
+    assert product.withheld == ("sensor",)
     assert guard.check(product) is Verdict.DUPLICATE
 
 

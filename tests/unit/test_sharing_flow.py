@@ -12,11 +12,11 @@ import msgspec
 import pytest
 
 from tests.factories import KEYS, KEYSET, T0, envelope, impact, track, trilateral
-from warnlink.model import Envelope, SecurityLabel, decode, encode
+from warnlink.model import SCHEMA_VERSION, Envelope, SecurityLabel, decode, encode
 from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S, Clock, ManualClock
 from warnlink.node import Node
-from warnlink.security.signing import countersign, signed_bytes, verify, verify_countersig
+from warnlink.security.signing import countersign, sign, signed_bytes, verify, verify_countersig
 from warnlink.sharing.audit import first_broken
 from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.transport import Bus, MemoryBus
@@ -112,7 +112,7 @@ async def test_rok_track_reaches_jpn_only_through_the_relay_without_sensor(fed: 
     (contribution,) = jpn_event.contributions.values()
     assert contribution.track is not None
     assert contribution.track.sensor is None
-    assert contribution.msg_ids != [sent.msg_id]  # JPN holds the relay's redacted product
+    assert contribution.msg_ids == [sent.msg_id]  # ROK's message, its sensor withheld
     (usa_event,) = usa.events.values()
     assert next(iter(usa_event.contributions.values())).track.sensor == "ROK-R1"  # type: ignore[union-attr]
     counters = fed.nodes["USA"].counters
@@ -156,7 +156,7 @@ async def test_heartbeats_reach_link_peers_only(fed: Federated) -> None:
 def _bad_inputs() -> dict[str, bytes]:
     good = encode(envelope(originator="ROK", rel_to=("JPN", "USA")))
     raw = msgspec.msgpack.decode(good)
-    future = dict(raw, schema=2)
+    future = dict(raw, schema=SCHEMA_VERSION + 1)
     mislabelled = encode(envelope(originator="ROK", rel_to=("USA",), seq=9, relayed_by="USA"))
     return {
         "malformed": b"\x93\x01\x02",
@@ -286,7 +286,7 @@ async def test_relay_refuses_a_tampered_message_before_deciding(fed: Federated) 
     assert fed.nodes["JPN"].counters.get("rejected.bad_signature") == 0
 
 
-async def test_relay_products_are_countersigned_and_redactions_signed_by_the_relay(
+async def test_relay_products_are_countersigned_and_redactions_stay_the_originators(
     fed: Federated,
 ) -> None:
     async with capturing(fed.bus, node_inbox("JPN", "USA")) as seen:
@@ -299,9 +299,38 @@ async def test_relay_products_are_countersigned_and_redactions_signed_by_the_rel
         verify(product, KEYSET)
         verify_countersig(product, "USA", KEYSET)
     (redacted,) = [p for p in products if p.kind == "track_report"]
-    assert redacted.producer == "USA"
+    assert redacted.producer is None  # ROK's signature, the sensor withheld
+    assert redacted.withheld == ("sensor",)
     (forwarded,) = [p for p in products if p.kind == "impact_prediction"]
     assert forwarded.producer is None  # ROK's own signature, passed on unaltered
+
+
+async def test_a_report_rewritten_and_issued_by_the_relay_is_refused(
+    fed: Federated, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 17, finding 2, end to end: USA's relay re-issues ROK's track with another
+    position as its own product; JPN refuses it and the link keeps flowing."""
+    async with capturing(fed.bus, node_inbox("JPN", "USA")) as seen:
+        await fed.nodes["ROK"].gateway.send(track(trk_id=2), data_mode=DataMode.REAL)
+        await fed.settle()
+    genuine = decode(seen[0])
+    moved = msgspec.structs.replace(genuine.payload, pos=(0.0, 0.0, 6_400_000.0), trk_id=3)
+    rewritten = msgspec.structs.replace(
+        genuine,
+        msg_id="e" * 32,
+        seq=genuine.seq + 1,
+        payload=moved,
+        producer="USA",
+        derived_from=genuine.msg_id,
+    )
+    forged = countersign(sign(rewritten, KEYS["USA"].own), KEYS["USA"].own)
+    await fed.bus.publish(node_inbox("JPN", "USA"), encode(forged), msg_id="rewritten")
+    await fed.nodes["ROK"].gateway.send(impact(trk_id=2), data_mode=DataMode.REAL)
+    await fed.settle()
+    jpn = fed.nodes["JPN"]
+    assert jpn.counters.get("rejected.mislabelled") == 1
+    assert jpn.picture.received_from["ROK"] == 2  # the genuine track and impact only
+    assert "only its originator may" in caplog.text  # rule relay_rewrite
 
 
 async def test_relay_refuses_an_input_already_countersigned(fed: Federated) -> None:
@@ -320,7 +349,7 @@ async def test_a_captured_delivery_sent_again_is_a_duplicate_then_stale(
         await fed.nodes["ROK"].gateway.send(track(sensor="ROK-R1"), data_mode=DataMode.REAL)
         await fed.settle()
     (captured,) = seen
-    assert decode(captured).producer == "USA"  # the relay's redacted product
+    assert decode(captured).withheld == ("sensor",)  # ROK's message, redacted by the relay
     jpn = fed.nodes["JPN"]
     before = (dict(jpn.picture.received_from), len(jpn.picture.events))
     fed.clock.advance_s(60)

@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 from tests.factories import KEYS, KEYSET, envelope, impact, trilateral
 from warnlink.errors import ConfigError, SignatureError, UnknownSigner
 from warnlink.model import SecurityLabel, decode, encode
+from warnlink.security.merkle import leaf_hash
 from warnlink.security.signing import (
     KeySet,
     countersign,
     ephemeral_keys,
+    root_message,
     sign,
+    signature_input,
     signed_bytes,
     verify,
     verify_countersig,
@@ -92,7 +95,7 @@ def test_label_swapped_from_another_signed_message_is_refused() -> None:
 
 def test_resigned_by_another_party_is_refused() -> None:
     usa = envelope(originator="USA", rel_to=("JPN",))
-    by_rok = msgspec.structs.replace(usa, sig=KEYS["ROK"].own.private.sign(signed_bytes(usa)))
+    by_rok = msgspec.structs.replace(usa, sig=KEYS["ROK"].own.private.sign(signature_input(usa)))
     assert _refused(encode(by_rok)).rule == "bad_sig"
     with pytest.raises(ConfigError, match="cannot sign"):
         sign(usa, KEYS["ROK"].own)
@@ -137,11 +140,13 @@ def test_unknown_signer_is_refused() -> None:
 def test_any_single_byte_change_of_the_signed_bytes_fails(data: st.DataObject) -> None:
     signed = envelope(originator="USA", rel_to=("JPN",), field_rel_to={"sensor": ("JPN",)})
     message = bytearray(signed_bytes(signed))
+    public = KEYSET.public_key("USA")
+    assert signature_input(signed) == root_message(leaf_hash(bytes(message)), 1)
+    public.verify(signed.sig, signature_input(signed))
     at = data.draw(st.integers(0, len(message) - 1))
     message[at] ^= data.draw(st.integers(1, 255))
-    public = KEYSET.public_key("USA")
     with pytest.raises(InvalidSignature):
-        public.verify(signed.sig, bytes(message))
+        public.verify(signed.sig, root_message(leaf_hash(bytes(message)), 1))
 
 
 def test_ephemeral_keys_share_one_key_set() -> None:

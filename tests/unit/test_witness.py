@@ -19,14 +19,14 @@ from warnlink.model.payloads import HeadCosignature, TreeHead
 from warnlink.model.time import ManualClock
 from warnlink.node import Node
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE
-from warnlink.security.signing import sign
-from warnlink.sharing.audit import AuditLog, DecisionRecord, canonical
-from warnlink.sharing.merkle import (
+from warnlink.security.merkle import (
     consistency_proof,
     leaf_hash,
     merkle_root,
     verify_consistency,
 )
+from warnlink.security.signing import sign
+from warnlink.sharing.audit import AuditLog, DecisionRecord, canonical
 from warnlink.sharing.nats_topology import crossing
 from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.sharing.witness import (

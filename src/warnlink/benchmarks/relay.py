@@ -47,7 +47,7 @@ from warnlink.model.payloads import kind_of
 from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.node import build_relay
-from warnlink.security.signing import PartyKeys, ephemeral_keys, sign, signed_bytes
+from warnlink.security.signing import PartyKeys, ephemeral_keys, sign, signature_input
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.subjects import relay_inbox
 from warnlink.transport import Bus, Delivery, MemoryBus, PublishAck, Subscription
@@ -169,7 +169,7 @@ def run(quick: bool = False) -> Result:
     envelopes = [decode(d.data) for d in batch]
     public = keys["USA"].keyset.public_key
     private = keys["USA"].own.private
-    pairs = [(public(e.originator), signed_bytes(e), e.sig) for e in envelopes]
+    pairs = [(public(e.originator), signature_input(e), e.sig) for e in envelopes]
 
     def crypto_only() -> None:
         for key, data, sig in pairs:

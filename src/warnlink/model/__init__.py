@@ -1,7 +1,13 @@
 """The shared language: message structs, security labels, codecs, schema version."""
 
 from warnlink.model.codec import decode, encode, json_schema
-from warnlink.model.envelope import SCHEMA_VERSION, Envelope, make_msg_id, new_envelope
+from warnlink.model.envelope import (
+    SCHEMA_VERSION,
+    Envelope,
+    SigPath,
+    make_msg_id,
+    new_envelope,
+)
 from warnlink.model.label import SecurityLabel
 from warnlink.model.payloads import (
     PAYLOAD_TYPES,
@@ -35,6 +41,7 @@ __all__ = [
     "Resend",
     "ResendRequest",
     "SecurityLabel",
+    "SigPath",
     "Status",
     "TrackReport",
     "decode",

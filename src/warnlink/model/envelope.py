@@ -1,11 +1,17 @@
-"""The envelope every warnlink message travels in (schema version 1).
+"""The envelope every warnlink message travels in (schema version 2).
 
 An envelope binds a payload to its originator, the originator's sequence number,
-its creation time and its security label. A relay that must change a payload
-(redact a field) issues a new envelope as its own product: ``producer`` names the
-relay's party and ``derived_from`` the original message id, while ``originator``
-and ``seq`` stay those of the data's originator so receivers keep per-originator
-order.
+its creation time and its security label. The originator signs salted commitments
+to the fields it may withhold (`warnlink.security.signing`), so a relay that must
+withhold a field from a recipient drops the field's value and salt and passes on
+the originator's message under its own id, label and signature: the recipient
+sees which fields were withheld (`Envelope.withheld`) and that nothing else
+changed. A relay issues only its own link messages (a `Resend` answer): there
+``producer`` names the relay's party and ``derived_from`` the message answered.
+
+Version 2 (redactable signatures) replaced version 1, where a relay re-issued a
+redacted report as its own product; a version-1 message is refused as
+`UnknownSchemaVersion`.
 """
 
 from __future__ import annotations
@@ -20,11 +26,31 @@ from warnlink.model.label import PartyCode, SecurityLabel
 from warnlink.model.payloads import RESENDABLE, Payload, kind_of
 from warnlink.model.record import DataMode
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 MsgId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
+FieldName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Digest = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
+Salt = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
+
+#: The most messages one batch signature covers (`SigPath`).
+MAX_BATCH: Final = 1024
 
 _NAMESPACE: Final = uuid.UUID("6f1c2f0e-7d1b-4b7e-9a55-0c2f5b1e8a41")
+
+
+class SigPath(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """Where a message sits in a batch its issuer signed once (a Merkle tree).
+
+    Attributes:
+        index: the message's leaf, from 0.
+        size: how many messages the batch holds (2 or more; a lone message has no path).
+        path: the RFC 9162 inclusion proof of the leaf, bottom up.
+    """
+
+    index: Annotated[int, msgspec.Meta(ge=0, lt=MAX_BATCH)]
+    size: Annotated[int, msgspec.Meta(ge=2, le=MAX_BATCH)]
+    path: Annotated[tuple[Digest, ...], msgspec.Meta(max_length=10)]
 
 
 class Envelope(
@@ -40,15 +66,23 @@ class Envelope(
         created: when the originator created it, UTC ns.
         label: who may receive the message and its fields.
         payload: the report.
-        producer: the party that issued this envelope when not the originator (a relay).
+        producer: the party that issued this envelope when not the originator: a relay,
+            for its own link messages (a `Resend` answer) only; never on a report.
         derived_from: the msg_id of the message this one was made from.
         data_mode: whether the report is about the real world (`DataMode`): set on every
             report (launch, track, impact, status), from the source record it came from;
             None on link messages (heartbeats, resend requests and answers).
-        sig: the issuer's (producer's, else originator's) Ed25519 signature over every
-            other field (`warnlink.security.signing.signed_bytes`).
-        countersig: a relay's Ed25519 signature over the same bytes and `sig`; set on
-            what a relay sends on.
+        commitments: payload field name -> the issuer's salted commitment to its value,
+            for every field the payload may be sent without (`releasable_fields`).
+        salts: the salts of the committed fields this envelope holds; a committed
+            field without its salt was withheld (its value is absent).
+        sig_path: where this message sits in a batch signed at once; None for a
+            message signed alone.
+        sig: the issuer's (producer's, else originator's) Ed25519 signature over
+            every field but the committed values, the salts and the signatures
+            (`warnlink.security.signing`).
+        countersig: a relay's Ed25519 signature over the whole envelope as it sends
+            it on (every other field); set on what a relay sends on.
     """
 
     msg_id: MsgId
@@ -61,6 +95,9 @@ class Envelope(
     producer: PartyCode | None = None
     derived_from: MsgId | None = None
     data_mode: DataMode | None = None
+    commitments: Annotated[dict[FieldName, Digest], msgspec.Meta(max_length=16)] = {}
+    salts: Annotated[dict[FieldName, Salt], msgspec.Meta(max_length=16)] = {}
+    sig_path: SigPath | None = None
     sig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
     countersig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
 
@@ -74,6 +111,11 @@ class Envelope(
         return kind_of(self.payload)
 
     @property
+    def withheld(self) -> tuple[str, ...]:
+        """The committed fields this envelope was sent without (sorted)."""
+        return tuple(sorted(f for f in self.commitments if f not in self.salts))
+
+    @property
     def issued_by(self) -> str:
         """The party that put this envelope on the wire: producer or originator."""
         return self.producer or self.originator
@@ -82,7 +124,7 @@ class Envelope(
 def make_msg_id(*parts: object) -> str:
     """A deterministic message id from what identifies the message.
 
-    Deterministic so that a re-issued product (a relay's redaction made again after a
+    Deterministic so that a re-issued product (a relay's answer made again after a
     restart) gets the same id and receivers drop the copy.
     """
     return uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts)).hex

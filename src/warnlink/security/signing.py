@@ -1,12 +1,28 @@
-"""Ed25519 signatures over envelopes, and the keys that make them.
+"""Ed25519 signatures over envelopes, alone or in batches, and the keys that make them.
 
-Every envelope is signed by the party that issued it (its originator, or the relay
-for a relay's own redacted product) over its *signed bytes*: a domain tag and the
-MessagePack encoding of the envelope with both signature fields empty. The label,
-the payload and every header field are in those bytes, so changing any of them
-breaks the signature. A relay adds a countersignature over the same bytes followed
-by the signature, so a receiver knows the relay vouched for exactly this signed
-message.
+The issuer of an envelope (its originator, or a relay for the relay's own link
+messages) signs a digest of it that leaves out the values of the payload fields
+the message may be released without: those are replaced by salted commitments
+(`warnlink.security.commitments`), so that a relay can withhold a field from a
+recipient and pass on the rest under the originator's own signature, and can
+change nothing else. The scheme::
+
+    signed_bytes(m) = "warnlink-msg-v2\0" || msgpack(m with the committed values,
+                      the salts, the batch path and both signatures left out)
+    leaf(m)         = SHA-256(0x00 || signed_bytes(m))             (RFC 9162 leaf)
+    root            = RFC 9162 Merkle tree hash of leaf(m_1) .. leaf(m_n)
+    sig             = Ed25519(issuer, "warnlink-sig-v2\0" || n as 4 bytes || root)
+
+A message signed alone is a batch of one (its root is its leaf, it carries no
+path); a message of a batch carries the batch's one signature and its RFC 9162
+inclusion path (`SigPath`), so one Ed25519 signature covers a short batch
+(`sign_batch`). The commitments and the header, the label, the values that can
+never be withheld, ``producer`` and ``derived_from`` are all in `signed_bytes`:
+changing any of them breaks the signature.
+
+A relay adds a countersignature over the envelope exactly as it sends it on (every
+field but the countersignature: withheld values and salts absent), so a receiver
+knows the relay vouched for exactly what arrived.
 
 Where keys are kept (files, memory) is the key store's business
 (`warnlink.security.keystore`).
@@ -17,7 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,26 +43,43 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from warnlink.errors import ConfigError, SignatureError, UnknownSigner
-from warnlink.model.envelope import Envelope
+from warnlink.model.envelope import MAX_BATCH, Envelope, SigPath
+from warnlink.security.commitments import check_commitments, masked, salt_key, seal
+from warnlink.security.merkle import leaf_hash, root_from_inclusion, tree_proofs
 
-_SIG_TAG: Final = b"warnlink-sig-v1\x00"
-_COUNTERSIG_TAG: Final = b"warnlink-countersig-v1\x00"
+_MSG_TAG: Final = b"warnlink-msg-v2\x00"
+_SIG_TAG: Final = b"warnlink-sig-v2\x00"
+_COUNTERSIG_TAG: Final = b"warnlink-countersig-v2\x00"
 _encoder: Final = msgspec.msgpack.Encoder()
 
 
 def signed_bytes(envelope: Envelope) -> bytes:
-    """What the issuer signs: the domain tag and the envelope without its signatures.
+    """What the issuer commits to: the domain tag and the envelope without its committed
+    values, salts, batch path and signatures.
 
-    Deterministic: msgspec encodes a struct's fields in declaration order, and the
-    empty signature fields are omitted (``omit_defaults``).
+    The same for the original and any redaction of it. Deterministic: msgspec encodes
+    a struct's fields in declaration order, and empty fields are omitted
+    (``omit_defaults``).
     """
-    bare = msgspec.structs.replace(envelope, sig=b"", countersig=b"")
-    return _SIG_TAG + _encoder.encode(bare)
+    bare = msgspec.structs.replace(
+        envelope,
+        payload=masked(envelope.payload),
+        salts={},
+        sig_path=None,
+        sig=b"",
+        countersig=b"",
+    )
+    return _MSG_TAG + _encoder.encode(bare)
+
+
+def root_message(root: bytes, size: int) -> bytes:
+    """What Ed25519 signs: the domain tag, the batch size and the batch's Merkle root."""
+    return _SIG_TAG + size.to_bytes(4, "big") + root
 
 
 def countersigned_bytes(envelope: Envelope) -> bytes:
-    """What a relay countersigns: the signed bytes followed by the signature."""
-    return _COUNTERSIG_TAG + signed_bytes(envelope)[len(_SIG_TAG) :] + envelope.sig
+    """What a relay countersigns: the envelope as sent on, all but the countersignature."""
+    return _COUNTERSIG_TAG + _encoder.encode(msgspec.structs.replace(envelope, countersig=b""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +97,15 @@ class PartyKey:
         return self.private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
+
+    def salt_key(self) -> bytes:
+        """The secret key this party's commitment salts are derived from."""
+        raw = self.private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return salt_key(raw)
 
 
 class KeySet:
@@ -129,35 +171,117 @@ class PartyKeys:
 
 
 def sign(envelope: Envelope, key: PartyKey) -> Envelope:
-    """`envelope` signed by `key` (which must be its issuer's); any countersignature dropped."""
-    if key.party != envelope.issued_by:
-        raise ConfigError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
-    sig = key.private.sign(signed_bytes(envelope))
-    return msgspec.structs.replace(envelope, sig=sig, countersig=b"")
+    """`envelope` sealed (salts and commitments) and signed alone by `key`, which must be
+    its issuer's; any batch path and countersignature dropped. Deterministic."""
+    (signed,) = sign_batch([envelope], key)
+    return signed
+
+
+def sign_batch(envelopes: Sequence[Envelope], key: PartyKey) -> list[Envelope]:
+    """`envelopes` sealed and signed by `key` with one signature over their Merkle root,
+    each with its inclusion path (none for a batch of one).
+
+    Raises:
+        ConfigError: no envelopes, more than `MAX_BATCH`, or one not issued by `key`'s
+            party.
+    """
+    if not 0 < len(envelopes) <= MAX_BATCH:
+        raise ConfigError(f"a signed batch holds 1 to {MAX_BATCH} messages, not {len(envelopes)}")
+    for envelope in envelopes:
+        if key.party != envelope.issued_by:
+            raise ConfigError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
+    salts = key.salt_key()
+    sealed = [
+        msgspec.structs.replace(seal(e, salts), sig_path=None, sig=b"", countersig=b"")
+        for e in envelopes
+    ]
+    root, paths = tree_proofs([leaf_hash(signed_bytes(e)) for e in sealed])
+    size = len(sealed)
+    sig = key.private.sign(root_message(root, size))
+    if size == 1:
+        return [msgspec.structs.replace(sealed[0], sig=sig)]
+    return [
+        msgspec.structs.replace(e, sig=sig, sig_path=SigPath(i, size, tuple(path)))
+        for i, (e, path) in enumerate(zip(sealed, paths, strict=True))
+    ]
 
 
 def countersign(envelope: Envelope, key: PartyKey) -> Envelope:
-    """`envelope` with the relay `key`'s countersignature over its signed bytes and sig."""
+    """`envelope` with the relay `key`'s countersignature over it as it is."""
     return msgspec.structs.replace(
         envelope, countersig=key.private.sign(countersigned_bytes(envelope))
     )
 
 
 def verify(envelope: Envelope, keyset: KeySet) -> None:
-    """The signature is its issuer's over exactly this envelope.
+    """What the envelope holds is exactly what its issuer signed, up to withheld fields:
+    present committed values match their commitments, a field without its salt is
+    absent, and the issuer's signature covers the batch root its path leads to.
 
     Raises:
         UnknownSigner: the issuer has no key in the key set.
-        SignatureError: the signature is missing or does not verify.
+        SignatureError: unsigned, a commitment or the path does not hold (rules
+            ``bad_commitment``, ``bad_sig_path``), or the signature does not verify.
     """
+    _check_root(envelope, *_signed_root(envelope, keyset))
+
+
+def verify_batch(envelopes: Iterable[Envelope], keyset: KeySet) -> None:
+    """`verify` each envelope, checking each distinct signed root once (a batch's
+    messages share one): commitments and paths per message, Ed25519 per batch.
+
+    Raises:
+        UnknownSigner, SignatureError: as `verify`, for the first envelope that fails.
+    """
+    verified: set[tuple[str, bytes, bytes]] = set()
+    for envelope in envelopes:
+        public, message = _signed_root(envelope, keyset)
+        seen = (envelope.issued_by, message, envelope.sig)
+        if seen not in verified:
+            _check_root(envelope, public, message)
+            verified.add(seen)
+
+
+def _check_root(envelope: Envelope, public: Ed25519PublicKey, message: bytes) -> None:
     _check(
-        keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id),
+        public,
         envelope.sig,
-        signed_bytes(envelope),
+        message,
         msg_id=envelope.msg_id,
         missing=("unsigned", "message is not signed"),
         bad=("bad_sig", f"signature of {envelope.issued_by} does not verify"),
     )
+
+
+def _signed_root(envelope: Envelope, keyset: KeySet) -> tuple[Ed25519PublicKey, bytes]:
+    """The issuer's key and what its signature must cover, once the envelope's
+    commitments hold."""
+    public = keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id)
+    if not envelope.sig:
+        raise SignatureError("message is not signed", rule="unsigned", msg_id=envelope.msg_id)
+    check_commitments(envelope)
+    return public, signature_input(envelope)
+
+
+def signature_input(envelope: Envelope) -> bytes:
+    """What the issuer's Ed25519 signature of `envelope` covers: the root message of the
+    batch its leaf and path lead to.
+
+    Raises:
+        SignatureError: the path does not fit its index and size (``bad_sig_path``).
+    """
+    leaf = leaf_hash(signed_bytes(envelope))
+    path = envelope.sig_path
+    if path is None:
+        return root_message(leaf, 1)
+    root = root_from_inclusion(leaf, path.index, path.size, path.path)
+    if root is None:
+        raise SignatureError(
+            f"the batch path of {envelope.msg_id} does not fit a batch of {path.size}",
+            rule="bad_sig_path",
+            msg_id=envelope.msg_id,
+        )
+    return root_message(root, path.size)
 
 
 def verify_countersig(envelope: Envelope, relay: str, keyset: KeySet) -> None:

@@ -7,7 +7,7 @@ structures cover the entries:
 - a SHA-256 hash chain: each entry's hash covers its canonical JSON and the
   previous entry's hash, so the first changed, removed or reordered entry is the
   first broken link;
-- an RFC 9162 Merkle tree (`warnlink.sharing.merkle`) whose leaves are the
+- an RFC 9162 Merkle tree (`warnlink.security.merkle`) whose leaves are the
   entries' canonical JSON, so one entry can be proven to be in the log with a
   logarithmic audit path, without the rest of the log.
 
@@ -32,8 +32,8 @@ import msgspec
 from warnlink.errors import ConfigError, NestingTooDeep, StoreError
 from warnlink.model.nesting import check_json_depth
 from warnlink.model.time import Clock
+from warnlink.security.merkle import MerkleAccumulator, SubtreeCache, consistency_path, leaf_hash
 from warnlink.security.signing import PartyKey
-from warnlink.sharing.merkle import MerkleAccumulator, SubtreeCache, consistency_path, leaf_hash
 from warnlink.transport.private import private_file
 
 log = logging.getLogger(__name__)

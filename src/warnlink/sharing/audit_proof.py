@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from warnlink.errors import DecodeError, StoreError, UnknownSigner
 from warnlink.model.nesting import check_json_depth
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE
+from warnlink.security.merkle import MerkleAccumulator, inclusion_proof, verify_inclusion
 from warnlink.security.signing import KeySet
 from warnlink.sharing.audit import (
     GENESIS,
@@ -38,7 +39,6 @@ from warnlink.sharing.audit import (
     entry_leaf,
     head_signed_bytes,
 )
-from warnlink.sharing.merkle import MerkleAccumulator, inclusion_proof, verify_inclusion
 
 PROOF_FORMAT: Final = "warnlink-audit-proof-v1"
 

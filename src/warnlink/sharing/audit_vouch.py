@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
+from warnlink.security.merkle import MerkleAccumulator
 from warnlink.security.signing import KeySet
 from warnlink.sharing.audit import AuditEntry, AuditLine, entry_leaf
 from warnlink.sharing.audit_proof import Unreadable, Verification
-from warnlink.sharing.merkle import MerkleAccumulator
 from warnlink.sharing.witness import WitnessedHead, cosignature_problem
 
 #: How the demo and ``warnlink up`` name audit logs: ``gateway-<PARTY>.jsonl`` and

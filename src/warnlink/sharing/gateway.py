@@ -331,7 +331,7 @@ class Gateway:
                 continue
             if (
                 envelope.originator == self.party
-                and envelope.derived_from is None
+                and not envelope.withheld  # a redaction for a peer shares the id
                 and envelope.msg_id not in seen
                 and since < envelope.created <= until
                 and isinstance(envelope.payload, RESENDABLE)

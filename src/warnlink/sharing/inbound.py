@@ -1,11 +1,15 @@
 """The receiving edge: is this delivery one this party may accept?
 
 Checked again at every receiver, independently of what the sender or relay
-decided (defence in depth): the bytes decode as a version-1 envelope, the sender
+decided (defence in depth): the bytes decode as a version-2 envelope, the sender
 named by the subject is a link peer (or the party's own relay) entitled to issue
 this envelope, and the label releases the message and every field present to this
-party, the issuer's signature verifies and, for a message a relay passed on,
-so does the relay's countersignature, and the payload is physical
+party, the issuer's signature verifies over what the envelope holds (committed
+fields withheld from this party absent with their salts, every other value the
+originator's) and, for a message a relay passed on, so does the relay's
+countersignature. A report (launch, track, impact, status) is only ever issued by
+its originator: a relay passes it on, withholding fields at most, and one issued
+by a relay is refused (rule ``relay_rewrite``). The payload is physical
 (`model.plausibility`). Each failure is a typed `MessageError`.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from warnlink.errors import LabelError, SignatureError
 from warnlink.model import Envelope, decode
+from warnlink.model.payloads import RESENDABLE
 from warnlink.model.plausibility import check_plausible
 from warnlink.security.signing import KeySet, verify, verify_countersig
 from warnlink.sharing.federation import Federation
@@ -53,7 +58,8 @@ def check_sender(envelope: Envelope, *, sender: str, receiver: str, federation: 
 
     A sender must be the receiver's link peer, or the receiver itself when it hosts a
     relay. It may issue its own messages, and a relay may also pass on other
-    parties' messages unaltered or as its own redacted products.
+    parties' messages (with fields withheld) and issue its own link messages; a
+    report issued by anyone but its originator is refused.
     """
     msg_id = envelope.msg_id
     if envelope.originator not in federation.parties:
@@ -81,10 +87,19 @@ def check_sender(envelope: Envelope, *, sender: str, receiver: str, federation: 
             msg_id=msg_id,
             party=receiver,
         )
+    if envelope.producer is not None and isinstance(envelope.payload, RESENDABLE):
+        raise LabelError(
+            f"{envelope.producer} issued {envelope.originator}'s {envelope.kind}: only its"
+            " originator may",
+            rule="relay_rewrite",
+            msg_id=msg_id,
+            party=receiver,
+        )
 
 
 def check_release(envelope: Envelope, party: str) -> None:
-    """The label releases the message, and every field present, to `party`."""
+    """The label releases the message, and every field present (value or salt), to
+    `party`."""
     label = envelope.label
     if not label.releases_to(party):
         raise LabelError(
@@ -94,7 +109,9 @@ def check_release(envelope: Envelope, party: str) -> None:
             party=party,
         )
     present = [
-        f for f in label.withheld_from(party) if getattr(envelope.payload, f, None) is not None
+        f
+        for f in label.withheld_from(party)
+        if getattr(envelope.payload, f, None) is not None or f in envelope.salts
     ]
     if present:
         raise LabelError(

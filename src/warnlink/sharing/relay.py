@@ -8,7 +8,9 @@ then decides for every recipient whose route from the originator goes through th
 relay (`routing.passes_on`: the gateway sends the others directly or elsewhere):
 forward, redact or refuse, by the originator's label. A message routed through it
 to nobody is refused and audited (``not_routed``). What it sends on it countersigns;
-a redacted product it also signs as its issuer. Every decision, and every rejected
+a redacted product is the originator's message without the withheld fields' values
+and salts, still under the originator's signature (`security.commitments`): the
+relay can withhold, never rewrite. Every decision, and every rejected
 message (a refused replay included, with its rule), is appended to the audit log
 with its reason before anything is sent. A message is marked seen once all its
 products are published; a redelivery of one handled before is dropped
@@ -243,9 +245,7 @@ class Relay:
             except MessageError as exc:
                 self._reject(delivery.subject, data, exc)
                 continue
-            decision, encoded = product_for(
-                inner, requester, decider=self.party, keys=self.keys, relayed=True
-            )
+            decision, encoded = product_for(inner, requester, keys=self.keys, relayed=True)
             self.audit.append(
                 record_of(decision, inner, decider=self.party, time=now, content=data)
             )

@@ -6,9 +6,10 @@ there is one place where releasability is judged.
 
 A decision is one of:
 - forwarded: the recipient may have the message as it is;
-- redacted: the recipient may have it without some fields; the product is a new
-  envelope issued by the decider, labelled for the recipient alone, that names the
-  original in ``derived_from``;
+- redacted: the recipient may have it without some fields; the product is the
+  originator's message without those fields' values and salts (`commitments.withhold`),
+  under the originator's id, label and signature, so the recipient sees what was
+  withheld (`Envelope.withheld`) and that nothing else changed;
 - refused: the recipient may have none of it.
 """
 
@@ -17,9 +18,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-import msgspec
-
-from warnlink.model import Envelope, make_msg_id
+from warnlink.model import Envelope
+from warnlink.security.commitments import withhold
 
 
 class Outcome(enum.StrEnum):
@@ -48,8 +48,8 @@ class Decision:
     product: Envelope | None
 
 
-def decide(envelope: Envelope, recipient: str, *, decider: str) -> Decision:
-    """Decide what `recipient` may receive of `envelope`, acting as `decider`.
+def decide(envelope: Envelope, recipient: str) -> Decision:
+    """Decide what `recipient` may receive of `envelope`.
 
     A label that withholds a field the payload cannot lose (an unknown field, or one
     not optional) is a bad label: the message is refused rather than guessed at.
@@ -64,24 +64,5 @@ def decide(envelope: Envelope, recipient: str, *, decider: str) -> Decision:
     bad = tuple(f for f in withheld if f not in releasable)
     if bad:
         return Decision(Outcome.REFUSED, recipient, "bad_label", bad, None)
-    product = redact(envelope, recipient, withheld, decider=decider)
+    product = withhold(envelope, withheld)
     return Decision(Outcome.REDACTED, recipient, "fields_withheld", withheld, product)
-
-
-def redact(
-    envelope: Envelope, recipient: str, fields: tuple[str, ...], *, decider: str
-) -> Envelope:
-    """A copy of `envelope` for `recipient` without `fields`, issued by `decider`.
-
-    The product's id is derived from the original's id and the recipient, so a
-    product made again (after a restart) is recognised as the same message.
-    """
-    payload = msgspec.structs.replace(envelope.payload, **dict.fromkeys(fields))
-    return msgspec.structs.replace(
-        envelope,
-        msg_id=make_msg_id(envelope.msg_id, "for", recipient),
-        label=envelope.label.restricted_to(recipient),
-        payload=payload,
-        producer=None if decider == envelope.originator else decider,
-        derived_from=envelope.msg_id,
-    )

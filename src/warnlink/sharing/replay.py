@@ -8,9 +8,10 @@ message that was. The same message again is a harmless redelivery
 (originator, seq) is a replay with altered content or a forgery (`ReplayError`,
 rule ``seq_reused``).
 
-A relay's redacted product keeps its originator's seq under a derived id; the
-seen-set holds the id of the originator's message it carries (`origin_id`), so a
-forwarded original and a redacted product of the same message are one message.
+A redacted message keeps its originator's id and seq (the originator's signature
+covers both), so a forwarded original and a redaction of it are one message. A
+relay's own `Resend` answer keeps the seq of the originator's answer under a derived
+id; the seen-set holds the id of the originator's message it carries (`origin_id`).
 
 Backlog after an outage: a message held in an outbox or a stream through an outage
 longer than the window arrives with an old ``created``. It is still accepted if it

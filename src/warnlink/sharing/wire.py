@@ -8,7 +8,7 @@ from typing import Protocol
 
 from warnlink.model import Envelope, encode
 from warnlink.model.time import Clock
-from warnlink.security.signing import PartyKeys, countersign, sign
+from warnlink.security.signing import PartyKeys, countersign
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox
@@ -82,7 +82,7 @@ async def release(
     product is made by `product_for`.
     """
     decision, data = product_for(
-        envelope, recipient, decider=decider, keys=keys, relayed=relayed, forwarded=forwarded
+        envelope, recipient, keys=keys, relayed=relayed, forwarded=forwarded
     )
     audit.append(
         record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
@@ -96,34 +96,31 @@ def product_for(
     envelope: Envelope,
     recipient: str,
     *,
-    decider: str,
     keys: PartyKeys,
     relayed: bool = False,
     forwarded: dict[str, tuple[Envelope, bytes]] | None = None,
 ) -> tuple[Decision, bytes | None]:
-    """The release decision for `recipient`, its product signed, and its encoding if
-    already made.
+    """The release decision for `recipient`, its product countersigned when `relayed`,
+    and its encoding if already made.
 
-    A redacted product is signed with `keys` (the decider issues it); when `relayed`,
-    the product is also countersigned with `keys` (the relay vouches for it).
+    A redacted product stays signed by its originator (`release.decide`); a relay
+    countersigns what it sends on, redacted or not, to vouch for exactly those bytes.
 
     `forwarded`, shared across the recipients of one message, keeps the original as
     countersigned and encoded the first time it is forwarded unchanged, so the next
     recipient gets the same bytes without a second signature (Ed25519 is
     deterministic: signing again would give the same countersignature).
     """
-    decision = decide(envelope, recipient, decider=decider)
+    decision = decide(envelope, recipient)
     product = decision.product
     data: bytes | None = None
-    if product is None:
+    if product is None or not relayed:
         return decision, None
     if product is not envelope:
-        product = sign(product, keys.own)
-        if relayed:
-            product = countersign(product, keys.own)
-    elif relayed and forwarded is not None and envelope.msg_id in forwarded:
+        product = countersign(product, keys.own)
+    elif forwarded is not None and envelope.msg_id in forwarded:
         product, data = forwarded[envelope.msg_id]
-    elif relayed:
+    else:
         product = countersign(product, keys.own)
         if forwarded is not None:
             data = encode(product)

@@ -33,10 +33,10 @@ from cryptography.exceptions import InvalidSignature
 from warnlink.errors import DecodeError, StoreError, UnknownSigner, WitnessError
 from warnlink.model.payloads import TreeHead
 from warnlink.model.time import Clock
+from warnlink.security.merkle import verify_consistency
 from warnlink.security.signing import KeySet, PartyKey
 from warnlink.sharing.audit import SignedHead
 from warnlink.sharing.audit_proof import head_problem
-from warnlink.sharing.merkle import verify_consistency
 
 log = logging.getLogger(__name__)
 

@@ -103,19 +103,34 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     return path
 
 
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
-    """Whether `proof` shows `leaf` at `index` in the tree of `size` leaves with `root`.
+def tree_proofs(leaf_hashes: Sequence[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """The root of a non-empty tree and every leaf's audit path, in O(n log n).
 
-    The verification algorithm of RFC 9162 section 2.1.3.2.
+    The same paths as `inclusion_proof` leaf by leaf (which costs O(n) each), built in
+    one walk down the RFC 9162 splits: a leaf's path in the whole tree is its path in
+    its half followed by the other half's root.
+    """
+    if len(leaf_hashes) == 1:
+        return leaf_hashes[0], [[]]
+    k = split_point(len(leaf_hashes))
+    left_root, left = tree_proofs(leaf_hashes[:k])
+    right_root, right = tree_proofs(leaf_hashes[k:])
+    paths = [[*p, right_root] for p in left] + [[*p, left_root] for p in right]
+    return node_hash(left_root, right_root), paths
+
+
+def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes | None:
+    """The root that `proof` leads to from `leaf` at `index` of `size` leaves; None if
+    the proof cannot belong to such a tree (wrong length for that index and size).
+
+    The verification algorithm of RFC 9162 section 2.1.3.2, up to the comparison.
     """
     if not 0 <= index < size:
-        return False
+        return None
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            return False
+            return None
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -125,7 +140,17 @@ def verify_inclusion(
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and r == root
+    return r if sn == 0 else None
+
+
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """Whether `proof` shows `leaf` at `index` in the tree of `size` leaves with `root`.
+
+    The verification algorithm of RFC 9162 section 2.1.3.2.
+    """
+    return root_from_inclusion(leaf, index, size, proof) == root
 
 
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:

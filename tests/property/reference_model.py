@@ -61,6 +61,8 @@ PAYLOAD_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"trk_id", "request", "to", "messages", "part", "last", "retained_since"}),
         frozenset(),
     ),
+    "tree_head": (frozenset({"trk_id", "head", "log", "since", "consistency"}), frozenset()),
+    "head_cosignature": (frozenset({"trk_id", "record"}), frozenset()),
 }
 
 RELEASABLE_KINDS = ("launch_report", "track_report", "impact_prediction", "event_status")

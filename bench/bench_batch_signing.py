@@ -21,33 +21,15 @@ import platform
 from collections.abc import Callable
 
 import msgspec
+from bench_signing import T0, track_message
 from cryptography import __version__ as cryptography_version
 
 from warnlink.benchmarks.figure import best_seconds
-from warnlink.model import Envelope, Phase, SecurityLabel, TrackReport, encode, new_envelope
-from warnlink.model.record import DataMode
+from warnlink.model import Envelope, encode
 from warnlink.security.signing import KeySet, PartyKey, ephemeral_keys, sign_batch, verify_batch
 
-T0 = 1_700_000_000 * 10**9
 _V1_TAG = b"warnlink-sig-v1\x00"
 _encoder = msgspec.msgpack.Encoder()
-
-
-def _message(seq: int) -> Envelope:
-    report = TrackReport(
-        trk_id=1,
-        epoch=T0 + seq,
-        pos=(-3_100_000.0, 4_100_000.0, 3_900_000.0),
-        vel=(1_000.0, 500.0, 1_500.0),
-        phase=Phase.MIDCOURSE,
-        trk_qual=9,
-        cov=tuple(100.0 + i if i in (0, 6, 11, 15, 18, 20) else 1.0 + i / 10 for i in range(21)),
-        sensor="ROK-R1",
-    )
-    label = SecurityLabel("UNCLASSIFIED", ("JPN", "USA"), {"sensor": ("USA",)})
-    return new_envelope(
-        originator="ROK", seq=seq, created=T0, label=label, payload=report, data_mode=DataMode.TEST
-    )
 
 
 def _v1_bytes(envelope: Envelope) -> bytes:
@@ -75,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     keys = ephemeral_keys(["ROK"])
     key, keyset = keys["ROK"].own, keys["ROK"].keyset
-    bare = [_message(seq) for seq in range(1, args.messages + 1)]
+    bare = [track_message(seq, epoch=T0 + seq) for seq in range(1, args.messages + 1)]
     n, r = args.messages, args.rounds
 
     def batches(size: int) -> list[list[Envelope]]:

@@ -27,14 +27,13 @@ import time
 from collections.abc import Callable
 
 import msgspec
+from bench_signing import track_message
 
 from warnlink.errors import MessageError
 from warnlink.faults.poison import DEEP_MAP
 from warnlink.model import Envelope, Resend, SecurityLabel, encode, new_envelope
 from warnlink.model.codec import MAX_MESSAGE_BYTES
 from warnlink.model.nesting import MAX_DEPTH, check_msgpack_depth, walk_msgpack
-from warnlink.model.payloads import Phase, TrackReport
-from warnlink.model.record import DataMode
 from warnlink.security.signing import ephemeral_keys, sign
 
 T0 = 1_700_000_000 * 10**9
@@ -42,20 +41,7 @@ _DECODER = msgspec.msgpack.Decoder(Envelope)
 
 
 def _track(seq: int) -> bytes:
-    report = TrackReport(
-        trk_id=seq,
-        epoch=T0,
-        pos=(-3_100_000.0, 4_100_000.0, 3_900_000.0),
-        vel=(1_000.0, 500.0, 1_500.0),
-        phase=Phase.MIDCOURSE,
-        trk_qual=9,
-        cov=tuple(100.0 + i if i in (0, 6, 11, 15, 18, 20) else 1.0 + i / 10 for i in range(21)),
-        sensor="ROK-R1",
-    )
-    label = SecurityLabel("UNCLASSIFIED", ("JPN", "USA"), {"sensor": ("USA",)})
-    envelope = new_envelope(
-        originator="ROK", seq=seq, created=T0, label=label, payload=report, data_mode=DataMode.TEST
-    )
+    envelope = track_message(seq, trk_id=seq)
     return encode(sign(envelope, ephemeral_keys(("ROK",))["ROK"].own))
 
 

@@ -42,10 +42,12 @@ from warnlink.security.signing import (
 T0 = 1_700_000_000 * 10**9
 
 
-def _message() -> Envelope:
+def track_message(seq: int = 1, *, trk_id: int = 1, epoch: int = T0) -> Envelope:
+    """ROK's unsigned midcourse track report with a covariance and a sensor withheld
+    from JPN: the message every signing and decoding benchmark measures."""
     report = TrackReport(
-        trk_id=1,
-        epoch=T0,
+        trk_id=trk_id,
+        epoch=epoch,
         pos=(-3_100_000.0, 4_100_000.0, 3_900_000.0),
         vel=(1_000.0, 500.0, 1_500.0),
         phase=Phase.MIDCOURSE,
@@ -55,7 +57,7 @@ def _message() -> Envelope:
     )
     label = SecurityLabel("UNCLASSIFIED", ("JPN", "USA"), {"sensor": ("USA",)})
     return new_envelope(
-        originator="ROK", seq=1, created=T0, label=label, payload=report, data_mode=DataMode.TEST
+        originator="ROK", seq=seq, created=T0, label=label, payload=report, data_mode=DataMode.TEST
     )
 
 
@@ -77,7 +79,7 @@ def main() -> None:
 
     keys = ephemeral_keys(["ROK", "USA", "JPN"])
     keyset = keys["JPN"].keyset
-    bare = _message()
+    bare = track_message()
     signed = sign(bare, keys["ROK"].own)
     relayed = countersign(signed, keys["USA"].own)
     data = encode(relayed)

@@ -30,6 +30,7 @@ from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.model.track_estimate import TrackEstimate
 from warnlink.security.signing import countersign, ephemeral_keys, sign
+from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sim.trajectory import Trajectory
 from warnlink.transport.queue_store import MemoryQueueStore
@@ -173,3 +174,22 @@ def party_state(
         state.apply(msgspec.structs.replace(made, data_mode=data_mode))
     state.clock.set_ns(now_ns)
     return state
+
+
+def decision_record(
+    i: int, *, decider: str = "USA", time: int = 1_000, **fields: object
+) -> DecisionRecord:
+    """The `i`-th audit record of a relay forwarding ROK's track to JPN; `fields`
+    replace any other of its fields (outcome, reason, withheld...)."""
+    record = DecisionRecord(
+        time=time + i,
+        decider=decider,
+        msg_id=f"{i:032x}",
+        originator="ROK",
+        kind="track_report",
+        recipient="JPN",
+        outcome="forwarded",
+        reason="released",
+        content_sha256="ab" * 32,
+    )
+    return msgspec.structs.replace(record, **fields)

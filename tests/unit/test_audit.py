@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.factories import decision_record
 from warnlink.cli import main
 from warnlink.errors import DecodeError, StoreError
 from warnlink.model.time import ManualClock
@@ -171,16 +172,11 @@ def test_rfc6962_published_vectors() -> None:
 
 
 def _record(i: int, decider: str = "USA") -> DecisionRecord:
-    return DecisionRecord(
-        time=1_000 + i,
+    return decision_record(
+        i,
         decider=decider,
-        msg_id=f"{i:032x}",
-        originator="ROK",
-        kind="track_report",
-        recipient="JPN",
         outcome="redacted",
         reason="fields_withheld",
-        content_sha256="ab" * 32,
         withheld=("sensor",),
         product_id=f"{i + 100:032x}",
     )

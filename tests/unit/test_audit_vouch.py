@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tests.factories import KEYS, KEYSET
+from tests.factories import KEYS, KEYSET, decision_record
 from warnlink.cli import main
 from warnlink.security.keystore import KEYS_DIR, KEYSET_FILE
 from warnlink.security.signing import PartyKey
@@ -20,17 +20,7 @@ USA, JPN, ROK = KEYS["USA"].own, KEYS["JPN"].own, KEYS["ROK"].own
 
 
 def _record(i: int, decider: str = "USA") -> DecisionRecord:
-    return DecisionRecord(
-        time=1_000 + i,
-        decider=decider,
-        msg_id=f"{i:032x}",
-        originator="ROK",
-        kind="track_report",
-        recipient="JPN",
-        outcome="forwarded",
-        reason="released",
-        content_sha256="ab" * 32,
-    )
+    return decision_record(i, decider=decider)
 
 
 def _log(path: Path, n: int, signer: PartyKey | None = USA) -> list[SignedHead]:

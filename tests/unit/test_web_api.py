@@ -9,7 +9,7 @@ import pytest
 import shapely.geometry
 from fastapi.testclient import TestClient
 
-from tests.factories import KEYS, T0, envelope, impact, launch, track
+from tests.factories import KEYS, T0, decision_record, envelope, impact, launch, track
 from warnlink.alerting.assess import Threat, ThreatKind
 from warnlink.alerting.lifecycle import Alert as AlertItem
 from warnlink.alerting.lifecycle import AlertState, MsgType, Reason
@@ -200,17 +200,7 @@ def test_an_audit_tail_reads_only_what_was_appended(tmp_path: Path) -> None:
 
 
 def _record(i: int) -> DecisionRecord:
-    return DecisionRecord(
-        time=T0 + i,
-        decider="USA",
-        msg_id=f"{i:032x}",
-        originator="ROK",
-        kind="track_report",
-        recipient="JPN",
-        outcome="forwarded",
-        reason="released",
-        content_sha256="0" * 64,
-    )
+    return decision_record(i, time=T0, content_sha256="0" * 64)
 
 
 def _health() -> list[SourceHealth]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tests.factories import KEYS, KEYSET, T0, trilateral
+from tests.factories import KEYS, KEYSET, T0, decision_record, trilateral
 from warnlink.cli import main
 from warnlink.errors import WitnessError
 from warnlink.model import SecurityLabel, encode, new_envelope
@@ -76,17 +76,7 @@ def test_the_hand_drawn_proof_from_3_to_7() -> None:
 
 
 def _record(i: int) -> DecisionRecord:
-    return DecisionRecord(
-        time=T0 + i,
-        decider="USA",
-        msg_id=f"{i:032x}",
-        originator="ROK",
-        kind="track_report",
-        recipient="JPN",
-        outcome="forwarded",
-        reason="released",
-        content_sha256="ab" * 32,
-    )
+    return decision_record(i, time=T0)
 
 
 class Running:

@@ -141,15 +141,23 @@ class Verification:
 
 def head_problem(head: SignedHead, keyset: KeySet) -> str | None:
     """Why `head`'s signature does not hold under `keyset`, or None if it does."""
+    return signature_problem(keyset, head.signer, head.sig, head_signed_bytes(head))
+
+
+def signature_problem(
+    keyset: KeySet, signer: str, sig_b64: str, data: bytes, *, what: str = "signature"
+) -> str | None:
+    """Why `sig_b64` (base64 Ed25519) is not `signer`'s over `data` under `keyset`, or
+    None if it is; `what` names the signature in the answer."""
     try:
-        public = keyset.public_key(head.signer)
-        public.verify(base64.b64decode(head.sig, validate=True), head_signed_bytes(head))
+        public = keyset.public_key(signer)
+        public.verify(base64.b64decode(sig_b64, validate=True), data)
     except UnknownSigner:
-        return f"signer {head.signer} is not in the key set"
+        return f"signer {signer} is not in the key set"
     except (binascii.Error, ValueError):
-        return "signature is not base64"
+        return f"{what} is not base64"
     except InvalidSignature:
-        return f"signature of {head.signer} does not verify"
+        return f"{what} of {signer} does not verify"
     return None
 
 

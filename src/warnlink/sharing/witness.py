@@ -20,7 +20,6 @@ witnesses kept (`sharing.audit_vouch`). The relay's side: `sharing.head_rounds`.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import os
 from collections.abc import Iterable
@@ -28,15 +27,14 @@ from pathlib import Path
 from typing import Final
 
 import msgspec
-from cryptography.exceptions import InvalidSignature
 
-from warnlink.errors import DecodeError, StoreError, UnknownSigner, WitnessError
+from warnlink.errors import DecodeError, StoreError, WitnessError
 from warnlink.model.payloads import TreeHead
 from warnlink.model.time import Clock
 from warnlink.security.merkle import verify_consistency
 from warnlink.security.signing import KeySet, PartyKey
 from warnlink.sharing.audit import SignedHead
-from warnlink.sharing.audit_proof import head_problem
+from warnlink.sharing.audit_proof import head_problem, signature_problem
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +116,9 @@ def cosignature_problem(record: WitnessedHead, keyset: KeySet) -> str | None:
         return f"the head: {problem}"
     if record.witness == record.head.signer:
         return f"{record.witness} cannot witness its own head"
-    try:
-        public = keyset.public_key(record.witness)
-        public.verify(base64.b64decode(record.cosig, validate=True), cosigned_bytes(record))
-    except UnknownSigner:
-        return f"witness {record.witness} is not in the key set"
-    except (binascii.Error, ValueError):
-        return "cosignature is not base64"
-    except InvalidSignature:
-        return f"cosignature of {record.witness} does not verify"
-    return None
+    return signature_problem(
+        keyset, record.witness, record.cosig, cosigned_bytes(record), what="cosignature"
+    )
 
 
 def witness_path(folder: Path, witness: str, relay: str, log: str = "") -> Path:

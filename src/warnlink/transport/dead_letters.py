@@ -16,7 +16,6 @@ Schema (``PRAGMA user_version = 1``)::
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +108,6 @@ class SqliteDeadLetters:
     """
 
     def __init__(self, path: Path, limit: int = MAX_LETTERS) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # sqlite3 would use 0644
         self._location = str(path)
         self._limit = limit
         self._conn = open_store(

@@ -45,8 +45,8 @@ DRAIN_S: Final = 5.0
 SPACING_M: Final = 20_000.0
 """Distance between the simulated missiles' positions, so the pictures keep them apart."""
 POS_SIGMA_M: Final = 300.0
-"""Position 1-sigma of each report: successive reports of a missile up to 10 s apart (the
-0.1x step) gate with each other despite the straight-line motion (gravity ~490 m in 10 s)."""
+"""Position 1-sigma of each report; the reports follow ballistic arcs (`e2e.track_report`),
+so successive reports of a missile gate with each other across any step's gaps."""
 RECIPIENTS: Final = {"ROK": 2, "JPN": 1, "USA": 2}
 """Deliveries of one track report, by originator (JPN's raw tracks are not released to ROK)."""
 

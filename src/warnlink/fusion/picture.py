@@ -51,10 +51,14 @@ from warnlink.fusion.covariance_intersection import intersect
 from warnlink.fusion.gating import (
     GATE_CHI2_3DOF,
     MAX_GAP_S,
+    GateState,
+    distances2,
     extrapolate,
+    gate_state,
     state_of,
-    track_distance2,
+    surely_gated,
 )
+from warnlink.fusion.track_index import TrackIndex
 from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import FloatArray, surface_distance_m
 from warnlink.model import (
@@ -104,6 +108,8 @@ class Contribution:
     msg_count: int = 0
     #: Whether its data is real (`DataMode`), from its reports' envelopes.
     data_mode: DataMode | None = None
+    #: `track` made ready for the gate (`ready_track`), when first needed.
+    _gate: GateState | None = field(default=None, repr=False, compare=False)
 
     def add_provenance(self, msg_id: str) -> None:
         """Count a message applied to this contribution and keep its id, the first one
@@ -112,6 +118,17 @@ class Contribution:
         self.msg_ids.append(msg_id)
         if len(self.msg_ids) > PROVENANCE_KEPT:
             del self.msg_ids[1]
+
+    def set_track(self, track: TrackReport) -> None:
+        """Take `track` as the latest state."""
+        self.track = track
+        self._gate = None
+
+    def ready_track(self) -> GateState | None:
+        """`track` unpacked for the gate (`gating.gate_state`), once per track."""
+        if self._gate is None and self.track is not None:
+            self._gate = gate_state(self.track)
+        return self._gate
 
 
 def tightest_launch(contributions: Iterable[Contribution]) -> LaunchReport | None:
@@ -253,6 +270,7 @@ class Picture:
         self._applied_order: deque[str] = deque()
         self._event_of: dict[ContributionKey, str] = {}
         self._next_event = 1
+        self._index = TrackIndex()
 
     def has_applied(self, msg_id: str) -> bool:
         """Whether `msg_id` was applied and is still remembered (one of the last
@@ -291,7 +309,7 @@ class Picture:
                 contribution.launch_received_ns = contribution.launch_received_ns or received_ns
             case TrackReport():
                 if contribution.track is None or payload.epoch >= contribution.track.epoch:
-                    contribution.track = payload
+                    contribution.set_track(payload)
                     contribution.track_label = envelope.label.including(envelope.originator)
                 contribution.track_count += 1
             case ImpactPrediction():
@@ -304,6 +322,7 @@ class Picture:
                 if contribution.status_epoch is None or payload.epoch >= contribution.status_epoch:
                     contribution.status = payload.status
                     contribution.status_epoch = payload.epoch
+        self._refresh(self.events[self._event_of[key]])
         if isinstance(payload, TrackReport):
             self._check_split(key)
         self._associate(key)
@@ -320,13 +339,28 @@ class Picture:
         event_id = self._event_of.get(key)
         if event_id is not None:
             return self.events[event_id].contributions[key]
-        event = Event(f"{self.party}-E{self._next_event}")
-        self._next_event += 1
+        event = self._new_event()
         contribution = Contribution(key[0], key[1], received_ns)
         event.contributions[key] = contribution
-        self.events[event.event_id] = event
         self._event_of[key] = event.event_id
+        self._index.keys_of.setdefault(key[0], set()).add(key)
         return contribution
+
+    def _new_event(self) -> Event:
+        event = Event(f"{self.party}-E{self._next_event}")
+        self._index.serial[event.event_id] = self._next_event
+        self._next_event += 1
+        self.events[event.event_id] = event
+        return event
+
+    def _refresh(self, event: Event) -> None:
+        """Note that `event` changed (`TrackIndex.refresh`)."""
+        self._index.refresh(event)
+
+    def _forget(self, event_id: str) -> None:
+        """Drop an event that was merged or moved away (`TrackIndex.forget`)."""
+        del self.events[event_id]
+        self._index.forget(event_id)
 
     def _associate(self, key: ContributionKey) -> None:
         """Join the contribution's event to an earlier event of the same missile.
@@ -354,8 +388,8 @@ class Picture:
         """
         moving = {
             k
-            for k, event_id in self._event_of.items()
-            if k[0] == originator and self.events[event_id].contributions[k].track is None
+            for k in self._index.keys_of.get(originator, ())
+            if self._contribution_of(k).track is None
         }
         columns = [
             e
@@ -393,15 +427,14 @@ class Picture:
         if target is None and all(k in moving for k in current.contributions):
             return  # already apart from every anchored contribution
         contribution = current.contributions.pop(key)
-        if not current.contributions:
-            del self.events[current.event_id]
-        destination = target
-        if destination is None:
-            destination = Event(f"{self.party}-E{self._next_event}")
-            self._next_event += 1
-            self.events[destination.event_id] = destination
+        if current.contributions:
+            self._refresh(current)
+        else:
+            self._forget(current.event_id)
+        destination = self._new_event() if target is None else target
         destination.contributions[key] = contribution
         self._event_of[key] = destination.event_id
+        self._refresh(destination)
         if current.event_id in self.events:
             current.split_off.append(destination.event_id)
         else:
@@ -412,31 +445,31 @@ class Picture:
 
         Association during boost can pair tracks wrongly (thrust is only allowed for, by
         the gate's boost process noise), and reports without a track may have joined on
-        that wrong pair. A pair beyond the gate, in any phase, dissolves the event: every
-        contribution goes back to an event of its own and is associated again
-        (`_reassociate`).
+        that wrong pair. The evidence is the report's own gate to its event: one batched
+        distance to the event's other tracks (`gating.distances2`). A pair beyond the
+        gate, in any phase, dissolves the event: every contribution goes back to an event
+        of its own and is associated again (`_reassociate`).
         """
         event = self.events[self._event_of[key]]
-        mine = event.contributions[key].track
-        if mine is None or len(event.contributions) < 2:
+        contribution = event.contributions[key]
+        others = [c for k, c in event.contributions.items() if k != key and c.track]
+        mine = contribution.track
+        if mine is None or not others:
             return
-        distances = [
-            d
-            for other_key, c in event.contributions.items()
-            if other_key != key
-            and c.track is not None
-            and (d := track_distance2(mine, c.track)) is not None
-        ]
-        if not distances or min(distances) <= GATE_CHI2_3DOF:
+        if any(surely_gated(mine, c.track) for c in others if c.track):
+            return  # no evidence against the pair: the gate itself need not run
+        distances = distances2(_ready(contribution), [_ready(c) for c in others])
+        distances = distances[~np.isnan(distances)]
+        if not distances.size or distances.min() <= GATE_CHI2_3DOF:
             return
         keys = list(event.contributions)
         for other_key in keys[1:]:
-            alone = Event(f"{self.party}-E{self._next_event}")
-            self._next_event += 1
+            alone = self._new_event()
             alone.contributions[other_key] = event.contributions.pop(other_key)
-            self.events[alone.event_id] = alone
             self._event_of[other_key] = alone.event_id
             event.split_off.append(alone.event_id)
+            self._refresh(alone)
+        self._refresh(event)
         self._reassociate(keys)
 
     def _reassociate(self, keys: list[ContributionKey]) -> None:
@@ -461,47 +494,64 @@ class Picture:
         pair the gate's own cost, so any statistically gated pair is preferred. The
         assignment minimises the summed cost (Munkres, via scipy's
         `linear_sum_assignment`), so in a salvo two close tracks are not both given the
-        same missile.
+        same missile. The originator's unassociated events come from the index
+        (`track_index`), and nothing is computed unless one of them, or an event it could
+        join, changed since the last time: the outcome would be the same.
         """
-        pending: list[Event] = []
-        candidates: list[Event] = []
-        for e in self.events.values():  # one pass: this runs for every track report
-            if not any(c.track is not None for c in e.contributions.values()):
-                continue
-            holding = e.holding_originators()
-            if holding == {originator} and e.originators() == holding:
-                pending.append(e)
-            elif originator not in holding:  # so never one of `pending`
-                candidates.append(e)
-        if not pending or not candidates:
+        rows = [self.events[event_id] for event_id in self._index.take_pending(originator)]
+        if not rows:
             return
-        costs = np.full((len(pending), len(candidates)), _NO_MATCH)
-        for i, event in enumerate(pending):
-            mine = event.latest_track()
-            assert mine is not None
-            for j, candidate in enumerate(candidates):
-                if candidate.data_mode is not event.data_mode:
-                    continue  # never fused across data modes
-                distances = [
-                    d
-                    for c in candidate.contributions.values()
-                    if c.track is not None and (d := track_distance2(mine, c.track)) is not None
-                ]
-                if distances and min(distances) <= GATE_CHI2_3DOF:
-                    costs[i, j] = min(distances)
-                elif not distances and _impacts_agree(event, candidate):
-                    costs[i, j] = GATE_CHI2_3DOF
-        rows, cols = linear_sum_assignment(costs)
-        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        candidates = [
+            e
+            for e in self.events.values()
+            if originator not in self._index.held[e.event_id] and e.latest_track() is not None
+        ]
+        if not candidates:
+            return
+        tracked = [(j, c) for j, e in enumerate(candidates) for c in e.contributions.values()]
+        columns = np.array([j for j, c in tracked if c.track is not None], dtype=np.intp)
+        states = [_ready(c) for _, c in tracked if c.track is not None]
+        modes = [e.data_mode for e in candidates]
+        costs = np.full((len(rows), len(candidates)), _NO_MATCH)
+        for i, event in enumerate(rows):
+            distances = distances2(_latest_gate(event), states)
+            gated = ~np.isnan(distances)
+            nearest = np.full(len(candidates), np.inf)
+            np.minimum.at(nearest, columns[gated], distances[gated])
+            measured = np.zeros(len(candidates), dtype=bool)
+            measured[columns[gated]] = True
+            same_mode = np.array([m is event.data_mode for m in modes])  # never fused across
+            within = same_mode & measured & (nearest <= GATE_CHI2_3DOF)
+            costs[i, within] = nearest[within]
+            if any(c.impact is not None for c in event.contributions.values()):
+                for j in np.flatnonzero(same_mode & ~measured).tolist():
+                    if _impacts_agree(event, candidates[j]):
+                        costs[i, j] = GATE_CHI2_3DOF
+        assigned_rows, cols = linear_sum_assignment(costs)
+        for row, col in zip(assigned_rows.tolist(), cols.tolist(), strict=True):
             if costs[row, col] < _NO_MATCH:
-                self._merge(into=candidates[col], other=pending[row])
+                self._merge(into=candidates[col], other=rows[row])
 
     def _merge(self, *, into: Event, other: Event) -> None:
         into.contributions.update(other.contributions)
         into.merged_from.extend([other.event_id, *other.merged_from])
         for key in other.contributions:
             self._event_of[key] = into.event_id
-        del self.events[other.event_id]
+        self._forget(other.event_id)
+        self._refresh(into)
+
+
+def _ready(contribution: Contribution) -> GateState:
+    """A tracked contribution's gate state (`Contribution.ready_track`)."""
+    state = contribution.ready_track()
+    assert state is not None
+    return state
+
+
+def _latest_gate(event: Event) -> GateState:
+    """The gate state of the event's most recent track (`Event.latest_track`)."""
+    tracked = [c for c in event.contributions.values() if c.track is not None]
+    return _ready(max(tracked, key=lambda c: c.track.epoch if c.track is not None else 0))
 
 
 def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:

@@ -37,13 +37,17 @@ EPOCH_NS: Final = 1_700_000_000 * 10**9
 LABEL: Final = SecurityLabel("UNCLASSIFIED", ORIGINATORS)
 
 
-def _round(live: int, number: int, seqs: dict[str, int]) -> list[Envelope]:
-    """Round `number`: one report of every originator's track of every missile."""
+def salvo_round(
+    live: int, number: int, seqs: dict[str, int], *, interval_s: float = REPORT_INTERVAL_S
+) -> list[Envelope]:
+    """Round `number`, `interval_s` after the one before: one report of every originator's
+    track of each of `live` missiles (track number = missile number + 1), by missile.
+    `seqs` holds each originator's last sequence number and is advanced."""
     columns = math.ceil(math.sqrt(live))
     out = []
     for k in range(live):
         for lag, originator in enumerate(ORIGINATORS):
-            flown_s = number * REPORT_INTERVAL_S + lag * REPORT_INTERVAL_S / len(ORIGINATORS)
+            flown_s = number * interval_s + lag * interval_s / len(ORIGINATORS)
             epoch = EPOCH_NS + round(flown_s * 1e9)
             report = track_report(
                 1 + k,
@@ -70,7 +74,7 @@ def _round(live: int, number: int, seqs: dict[str, int]) -> list[Envelope]:
 def per_report_us(live: int, rounds: int) -> tuple[float, int]:
     """Best round's µs per report at `live` tracks, and the events the picture ends with."""
     seqs = dict.fromkeys(ORIGINATORS, 0)
-    batches = [_round(live, number, seqs) for number in range(rounds + 1)]
+    batches = [salvo_round(live, number, seqs) for number in range(rounds + 1)]
     picture = Picture("USA")
     for envelope in batches[0]:
         picture.apply(envelope, envelope.created)

@@ -88,24 +88,22 @@ def test_a_track_silent_for_long_then_reported_again_keeps_its_event() -> None:
 
 
 def test_a_track_joins_when_its_predecessor_is_reported_lost_after_it_came() -> None:
-    """ROK's new track 5 (300 s on, too late to gate by state) agrees in impact with its
-    track 1, which ROK still holds: two missiles. When track 1 is reported lost, that
-    report alone lets track 5 join track 1's event (the candidate changed)."""
+    """ROK's and USA's tracks 1 and 3 are one missile. ROK's new track 5 (300 s on, too late
+    to gate by state) agrees in impact with its track 1, which ROK still holds: two
+    missiles. When track 1 is reported lost, that report alone lets track 5 join the
+    event (a candidate changed, though track 5 did not)."""
     picture = Picture("USA")
     picture.apply(_report(1, "ROK", 1, 0.0), T0)
-    picture.apply(envelope(msgspec.structs.replace(impact(1)), originator="ROK", seq=2), T0)
+    picture.apply(_report(3, "USA", 1, 0.5), T0)
+    picture.apply(envelope(impact(1), originator="ROK", seq=2), T0)
     later = T0 + 300 * NS_PER_S
     picture.apply(_report(5, "ROK", 3, 300.0), T0)
-    picture.apply(
-        envelope(
-            msgspec.structs.replace(impact(1), trk_id=5, epoch=later), originator="ROK", seq=4
-        ),
-        T0,
-    )
+    predicted = msgspec.structs.replace(impact(1), trk_id=5, epoch=later)
+    picture.apply(envelope(predicted, originator="ROK", seq=4), T0)
     assert len(picture.events) == 2
     lost = EventStatus(trk_id=1, epoch=T0 + 60 * NS_PER_S, status=Status.LOST)
     picture.apply(envelope(lost, originator="ROK", seq=5), T0)  # type: ignore[arg-type]
-    assert _groups(picture) == {frozenset({("ROK", 1), ("ROK", 5)})}
+    assert _groups(picture) == {frozenset({("ROK", 1), ("USA", 3), ("ROK", 5)})}
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -129,7 +127,8 @@ def test_the_split_evidence_bound_never_says_gated_beyond_the_gate(seed: int) ->
         if surely_gated(a, b):
             said_yes += 1
             distance2 = track_distance2(a, b)
-            assert distance2 is not None and distance2 <= GATE_CHI2_3DOF
+            assert distance2 is not None
+            assert distance2 <= GATE_CHI2_3DOF
     assert said_yes > 10  # the bound is not vacuous
 
 

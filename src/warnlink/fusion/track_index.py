@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from warnlink.fusion.picture import ContributionKey, Event
+    from warnlink.fusion.event import ContributionKey, Event
 
 
 class TrackIndex:

@@ -69,7 +69,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--only",
         nargs="+",
         metavar="NAME",
-        help="run only these benchmarks (relay, estimation, demo, e2e, salvo, ingest)",
+        help="run only these benchmarks (relay, estimation, association, demo, e2e, salvo, ingest)",
     )
     bench.add_argument("--json", action="store_true", help="print the result as JSON")
     bench.add_argument(

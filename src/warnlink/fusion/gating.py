@@ -14,6 +14,10 @@ a state in boost gets `BOOST_PROCESS_NOISE_M2_S3`, since its thrust is not model
 Mahalanobis distance of the positions, d^2 = dp^T (P_a + P_b)^-1 dp, is compared with
 the chi-square (3 degrees of freedom) 99.9% point. A track whose originator withheld
 its covariance is given `DEFAULT_POSITION_SIGMA_M` and `DEFAULT_VELOCITY_SIGMA_MPS`.
+
+`distances2` computes d^2 of one track against many at once (numpy, batched 3x3 solves),
+from `GateState`s unpacked once per track; `track_distance2` is its one-pair form.
+`surely_gated` is an upper bound of d^2 in plain floats, for the per-report split check.
 """
 
 from __future__ import annotations

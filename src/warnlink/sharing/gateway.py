@@ -9,7 +9,11 @@ routed through it). A recipient no route reaches is counted (``gateway.unroutabl
 and logged. Heartbeats go to every link peer.
 
 Every envelope the gateway originates is signed with the party's key and numbered
-by a `replay.SeqAllocator`, so its seqs continue across restarts. Inbound, every
+by a `replay.SeqAllocator`, so its seqs continue across restarts. Reports are signed
+in short batches (`security.sign_window`: what is ready within `sign_window_s`, at most
+64, under one signature, each with its own path) and routed once signed, in order;
+`Gateway.settle` waits until every report sent so far is in the outbox. Link messages
+(heartbeats, link-local, resend answers) are signed alone at once. Inbound, every
 delivery is checked at the edge (`inbound.accept`, signatures included), then for
 freshness and replay (`replay.ReplayGuard`, after the signature so a forgery never
 enters the seen-set); a refused one is counted and acknowledged so the link keeps
@@ -52,6 +56,7 @@ from warnlink.model.payloads import RESENDABLE
 from warnlink.model.plausibility import check_plausible
 from warnlink.model.record import DataMode
 from warnlink.model.time import Clock
+from warnlink.security.sign_window import SignWindow
 from warnlink.security.signing import PartyKeys, sign
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
@@ -93,6 +98,7 @@ class Gateway:
         outbox: QueueStore | None = None,
         archive: QueueStore | None = None,
         retain_s: float = DEFAULT_RETAIN_S,
+        sign_window_s: float = 0.0,
     ) -> None:
         if keys.party != party:
             raise ConfigError(f"{party}'s gateway given {keys.party}'s key")
@@ -110,10 +116,25 @@ class Gateway:
         self.outbox = Outbox(bus, store, clock, counters, archive=archive, retain_s=retain_s)
         #: Told of every delivery refused (subject, bytes, error): the dead letters.
         self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
+        #: Where reports wait to be signed together (0 s: each signed alone at once).
+        self.signing = SignWindow(keys.own, self._route_all, window_s=sign_window_s)
 
     def _envelope(
         self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
     ) -> Envelope:
+        """A link message, checked and signed alone."""
+        return self._signed(self._checked(payload, label, data_mode))
+
+    def _signed(self, envelope: Envelope) -> Envelope:
+        envelope = sign(envelope, self.keys.own)
+        if self._on_original is not None:
+            self._on_original(envelope)
+        return envelope
+
+    def _checked(
+        self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
+    ) -> Envelope:
+        """A new envelope of this party, checked as a receiver will check it; unsigned."""
         envelope = new_envelope(
             originator=self.party,
             seq=self._seqs.next(),
@@ -129,9 +150,6 @@ class Gateway:
             self.counters.inc(f"gateway.refused.{exc.counter_key}")
             log.warning("%s will not send %s: %s", self.party, envelope.kind, exc)
             raise
-        envelope = sign(envelope, self.keys.own)
-        if self._on_original is not None:
-            self._on_original(envelope)
         return envelope
 
     async def send(
@@ -142,10 +160,11 @@ class Gateway:
         data_mode: DataMode | None = None,
     ) -> Envelope:
         """Label `payload` by the standing rules (or with `label`) and send it where it
-        is released. A report must say its `data_mode` (`Envelope.data_mode`).
+        is released, once signed. A report must say its `data_mode` (`Envelope.data_mode`).
 
         Returns the envelope as labelled, also when it is released to nobody (it then
-        stays with its originator).
+        stays with its originator): signed, with no signing window; else unsigned, its
+        signed form sent (and told to ``on_original``) when its window closes.
 
         Raises:
             MessageError: `payload` is one receivers would refuse (out of the bounds of
@@ -154,10 +173,36 @@ class Gateway:
         """
         if label is None:
             label = self.federation.label_for(self.party, kind_of(payload))
-        envelope = self._envelope(payload, label, data_mode)
-        if not label.rel_to:
-            self.counters.inc("gateway.unreleased")
+        envelope = self._checked(payload, label, data_mode)
+        if self.signing.window_s > 0:
+            self.signing.submit(envelope)
             return envelope
+        envelope = self._signed(envelope)
+        await self._route(envelope)
+        return envelope
+
+    async def settle(self) -> None:
+        """Sign what waits in the signing window and wait until every report sent so
+        far is routed (in the outbox, for what is released)."""
+        await self.signing.settle()
+
+    async def _route_all(self, batch: list[Envelope]) -> None:
+        """Route a signed batch, in order; a failure is counted
+        (``gateway.send_failed``) and logged, and the rest of the batch still goes."""
+        for envelope in batch:
+            if self._on_original is not None:
+                self._on_original(envelope)
+            try:
+                await self._route(envelope)
+            except Exception:  # nothing awaits a batch: a failure is the gateway's to tell
+                self.counters.inc("gateway.send_failed")
+                log.exception("%s could not send %s", self.party, envelope.msg_id)
+
+    async def _route(self, envelope: Envelope) -> None:
+        """Send a signed envelope by each of its routes."""
+        if not envelope.label.rel_to:
+            self.counters.inc("gateway.unreleased")
+            return
         found = []
         for way in routes(self.federation, envelope):
             if isinstance(way, Route):
@@ -167,7 +212,6 @@ class Gateway:
             log.warning("%s: no route for %s to %s", self.party, envelope.msg_id, way)
         await self._dispatch(envelope, encode(envelope), found)
         self.counters.inc(f"sent.{envelope.kind}")
-        return envelope
 
     async def _dispatch(self, envelope: Envelope, data: bytes, found: list[Route]) -> None:
         """Send `envelope` by each route: released directly, or to each relay once."""
@@ -188,7 +232,6 @@ class Gateway:
                 bus=self.outbox,
                 audit=self.audit,
                 clock=self.clock,
-                keys=self.keys,
             )
             self.counters.inc(f"gateway.{decision.outcome.value}")
 
@@ -379,7 +422,9 @@ class Gateway:
         return True
 
     async def flush_outbox(self) -> int:
-        """Send again what the outbox holds; how many messages the bus acknowledged."""
+        """Sign and route what waits in the signing window, then send again what the
+        outbox holds; how many messages the bus acknowledged."""
+        await self.settle()
         return await self.outbox.flush()
 
     async def open_inbox(self) -> Subscription:

@@ -69,6 +69,10 @@ class NodeInput(Protocol):
         """Let the track's reporter know the record, sending nothing."""
         ...
 
+    async def settle(self) -> None:
+        """Wait until the reports of the records handed over are in the outbox."""
+        ...
+
 
 class Intake:
     """The input port of one party's node (see the module docstring).
@@ -259,6 +263,8 @@ class Intake:
                     await asyncio.sleep(0)
         finally:
             if done:
+                # Reports wait a few ms to be signed together: done once in the outbox.
+                await self.node.settle()
                 self.journal.mark_done(done)
         self._prune()
         return bool(done)

@@ -68,6 +68,8 @@ async def test_an_accepted_batch_reaches_the_node_in_order() -> None:
     await intake.drain()
     assert [r for r, _ in node.ingested] == batch
     assert intake.counters.get("ingest.applied") == 3
+    # Marked done only once the node's reports of all three were signed and sent.
+    assert node.settled_after == 3
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from tests.factories import T0, trilateral
-from warnlink.benchmarks.relay import deliveries
+from warnlink.benchmarks.relay import deliveries, fresh
 from warnlink.counters import Counters
 from warnlink.errors import SignatureError
 from warnlink.model import Envelope, SigPath, decode, encode
@@ -19,11 +19,14 @@ from warnlink.model.time import ManualClock
 from warnlink.node.stores import build_relay, close_relay
 from warnlink.security.signing import PartyKeys, ephemeral_keys, signed_bytes
 from warnlink.security.verify_pool import VerifyPool
+from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.audit_proof import verify_log
+from warnlink.sharing.gateway import Gateway
 from warnlink.sharing.inbound import accept
 from warnlink.sharing.relay import Relay
+from warnlink.sharing.replay import MemorySeenStore
 from warnlink.sharing.subjects import parse_inbox
-from warnlink.transport import PublishAck, Subscription
+from warnlink.transport import Delivery, PublishAck, Subscription
 
 FEDERATION = trilateral()
 KEYS = ephemeral_keys(FEDERATION.parties)
@@ -151,3 +154,41 @@ async def test_a_redelivery_within_a_batch_is_forwarded_once(tmp_path: Path) -> 
     assert decisions[0]
     assert decisions[1] == []
     assert relay.counters.as_dict()["relay.duplicate"] == 1
+
+
+async def test_a_receiver_checks_a_relayed_batch_off_the_loop_and_refuses_one_alone(
+    tmp_path: Path,
+) -> None:
+    relay_bus = RecordingBus()
+    relay = _relay(tmp_path, relay_bus)
+    await relay.handle_batch(deliveries(FEDERATION, KEYS, 16, batch=16))
+    close_relay(relay)
+    to_jpn = [
+        Delivery(subject, data, n + 1, str(n), T0, redelivered=False)
+        for n, (subject, data) in enumerate(relay_bus.published)
+        if parse_inbox(subject)[0] == "JPN"
+    ]
+    forged = decode(to_jpn[1].data)
+    to_jpn[1] = dataclasses.replace(
+        to_jpn[1], data=encode(msgspec.structs.replace(forged, seq=forged.seq + 1))
+    )
+    clock = ManualClock(T0)
+    keys = PartyKeys(KEYS["JPN"].own, fresh(KEYS["JPN"]).keyset)
+    gateway = Gateway(
+        "JPN",
+        FEDERATION,
+        RecordingBus(),
+        clock,
+        counters=Counters(),
+        audit=AuditLog(None, keys.own, clock=clock),
+        keys=keys,
+        seen=MemorySeenStore(),
+    )
+    gateway.verify_pool = pool = VerifyPool()
+    received = await gateway.receive_batch(to_jpn)
+    pool.close()
+    assert received[1] is None
+    assert all(e is not None for i, e in enumerate(received) if i != 1)
+    assert gateway.counters.get("rejected.bad_signature") == 1
+    # Two roots (ROK's, the relay's) for the 7 good messages: checked once each.
+    assert keys.keyset.verified.hits == 2 * (len(to_jpn) - 2)

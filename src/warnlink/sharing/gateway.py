@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, MessageError, TransportError
@@ -58,6 +58,7 @@ from warnlink.model.record import DataMode
 from warnlink.model.time import Clock
 from warnlink.security.sign_window import SignWindow
 from warnlink.security.signing import PartyKeys, sign
+from warnlink.security.verify_pool import VerifyPool, map_checked
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
@@ -116,6 +117,8 @@ class Gateway:
         self.outbox = Outbox(bus, store, clock, counters, archive=archive, retain_s=retain_s)
         #: Told of every delivery refused (subject, bytes, error): the dead letters.
         self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
+        #: Where `receive_batch` checks deliveries off the event loop; None: on it.
+        self.verify_pool: VerifyPool | None = None
         #: Where reports wait to be signed together (0 s: each signed alone at once).
         self.signing = SignWindow(keys.own, self._route_all, window_s=sign_window_s)
 
@@ -438,15 +441,35 @@ class Gateway:
         already handled too (``duplicate``). The caller handles the envelope, then
         calls `record`.
         """
+        return self._admit(delivery, map_checked(self._accept, [delivery])[0])
+
+    async def receive_batch(self, deliveries: Sequence[Delivery]) -> list[Envelope | None]:
+        """`receive` of each delivery, in order, with the edge checks (signatures:
+        once per batch root) in the verify pool, off the event loop, if the gateway
+        has one."""
+        if self.verify_pool is None:
+            checked = map_checked(self._accept, deliveries)
+        else:
+            checked = await self.verify_pool.map(self._accept, deliveries)
+        return [self._admit(d, c) for d, c in zip(deliveries, checked, strict=True)]
+
+    def _accept(self, delivery: Delivery) -> Envelope:
+        """The edge checks of `inbound.accept`; touches nothing of the gateway's."""
+        _, sender = parse_inbox(delivery.subject)
+        return accept(
+            delivery.data,
+            party=self.party,
+            sender=sender,
+            federation=self.federation,
+            keyset=self.keys.keyset,
+        )
+
+    def _admit(self, delivery: Delivery, checked: Envelope | MessageError) -> Envelope | None:
+        """The envelope if it passed the edge checks and is no replay, else None (counted)."""
         try:
-            _, sender = parse_inbox(delivery.subject)
-            envelope = accept(
-                delivery.data,
-                party=self.party,
-                sender=sender,
-                federation=self.federation,
-                keyset=self.keys.keyset,
-            )
+            if isinstance(checked, MessageError):
+                raise checked
+            envelope = checked
             verdict = self.replay.check(envelope)
         except MessageError as exc:
             self.counters.inc(f"rejected.{exc.counter_key}")
@@ -459,7 +482,7 @@ class Gateway:
             log.debug("%s dropped a redelivery of %s", self.party, envelope.msg_id)
             return None
         self.counters.inc(f"received.{envelope.kind}")
-        self.counters.inc(f"path.{envelope.originator}.{sender}")
+        self.counters.inc(f"path.{envelope.originator}.{parse_inbox(delivery.subject)[1]}")
         return envelope
 
     def record(self, envelope: Envelope) -> None:

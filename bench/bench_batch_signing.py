@@ -11,10 +11,9 @@ and a Merkle leaf hash; per batch, the Merkle tree and one Ed25519 signature. Ve
 at batch n is `verify_batch` over the batch (one Ed25519 verification per batch, the
 commitments and path of every message), each round with an empty verify cache.
 Countersign at batch n is `countersign_batch` (what a relay adds per product);
-countersig verify is `verify_countersig` of each message of the batch; ``relayed`` the bytes of a message
-with both paths. Figures are the
-best of several rounds, microseconds per message; ratios are against schema 1 in the
-same run.
+countersig verify is `verify_countersig` of each message of the batch; ``relayed`` is
+the size of a message with both paths, bytes. Figures are the best of several rounds,
+microseconds per message; ratios are against schema 1 in the same run.
 
 Run: ``.venv/bin/python bench/bench_batch_signing.py [--messages N] [--rounds R]``
 """

@@ -254,8 +254,10 @@ def run(quick: bool = False) -> Result:
     best: dict[str, tuple[float, list[int], Counters]] = {}
     pool = VerifyPool()
     with tempfile.TemporaryDirectory(prefix="warnlink-bench-relay-") as tmp:
-        for name, (given, size, pooled) in runs.items():
-            for number in range(rounds):
+        # Rounds interleaved across the runs: a load that comes and goes on a shared
+        # machine then weighs on each alike.
+        for number in range(rounds):
+            for name, (given, size, pooled) in runs.items():
                 folder = Path(tmp) / f"{name}-{number}"
                 folder.mkdir()
                 bus: Bus = CountingBus() if name != "memory" else MemoryBus(folder / "bus")

@@ -7,9 +7,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.factories import KEYS, KEYSET, envelope, track, trilateral
 from tests.unit.test_sharing_flow import capturing
 from warnlink.counters import Counters
+from warnlink.errors import StoreError, TransportError
 from warnlink.model import Envelope, decode
 from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
@@ -22,6 +25,7 @@ from warnlink.sharing.gateway import Gateway
 from warnlink.sharing.replay import MemorySeenStore
 from warnlink.sharing.subjects import relay_inbox
 from warnlink.transport import MemoryBus
+from warnlink.transport.queue_store import MemoryQueueStore
 
 
 class FakeTimer:
@@ -169,3 +173,47 @@ async def test_a_windowed_federation_delivers_each_report_verified_and_audited(
     assert all(e.withheld == ("sensor",) for e in applied)
     for name in ("relay-USA.jsonl", "gateway-ROK.jsonl"):
         assert verify_log(tmp_path / name, KEYSET).broken is None
+
+
+class FailingStore(MemoryQueueStore):
+    """An outbox store whose next `fail` appends fail (a disk gone for a while)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = 0
+
+    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
+        if self.fail:
+            self.fail -= 1
+            raise StoreError("disk gone")
+        return super().append(subject, msg_id, data, time_ns)
+
+
+async def test_a_signed_report_whose_store_fails_is_kept_and_settle_says_so(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(track().epoch)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    store = FailingStore()
+    gateway = Gateway(
+        "ROK",
+        trilateral(),
+        bus,
+        clock,
+        counters=Counters(),
+        audit=AuditLog(None, KEYS["ROK"].own, clock=clock),
+        keys=KEYS["ROK"],
+        seen=MemorySeenStore(),
+        outbox=store,
+        sign_window_s=60.0,
+    )
+    async with capturing(bus, relay_inbox("USA", "ROK")) as seen:
+        made = [await gateway.send(track(trk_id=i), data_mode=DataMode.REAL) for i in range(1, 3)]
+        store.fail = 2  # the window's routing and settle's one more try
+        with pytest.raises(TransportError):
+            await gateway.settle()  # the intake then leaves the records undone
+        assert gateway.counters.get("gateway.send_failed") == 2
+        await gateway.settle()  # the store is back: the kept reports go, in order
+        await bus.wait_idle()
+    assert [decode(data).msg_id for data in seen] == [m.msg_id for m in made]
+    await bus.close()

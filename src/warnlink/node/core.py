@@ -166,7 +166,8 @@ class Node:
     async def stop(self) -> None:
         """Send what waits to be signed, stop consuming and close the audit logs and
         stores."""
-        await self.settle()
+        with contextlib.suppress(TransportError):  # records not done: handed over again
+            await self.settle()
         for subscription in self._subscriptions:
             await subscription.close()
         for task in self._tasks:

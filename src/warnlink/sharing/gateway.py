@@ -121,6 +121,7 @@ class Gateway:
         self.verify_pool: VerifyPool | None = None
         #: Where reports wait to be signed together (0 s: each signed alone at once).
         self.signing = SignWindow(keys.own, self._route_all, window_s=sign_window_s)
+        self._unsent: list[Envelope] = []  # signed, in order, not yet routed
 
     def _envelope(
         self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
@@ -186,20 +187,36 @@ class Gateway:
 
     async def settle(self) -> None:
         """Sign what waits in the signing window and wait until every report sent so
-        far is routed (in the outbox, for what is released)."""
+        far is routed (in the outbox, for what is released).
+
+        Raises:
+            TransportError: a signed report could not be routed (its store failed);
+                it is kept, and tried again at the next `settle` or `flush_outbox`.
+        """
         await self.signing.settle()
+        await self._route_unsent()
+        if self._unsent:
+            raise TransportError(f"{self.party}: {len(self._unsent)} signed reports not routed")
 
     async def _route_all(self, batch: list[Envelope]) -> None:
-        """Route a signed batch, in order; a failure is counted
-        (``gateway.send_failed``) and logged, and the rest of the batch still goes."""
+        """Route a signed batch, in order, after any report still unrouted."""
         for envelope in batch:
             if self._on_original is not None:
                 self._on_original(envelope)
+        self._unsent.extend(batch)
+        await self._route_unsent()
+
+    async def _route_unsent(self) -> None:
+        """Route the signed reports not yet routed, in order, until one fails to be
+        stored (counted as ``gateway.send_failed``, kept for the next try)."""
+        while self._unsent:
             try:
-                await self._route(envelope)
-            except Exception:  # nothing awaits a batch: a failure is the gateway's to tell
+                await self._route(self._unsent[0])
+            except TransportError as exc:
                 self.counters.inc("gateway.send_failed")
-                log.exception("%s could not send %s", self.party, envelope.msg_id)
+                log.warning("%s could not send %s: %s", self.party, self._unsent[0].msg_id, exc)
+                return
+            self._unsent.pop(0)
 
     async def _route(self, envelope: Envelope) -> None:
         """Send a signed envelope by each of its routes."""
@@ -427,7 +444,8 @@ class Gateway:
     async def flush_outbox(self) -> int:
         """Sign and route what waits in the signing window, then send again what the
         outbox holds; how many messages the bus acknowledged."""
-        await self.settle()
+        await self.signing.settle()
+        await self._route_unsent()
         return await self.outbox.flush()
 
     async def open_inbox(self) -> Subscription:

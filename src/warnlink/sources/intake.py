@@ -216,7 +216,15 @@ class Intake:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                if not await self._hand_over():
+                try:
+                    handed = await self._hand_over()
+                except TransportError as exc:  # the node could not store the reports
+                    self.counters.inc("transport.failed")
+                    # Its records stay undone in the journal: a restart hands them over again.
+                    log.warning("%s intake: %s; the gateway tries again", self.party, exc)
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                if not handed:
                     self._wake.clear()
                     waking = asyncio.create_task(self._wake.wait())
                     await asyncio.wait([waking, stopping], return_when=asyncio.FIRST_COMPLETED)

@@ -1,5 +1,6 @@
 """Signing cost per message: schema 1's whole-envelope signature, and schema 2's
-redactable signature alone and over batches of 16 and 64.
+redactable signature alone and over batches of 16 and 64, with a relay's
+countersignature over the same batches.
 
 The message is one track report (state, covariance, sensor, a field-level label).
 The reference is schema 1's scheme, rebuilt here in a few lines since the code no
@@ -8,7 +9,10 @@ envelope. Schema 2 (`warnlink.security.signing`) adds, per message, derived salt
 SHA-256 commitment per withholdable field, a second encoding (the masked envelope)
 and a Merkle leaf hash; per batch, the Merkle tree and one Ed25519 signature. Verify
 at batch n is `verify_batch` over the batch (one Ed25519 verification per batch, the
-commitments and path of every message). Figures are the best of several rounds,
+commitments and path of every message), each round with an empty verify cache.
+Countersign at batch n is `countersign_batch` (what a relay adds per product);
+countersig verify is `verify_countersig` of each message of the batch; ``relayed`` is
+the size of a message with both paths, bytes. Figures are the best of several rounds,
 microseconds per message; ratios are against schema 1 in the same run.
 
 Run: ``.venv/bin/python bench/bench_batch_signing.py [--messages N] [--rounds R]``
@@ -26,7 +30,15 @@ from cryptography import __version__ as cryptography_version
 
 from warnlink.benchmarks.figure import best_seconds
 from warnlink.model import Envelope, encode
-from warnlink.security.signing import KeySet, PartyKey, ephemeral_keys, sign_batch, verify_batch
+from warnlink.security.signing import (
+    KeySet,
+    PartyKey,
+    countersign_batch,
+    ephemeral_keys,
+    sign_batch,
+    verify_batch,
+    verify_countersig,
+)
 
 _V1_TAG = b"warnlink-sig-v1\x00"
 _encoder = msgspec.msgpack.Encoder()
@@ -71,29 +83,47 @@ def main() -> None:
         f"{platform.machine()}; track report {len(encode(v1[0]))} bytes (schema 1); "
         f"{n} messages a round, best of {r}; us per message"
     )
-    print(f"{'scheme':28} {'sign':>8} {'ratio':>6} {'verify':>8} {'ratio':>6} {'bytes':>6}")
+    print(
+        f"{'scheme':28} {'sign':>8} {'ratio':>6} {'verify':>8} {'ratio':>6} {'bytes':>6}"
+        f" {'csign':>8} {'cverify':>8} {'relayed':>7}"
+    )
     print(
         f"{'schema 1 (whole envelope)':28} {ref_sign:8.1f} {1.0:6.2f} {ref_verify:8.1f} {1.0:6.2f}"
     )
+    raw = {p: keyset.public_raw(p) for p in keyset.parties}
     for size in (1, 16, 64):
         groups = batches(size)
         signed = [sign_batch(g, key) for g in groups]
-        verify_batch([m for g in signed for m in g], keyset)
+        countersigned = [countersign_batch(g, key) for g in signed]
 
         def sign_all(groups: list[list[Envelope]] = groups) -> None:
             for g in groups:
                 sign_batch(g, key)
 
         def verify_all(signed: list[list[Envelope]] = signed) -> None:
+            cold = KeySet(raw)
             for g in signed:
-                verify_batch(g, keyset)
+                verify_batch(g, cold)
+
+        def countersign_all(signed: list[list[Envelope]] = signed) -> None:
+            for g in signed:
+                countersign_batch(g, key)
+
+        def verify_countersigs(done: list[list[Envelope]] = countersigned) -> None:
+            cold = KeySet(raw)
+            for g in done:
+                for m in g:
+                    verify_countersig(m, "ROK", cold)
 
         s = per_message_us(sign_all, n, r)
         v = per_message_us(verify_all, n, r)
+        cs = per_message_us(countersign_all, n, r)
+        cv = per_message_us(verify_countersigs, n, r)
         size_b = len(encode(signed[0][0]))
+        relayed_b = len(encode(countersigned[0][0]))
         print(
             f"{f'schema 2, batch {size}':28} {s:8.1f} {s / ref_sign:6.2f} "
-            f"{v:8.1f} {v / ref_verify:6.2f} {size_b:6d}"
+            f"{v:8.1f} {v / ref_verify:6.2f} {size_b:6d} {cs:8.1f} {cv:8.1f} {relayed_b:7d}"
         )
 
 

@@ -27,6 +27,7 @@ from warnlink.geo.areas import Area
 from warnlink.model import Envelope
 from warnlink.model.time import Clock
 from warnlink.node import Node, watch_consumers
+from warnlink.security.sign_window import SIGN_WINDOW_S
 from warnlink.security.signing import PartyKeys
 from warnlink.sharing.federation import Federation
 from warnlink.sources.intake import AnswerHook, Intake
@@ -80,6 +81,7 @@ class NodeRuntime:
         on_original: Callable[[Envelope], None] | None = None,
         on_applied: Callable[[Envelope], None] | None = None,
         on_answer: AnswerHook | None = None,
+        sign_window_s: float = SIGN_WINDOW_S,
     ) -> NodeRuntime:
         """A node whose stores (`node.stores`) and ingest journal are in `folder`
         (memory when None); see `Node` for the other arguments."""
@@ -94,6 +96,7 @@ class NodeRuntime:
             host_relay=host_relay,
             zones=zones,
             on_applied=on_applied,
+            sign_window_s=sign_window_s,
         )
         intake = Intake(
             party,

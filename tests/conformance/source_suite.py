@@ -47,6 +47,9 @@ class RecordingNode:
     def restore(self, record: SourceRecord, track_number: int) -> None:
         pass
 
+    async def settle(self) -> None:
+        pass
+
 
 def intake_for(party: str = PARTY, clock: Clock | None = None) -> tuple[Intake, RecordingNode]:
     """A real intake (memory journal) in front of a node that records what it is handed."""

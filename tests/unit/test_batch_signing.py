@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
-from tests.factories import KEYS, KEYSET, envelope, track
-from warnlink.errors import ConfigError, SignatureError
+from tests.factories import KEYS, KEYSET, T0, envelope, track, trilateral
+from warnlink.errors import ConfigError, DecodeError, SignatureError
 from warnlink.model import Envelope, SigPath, decode, encode
+from warnlink.model.time import ManualClock
+from warnlink.node import Node
 from warnlink.security.commitments import withhold
-from warnlink.security.signing import sign_batch, verify, verify_batch
+from warnlink.security.signing import KeySet, sign_batch, verify, verify_batch
+from warnlink.sharing.subjects import node_inbox
+from warnlink.transport import Delivery, MemoryBus
+
+#: The deepest path `SigPath` admits: a batch of at most 1,024 (2^10) messages.
+MAX_PATH = 10
 
 
 def _batch(size: int, *, first_seq: int = 1) -> list[Envelope]:
@@ -76,3 +85,31 @@ def test_a_batch_has_one_issuer_and_a_bounded_size() -> None:
         sign_batch(mixed, KEYS["USA"].own)
     with pytest.raises(ConfigError, match="batch"):
         sign_batch([], KEYS["USA"].own)
+
+
+def test_a_batch_root_signature_is_checked_once_for_all_its_messages() -> None:
+    keyset = KeySet({p: KEYSET.public_raw(p) for p in KEYSET.parties})  # an empty cache
+    batch = _batch(16)
+    verify_batch(batch, keyset)
+    assert keyset.verified.hits == 15
+    # The cache keys on the root a path leads to: a forgery leads elsewhere and is checked.
+    forged = msgspec.structs.replace(batch[3], seq=999)
+    with pytest.raises(SignatureError):
+        verify(forged, keyset)
+
+
+async def test_a_hostile_oversized_path_is_a_typed_refusal_and_counted(tmp_path: Path) -> None:
+    message = _batch(2)[1]
+    assert message.sig_path is not None
+    deep = SigPath(1, 2, message.sig_path.path * (MAX_PATH + 1))
+    data = encode(msgspec.structs.replace(message, sig_path=deep))
+    with pytest.raises(DecodeError):
+        decode(data)
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    node = Node("ROK", trilateral(), bus, clock, keys=KEYS["ROK"])
+    delivery = Delivery(node_inbox("ROK", "USA"), data, 1, "x", T0, redelivered=False)
+    assert node.gateway.receive(delivery) is None
+    assert node.counters.get("rejected.malformed") == 1
+    await node.stop()
+    await bus.close()

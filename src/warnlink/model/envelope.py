@@ -83,6 +83,8 @@ class Envelope(
             (`warnlink.security.signing`).
         countersig: a relay's Ed25519 signature over the whole envelope as it sends
             it on (every other field); set on what a relay sends on.
+        countersig_path: where this message sits in a batch the relay countersigned
+            at once; None for a message countersigned alone.
     """
 
     msg_id: MsgId
@@ -100,6 +102,7 @@ class Envelope(
     sig_path: SigPath | None = None
     sig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
     countersig: Annotated[bytes, msgspec.Meta(max_length=64)] = b""
+    countersig_path: SigPath | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.payload, RESENDABLE) and self.data_mode is None:

@@ -62,6 +62,10 @@ class Node:
             relay runs on its own (``warnlink up`` gives it a process of its own).
         zones: user alert zones for the party's alerting (`alerts`), besides its areas.
         on_applied: called with every received envelope the picture applies (for checkers).
+        sign_window_s: how long a report waits to be signed with others, s
+            (`security.sign_window`; 0: each signed alone as it is made, and sent
+            before `Gateway.send` returns). `warnlink up` signs in windows
+            (`runtime.NodeRuntime.open`).
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class Node:
         host_relay: bool = True,
         zones: tuple[Area, ...] = (),
         on_applied: Callable[[Envelope], None] | None = None,
+        sign_window_s: float = 0.0,
     ) -> None:
         self.party = party
         self.clock = clock
@@ -98,6 +103,7 @@ class Node:
             on_original=on_original,
             outbox=queue_store(audit_dir, f"outbox-{party}", "outbox"),
             archive=archive,
+            sign_window_s=sign_window_s,
         )
         self.federation = federation
         self.witness = Witness(keys.own, keys.keyset, federation.relays, clock, audit_dir)
@@ -153,8 +159,15 @@ class Node:
         """The tasks consuming the node's inboxes (and its relay's), once started."""
         return tuple(self._tasks)
 
+    async def settle(self) -> None:
+        """Wait until every report made so far is signed and in the outbox."""
+        await self.gateway.settle()
+
     async def stop(self) -> None:
-        """Stop consuming and close the audit logs and stores."""
+        """Send what waits to be signed, stop consuming and close the audit logs and
+        stores."""
+        with contextlib.suppress(TransportError):  # records not done: handed over again
+            await self.settle()
         for subscription in self._subscriptions:
             await subscription.close()
         for task in self._tasks:

@@ -82,6 +82,7 @@ def withhold(envelope: Envelope, fields: tuple[str, ...]) -> Envelope:
         payload=msgspec.structs.replace(envelope.payload, **dict.fromkeys(fields)),
         salts={f: s for f, s in envelope.salts.items() if f not in fields},
         countersig=b"",
+        countersig_path=None,
     )
 
 

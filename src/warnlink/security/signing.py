@@ -21,8 +21,16 @@ never be withheld, ``producer`` and ``derived_from`` are all in `signed_bytes`:
 changing any of them breaks the signature.
 
 A relay adds a countersignature over the envelope exactly as it sends it on (every
-field but the countersignature: withheld values and salts absent), so a receiver
-knows the relay vouched for exactly what arrived.
+field but the countersignature and its path: withheld values and salts absent), so a
+receiver knows the relay vouched for exactly what arrived. It countersigns a batch of
+products at once in the same way (`countersign_batch`)::
+
+    leaf'(m)  = SHA-256(0x00 || "warnlink-countersig-v2\0" || msgpack(m as sent,
+                countersig and countersig_path left out))
+    countersig = Ed25519(relay, "warnlink-countersig-root-v2\0" || n as 4 bytes || root')
+
+Every signature found good is remembered (`VerifyCache`, keyed by key, signed root and
+signature), so the messages of one batch cost one Ed25519 check between them.
 
 Where keys are kept (files, memory) is the key store's business
 (`warnlink.security.keystore`).
@@ -33,6 +41,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -50,6 +60,9 @@ from warnlink.security.merkle import leaf_hash, root_from_inclusion, tree_proofs
 _MSG_TAG: Final = b"warnlink-msg-v2\x00"
 _SIG_TAG: Final = b"warnlink-sig-v2\x00"
 _COUNTERSIG_TAG: Final = b"warnlink-countersig-v2\x00"
+_COUNTERSIG_ROOT_TAG: Final = b"warnlink-countersig-root-v2\x00"
+#: Signatures a key set remembers as good (`VerifyCache`): a few seconds of traffic.
+VERIFY_CACHE_SIZE: Final = 4096
 _encoder: Final = msgspec.msgpack.Encoder()
 
 
@@ -68,18 +81,49 @@ def signed_bytes(envelope: Envelope) -> bytes:
         sig_path=None,
         sig=b"",
         countersig=b"",
+        countersig_path=None,
     )
     return _MSG_TAG + _encoder.encode(bare)
 
 
-def root_message(root: bytes, size: int) -> bytes:
+def root_message(root: bytes, size: int, tag: bytes = _SIG_TAG) -> bytes:
     """What Ed25519 signs: the domain tag, the batch size and the batch's Merkle root."""
-    return _SIG_TAG + size.to_bytes(4, "big") + root
+    return tag + size.to_bytes(4, "big") + root
 
 
 def countersigned_bytes(envelope: Envelope) -> bytes:
-    """What a relay countersigns: the envelope as sent on, all but the countersignature."""
-    return _COUNTERSIG_TAG + _encoder.encode(msgspec.structs.replace(envelope, countersig=b""))
+    """What a relay countersigns: the envelope as sent on, all but the countersignature
+    and its batch path."""
+    bare = msgspec.structs.replace(envelope, countersig=b"", countersig_path=None)
+    return _COUNTERSIG_TAG + _encoder.encode(bare)
+
+
+class VerifyCache:
+    """Signatures found good, (public key, signed message, signature), the last `size`.
+
+    Only successes are kept, so a hostile peer cannot make a good signature look bad;
+    a lock makes it safe to share with verifying threads (`security.verify_pool`).
+    """
+
+    def __init__(self, size: int = VERIFY_CACHE_SIZE) -> None:
+        self.size = size
+        self.hits = 0
+        self._good: OrderedDict[tuple[bytes, bytes, bytes], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, entry: tuple[bytes, bytes, bytes]) -> bool:
+        with self._lock:
+            if entry not in self._good:
+                return False
+            self._good.move_to_end(entry)
+            self.hits += 1
+            return True
+
+    def add(self, entry: tuple[bytes, bytes, bytes]) -> None:
+        with self._lock:
+            self._good[entry] = None
+            if len(self._good) > self.size:
+                self._good.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +157,7 @@ class KeySet:
 
     def __init__(self, keys: Mapping[str, bytes]) -> None:
         self._raw = dict(keys)
+        self.verified = VerifyCache()
         try:
             self._keys = {p: Ed25519PublicKey.from_public_bytes(k) for p, k in keys.items()}
         except ValueError as exc:
@@ -185,32 +230,62 @@ def sign_batch(envelopes: Sequence[Envelope], key: PartyKey) -> list[Envelope]:
         ConfigError: no envelopes, more than `MAX_BATCH`, or one not issued by `key`'s
             party.
     """
-    if not 0 < len(envelopes) <= MAX_BATCH:
-        raise ConfigError(f"a signed batch holds 1 to {MAX_BATCH} messages, not {len(envelopes)}")
+    _check_size(envelopes)
     for envelope in envelopes:
         if key.party != envelope.issued_by:
             raise ConfigError(f"{key.party} cannot sign a message issued by {envelope.issued_by}")
     salts = key.salt_key()
     sealed = [
-        msgspec.structs.replace(seal(e, salts), sig_path=None, sig=b"", countersig=b"")
+        msgspec.structs.replace(
+            seal(e, salts), sig_path=None, sig=b"", countersig=b"", countersig_path=None
+        )
         for e in envelopes
     ]
-    root, paths = tree_proofs([leaf_hash(signed_bytes(e)) for e in sealed])
-    size = len(sealed)
-    sig = key.private.sign(root_message(root, size))
-    if size == 1:
-        return [msgspec.structs.replace(sealed[0], sig=sig)]
+    sig, paths = _sign_leaves([leaf_hash(signed_bytes(e)) for e in sealed], key, _SIG_TAG)
     return [
-        msgspec.structs.replace(e, sig=sig, sig_path=SigPath(i, size, tuple(path)))
-        for i, (e, path) in enumerate(zip(sealed, paths, strict=True))
+        msgspec.structs.replace(e, sig=sig, sig_path=path)
+        for e, path in zip(sealed, paths, strict=True)
     ]
 
 
 def countersign(envelope: Envelope, key: PartyKey) -> Envelope:
     """`envelope` with the relay `key`'s countersignature over it as it is."""
-    return msgspec.structs.replace(
-        envelope, countersig=key.private.sign(countersigned_bytes(envelope))
-    )
+    (countersigned,) = countersign_batch([envelope], key)
+    return countersigned
+
+
+def countersign_batch(envelopes: Sequence[Envelope], key: PartyKey) -> list[Envelope]:
+    """`envelopes` as they are, each with the relay `key`'s one countersignature over
+    their Merkle root and its inclusion path (none for a batch of one).
+
+    Raises:
+        ConfigError: no envelopes, or more than `MAX_BATCH`.
+    """
+    _check_size(envelopes)
+    bare = [msgspec.structs.replace(e, countersig=b"", countersig_path=None) for e in envelopes]
+    leaves = [leaf_hash(countersigned_bytes(e)) for e in bare]
+    sig, paths = _sign_leaves(leaves, key, _COUNTERSIG_ROOT_TAG)
+    return [
+        msgspec.structs.replace(e, countersig=sig, countersig_path=path)
+        for e, path in zip(bare, paths, strict=True)
+    ]
+
+
+def _check_size(envelopes: Sequence[Envelope]) -> None:
+    if not 0 < len(envelopes) <= MAX_BATCH:
+        raise ConfigError(f"a signed batch holds 1 to {MAX_BATCH} messages, not {len(envelopes)}")
+
+
+def _sign_leaves(
+    leaves: list[bytes], key: PartyKey, tag: bytes
+) -> tuple[bytes, list[SigPath | None]]:
+    """One signature over the root of `leaves` and each leaf's path (None for one leaf)."""
+    root, proofs = tree_proofs(leaves)
+    size = len(leaves)
+    sig = key.private.sign(root_message(root, size, tag))
+    if size == 1:
+        return sig, [None]
+    return sig, [SigPath(i, size, tuple(proof)) for i, proof in enumerate(proofs)]
 
 
 def verify(envelope: Envelope, keyset: KeySet) -> None:
@@ -223,44 +298,30 @@ def verify(envelope: Envelope, keyset: KeySet) -> None:
         SignatureError: unsigned, a commitment or the path does not hold (rules
             ``bad_commitment``, ``bad_sig_path``), or the signature does not verify.
     """
-    _check_root(envelope, *_signed_root(envelope, keyset))
-
-
-def verify_batch(envelopes: Iterable[Envelope], keyset: KeySet) -> None:
-    """`verify` each envelope, checking each distinct signed root once (a batch's
-    messages share one): commitments and paths per message, Ed25519 per batch.
-
-    Raises:
-        UnknownSigner, SignatureError: as `verify`, for the first envelope that fails.
-    """
-    verified: set[tuple[str, bytes, bytes]] = set()
-    for envelope in envelopes:
-        public, message = _signed_root(envelope, keyset)
-        seen = (envelope.issued_by, message, envelope.sig)
-        if seen not in verified:
-            _check_root(envelope, public, message)
-            verified.add(seen)
-
-
-def _check_root(envelope: Envelope, public: Ed25519PublicKey, message: bytes) -> None:
+    keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id)
+    if not envelope.sig:
+        raise SignatureError("message is not signed", rule="unsigned", msg_id=envelope.msg_id)
+    check_commitments(envelope)
     _check(
-        public,
+        keyset,
+        envelope.issued_by,
         envelope.sig,
-        message,
+        signature_input(envelope),
         msg_id=envelope.msg_id,
         missing=("unsigned", "message is not signed"),
         bad=("bad_sig", f"signature of {envelope.issued_by} does not verify"),
     )
 
 
-def _signed_root(envelope: Envelope, keyset: KeySet) -> tuple[Ed25519PublicKey, bytes]:
-    """The issuer's key and what its signature must cover, once the envelope's
-    commitments hold."""
-    public = keyset.public_key(envelope.issued_by, msg_id=envelope.msg_id)
-    if not envelope.sig:
-        raise SignatureError("message is not signed", rule="unsigned", msg_id=envelope.msg_id)
-    check_commitments(envelope)
-    return public, signature_input(envelope)
+def verify_batch(envelopes: Iterable[Envelope], keyset: KeySet) -> None:
+    """`verify` each envelope: commitments and paths per message, Ed25519 once per
+    batch root (the key set's `VerifyCache` remembers it).
+
+    Raises:
+        UnknownSigner, SignatureError: as `verify`, for the first envelope that fails.
+    """
+    for envelope in envelopes:
+        verify(envelope, keyset)
 
 
 def signature_input(envelope: Envelope) -> bytes:
@@ -271,38 +332,62 @@ def signature_input(envelope: Envelope) -> bytes:
         SignatureError: the path does not fit its index and size (``bad_sig_path``).
     """
     leaf = leaf_hash(signed_bytes(envelope))
-    path = envelope.sig_path
+    return _root_of(leaf, envelope.sig_path, envelope.msg_id, _SIG_TAG, "bad_sig_path")
+
+
+def countersignature_input(envelope: Envelope) -> bytes:
+    """What a relay's countersignature of `envelope` covers: the root message of the
+    batch its leaf and countersignature path lead to.
+
+    Raises:
+        SignatureError: the path does not fit its index and size
+            (``bad_countersig_path``).
+    """
+    leaf = leaf_hash(countersigned_bytes(envelope))
+    return _root_of(
+        leaf, envelope.countersig_path, envelope.msg_id, _COUNTERSIG_ROOT_TAG, "bad_countersig_path"
+    )
+
+
+def _root_of(leaf: bytes, path: SigPath | None, msg_id: str, tag: bytes, rule: str) -> bytes:
     if path is None:
-        return root_message(leaf, 1)
+        return root_message(leaf, 1, tag)
     root = root_from_inclusion(leaf, path.index, path.size, path.path)
     if root is None:
         raise SignatureError(
-            f"the batch path of {envelope.msg_id} does not fit a batch of {path.size}",
-            rule="bad_sig_path",
-            msg_id=envelope.msg_id,
+            f"the batch path of {msg_id} does not fit a batch of {path.size}",
+            rule=rule,
+            msg_id=msg_id,
         )
-    return root_message(root, path.size)
+    return root_message(root, path.size, tag)
 
 
 def verify_countersig(envelope: Envelope, relay: str, keyset: KeySet) -> None:
-    """The countersignature is `relay`'s over this signed envelope.
+    """The countersignature is `relay`'s over this signed envelope (alone or in a batch).
 
     Raises:
         UnknownSigner: the relay has no key in the key set.
-        SignatureError: the countersignature is missing or does not verify.
+        SignatureError: the countersignature is missing, its path does not fit
+            (``bad_countersig_path``) or it does not verify.
     """
+    keyset.public_key(relay, msg_id=envelope.msg_id)
+    missing = ("no_countersig", f"relayed message lacks {relay}'s countersignature")
+    if not envelope.countersig:
+        raise SignatureError(missing[1], rule=missing[0], msg_id=envelope.msg_id)
     _check(
-        keyset.public_key(relay, msg_id=envelope.msg_id),
+        keyset,
+        relay,
         envelope.countersig,
-        countersigned_bytes(envelope),
+        countersignature_input(envelope),
         msg_id=envelope.msg_id,
-        missing=("no_countersig", f"relayed message lacks {relay}'s countersignature"),
+        missing=missing,
         bad=("bad_countersig", f"countersignature of {relay} does not verify"),
     )
 
 
 def _check(
-    public: Ed25519PublicKey,
+    keyset: KeySet,
+    party: str,
     signature: bytes | None,
     data: bytes,
     *,
@@ -310,13 +395,18 @@ def _check(
     missing: tuple[str, str],
     bad: tuple[str, str],
 ) -> None:
-    """Verify `signature` over `data`; (rule, message) of the SignatureError for each failure."""
+    """Verify `party`'s `signature` over `data`, unless the key set's cache knows it
+    good; (rule, message) of the SignatureError for each failure."""
     if not signature:
         raise SignatureError(missing[1], rule=missing[0], msg_id=msg_id)
+    entry = (keyset.public_raw(party), data, signature)
+    if entry in keyset.verified:
+        return
     try:
-        public.verify(signature, data)
+        keyset.public_key(party).verify(signature, data)
     except InvalidSignature as exc:
         raise SignatureError(bad[1], rule=bad[0], msg_id=msg_id) from exc
+    keyset.verified.add(entry)
 
 
 def ephemeral_keys(parties: Iterable[str]) -> dict[str, PartyKeys]:

@@ -9,7 +9,11 @@ routed through it). A recipient no route reaches is counted (``gateway.unroutabl
 and logged. Heartbeats go to every link peer.
 
 Every envelope the gateway originates is signed with the party's key and numbered
-by a `replay.SeqAllocator`, so its seqs continue across restarts. Inbound, every
+by a `replay.SeqAllocator`, so its seqs continue across restarts. Reports are signed
+in short batches (`security.sign_window`: what is ready within `sign_window_s`, at most
+64, under one signature, each with its own path) and routed once signed, in order;
+`Gateway.settle` waits until every report sent so far is in the outbox. Link messages
+(heartbeats, link-local, resend answers) are signed alone at once. Inbound, every
 delivery is checked at the edge (`inbound.accept`, signatures included), then for
 freshness and replay (`replay.ReplayGuard`, after the signature so a forgery never
 enters the seen-set); a refused one is counted and acknowledged so the link keeps
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, MessageError, TransportError
@@ -52,7 +56,9 @@ from warnlink.model.payloads import RESENDABLE
 from warnlink.model.plausibility import check_plausible
 from warnlink.model.record import DataMode
 from warnlink.model.time import Clock
+from warnlink.security.sign_window import SignWindow
 from warnlink.security.signing import PartyKeys, sign
+from warnlink.security.verify_pool import VerifyPool, map_checked
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.inbound import accept
@@ -93,6 +99,7 @@ class Gateway:
         outbox: QueueStore | None = None,
         archive: QueueStore | None = None,
         retain_s: float = DEFAULT_RETAIN_S,
+        sign_window_s: float = 0.0,
     ) -> None:
         if keys.party != party:
             raise ConfigError(f"{party}'s gateway given {keys.party}'s key")
@@ -110,10 +117,28 @@ class Gateway:
         self.outbox = Outbox(bus, store, clock, counters, archive=archive, retain_s=retain_s)
         #: Told of every delivery refused (subject, bytes, error): the dead letters.
         self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
+        #: Where `receive_batch` checks deliveries off the event loop; None: on it.
+        self.verify_pool: VerifyPool | None = None
+        #: Where reports wait to be signed together (0 s: each signed alone at once).
+        self.signing = SignWindow(keys.own, self._route_all, window_s=sign_window_s)
+        self._unsent: list[Envelope] = []  # signed, in order, not yet routed
 
     def _envelope(
         self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
     ) -> Envelope:
+        """A link message, checked and signed alone."""
+        return self._signed(self._checked(payload, label, data_mode))
+
+    def _signed(self, envelope: Envelope) -> Envelope:
+        envelope = sign(envelope, self.keys.own)
+        if self._on_original is not None:
+            self._on_original(envelope)
+        return envelope
+
+    def _checked(
+        self, payload: Payload, label: SecurityLabel, data_mode: DataMode | None = None
+    ) -> Envelope:
+        """A new envelope of this party, checked as a receiver will check it; unsigned."""
         envelope = new_envelope(
             originator=self.party,
             seq=self._seqs.next(),
@@ -129,9 +154,6 @@ class Gateway:
             self.counters.inc(f"gateway.refused.{exc.counter_key}")
             log.warning("%s will not send %s: %s", self.party, envelope.kind, exc)
             raise
-        envelope = sign(envelope, self.keys.own)
-        if self._on_original is not None:
-            self._on_original(envelope)
         return envelope
 
     async def send(
@@ -142,10 +164,11 @@ class Gateway:
         data_mode: DataMode | None = None,
     ) -> Envelope:
         """Label `payload` by the standing rules (or with `label`) and send it where it
-        is released. A report must say its `data_mode` (`Envelope.data_mode`).
+        is released, once signed. A report must say its `data_mode` (`Envelope.data_mode`).
 
         Returns the envelope as labelled, also when it is released to nobody (it then
-        stays with its originator).
+        stays with its originator): signed, with no signing window; else unsigned, its
+        signed form sent (and told to ``on_original``) when its window closes.
 
         Raises:
             MessageError: `payload` is one receivers would refuse (out of the bounds of
@@ -154,10 +177,52 @@ class Gateway:
         """
         if label is None:
             label = self.federation.label_for(self.party, kind_of(payload))
-        envelope = self._envelope(payload, label, data_mode)
-        if not label.rel_to:
-            self.counters.inc("gateway.unreleased")
+        envelope = self._checked(payload, label, data_mode)
+        if self.signing.window_s > 0:
+            self.signing.submit(envelope)
             return envelope
+        envelope = self._signed(envelope)
+        await self._route(envelope)
+        return envelope
+
+    async def settle(self) -> None:
+        """Sign what waits in the signing window and wait until every report sent so
+        far is routed (in the outbox, for what is released).
+
+        Raises:
+            TransportError: a signed report could not be routed (its store failed);
+                it is kept, and tried again at the next `settle` or `flush_outbox`.
+        """
+        await self.signing.settle()
+        await self._route_unsent()
+        if self._unsent:
+            raise TransportError(f"{self.party}: {len(self._unsent)} signed reports not routed")
+
+    async def _route_all(self, batch: list[Envelope]) -> None:
+        """Route a signed batch, in order, after any report still unrouted."""
+        for envelope in batch:
+            if self._on_original is not None:
+                self._on_original(envelope)
+        self._unsent.extend(batch)
+        await self._route_unsent()
+
+    async def _route_unsent(self) -> None:
+        """Route the signed reports not yet routed, in order, until one fails to be
+        stored (counted as ``gateway.send_failed``, kept for the next try)."""
+        while self._unsent:
+            try:
+                await self._route(self._unsent[0])
+            except TransportError as exc:
+                self.counters.inc("gateway.send_failed")
+                log.warning("%s could not send %s: %s", self.party, self._unsent[0].msg_id, exc)
+                return
+            self._unsent.pop(0)
+
+    async def _route(self, envelope: Envelope) -> None:
+        """Send a signed envelope by each of its routes."""
+        if not envelope.label.rel_to:
+            self.counters.inc("gateway.unreleased")
+            return
         found = []
         for way in routes(self.federation, envelope):
             if isinstance(way, Route):
@@ -167,7 +232,6 @@ class Gateway:
             log.warning("%s: no route for %s to %s", self.party, envelope.msg_id, way)
         await self._dispatch(envelope, encode(envelope), found)
         self.counters.inc(f"sent.{envelope.kind}")
-        return envelope
 
     async def _dispatch(self, envelope: Envelope, data: bytes, found: list[Route]) -> None:
         """Send `envelope` by each route: released directly, or to each relay once."""
@@ -188,7 +252,6 @@ class Gateway:
                 bus=self.outbox,
                 audit=self.audit,
                 clock=self.clock,
-                keys=self.keys,
             )
             self.counters.inc(f"gateway.{decision.outcome.value}")
 
@@ -379,7 +442,10 @@ class Gateway:
         return True
 
     async def flush_outbox(self) -> int:
-        """Send again what the outbox holds; how many messages the bus acknowledged."""
+        """Sign and route what waits in the signing window, then send again what the
+        outbox holds; how many messages the bus acknowledged."""
+        await self.signing.settle()
+        await self._route_unsent()
         return await self.outbox.flush()
 
     async def open_inbox(self) -> Subscription:
@@ -393,15 +459,35 @@ class Gateway:
         already handled too (``duplicate``). The caller handles the envelope, then
         calls `record`.
         """
+        return self._admit(delivery, map_checked(self._accept, [delivery])[0])
+
+    async def receive_batch(self, deliveries: Sequence[Delivery]) -> list[Envelope | None]:
+        """`receive` of each delivery, in order, with the edge checks (signatures:
+        once per batch root) in the verify pool, off the event loop, if the gateway
+        has one."""
+        if self.verify_pool is None:
+            checked = map_checked(self._accept, deliveries)
+        else:
+            checked = await self.verify_pool.map(self._accept, deliveries)
+        return [self._admit(d, c) for d, c in zip(deliveries, checked, strict=True)]
+
+    def _accept(self, delivery: Delivery) -> Envelope:
+        """The edge checks of `inbound.accept`; touches nothing of the gateway's."""
+        _, sender = parse_inbox(delivery.subject)
+        return accept(
+            delivery.data,
+            party=self.party,
+            sender=sender,
+            federation=self.federation,
+            keyset=self.keys.keyset,
+        )
+
+    def _admit(self, delivery: Delivery, checked: Envelope | MessageError) -> Envelope | None:
+        """The envelope if it passed the edge checks and is no replay, else None (counted)."""
         try:
-            _, sender = parse_inbox(delivery.subject)
-            envelope = accept(
-                delivery.data,
-                party=self.party,
-                sender=sender,
-                federation=self.federation,
-                keyset=self.keys.keyset,
-            )
+            if isinstance(checked, MessageError):
+                raise checked
+            envelope = checked
             verdict = self.replay.check(envelope)
         except MessageError as exc:
             self.counters.inc(f"rejected.{exc.counter_key}")
@@ -414,7 +500,7 @@ class Gateway:
             log.debug("%s dropped a redelivery of %s", self.party, envelope.msg_id)
             return None
         self.counters.inc(f"received.{envelope.kind}")
-        self.counters.inc(f"path.{envelope.originator}.{sender}")
+        self.counters.inc(f"path.{envelope.originator}.{parse_inbox(delivery.subject)[1]}")
         return envelope
 
     def record(self, envelope: Envelope) -> None:

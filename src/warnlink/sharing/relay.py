@@ -7,7 +7,9 @@ physical, `model.plausibility`), then is fresh and no replay (`replay.ReplayGuar
 then decides for every recipient whose route from the originator goes through this
 relay (`routing.passes_on`: the gateway sends the others directly or elsewhere):
 forward, redact or refuse, by the originator's label. A message routed through it
-to nobody is refused and audited (``not_routed``). What it sends on it countersigns;
+to nobody is refused and audited (``not_routed``). What it sends on it countersigns,
+the products of a batch of deliveries (`Relay.handle_batch`) under one countersignature
+with a path each (`signing.countersign_batch`), so each product verifies alone;
 a redacted product is the originator's message without the withheld fields' values
 and salts, still under the originator's signature (`security.commitments`): the
 relay can withhold, never rewrite. Every decision, and every rejected
@@ -42,27 +44,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec
 
 from warnlink.counters import Counters
 from warnlink.errors import ConfigError, LabelError, MessageError
-from warnlink.model import Envelope, Resend, decode, encode, make_msg_id
+from warnlink.model import Envelope, Resend, decode, make_msg_id
 from warnlink.model.payloads import LINK_LOCAL, RESENDABLE, HeadCosignature, TreeHead
 from warnlink.model.plausibility import check_plausible
 from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys, countersign, sign
+from warnlink.security.verify_pool import VerifyPool, map_checked
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.federation import Federation
 from warnlink.sharing.head_rounds import HeadRounds
 from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.outbox import Outbox
-from warnlink.sharing.release import Decision, Outcome
+from warnlink.sharing.release import Decision, Outcome, decide
 from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
 from warnlink.sharing.routing import passes_on, route
 from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
-from warnlink.sharing.wire import product_for, publish_envelope, record_of, release
+from warnlink.sharing.wire import countersigned, publish_envelope, record_decision, record_of
 from warnlink.sharing.witness import RecordFile
 from warnlink.transport import Bus, Delivery, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore
@@ -87,6 +90,7 @@ class Relay:
         outbox: QueueStore | None = None,
         cosigned: RecordFile | None = None,
         instance: str = "",
+        verify_pool: VerifyPool | None = None,
     ) -> None:
         if party not in federation.relays:
             raise ConfigError(f"{party} hosts no relay in federation {federation.name}")
@@ -114,6 +118,8 @@ class Relay:
         )
         #: Told of every delivery refused (subject, bytes, error): the dead letters.
         self.on_rejected: Callable[[str, bytes, MessageError], None] | None = None
+        #: Where deliveries are checked off the event loop; None: on it.
+        self.verify_pool = verify_pool
 
     async def flush_outbox(self) -> int:
         """Send again the products the outbox keeps; how many the bus acknowledged."""
@@ -145,31 +151,56 @@ class Relay:
 
     async def handle(self, delivery: Delivery) -> list[Decision]:
         """Decide on one delivery and send the products; never raises MessageError."""
-        try:
-            envelope = self._check(delivery)
-            verdict = self.replay.check(envelope)
-        except MessageError as exc:
-            self._reject(delivery.subject, delivery.data, exc)
-            return []
-        if verdict is Verdict.DUPLICATE:
-            self.counters.inc("relay.duplicate")
-            log.debug("relay %s dropped a redelivery of %s", self.party, envelope.msg_id)
-            return []
-        if isinstance(envelope.payload, (TreeHead, HeadCosignature)):
-            self._witnessing(envelope, delivery)
+        (decisions,) = await self.handle_batch([delivery])
+        return decisions
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> list[list[Decision]]:
+        """Decide on each delivery, then countersign the products of them all at once
+        (`wire.countersigned`) and send them; each delivery's decisions. Never raises
+        MessageError. The checks run in the verify pool, if the relay has one."""
+        if self.verify_pool is None:
+            checked = map_checked(self._check, deliveries)
+        else:
+            checked = await self.verify_pool.map(self._check, deliveries)
+        results: list[list[Decision]] = []
+        decided: list[tuple[Envelope, list[Decision]]] = []
+        in_batch: set[str] = set()
+        for delivery, outcome in zip(deliveries, checked, strict=True):
+            decisions: list[Decision] = []
+            results.append(decisions)
+            try:
+                if isinstance(outcome, MessageError):
+                    raise outcome
+                envelope = outcome
+                verdict = self.replay.check(envelope)
+            except MessageError as exc:
+                self._reject(delivery.subject, delivery.data, exc)
+                continue
+            if verdict is Verdict.DUPLICATE or envelope.msg_id in in_batch:
+                self.counters.inc("relay.duplicate")
+                log.debug("relay %s dropped a redelivery of %s", self.party, envelope.msg_id)
+                continue
+            in_batch.add(envelope.msg_id)
+            if isinstance(envelope.payload, (TreeHead, HeadCosignature)):
+                self._witnessing(envelope, delivery)
+            elif isinstance(envelope.payload, LINK_LOCAL):
+                # Link health between the sender and the relay's host: never passed on.
+                self.counters.inc(f"relay.link_local.{envelope.kind}")
+            elif isinstance(envelope.payload, Resend):
+                decisions.extend(await self._resend(envelope, envelope.payload, delivery))
+            else:
+                decisions.extend(self._decide(envelope, delivery))
+                decided.append((envelope, decisions))
+                continue
             self.replay.record(envelope)
-            return []
-        if isinstance(envelope.payload, LINK_LOCAL):
-            # Link health between the sender and the relay's host: never passed on.
-            self.counters.inc(f"relay.link_local.{envelope.kind}")
+        await self._send_products(decided)
+        for envelope, _ in decided:
             self.replay.record(envelope)
-            return []
-        if isinstance(envelope.payload, Resend):
-            decisions = await self._resend(envelope, envelope.payload, delivery)
-            self.replay.record(envelope)
-            return decisions
-        decisions = []
-        forwarded: dict[str, tuple[Envelope, bytes]] = {}
+        return results
+
+    def _decide(self, envelope: Envelope, delivery: Delivery) -> list[Decision]:
+        """Decide for every recipient routed through this relay and audit each
+        decision; nothing sent yet."""
         recipients = passes_on(self.federation, self.party, envelope)
         if not recipients:
             self._reject(
@@ -181,23 +212,34 @@ class Relay:
                     msg_id=envelope.msg_id,
                 ),
             )
+        decisions = []
         for recipient in recipients:
-            decision = await release(
+            decision = record_decision(
                 envelope,
                 recipient,
                 decider=self.party,
                 content=delivery.data,
-                bus=self.outbox,
                 audit=self.audit,
                 clock=self.clock,
-                keys=self.keys,
-                relayed=True,
-                forwarded=forwarded,
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             decisions.append(decision)
-        self.replay.record(envelope)
         return decisions
+
+    async def _send_products(self, decided: list[tuple[Envelope, list[Decision]]]) -> None:
+        """Countersign the products of `decided` at once and send them, in order; each
+        decision list is updated with its countersigned product."""
+        everything = [d for _, decisions in decided for d in decisions]
+        if not everything:
+            return
+        signed = iter(countersigned(everything, self.keys.own))
+        for _, decisions in decided:
+            for i in range(len(decisions)):
+                decision, data = next(signed)
+                decisions[i] = decision
+                if decision.product is not None:
+                    subject = node_inbox(decision.recipient, self.party)
+                    await publish_envelope(self.outbox, subject, decision.product, data)
 
     async def _resend(
         self, envelope: Envelope, answer: Resend, delivery: Delivery
@@ -218,7 +260,6 @@ class Relay:
             self.counters.inc("relay.refused")
             return [refused]
         decisions = []
-        products = []
         for data in answer.messages:
             try:
                 inner = decode(data)
@@ -245,14 +286,15 @@ class Relay:
             except MessageError as exc:
                 self._reject(delivery.subject, data, exc)
                 continue
-            decision, encoded = product_for(inner, requester, keys=self.keys, relayed=True)
+            decision = decide(inner, requester)
             self.audit.append(
                 record_of(decision, inner, decider=self.party, time=now, content=data)
             )
             self.counters.inc(f"relay.resent.{decision.outcome.value}")
             decisions.append(decision)
-            if decision.product is not None:
-                products.append(encoded or encode(decision.product))
+        signed = countersigned(decisions, self.keys.own) if decisions else []
+        decisions = [decision for decision, _ in signed]
+        products = [data for _, data in signed if data is not None]
         product = msgspec.structs.replace(
             envelope,
             msg_id=make_msg_id(envelope.msg_id, "for", requester),

@@ -1,14 +1,21 @@
-"""Putting envelopes on the bus, and releasing them: one way, for gateways and relays."""
+"""Putting envelopes on the bus, and releasing them: one way, for gateways and relays.
+
+A gateway releases to its link peer straight (`release`); a relay records its
+decisions (`record_decision`), then countersigns the products of a whole batch of
+deliveries at once (`countersigned`) and sends them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from typing import Protocol
 
 from warnlink.model import Envelope, encode
+from warnlink.model.envelope import MAX_BATCH
 from warnlink.model.time import Clock
-from warnlink.security.signing import PartyKeys, countersign
+from warnlink.security.signing import PartyKey, countersign_batch
 from warnlink.sharing.audit import AuditLog, DecisionRecord
 from warnlink.sharing.release import Decision, decide
 from warnlink.sharing.subjects import node_inbox
@@ -62,6 +69,24 @@ def record_of(
     )
 
 
+def record_decision(
+    envelope: Envelope,
+    recipient: str,
+    *,
+    decider: str,
+    content: bytes,
+    audit: AuditLog,
+    clock: Clock,
+) -> Decision:
+    """Decide what `recipient` may have of `envelope` (`release.decide`) and record the
+    decision in the audit log, before anything leaves."""
+    decision = decide(envelope, recipient)
+    audit.append(
+        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
+    )
+    return decision
+
+
 async def release(
     envelope: Envelope,
     recipient: str,
@@ -71,58 +96,47 @@ async def release(
     bus: Publisher,
     audit: AuditLog,
     clock: Clock,
-    keys: PartyKeys,
-    relayed: bool = False,
-    forwarded: dict[str, tuple[Envelope, bytes]] | None = None,
 ) -> Decision:
-    """Decide what `recipient` may have of `envelope`, record it, then send it.
+    """Decide what `recipient` may have of `envelope`, record it, then send it straight
+    (a gateway to its link peer: no countersignature).
 
     The decision is in the audit log before anything leaves: a crash between the two
-    leaves a record of a decision whose product the re-delivery sends again. The
-    product is made by `product_for`.
+    leaves a record of a decision whose product the re-delivery sends again.
     """
-    decision, data = product_for(
-        envelope, recipient, keys=keys, relayed=relayed, forwarded=forwarded
-    )
-    audit.append(
-        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
+    decision = record_decision(
+        envelope, recipient, decider=decider, content=content, audit=audit, clock=clock
     )
     if decision.product is not None:
+        data = content if decision.product is envelope else None
         await publish_envelope(bus, node_inbox(recipient, decider), decision.product, data)
     return decision
 
 
-def product_for(
-    envelope: Envelope,
-    recipient: str,
-    *,
-    keys: PartyKeys,
-    relayed: bool = False,
-    forwarded: dict[str, tuple[Envelope, bytes]] | None = None,
-) -> tuple[Decision, bytes | None]:
-    """The release decision for `recipient`, its product countersigned when `relayed`,
-    and its encoding if already made.
+def countersigned(
+    decisions: Sequence[Decision], key: PartyKey
+) -> list[tuple[Decision, bytes | None]]:
+    """`decisions` with their products countersigned by the relay's `key` at once (one
+    signature per `MAX_BATCH` products, `signing.countersign_batch`), each with its
+    product's encoding (None when refused).
 
-    A redacted product stays signed by its originator (`release.decide`); a relay
-    countersigns what it sends on, redacted or not, to vouch for exactly those bytes.
-
-    `forwarded`, shared across the recipients of one message, keeps the original as
-    countersigned and encoded the first time it is forwarded unchanged, so the next
-    recipient gets the same bytes without a second signature (Ed25519 is
-    deterministic: signing again would give the same countersignature).
+    A product several decisions share (an original forwarded unchanged to several
+    recipients) is countersigned and encoded once: its recipients get the same bytes.
     """
-    decision = decide(envelope, recipient)
-    product = decision.product
-    data: bytes | None = None
-    if product is None or not relayed:
-        return decision, None
-    if product is not envelope:
-        product = countersign(product, keys.own)
-    elif forwarded is not None and envelope.msg_id in forwarded:
-        product, data = forwarded[envelope.msg_id]
-    else:
-        product = countersign(product, keys.own)
-        if forwarded is not None:
-            data = encode(product)
-            forwarded[envelope.msg_id] = (product, data)
-    return dataclasses.replace(decision, product=product), data
+    distinct: dict[int, Envelope] = {}
+    for decision in decisions:
+        if decision.product is not None:
+            distinct.setdefault(id(decision.product), decision.product)
+    originals = list(distinct.values())
+    signed: dict[int, tuple[Envelope, bytes]] = {}
+    for start in range(0, len(originals), MAX_BATCH):
+        chunk = originals[start : start + MAX_BATCH]
+        for original, product in zip(chunk, countersign_batch(chunk, key), strict=True):
+            signed[id(original)] = (product, encode(product))
+    out: list[tuple[Decision, bytes | None]] = []
+    for decision in decisions:
+        if decision.product is None:
+            out.append((decision, None))
+            continue
+        product, data = signed[id(decision.product)]
+        out.append((dataclasses.replace(decision, product=product), data))
+    return out

@@ -69,6 +69,10 @@ class NodeInput(Protocol):
         """Let the track's reporter know the record, sending nothing."""
         ...
 
+    async def settle(self) -> None:
+        """Wait until the reports of the records handed over are in the outbox."""
+        ...
+
 
 class Intake:
     """The input port of one party's node (see the module docstring).
@@ -212,7 +216,15 @@ class Intake:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                if not await self._hand_over():
+                try:
+                    handed = await self._hand_over()
+                except TransportError as exc:  # the node could not store the reports
+                    self.counters.inc("transport.failed")
+                    # Its records stay undone in the journal: a restart hands them over again.
+                    log.warning("%s intake: %s; the gateway tries again", self.party, exc)
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                if not handed:
                     self._wake.clear()
                     waking = asyncio.create_task(self._wake.wait())
                     await asyncio.wait([waking, stopping], return_when=asyncio.FIRST_COMPLETED)
@@ -259,6 +271,8 @@ class Intake:
                     await asyncio.sleep(0)
         finally:
             if done:
+                # Reports wait a few ms to be signed together: done once in the outbox.
+                await self.node.settle()
                 self.journal.mark_done(done)
         self._prune()
         return bool(done)

@@ -29,6 +29,7 @@ class FakeNode:
         self.restored: list[tuple[SourceRecord, int]] = []
         self.fail_store = 0
         self.fail_core: set[str] = set()
+        self.settled_after = -1
 
     async def ingest(self, record: SourceRecord, track_number: int) -> None:
         if self.fail_store:
@@ -40,6 +41,9 @@ class FakeNode:
 
     def restore(self, record: SourceRecord, track_number: int) -> None:
         self.restored.append((record, track_number))
+
+    async def settle(self) -> None:
+        self.settled_after = len(self.ingested)
 
 
 def _intake(journal: Journal | None = None, **kw: object) -> tuple[Intake, FakeNode, ManualClock]:
@@ -64,6 +68,8 @@ async def test_an_accepted_batch_reaches_the_node_in_order() -> None:
     await intake.drain()
     assert [r for r, _ in node.ingested] == batch
     assert intake.counters.get("ingest.applied") == 3
+    # Marked done only once the node's reports of all three were signed and sent.
+    assert node.settled_after == 3
 
 
 @pytest.mark.parametrize(

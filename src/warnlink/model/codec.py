@@ -13,9 +13,9 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from warnlink.errors import DecodeError, OversizedMessage, UnknownSchemaVersion
+from warnlink.errors import DecodeError, NestingTooDeep, OversizedMessage, UnknownSchemaVersion
 from warnlink.model.envelope import SCHEMA_VERSION, Envelope
-from warnlink.model.nesting import check_json_depth, check_msgpack_depth
+from warnlink.model.nesting import MAX_DEPTH, check_json_depth, check_msgpack_depth
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 
@@ -54,13 +54,21 @@ def decode(data: bytes, fmt: Format = "msgpack", *, max_bytes: int = MAX_MESSAGE
     """
     if len(data) > max_bytes:
         raise OversizedMessage(len(data), max_bytes)
-    (check_msgpack_depth if fmt == "msgpack" else check_json_depth)(data)
+    check_depth = check_msgpack_depth if fmt == "msgpack" else check_json_depth
     decoder, header = (
         (_msgpack_decoder, _msgpack_header) if fmt == "msgpack" else (_json_decoder, _json_header)
     )
+    # The envelope's schema is typed all the way down (no `Any`, unknown fields refused),
+    # so a message that decodes is nested no deeper than the schema: the depth scan runs
+    # only on failure, before the untyped header read. A batch-signed message's path
+    # digests defeat the scan's shortcut, and the walk cost more than the decode.
     try:
         envelope = decoder.decode(data)
+    except RecursionError:  # msgspec guards its recursion: skipping a deep value ran out
+        check_depth(data)
+        raise NestingTooDeep(MAX_DEPTH + 1, MAX_DEPTH) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgpack str with bad UTF-8
+        check_depth(data)
         _raise_version_error(header, data)
         raise DecodeError(f"invalid {fmt} message: {exc}", msg_id=_read_id(header, data)) from exc
     if envelope.schema != SCHEMA_VERSION:

@@ -7,12 +7,16 @@ and `Subscription`, and runs the shared conformance suite in
 Delivery is at least once: a message stays pending for a durable consumer until
 that consumer acks it. Receivers make redelivery harmless by deduplicating on
 `Delivery.msg_id`; publishers make retries harmless by reusing the same `msg_id`.
+
+Batches: a consumer that keeps up takes what is ready with `Subscription.next_batch`
+and acks it with `Subscription.ack_many` once its effects are durable (one write or
+one round trip per batch, not per message); `next` and `ack` are the batch of one.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -82,10 +86,33 @@ class Subscription(Protocol):
         """
         ...
 
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        """What is ready, in log order: at least one delivery and at most `max_count`,
+        waiting up to `timeout_s` (forever if None) for the first; never waits to fill.
+
+        Returns:
+            The deliveries, or an empty list if nothing arrived in time.
+
+        Raises:
+            TransportError: `max_count` is below 1.
+            BusClosed: the subscription or its bus is closed.
+        """
+        ...
+
     async def ack(self, delivery: Delivery) -> None:
         """Mark `delivery` as processed; durable when this returns. Acking twice is harmless.
 
         Raises:
+            BusClosed: the subscription or its bus is closed.
+        """
+        ...
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack every one of `deliveries` at once (one write, one round trip); all
+        durable when this returns. Deliveries acked before are skipped.
+
+        Raises:
+            TransportError: one was not given out by this subscription (none is acked).
             BusClosed: the subscription or its bus is closed.
         """
         ...
@@ -96,11 +123,17 @@ class Subscription(Protocol):
 
 
 class IterateByNext(ABC):
-    """`async for` over a subscription: `next()` without a timeout until the bus closes."""
+    """`async for` and `next()` over a subscription's `next_batch`: `async for` calls
+    `next()` without a timeout until the bus closes."""
 
     @abstractmethod
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        """What is ready, up to `max_count` (see `Subscription.next_batch`)."""
+
     async def next(self, timeout_s: float | None = None) -> Delivery | None:
         """The next delivery; None after `timeout_s` (see `Subscription.next`)."""
+        batch = await self.next_batch(1, timeout_s)
+        return batch[0] if batch else None
 
     def __aiter__(self) -> Self:
         return self

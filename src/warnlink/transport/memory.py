@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -176,20 +177,27 @@ class _MemorySubscription(IterateByNext):
         self._unacked: dict[int, None] = {}  # a dict as an insertion-ordered set
         self._closed = False
 
-    async def next(self, timeout_s: float | None = None) -> Delivery | None:
-        """The next matching, unacked message in log order; None after `timeout_s`."""
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        """The matching, unacked messages ready, in log order, up to `max_count`; an
+        empty list after `timeout_s` (see `Subscription.next_batch`)."""
+        if max_count < 1:
+            raise TransportError(f"a batch holds at least one delivery, not {max_count}")
         deadline = None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
         while True:
             self._check_open()
             published = self._bus._published.current()
             self._scan()
             if self._ready:
-                return self._deliver(self._ready.popleft())
+                seqs: list[int] = []
+                while self._ready and len(seqs) < max_count:
+                    seqs.append(self._ready.popleft())
+                    self._scan()
+                return self._deliver(seqs)
             try:
                 async with asyncio.timeout_at(deadline):
                     await published.wait()
             except TimeoutError:
-                return None
+                return []
 
     async def ack(self, delivery: Delivery) -> None:
         """Ack `delivery`; on disk when this returns. Acking twice is harmless.
@@ -197,23 +205,34 @@ class _MemorySubscription(IterateByNext):
         Raises:
             TransportError: `delivery` was not given out by this subscription.
         """
+        await self.ack_many((delivery,))
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack `deliveries` in one transaction; on disk when this returns.
+
+        Raises:
+            TransportError: one was not given out by this subscription (none is acked).
+        """
         self._check_open()
-        seq = delivery.seq
-        if seq not in self._unacked:
-            if seq <= self._ack_floor or seq in self._acked_above_floor:
-                return
-            raise TransportError(
-                f"durable {self.durable!r} cannot ack message {seq}: "
-                "this subscription did not deliver it"
-            )
+        acking: set[int] = set()
+        for delivery in deliveries:
+            seq = delivery.seq
+            if seq in self._unacked:
+                acking.add(seq)
+            elif seq > self._ack_floor and seq not in self._acked_above_floor:
+                raise TransportError(
+                    f"durable {self.durable!r} cannot ack message {seq}: "
+                    "this subscription did not deliver it"
+                )
+        if not acking:
+            return
         # The floor can rise to just below the oldest message still unacked.
-        still_unacked = (s for s in self._unacked if s != seq)
-        oldest = next(still_unacked, None)
+        oldest = next((s for s in self._unacked if s not in acking), None)
         floor = oldest - 1 if oldest is not None else self._position
-        self._log.record_ack(self.durable, seq, floor)
-        del self._unacked[seq]
-        if seq > floor:
-            self._acked_above_floor.add(seq)
+        self._log.record_acks(self.durable, acking, floor)
+        for seq in acking:
+            del self._unacked[seq]
+        self._acked_above_floor.update(s for s in acking if s > floor)
         if floor > self._ack_floor:
             self._ack_floor = floor
             self._acked_above_floor = {s for s in self._acked_above_floor if s > floor}
@@ -246,22 +265,25 @@ class _MemorySubscription(IterateByNext):
                     self._ready.append(seq)
             self._cursor = rows[-1][0]
 
-    def _deliver(self, seq: int) -> Delivery:
-        stored = self._log.read(seq)
-        if seq > self._delivered_seq:
-            # Written before handing it out, so a crash cannot lose the redelivery flag.
-            self._log.mark_delivered(self.durable, seq)
-            self._delivered_seq = seq
-        self._unacked[seq] = None
-        self._position = seq
-        return Delivery(
-            subject=stored.subject,
-            data=stored.data,
-            seq=seq,
-            msg_id=stored.msg_id,
-            published_ns=stored.published_ns,
-            redelivered=seq <= self._delivered_before,
-        )
+    def _deliver(self, seqs: list[int]) -> list[Delivery]:
+        stored = [self._log.read(seq) for seq in seqs]
+        if seqs[-1] > self._delivered_seq:
+            # Written before handing them out, so a crash cannot lose the redelivery flag.
+            self._log.mark_delivered(self.durable, seqs[-1])
+            self._delivered_seq = seqs[-1]
+        self._unacked.update(dict.fromkeys(seqs))
+        self._position = seqs[-1]
+        return [
+            Delivery(
+                subject=message.subject,
+                data=message.data,
+                seq=message.seq,
+                msg_id=message.msg_id,
+                published_ns=message.published_ns,
+                redelivered=message.seq <= self._delivered_before,
+            )
+            for message in stored
+        ]
 
     def _is_idle(self) -> bool:
         """True if every match in the log has been given out and acked."""

@@ -26,7 +26,7 @@ on disk. The file is locked exclusively while open: a second log on the same fil
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,17 +266,18 @@ class SqliteLog:
                 (seq, durable, seq),
             )
 
-    def record_ack(self, durable: str, seq: int, ack_floor: int) -> None:
-        """Record the ack of `seq` and the consumer's (possibly moved) floor.
+    def record_acks(self, durable: str, seqs: Iterable[int], ack_floor: int) -> None:
+        """Record the acks of `seqs` and the consumer's (possibly moved) floor, in one
+        transaction.
 
-        `seq` goes into the acks set only if it lies above `ack_floor`; acks at or
+        A seq goes into the acks set only if it lies above `ack_floor`; acks at or
         below the floor are dropped, the floor now says it.
         """
         with self._transaction("ack") as conn:
-            if seq > ack_floor:
-                conn.execute(
-                    "INSERT OR IGNORE INTO acks (durable, seq) VALUES (?, ?)", (durable, seq)
-                )
+            conn.executemany(
+                "INSERT OR IGNORE INTO acks (durable, seq) VALUES (?, ?)",
+                [(durable, seq) for seq in seqs if seq > ack_floor],
+            )
             conn.execute(
                 "UPDATE consumers SET ack_floor = ? WHERE durable = ? AND ack_floor < ?",
                 (ack_floor, durable, ack_floor),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,25 @@ def test_queue_store_conformance(queue: QueueStore) -> None:
     queue.remove(second)
     assert queue.append("c", "m3", b"3", 30) > second  # ids never go back
     queue.close()
+
+
+def test_deferred_appends_are_read_back_and_synced_once(queue: QueueStore) -> None:
+    queue.append("a", "m1", b"1", 10, deferred=True)
+    queue.append("a", "m2", b"2", 20, deferred=True)
+    queue.sync()
+    queue.sync()  # nothing new: harmless
+    assert [e.msg_id for e in queue.entries()] == ["m1", "m2"]
+    queue.close()
+
+
+def test_a_deferred_append_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    first = SqliteQueueStore(path, what="applied-log")
+    first.append("", "m1", b"1", 10, deferred=True)
+    first.close()
+    again = SqliteQueueStore(path, what="applied-log")
+    assert [e.msg_id for e in again.entries()] == ["m1"]
+    again.close()
 
 
 def test_queue_store_reads_a_time_range_and_forgets_what_is_older(queue: QueueStore) -> None:
@@ -252,11 +272,17 @@ class _FlakyAcks:
     async def next(self, timeout_s: float | None = None) -> Delivery | None:
         return await self.inner.next(timeout_s)
 
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        return await self.inner.next_batch(max_count, timeout_s)
+
     async def ack(self, delivery: Delivery) -> None:
+        await self.ack_many((delivery,))
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
         if not self.failed:
             self.failed = True
             raise TransportError("ack lost")
-        await self.inner.ack(delivery)
+        await self.inner.ack_many(deliveries)
 
     async def close(self) -> None:
         await self.inner.close()

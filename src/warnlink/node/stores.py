@@ -15,6 +15,7 @@ Without a folder every store is in memory (tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from warnlink.counters import Counters
@@ -27,6 +28,42 @@ from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
 from warnlink.sharing.witness import RecordFile, cosigned_path
 from warnlink.transport import Bus
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
+
+
+class GroupCommit:
+    """One consumer batch's writes made durable at once (`node.consume`), before its ack.
+
+    `begin` makes the seen-stores hold what they are told; the batch is handled (its
+    applied entries appended `deferred`, committed but not synced); `commit` then
+    syncs the logs (one disk sync each) and only after that writes the seen entries
+    (one transaction each), so no seen entry is on disk before the message it marks
+    handled: a crash or a power cut anywhere in between makes the batch come again
+    (not acked), and each message is applied once (the applied-log says it was).
+
+    Args:
+        logs: stores appended with ``deferred=True`` in the batch (the applied-log).
+        seen: seen-stores of the handlers.
+    """
+
+    def __init__(self, logs: Sequence[QueueStore] = (), seen: Sequence[SeenStore] = ()) -> None:
+        self.logs = tuple(logs)
+        self.seen = tuple(seen)
+
+    def begin(self) -> None:
+        """Start holding seen entries for the batch."""
+        for store in self.seen:
+            store.defer()
+
+    def commit(self) -> None:
+        """Sync the logs, then write the seen entries; the batch may be acked after it.
+
+        Raises:
+            StoreError: a store failed; what is held stays held, for another commit.
+        """
+        for log in self.logs:
+            log.sync()
+        for store in self.seen:
+            store.commit()
 
 
 def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.bus_suite import BusConformance, BusFactory, publish_numbered, take
+from tests.conformance.bus_suite import (
+    BusConformance,
+    BusFactory,
+    publish_numbered,
+    take,
+    take_batches,
+)
 from warnlink.errors import TransportError
 from warnlink.transport.base import Bus
 from warnlink.transport.nats import NatsBus, StreamSpec
@@ -87,6 +93,32 @@ async def test_an_open_subscription_gets_an_unacked_message_again_after_the_ack_
         assert (again.seq, again.data, again.redelivered) == (first.seq, b"m1", True)
         assert not first.redelivered
         await sub.ack(again)
+    finally:
+        await bus.close()
+
+
+async def test_after_a_crash_the_orphans_come_back_before_newer_messages(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    crashed = await _connect(nats_server.url, tmp_path, ack_wait_s=0.5)
+    await publish_numbered(crashed, "a.b", 3)
+    sub = await crashed.subscribe("a.b", durable="c")
+    assert len(await take_batches(sub, 3, 10)) == 3
+    await crashed.client.close()  # the process dies: no ack, no hand-back
+    bus = await _connect(nats_server.url, tmp_path, ack_wait_s=0.5)
+    try:
+        await bus.publish("a.b", b"m4", msg_id="m4")
+        await bus.publish("a.b", b"m5", msg_id="m5")
+        sub = await bus.subscribe("a.b", durable="c")
+        got = await take_batches(sub, 5, 10)
+        assert [(d.data, d.redelivered) for d in got] == [
+            (b"m1", True),
+            (b"m2", True),
+            (b"m3", True),
+            (b"m4", False),
+            (b"m5", False),
+        ]
+        await sub.ack_many(got)
     finally:
         await bus.close()
 

@@ -301,6 +301,29 @@ class BusConformance:
         sub = await bus.subscribe("a.b", durable="c")
         await assert_quiet(sub)
 
+    # Pipelined publishes
+
+    async def test_pipelined_publishes_keep_their_order_and_answer_each(
+        self, buses: Buses, bus: Bus
+    ) -> None:
+        answers = [
+            await bus.publish_pipelined("a.b", f"m{n}".encode(), msg_id=f"m{n}")
+            for n in range(1, 101)
+        ]
+        again = await bus.publish_pipelined("a.b", b"m7", msg_id="m7")
+        acks = await asyncio.wait_for(asyncio.gather(*answers, again), PATIENCE_S)
+        assert [ack.seq for ack in acks[:-1]] == list(range(1, 101))
+        assert not any(ack.duplicate for ack in acks[:-1])
+        assert (acks[-1].seq, acks[-1].duplicate) == (7, True)
+        bus = await buses.restart(bus)  # answered: durable
+        sub = await bus.subscribe("a.b", durable="c")
+        got = await take_batches(sub, 100, 64)
+        assert [d.data for d in got] == [f"m{n}".encode() for n in range(1, 101)]
+
+    async def test_a_pipelined_publish_is_checked_at_once(self, bus: Bus) -> None:
+        with pytest.raises(TransportError):
+            await bus.publish_pipelined("a.b", b"x", msg_id="")
+
     # Filters and durables
 
     @pytest.mark.parametrize(

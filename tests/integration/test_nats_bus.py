@@ -135,6 +135,9 @@ async def test_a_subject_no_stream_captures_is_a_transport_error(nats_server: Na
     try:
         with pytest.raises(TransportError, match="no JetStream stream"):
             await bus.publish("a.b", b"x", msg_id="x")
+        answer = await bus.publish_pipelined("a.b", b"x", msg_id="x")
+        with pytest.raises(TransportError, match="no JetStream stream"):
+            await asyncio.wait_for(answer, 10)
         with pytest.raises(TransportError, match="creating durable"):
             await bus.subscribe("a.b", durable="c")
     finally:

@@ -103,11 +103,11 @@ async def test_a_crash_before_the_commit_brings_the_batch_again_applied_once(
     jpn_log = nodes["JPN"].applied_log
     commit = GroupCommit.commit
 
-    def crash_once(group: GroupCommit) -> None:
+    async def crash_once(group: GroupCommit) -> None:
         if jpn_log in group.logs:
             monkeypatch.setattr(GroupCommit, "commit", commit)
             raise asyncio.CancelledError  # killed between handling and committing
-        commit(group)
+        await commit(group)
 
     monkeypatch.setattr(GroupCommit, "commit", crash_once)
     for node in nodes.values():

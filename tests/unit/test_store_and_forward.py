@@ -36,6 +36,15 @@ class FlakyBus:
             raise TransportError(f"no JetStream stream answers on {subject!r}")
         return await self.bus.publish(subject, data, msg_id=msg_id)
 
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        if self.down and subject.startswith(self.only):
+            failed: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+            failed.set_exception(TransportError(f"no JetStream stream answers on {subject!r}"))
+            return failed
+        return await self.bus.publish_pipelined(subject, data, msg_id=msg_id)
+
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         return await self.bus.subscribe(subject_filter, durable=durable)
 
@@ -72,6 +81,17 @@ def test_deferred_appends_are_read_back_and_synced_once(queue: QueueStore) -> No
     queue.sync()
     queue.sync()  # nothing new: harmless
     assert [e.msg_id for e in queue.entries()] == ["m1", "m2"]
+    queue.close()
+
+
+def test_a_sync_commits_with_a_disk_sync(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    queue = SqliteQueueStore(path, what="applied-log")
+    queue.append("", "m1", b"1", 10, deferred=True)
+    wal = path.with_name(path.name + "-wal")
+    before = wal.stat().st_size
+    queue.sync()  # a commit that changes nothing would write nothing, and sync nothing
+    assert wal.stat().st_size > before
     queue.close()
 
 

@@ -71,6 +71,13 @@ class CountingBus:
         self.published += 1
         return PublishAck(seq=self.published, duplicate=False)
 
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        answer: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+        answer.set_result(await self.publish(subject, data, msg_id=msg_id))
+        return answer
+
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         raise TransportError("the counting bus has no subscribers")
 

@@ -11,8 +11,8 @@ for the unexpected, its traceback logged once per exception type), kept as a dea
 letter (`transport.dead_letters`) and acknowledged: one poison message costs one
 counter, not a link, and the next delivery on the inbox is handled. Only a bus failure
 (`TransportError`) leaves a delivery unacked: the loop waits and takes the batch up
-again where it failed (handled ones are not handled again; the commit and the ack are
-tried again), so the inbox keeps its order.
+again where it failed (a failed handling from that delivery on, a failed commit from
+the batch's start, a failed ack alone), so the inbox keeps its order.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ async def serve_relay(relay: Relay, inbox: Subscription, rejects: Rejects | None
     async def handle(delivery: Delivery) -> None:
         await relay.handle(delivery)
 
-    group = GroupCommit(seen=(relay.replay.store,))
+    group = GroupCommit(seen=(relay.replay.store,), outboxes=(relay.outbox,))
     await consume(inbox, handle, relay.counters, rejects=rejects, group=group)
 
 
@@ -145,7 +145,23 @@ async def _settle(
             for delivery in batch[handled:]:
                 await _handle_one(delivery, handle, counters, rejects)
                 handled += 1
-            group.commit()
+        except BusClosed:
+            return False
+        except TransportError as exc:
+            await _bus_failed(inbox, exc, counters, retry_s)
+            continue
+        try:
+            await group.commit()
+        except BusClosed:
+            return False
+        except TransportError as exc:
+            # What the batch did is not all durable: handle it all again (once more is
+            # harmless: applied by message id, products deduplicated by the bus).
+            await _bus_failed(inbox, exc, counters, retry_s)
+            handled = 0
+            group.begin()
+            continue
+        try:
             await inbox.ack_many(batch)
             return True
         except BusClosed:

@@ -151,7 +151,8 @@ class SeenStore(Protocol):
 
     def defer(self) -> None:
         """Hold what `record` and `raise_path_mark` are told (read back at once) until
-        `commit` writes it in one transaction (group commit, `node.consume`)."""
+        `commit` writes it in one transaction (group commit, `node.consume`); what was
+        held and not committed is dropped (its batch is handled again)."""
         ...
 
     def commit(self) -> None:
@@ -260,8 +261,8 @@ class SqliteSeenStore:
         return translated(self._conn, str(self.path), doing)
 
     def defer(self) -> None:
-        if self._held is None:
-            self._held = {}
+        self._held = {}
+        self._held_marks = {}
 
     def commit(self) -> None:
         if self._held is None:

@@ -10,17 +10,23 @@ that consumer acks it. Receivers make redelivery harmless by deduplicating on
 
 Batches: a consumer that keeps up takes what is ready with `Subscription.next_batch`
 and acks it with `Subscription.ack_many` once its effects are durable (one write or
-one round trip per batch, not per message); `next` and `ack` are the batch of one.
+one round trip per batch, not per message); `next` and `ack` are the batch of one. A
+publisher that sends many sends them with `Bus.publish_pipelined`, in order, and awaits
+their answers together.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Final, Protocol, Self
 
 from warnlink.errors import BusClosed
+
+#: How many pipelined publishes may wait for their answer at once, per bus.
+PIPELINE_WINDOW: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +166,20 @@ class Bus(Protocol):
             TransportError: invalid subject, empty msg_id, or data too large.
             BusClosed: the bus is closed.
             StoreError: the log could not be written.
+        """
+        ...
+
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        """Send a message now, in order after this bus's earlier publishes, without
+        waiting for the log's answer: the returned future has it (the ack `publish`
+        would return, or the error it would raise). At most `PIPELINE_WINDOW` wait for
+        their answer at once; a call waits while that many do.
+
+        Raises:
+            TransportError: invalid subject, empty msg_id, or data too large.
+            BusClosed: the bus is closed.
         """
         ...
 

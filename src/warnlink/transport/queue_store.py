@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from warnlink.errors import ConfigError
-from warnlink.transport.sqlite_log import open_store, translated
+from warnlink.transport.sqlite_log import open_store, sync_commits, translated
 
 SCHEMA_VERSION: Final = 2
 
@@ -296,16 +296,11 @@ class SqliteQueueStore:
         return cursor.lastrowid
 
     def sync(self) -> None:
-        """Commit a one-row write with ``synchronous=FULL``: its sync of the WAL takes
-        every commit before it onto the disk too (the WAL is one file, written in order)."""
+        """One disk sync for every deferred append so far (`sync_commits`)."""
         if not self._unsynced:
             return
         with self._translated("sync") as conn:
-            conn.execute("PRAGMA synchronous = FULL")
-            try:
-                conn.execute("UPDATE pruned SET before_ns = before_ns")
-            finally:
-                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            sync_commits(conn, version=SCHEMA_VERSION, synchronous=self.synchronous)
         self._unsynced = False
 
     def entries(self) -> list[QueuedMessage]:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import KEYS, T0, impact, trilateral
 from warnlink.counters import Counters
-from warnlink.errors import DecodeError
+from warnlink.errors import DecodeError, StoreError
 from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.node import Node, Rejects, consume
@@ -134,5 +134,42 @@ async def test_a_crash_before_the_commit_brings_the_batch_again_applied_once(
     assert {e.msg_id for e in sent} <= set(logged)
     assert restarted.picture.received_from["ROK"] == 3
     for node in (nodes["ROK"], nodes["USA"], restarted):
+        await node.stop()
+    await bus.close()
+
+
+async def test_a_failed_commit_handles_the_batch_again_and_applies_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(T0)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    nodes = {
+        p: Node(p, trilateral(), bus, clock, keys=KEYS[p], audit_dir=tmp_path)
+        for p in ("ROK", "JPN", "USA")
+    }
+    relay = nodes["USA"].relay
+    assert relay is not None
+    commit = GroupCommit.commit
+
+    async def fail_once(group: GroupCommit) -> None:
+        if relay.outbox in group.outboxes:
+            monkeypatch.setattr(GroupCommit, "commit", commit)
+            raise StoreError("disk full")
+        await commit(group)
+
+    monkeypatch.setattr(GroupCommit, "commit", fail_once)
+    for node in nodes.values():
+        await node.start()
+    sent = [
+        await nodes["ROK"].gateway.send(impact(trk_id=n), data_mode=DataMode.REAL)
+        for n in (1, 2, 3)
+    ]
+    await asyncio.wait_for(bus.wait_idle(), PATIENCE_S)
+    assert nodes["USA"].counters.get("transport.failed") == 1
+    logged = [e.msg_id for e in nodes["JPN"].applied_log.entries()]
+    assert len(logged) == len(set(logged))  # the relay's products applied once
+    assert nodes["JPN"].picture.received_from["ROK"] == 3
+    assert {e.msg_id for e in sent} <= {e.msg_id for e in nodes["USA"].applied_log.entries()}
+    for node in nodes.values():
         await node.stop()
     await bus.close()

@@ -10,10 +10,12 @@ taken from the log that the caller did not ask for. Acks go out together, and
 
 What JetStream does differently from `MemoryBus`, and how it is bridged:
 
-- An unacked message is redelivered after the consumer's ack wait (`ack_wait_s`), even
-  to a subscription that stays open. Closing a subscription (or the bus) hands its
-  unacked messages back at once (a NAK), so the next subscriber gets them first and in
-  order, flagged ``redelivered`` (the server's delivery count is above one).
+- The server sends an unacked message again after the consumer's ack wait
+  (`ack_wait_s`), even to a subscription that stays open. The subscription does not
+  hand it out twice, as `MemoryBus` would not: the new delivery replaces the one held
+  (an ack answers it). Closing a subscription (or the bus) hands its unacked messages
+  back at once (a NAK), so the next subscriber gets them first and in order, flagged
+  ``redelivered`` (the server's delivery count is above one).
 - A process that dies without closing leaves its unacked messages to the ack wait,
   while the server hands newer ones to the next subscriber. That subscriber holds the
   newer ones back until the returned ones are in (`NatsSubscription`), so the order

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -33,7 +32,10 @@ class NatsSubscription(IterateByNext):
     messages as the caller asked for (`next_batch`'s `max_count`; one for `next`): the
     server sends them as they come until the request is filled or expires, so a
     consumer that keeps up pays one request per batch, and what is ready is handed out
-    at once, never held back to fill a batch.
+    at once, never held back to fill a batch. A message the server sends again while
+    this subscription still holds it (its ack wait ran out in a long batch) is not
+    handed out twice: the latest delivery replaces the one held, and is what an ack
+    answers.
 
     Order after a crash: a consumer left with `orphans` (messages an earlier process
     took and never acked, `ConsumerInfo.num_ack_pending` at subscribe time) gets them
@@ -58,7 +60,7 @@ class NatsSubscription(IterateByNext):
         self._client = bus._client
         self._inbox = bus._client.new_inbox()
         self._inbox_sub: CoreSubscription | None = None
-        self._ready: deque[Msg] = deque()
+        self._ready: dict[int, Msg] = {}  # arrived, not handed out: seq -> message
         self._unacked: dict[int, Msg] = {}  # handed out, not acked: seq -> message
         self._highest_given = 0
         self._pull_until: float | None = None  # loop time after which the pull is lost
@@ -78,10 +80,18 @@ class NatsSubscription(IterateByNext):
 
     async def _on_message(self, msg: Msg) -> None:
         if msg.reply and msg.reply.startswith("$JS.ACK."):
-            self._ready.append(msg)
             self._pull_left -= 1
-            if _ack_info(msg).stream_seq <= self._orphans_below:
-                self._orphans = max(self._orphans - 1, 0)
+            seq = _ack_info(msg).stream_seq
+            if seq in self._unacked:
+                # Its ack wait ran out while it was in hand: not handled twice, acked
+                # by its latest delivery.
+                self._unacked[seq] = msg
+            elif seq in self._ready:
+                self._ready[seq] = msg
+            else:
+                self._ready[seq] = msg
+                if seq <= self._orphans_below:
+                    self._orphans = max(self._orphans - 1, 0)
         else:
             self._pull_left = 0  # a status (404, 408, 409): the pull request is over
         if self._pull_left <= 0:
@@ -158,9 +168,7 @@ class NatsSubscription(IterateByNext):
         if self._inbox_sub is not None:
             with contextlib.suppress(NatsError, OSError):
                 await self._inbox_sub.unsubscribe()
-        held = sorted(
-            [*self._unacked.values(), *self._ready], key=lambda m: _ack_info(m).stream_seq
-        )
+        held = [m for _, m in sorted({**self._ready, **self._unacked}.items())]
         self._unacked.clear()
         self._ready.clear()
         if held and not self._bus._closed:
@@ -187,7 +195,7 @@ class NatsSubscription(IterateByNext):
             return False
         if not self._holding(now):
             return True
-        return any(_ack_info(m).stream_seq <= self._orphans_below for m in self._ready)
+        return any(seq <= self._orphans_below for seq in self._ready)
 
     def _take(self, max_count: int, now: float) -> list[Delivery]:
         """Up to `max_count` ready messages, in log order, none of those held back."""
@@ -195,13 +203,13 @@ class NatsSubscription(IterateByNext):
             return []
         if self._reorder:
             # Orphans come back after newer messages may have: hand out in log order.
-            self._ready = deque(sorted(self._ready, key=lambda m: _ack_info(m).stream_seq))
+            self._ready = dict(sorted(self._ready.items()))
             self._reorder = self._holding(now)
         taken: list[Delivery] = []
-        while self._ready and len(taken) < max_count:
-            if self._holding(now) and _ack_info(self._ready[0]).stream_seq > self._orphans_below:
+        for seq in list(self._ready):
+            if len(taken) == max_count or (self._holding(now) and seq > self._orphans_below):
                 break
-            taken.append(self._deliver(self._ready.popleft()))
+            taken.append(self._deliver(self._ready.pop(seq)))
         return taken
 
     async def _pull(self, batch: int, wait_s: float) -> None:

@@ -47,7 +47,8 @@ from nats.errors import Error as NatsError
 
 from warnlink.errors import BusClosed, TransportError
 from warnlink.transport import jetstream as js
-from warnlink.transport.base import PIPELINE_WINDOW, PublishAck, Subscription
+from warnlink.transport.base import PublishAck, Subscription
+from warnlink.transport.nats_pipeline import Answers
 from warnlink.transport.nats_subscription import NatsSubscription
 from warnlink.transport.subjects import check_publish, check_subscribe, validate_subject
 
@@ -136,11 +137,7 @@ class NatsBus:
         self._owns_client = owns_client
         self._subscriptions: dict[str, NatsSubscription] = {}
         self._closed = False
-        # Pipelined publishes: at most PIPELINE_WINDOW unanswered, answers by token.
-        self._window = asyncio.Semaphore(PIPELINE_WINDOW)
-        self._answers_prefix: str | None = None
-        self._answers: dict[str, tuple[str, asyncio.Future[PublishAck]]] = {}
-        self._answer_count = 0
+        self._answers = Answers(client, request_timeout_s)
 
     @classmethod
     async def connect(
@@ -291,67 +288,11 @@ class NatsBus:
     async def publish_pipelined(
         self, subject: str, data: bytes, *, msg_id: str
     ) -> asyncio.Future[PublishAck]:
-        """Send a message now, its answer awaited later (see `Bus.publish_pipelined`).
-
-        The stream's answer comes to a reply subject of this bus's own; one that does
-        not come within the request timeout fails the future with a `TransportError`.
-        """
+        """Send a message now, its answer awaited later (see `Bus.publish_pipelined` and
+        `nats_pipeline.Answers`)."""
         self._check_open()
         check_publish(subject, data, msg_id, limit_bytes=self.max_message_bytes)
-        await self._window.acquire()
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[PublishAck] = loop.create_future()
-        answer.add_done_callback(lambda _: self._window.release())
-        try:
-            if self._answers_prefix is None:
-                prefix = self._client.new_inbox()
-                await self._client.subscribe(f"{prefix}.*", cb=self._on_answer)
-                self._answers_prefix = prefix
-            self._answer_count += 1
-            token = str(self._answer_count)
-            self._answers[token] = (subject, answer)
-            answer.add_done_callback(lambda _: self._answers.pop(token, None))
-            await self._client.publish(
-                self._to_nats(subject),
-                data,
-                reply=f"{self._answers_prefix}.{token}",
-                headers={js.MSG_ID_HEADER: msg_id},
-            )
-        except (NatsError, OSError) as exc:
-            if not answer.done():
-                answer.set_exception(TransportError(f"publish on {subject!r} failed: {exc!r}"))
-            return answer
-        loop.call_later(self._timeout_s, self._no_answer, subject, answer)
-        return answer
-
-    async def _on_answer(self, msg: Msg) -> None:
-        waiting = self._answers.get(msg.subject.rsplit(".", 1)[-1])
-        if waiting is None or waiting[1].done():
-            return
-        subject, answer = waiting
-        if not msg.data:  # a status without a body: 503, no stream captures the subject
-            answer.set_exception(
-                TransportError(
-                    f"no JetStream stream answers on {subject!r} (is the stream there, "
-                    "and may this user publish to it?)"
-                )
-            )
-            return
-        try:
-            ack = self._decode(msg, js.PubAck, f"publish on {subject!r}")
-        except TransportError as exc:
-            answer.set_exception(exc)
-            return
-        if ack.error is not None:
-            answer.set_exception(js.api_error(f"publish on {subject!r}", ack.error))
-        else:
-            answer.set_result(PublishAck(seq=ack.seq, duplicate=ack.duplicate))
-
-    def _no_answer(self, subject: str, answer: asyncio.Future[PublishAck]) -> None:
-        if not answer.done():
-            answer.set_exception(
-                TransportError(f"no answer on {subject!r} within {self._timeout_s} s")
-            )
+        return await self._answers.send(subject, self._to_nats(subject), data, msg_id=msg_id)
 
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         """Open or resume a durable pull consumer (see `Bus.subscribe`).

@@ -137,11 +137,13 @@ class FailingOnceStore(MemoryQueueStore):
         super().__init__()
         self.failed = False
 
-    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
+    def append(
+        self, subject: str, msg_id: str, data: bytes, time_ns: int, *, deferred: bool = False
+    ) -> int:
         if not self.failed:
             self.failed = True
             raise StoreError("disk full")
-        return super().append(subject, msg_id, data, time_ns)
+        return super().append(subject, msg_id, data, time_ns, deferred=deferred)
 
 
 @dataclass

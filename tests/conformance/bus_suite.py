@@ -69,6 +69,17 @@ async def take(subscription: Subscription, count: int) -> list[Delivery]:
     return deliveries
 
 
+async def take_batches(subscription: Subscription, count: int, max_count: int) -> list[Delivery]:
+    """The next `count` deliveries by `next_batch(max_count)`, checking each batch's size."""
+    deliveries: list[Delivery] = []
+    while len(deliveries) < count:
+        batch = await subscription.next_batch(max_count, timeout_s=PATIENCE_S)
+        assert 1 <= len(batch) <= max_count, f"a batch of {len(batch)} (max {max_count})"
+        deliveries.extend(batch)
+    assert len(deliveries) == count
+    return deliveries
+
+
 async def assert_quiet(subscription: Subscription) -> None:
     assert await subscription.next(timeout_s=QUIET_S) is None
 
@@ -232,6 +243,86 @@ class BusConformance:
         await sub.close()
         sub = await bus.subscribe("a.b", durable="c")
         assert [d.data for d in await take(sub, 1)] == [b"m2"]
+
+    # Batches
+
+    async def test_batches_hand_out_in_log_order_up_to_their_size(self, bus: Bus) -> None:
+        await publish_numbered(bus, "a.b", 7)
+        sub = await bus.subscribe("a.b", durable="c")
+        got = await take_batches(sub, 7, 3)
+        assert [d.data for d in got] == [f"m{n}".encode() for n in range(1, 8)]
+        assert [d.seq for d in got] == sorted(d.seq for d in got)
+        assert await sub.next_batch(3, timeout_s=QUIET_S) == []
+
+    async def test_a_waiting_batch_receives_a_later_publish(self, bus: Bus) -> None:
+        sub = await bus.subscribe("a.>", durable="c")
+        waiting = asyncio.create_task(sub.next_batch(10, timeout_s=PATIENCE_S))
+        await asyncio.sleep(0)
+        await bus.publish("a.b", b"late", msg_id="late")
+        assert [d.data for d in await waiting] == [b"late"]
+
+    async def test_a_batch_holds_at_least_one(self, bus: Bus) -> None:
+        sub = await bus.subscribe("a.b", durable="c")
+        with pytest.raises(TransportError):
+            await sub.next_batch(0, timeout_s=QUIET_S)
+
+    async def test_ack_many_survives_restart_and_leaves_the_rest(
+        self, buses: Buses, bus: Bus
+    ) -> None:
+        await publish_numbered(bus, "a.b", 5)
+        sub = await bus.subscribe("a.b", durable="c")
+        m1, _m2, m3, m4, _m5 = await take_batches(sub, 5, 5)
+        await sub.ack_many([m1, m3, m4])
+        await sub.ack_many([m1, m3])  # acking again is harmless
+        bus = await buses.restart(bus)
+        sub = await bus.subscribe("a.b", durable="c")
+        got = await take_batches(sub, 2, 5)
+        assert [(d.data, d.redelivered) for d in got] == [(b"m2", True), (b"m5", True)]
+        await assert_quiet(sub)
+
+    async def test_ack_many_with_a_stranger_acks_none(self, bus: Bus) -> None:
+        await publish_numbered(bus, "a.b", 2)
+        sub = await bus.subscribe("a.b", durable="c")
+        m1, m2 = await take_batches(sub, 2, 2)
+        stranger = Delivery("a.b", b"?", m2.seq + 100, "x", 0, False)
+        with pytest.raises(TransportError):
+            await sub.ack_many([m1, stranger])
+        await sub.close()
+        sub = await bus.subscribe("a.b", durable="c")
+        assert [d.data for d in await take(sub, 2)] == [b"m1", b"m2"]
+
+    async def test_batches_and_single_takes_mix(self, bus: Bus) -> None:
+        await publish_numbered(bus, "a.b", 4)
+        sub = await bus.subscribe("a.b", durable="c")
+        first = await take(sub, 1)
+        rest = await take_batches(sub, 3, 8)
+        await sub.ack_many([*first, *rest])
+        await sub.close()
+        sub = await bus.subscribe("a.b", durable="c")
+        await assert_quiet(sub)
+
+    # Pipelined publishes
+
+    async def test_pipelined_publishes_keep_their_order_and_answer_each(
+        self, buses: Buses, bus: Bus
+    ) -> None:
+        answers = [
+            await bus.publish_pipelined("a.b", f"m{n}".encode(), msg_id=f"m{n}")
+            for n in range(1, 101)
+        ]
+        again = await bus.publish_pipelined("a.b", b"m7", msg_id="m7")
+        acks = await asyncio.wait_for(asyncio.gather(*answers, again), PATIENCE_S)
+        assert [ack.seq for ack in acks[:-1]] == list(range(1, 101))
+        assert not any(ack.duplicate for ack in acks[:-1])
+        assert (acks[-1].seq, acks[-1].duplicate) == (7, True)
+        bus = await buses.restart(bus)  # answered: durable
+        sub = await bus.subscribe("a.b", durable="c")
+        got = await take_batches(sub, 100, 64)
+        assert [d.data for d in got] == [f"m{n}".encode() for n in range(1, 101)]
+
+    async def test_a_pipelined_publish_is_checked_at_once(self, bus: Bus) -> None:
+        with pytest.raises(TransportError):
+            await bus.publish_pipelined("a.b", b"x", msg_id="")
 
     # Filters and durables
 

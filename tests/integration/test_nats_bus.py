@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.bus_suite import BusConformance, BusFactory, publish_numbered, take
+from tests.conformance.bus_suite import (
+    BusConformance,
+    BusFactory,
+    publish_numbered,
+    take,
+    take_batches,
+)
 from warnlink.errors import TransportError
 from warnlink.transport.base import Bus
 from warnlink.transport.nats import NatsBus, StreamSpec
@@ -75,18 +81,48 @@ async def test_an_acknowledged_publish_survives_a_server_crash(tmp_path: Path) -
         server.stop()
 
 
-async def test_an_open_subscription_gets_an_unacked_message_again_after_the_ack_wait(
+async def test_an_open_subscription_hands_out_a_message_once_past_its_ack_wait(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    bus = await _connect(nats_server.url, tmp_path, ack_wait_s=0.5)
+    bus = await _connect(nats_server.url, tmp_path, ack_wait_s=0.3)
     try:
-        await publish_numbered(bus, "a.b", 1)
+        await publish_numbered(bus, "a.b", 2)
         sub = await bus.subscribe("a.b", durable="c")
         (first,) = await take(sub, 1)
-        (again,) = await take(sub, 1)  # never acked: the server hands it out again
-        assert (again.seq, again.data, again.redelivered) == (first.seq, b"m1", True)
-        assert not first.redelivered
-        await sub.ack(again)
+        # Past the ack wait the server sends it again: held, not handed out twice.
+        (second,) = await take(sub, 1)
+        assert (first.data, second.data) == (b"m1", b"m2")
+        assert await sub.next(timeout_s=1.0) is None
+        await sub.ack_many([first, second])  # answers the latest delivery of each
+        await sub.close()
+        sub = await bus.subscribe("a.b", durable="c")
+        assert await sub.next(timeout_s=1.0) is None  # acked: nothing comes again
+    finally:
+        await bus.close()
+
+
+async def test_after_a_crash_the_orphans_come_back_before_newer_messages(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    crashed = await _connect(nats_server.url, tmp_path, ack_wait_s=0.5)
+    await publish_numbered(crashed, "a.b", 3)
+    sub = await crashed.subscribe("a.b", durable="c")
+    assert len(await take_batches(sub, 3, 10)) == 3
+    await crashed.client.close()  # the process dies: no ack, no hand-back
+    bus = await _connect(nats_server.url, tmp_path, ack_wait_s=0.5)
+    try:
+        await bus.publish("a.b", b"m4", msg_id="m4")
+        await bus.publish("a.b", b"m5", msg_id="m5")
+        sub = await bus.subscribe("a.b", durable="c")
+        got = await take_batches(sub, 5, 10)
+        assert [(d.data, d.redelivered) for d in got] == [
+            (b"m1", True),
+            (b"m2", True),
+            (b"m3", True),
+            (b"m4", False),
+            (b"m5", False),
+        ]
+        await sub.ack_many(got)
     finally:
         await bus.close()
 
@@ -103,6 +139,9 @@ async def test_a_subject_no_stream_captures_is_a_transport_error(nats_server: Na
     try:
         with pytest.raises(TransportError, match="no JetStream stream"):
             await bus.publish("a.b", b"x", msg_id="x")
+        answer = await bus.publish_pipelined("a.b", b"x", msg_id="x")
+        with pytest.raises(TransportError, match="no JetStream stream"):
+            await asyncio.wait_for(answer, 10)
         with pytest.raises(TransportError, match="creating durable"):
             await bus.subscribe("a.b", durable="c")
     finally:

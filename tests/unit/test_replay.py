@@ -408,3 +408,40 @@ def test_an_old_heartbeat_never_continues_a_path() -> None:
     assert _rule(guard, beat) == "stale"
     later_report = _at(T0 + 2, seq=3)  # a backlog report still continues the path
     assert guard.check(later_report) is Verdict.NEW
+
+
+def test_a_deferred_store_reads_back_what_it_holds_and_writes_it_at_commit(
+    store: SeenStore,
+) -> None:
+    store.record("ROK", 1, SeenEntry("a" * 32, 100))
+    store.raise_path_mark("ROK", "relayed", PathMark(5, 50))
+    store.defer()
+    store.record("ROK", 2, SeenEntry("b" * 32, 200))
+    store.raise_path_mark("ROK", "relayed", PathMark(9, 90))
+    store.raise_path_mark("ROK", "relayed", PathMark(8, 95))  # a lower seq never lowers it
+    assert store.lookup("ROK", 1) == SeenEntry("a" * 32, 100)
+    assert store.lookup("ROK", 2) == SeenEntry("b" * 32, 200)
+    assert store.path_mark("ROK", "relayed") == PathMark(9, 90)
+    store.commit()
+    store.commit()  # nothing held: harmless
+    assert store.lookup("ROK", 2) == SeenEntry("b" * 32, 200)
+    assert store.path_mark("ROK", "relayed") == PathMark(9, 90)
+
+
+def test_what_a_deferred_sqlite_store_holds_is_on_disk_only_after_commit(tmp_path: Path) -> None:
+    path = tmp_path / "seen.db"
+    first = SqliteSeenStore(path)
+    first.defer()
+    first.record("ROK", 1, SeenEntry("a" * 32, 100))
+    first.close()  # as a crash before the commit: dropped, its batch comes again
+    second = SqliteSeenStore(path)
+    assert second.lookup("ROK", 1) is None
+    second.defer()
+    second.record("ROK", 1, SeenEntry("a" * 32, 100))
+    second.raise_path_mark("ROK", "direct", PathMark(1, 100))
+    second.commit()
+    second.close()
+    third = SqliteSeenStore(path)
+    assert third.lookup("ROK", 1) == SeenEntry("a" * 32, 100)
+    assert third.path_mark("ROK", "direct") == PathMark(1, 100)
+    third.close()

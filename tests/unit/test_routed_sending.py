@@ -3,6 +3,7 @@ through it, answers included (issue 17, finding 4), on four parties with two rel
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tests.factories import KEYS, T0, launch, track
@@ -33,6 +34,13 @@ class _Wire:
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
         self.sent.append((subject, decode(data)))
         return PublishAck(seq=len(self.sent), duplicate=False)
+
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        answer: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+        answer.set_result(await self.publish(subject, data, msg_id=msg_id))
+        return answer
 
     def subjects(self) -> list[str]:
         return sorted(s for s, _ in self.sent)

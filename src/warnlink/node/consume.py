@@ -1,23 +1,31 @@
 """The consumer loop of a node's and a relay's inbox: handle, then ack, whatever fails.
 
+Deliveries come in batches of what is ready (up to `BATCH_MAX`): each is handled in
+order, then the batch's writes are made durable at once (`node.stores.GroupCommit`),
+then the batch is acked at once. Handling is per message: what follows applies to
+each delivery alone, so one bad message in a batch costs only itself.
+
 A delivery the handler refuses with a `MessageError` that reaches the loop, or fails on
 with any other exception, is counted (``rejected.<counter_key>``; ``consume.failed``
 for the unexpected, its traceback logged once per exception type), kept as a dead
 letter (`transport.dead_letters`) and acknowledged: one poison message costs one
 counter, not a link, and the next delivery on the inbox is handled. Only a bus failure
-(`TransportError`) leaves a delivery unacked, to be handled again.
+(`TransportError`) leaves a delivery unacked: the loop waits and takes the batch up
+again where it failed (a failed handling from that delivery on, a failed commit from
+the batch's start, a failed ack alone), so the inbox keeps its order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final
 
 from warnlink.counters import Counters
 from warnlink.errors import BusClosed, MessageError, TransportError
 from warnlink.model.time import Clock, SystemClock
+from warnlink.node.stores import GroupCommit
 from warnlink.sharing.relay import Relay
 from warnlink.transport import Delivery, Subscription
 from warnlink.transport.dead_letters import DeadLetters, MemoryDeadLetters
@@ -26,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds before a consumer tries again after a bus failure.
 RETRY_S: Final = 0.5
+#: The most deliveries a consumer takes at once: one commit and one ack for them all.
+BATCH_MAX: Final = 256
 
 
 class Rejects:
@@ -73,14 +83,16 @@ def watch_consumers(name: str, tasks: Iterable[asyncio.Task[None]], stop: asynci
 
 
 async def serve_relay(relay: Relay, inbox: Subscription, rejects: Rejects | None = None) -> None:
-    """Let `relay` decide on everything arriving at its inbox, acking each once handled."""
+    """Let `relay` decide on everything arriving at its inbox, acking each batch once
+    handled and its seen entries written."""
     rejects = Rejects(relay.counters, relay.clock) if rejects is None else rejects
     relay.on_rejected = rejects.refused
 
     async def handle(delivery: Delivery) -> None:
         await relay.handle(delivery)
 
-    await consume(inbox, handle, relay.counters, rejects=rejects)
+    group = GroupCommit(seen=(relay.replay.store,), outboxes=(relay.outbox,))
+    await consume(inbox, handle, relay.counters, rejects=rejects, group=group)
 
 
 async def consume(
@@ -90,28 +102,80 @@ async def consume(
     *,
     rejects: Rejects | None = None,
     retry_s: float = RETRY_S,
+    group: GroupCommit | None = None,
+    batch_max: int = BATCH_MAX,
 ) -> None:
-    """Hand every delivery of `inbox` to `handle`, then ack it, until the inbox closes.
+    """Hand every delivery of `inbox` to `handle`, batch by batch: commit `group`, then
+    ack the batch, until the inbox closes.
 
-    A bus failure (a pull, an ack or a store that fails) is counted
-    (``transport.failed``), logged and retried after `retry_s`; it never ends the loop:
-    what was not acked comes back after the ack wait, and is handled once. Any other
-    failure is the delivery's: see the module's docstring (`rejects` keeps it; by
-    default in memory, timed by the system clock).
+    A bus failure (a pull, an ack, a commit or a store that fails) is counted
+    (``transport.failed``), logged and retried after `retry_s`; it never ends the loop
+    (see the module's docstring). Any other failure is the delivery's: `rejects` keeps
+    it (by default in memory, timed by the system clock).
     """
     rejects = Rejects(counters, SystemClock()) if rejects is None else rejects
+    group = GroupCommit() if group is None else group
     while True:
         try:
-            async for delivery in inbox:
-                await _handle_one(delivery, handle, counters, rejects)
-                await inbox.ack(delivery)
-            return
+            batch = await inbox.next_batch(batch_max)
         except BusClosed:
             return
         except TransportError as exc:
-            counters.inc("transport.failed")
-            log.warning("%s: %s; retrying", inbox.durable, exc)
-            await asyncio.sleep(retry_s)
+            await _bus_failed(inbox, exc, counters, retry_s)
+            continue
+        if not await _settle(inbox, batch, handle, counters, rejects, group, retry_s):
+            return
+
+
+async def _settle(
+    inbox: Subscription,
+    batch: Sequence[Delivery],
+    handle: Callable[[Delivery], Awaitable[None]],
+    counters: Counters,
+    rejects: Rejects,
+    group: GroupCommit,
+    retry_s: float,
+) -> bool:
+    """Handle, commit and ack `batch`, taking it up again after each bus failure;
+    False if the inbox closed first (the rest of the batch stays unacked)."""
+    handled = 0
+    group.begin()
+    while True:
+        try:
+            for delivery in batch[handled:]:
+                await _handle_one(delivery, handle, counters, rejects)
+                handled += 1
+        except BusClosed:
+            return False
+        except TransportError as exc:
+            await _bus_failed(inbox, exc, counters, retry_s)
+            continue
+        try:
+            await group.commit()
+        except BusClosed:
+            return False
+        except TransportError as exc:
+            # What the batch did is not all durable: handle it all again (once more is
+            # harmless: applied by message id, products deduplicated by the bus).
+            await _bus_failed(inbox, exc, counters, retry_s)
+            handled = 0
+            group.begin()
+            continue
+        try:
+            await inbox.ack_many(batch)
+            return True
+        except BusClosed:
+            return False
+        except TransportError as exc:
+            await _bus_failed(inbox, exc, counters, retry_s)
+
+
+async def _bus_failed(
+    inbox: Subscription, exc: TransportError, counters: Counters, retry_s: float
+) -> None:
+    counters.inc("transport.failed")
+    log.warning("%s: %s; retrying", inbox.durable, exc)
+    await asyncio.sleep(retry_s)
 
 
 async def _handle_one(

@@ -33,7 +33,14 @@ from warnlink.model.record import DataMode, SourceRecord
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.node.consume import Rejects, consume, serve_relay
 from warnlink.node.recovery import NodeRecovery
-from warnlink.node.stores import build_relay, close_relay, queue_store, seen_store, sent_archive
+from warnlink.node.stores import (
+    GroupCommit,
+    build_relay,
+    close_relay,
+    queue_store,
+    seen_store,
+    sent_archive,
+)
 from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
@@ -143,8 +150,11 @@ class Node:
         await self.resends.ask_again()
         inbox = await self.gateway.open_inbox()
         self._subscriptions.append(inbox)
+        group = GroupCommit(logs=(self.applied_log,), seen=(self.gateway.replay.store,))
         self._tasks.append(
-            asyncio.create_task(consume(inbox, self._handle, self.counters, rejects=self.rejects))
+            asyncio.create_task(
+                consume(inbox, self._handle, self.counters, rejects=self.rejects, group=group)
+            )
         )
         if self.relay is not None:
             await self.relay.flush_outbox()
@@ -199,7 +209,8 @@ class Node:
                     case TreeHead():
                         await self._witness(envelope, envelope.payload)
                     case _:
-                        if self._apply(envelope) and self._on_applied is not None:
+                        applied = self._apply(envelope, deferred=True)
+                        if applied and self._on_applied is not None:
                             self._on_applied(envelope)
             except TransportError:
                 raise  # the store failed: not acked, handled again (see `consume`)
@@ -272,17 +283,18 @@ class Node:
     async def _send(self, payload: Payload, data_mode: DataMode) -> None:
         self._apply(await self.gateway.send(payload, data_mode=data_mode))
 
-    def _apply(self, envelope: Envelope) -> bool:
+    def _apply(self, envelope: Envelope, *, deferred: bool = False) -> bool:
         """Log as applied, then apply to the picture; False if it was applied before.
 
         The log comes first: a store that fails raises before the picture changed, so
         the redelivery is applied (and logged) then; the other way round, the picture
         would drop the redelivery as a repeat and the log would never hold it.
+        `deferred` (a consumer's batch): the entry is synced by the batch's commit.
         """
         if self.picture.has_applied(envelope.msg_id):
             return False
         now = self.clock.now_ns()
-        self.applied_log.append("", envelope.msg_id, encode(envelope), now)
+        self.applied_log.append("", envelope.msg_id, encode(envelope), now, deferred=deferred)
         if not self.picture.apply(envelope, now):
             return False
         self.alerts.record(envelope)

@@ -15,6 +15,7 @@ Without a folder every store is in memory (tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from warnlink.counters import Counters
@@ -22,11 +23,61 @@ from warnlink.model.time import Clock
 from warnlink.security.signing import PartyKeys
 from warnlink.sharing.audit import AuditLog
 from warnlink.sharing.federation import Federation
+from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore, SeenStore, SqliteSeenStore
 from warnlink.sharing.witness import RecordFile, cosigned_path
 from warnlink.transport import Bus
 from warnlink.transport.queue_store import MemoryQueueStore, QueueStore, SqliteQueueStore
+
+
+class GroupCommit:
+    """One consumer batch's writes made durable at once (`node.consume`), before its ack.
+
+    `begin` makes the seen-stores hold what they are told (dropping what an earlier,
+    failed try of the batch held); the batch is handled (applied entries appended
+    `deferred`: committed, not synced; products published pipelined); `commit` then
+    waits for the outboxes' answers, syncs the logs (one disk sync each) and only
+    after that writes the seen entries (one transaction each). So no seen entry is on
+    disk before the message it marks handled is applied durably and its products are
+    in the next log: a crash or a power cut anywhere in between makes the batch come
+    again (not acked), and each message is applied once (the applied-log says it was).
+
+    Args:
+        logs: stores appended with ``deferred=True`` in the batch (the applied-log).
+        seen: seen-stores of the handlers.
+        outboxes: pipelined outboxes the handlers publish through (the relay's).
+    """
+
+    def __init__(
+        self,
+        logs: Sequence[QueueStore] = (),
+        seen: Sequence[SeenStore] = (),
+        outboxes: Sequence[Outbox] = (),
+    ) -> None:
+        self.logs = tuple(logs)
+        self.seen = tuple(seen)
+        self.outboxes = tuple(outboxes)
+
+    def begin(self) -> None:
+        """Start holding seen entries for the batch, anew."""
+        for store in self.seen:
+            store.defer()
+
+    async def commit(self) -> None:
+        """Settle the outboxes, sync the logs, then write the seen entries; the batch may
+        be acked after it.
+
+        Raises:
+            StoreError: a store failed, or a failed product could not be kept: the
+                batch is to be handled again (from `begin`).
+        """
+        for outbox in self.outboxes:
+            await outbox.settle()
+        for log in self.logs:
+            log.sync()
+        for store in self.seen:
+            store.commit()
 
 
 def seen_store(audit_dir: Path | None, party: str, role: str) -> SeenStore:

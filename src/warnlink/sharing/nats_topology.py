@@ -158,9 +158,8 @@ class PartyAccess:
             federation: the federation, for the stream's subjects.
             role: ``node`` or ``relay``: whose client certificate is presented.
             ack_wait_s: how long the server waits for an ack before redelivering.
-                Every consumer is made with ``max_ack_pending=1``: one message out at
-                a time, so after a crash the unacked one comes back first (the inbox
-                keeps its order) once this wait is over.
+                After a crash the unacked messages come back first (the inbox keeps
+                its order, `NatsSubscription`) once this wait is over.
 
         Raises:
             ConfigError: the role's certificate cannot be loaded.
@@ -180,7 +179,6 @@ class PartyAccess:
             ack_wait_s=ack_wait_s,
             name=f"warnlink-{self.party}-{role}",
             tls=tls,
-            max_ack_pending=1,
         )
 
 

@@ -14,7 +14,11 @@ goes out with the next flush. Other subjects are not held up by one link's outag
 Two ways to keep: `store_first` (the gateway) appends every message before publishing
 it, so a crash between originating and publishing loses nothing; otherwise (the
 relay, whose input stays unacked in its inbox until the outbox answers) a message is
-published at once and stored only when that fails or older ones to its subject wait.
+published at once, pipelined (`Bus.publish_pipelined`: in order, its answer awaited
+later, by `Outbox.settle` before the input is acked), and stored only when that fails
+or older ones to its subject wait. A pipelined message that fails while later ones to
+its subject were already sent goes again after them; receivers take it (by its seq,
+within the freshness window).
 The append is on disk before `publish` returns (``synchronous=FULL`` for a SQLite
 store); the removal is not waited for (a removal lost to a power cut means one more
 re-send, which the stream drops).
@@ -39,12 +43,13 @@ receivers apply by message id anyway.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
 
 from warnlink.counters import Counters
-from warnlink.errors import TransportError
+from warnlink.errors import StoreError, TransportError
 from warnlink.model.time import NS_PER_S, Clock
 from warnlink.transport import Bus, PublishAck
 from warnlink.transport.queue_store import QueuedMessage, QueueStore
@@ -105,6 +110,8 @@ class Outbox:
             store.remove(entry.entry_id)
         self._waiting: Counter[str] = Counter(e.subject for e in self._pending.values())
         self._busy: Counter[str] = Counter()  # subjects with a publish on its way
+        self._in_flight: dict[asyncio.Future[PublishAck], tuple[str, str, bytes]] = {}
+        self._unkept: list[BaseException] = []  # failed pipelined publishes not kept
 
     @property
     def pending(self) -> int:
@@ -112,35 +119,78 @@ class Outbox:
         return len(self._pending)
 
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck | None:
-        """Publish the message unless older ones to `subject` wait or one is on its way,
-        keeping it first (`store_first`) or only if it cannot go now.
+        """Publish the message unless older ones to `subject` wait (or, with
+        `store_first`, one is on its way), keeping it first (`store_first`) or only if
+        it cannot go now.
 
         Never waits behind another publish: a message that cannot go at once is kept
         and held (``outbox.held``), so a link that hangs costs its sender one request
         timeout, not one per message.
 
         Returns:
-            The bus's ack, or None if the message stays in the outbox for later.
+            The bus's ack, or None if the message stays in the outbox for later or
+            (not `store_first`) is on its way, pipelined.
         """
-        if self._waiting[subject] or self._busy[subject]:
+        if self._waiting[subject] or (self.store_first and self._busy[subject]):
             self._keep(subject, msg_id, data)
             self.counters.inc("outbox.held")
             return None
+        if not self.store_first:
+            await self._send(subject, msg_id, data)
+            return None
         self._busy[subject] += 1
         try:
-            if self.store_first:
-                return await self._try(self._keep(subject, msg_id, data))
-            try:
-                ack = await self.bus.publish(subject, data, msg_id=msg_id)
-            except TransportError as exc:
-                self.counters.inc("outbox.failed")
-                log.warning("outbox keeps %s for %s: %s", msg_id, subject, exc)
-                self._keep(subject, msg_id, data)
-                return None
-            self._archive(subject, msg_id, data, self.clock.now_ns())
-            return ack
+            return await self._try(self._keep(subject, msg_id, data))
         finally:
             self._busy[subject] -= 1
+
+    async def _send(self, subject: str, msg_id: str, data: bytes) -> None:
+        """Publish pipelined (`Bus.publish_pipelined`); `_answered` takes the answer."""
+        try:
+            answer = await self.bus.publish_pipelined(subject, data, msg_id=msg_id)
+        except TransportError as exc:
+            self._failed(subject, msg_id, data, exc)
+            return
+        self._busy[subject] += 1
+        self._in_flight[answer] = (subject, msg_id, data)
+        answer.add_done_callback(self._answered)
+
+    def _answered(self, answer: asyncio.Future[PublishAck]) -> None:
+        sent = self._in_flight.pop(answer, None)
+        if sent is None:
+            return
+        subject, msg_id, data = sent
+        self._busy[subject] -= 1
+        exc = answer.exception()
+        if exc is None:
+            self._archive(subject, msg_id, data, self.clock.now_ns())
+        elif isinstance(exc, TransportError):
+            try:
+                self._failed(subject, msg_id, data, exc)
+            except StoreError as lost:
+                self._unkept.append(lost)
+        else:
+            self._unkept.append(exc)
+
+    def _failed(self, subject: str, msg_id: str, data: bytes, exc: TransportError) -> None:
+        self.counters.inc("outbox.failed")
+        log.warning("outbox keeps %s for %s: %s", msg_id, subject, exc)
+        self._keep(subject, msg_id, data)
+
+    async def settle(self) -> None:
+        """Wait for the answer of every pipelined publish; each failed one is kept then.
+
+        Raises:
+            StoreError: a failed one could not be kept (the disk): its input must come
+                again (not acked) to be handled once more.
+        """
+        answers = list(self._in_flight)
+        await asyncio.gather(*answers, return_exceptions=True)
+        for answer in answers:
+            self._answered(answer)
+        unkept, self._unkept = self._unkept, []
+        if unkept:
+            raise StoreError(f"{len(unkept)} unsent messages could not be kept") from unkept[0]
 
     def _archive(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> None:
         if self.archive is not None:

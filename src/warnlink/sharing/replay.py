@@ -75,6 +75,11 @@ PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
 
+_RAISE_MARK: Final = (
+    "INSERT INTO paths (originator, path, seq, created_ns) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (originator, path) DO UPDATE SET seq = excluded.seq,"
+    " created_ns = excluded.created_ns WHERE excluded.seq > paths.seq"
+)
 
 _UPGRADES: Final = {
     1: """
@@ -144,8 +149,22 @@ class SeenStore(Protocol):
         """Reserve own outbound seqs up to `upto`; durable before it returns."""
         ...
 
+    def defer(self) -> None:
+        """Hold what `record` and `raise_path_mark` are told (read back at once) until
+        `commit` writes it in one transaction (group commit, `node.consume`); what was
+        held and not committed is dropped (its batch is handled again)."""
+        ...
+
+    def commit(self) -> None:
+        """Write what was held since `defer` and stop holding (nothing if not deferred).
+
+        Raises:
+            StoreError: it could not be written; it is still held, for another commit.
+        """
+        ...
+
     def close(self) -> None:
-        """Release the store; a durable one keeps what it holds."""
+        """Release the store; a durable one keeps what it committed."""
         ...
 
 
@@ -183,6 +202,12 @@ class MemorySeenStore:
     def reserve_seq(self, upto: int) -> None:
         self._reserved = max(self._reserved, upto)
 
+    def defer(self) -> None:
+        """Nothing to hold: memory is written at once."""
+
+    def commit(self) -> None:
+        """Nothing held."""
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -195,6 +220,12 @@ class SqliteSeenStore:
     those messages again (harmless: receivers apply by message id). A seq
     reservation is written with ``synchronous=FULL``: lost, it would make a restarted
     gateway reuse seqs its peers refuse.
+
+    Deferred (`defer`, a consumer's batch): seen entries and path marks are held in
+    memory, read back from there, and written in one transaction by `commit`, after
+    the batch's applied entries are synced: a seen entry never reaches the disk before
+    the message it marks as handled. A crash (or a close) before the commit loses them:
+    the batch comes again and is handled once more, which the applied-log makes harmless.
 
     The file is locked exclusively while open, so two gateways of one party cannot
     share (and so reuse) its outbound seqs.
@@ -223,11 +254,41 @@ class SqliteSeenStore:
             folder=path.parent,
             upgrades=_UPGRADES,
         )
+        self._held: dict[tuple[str, int], SeenEntry] | None = None  # None: not deferred
+        self._held_marks: dict[tuple[str, str], PathMark] = {}
 
     def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
         return translated(self._conn, str(self.path), doing)
 
+    def defer(self) -> None:
+        self._held = {}
+        self._held_marks = {}
+
+    def commit(self) -> None:
+        if self._held is None:
+            return
+        with self._translated("commit") as conn:
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO seen (originator, seq, msg_id, created_ns)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(o, q, e.msg_id, e.created_ns) for (o, q), e in self._held.items()],
+                )
+                conn.executemany(
+                    _RAISE_MARK,
+                    [(o, p, m.seq, m.created_ns) for (o, p), m in self._held_marks.items()],
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        self._held = None
+        self._held_marks = {}
+
     def lookup(self, originator: str, seq: int) -> SeenEntry | None:
+        if self._held is not None and (originator, seq) in self._held:
+            return self._held[originator, seq]
         with self._translated("lookup") as conn:
             row = conn.execute(
                 "SELECT msg_id, created_ns FROM seen WHERE originator = ? AND seq = ?",
@@ -236,6 +297,9 @@ class SqliteSeenStore:
         return None if row is None else SeenEntry(str(row[0]), int(row[1]))
 
     def record(self, originator: str, seq: int, entry: SeenEntry) -> None:
+        if self._held is not None:
+            self._held[originator, seq] = entry
+            return
         with self._translated("record") as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO seen (originator, seq, msg_id, created_ns)"
@@ -254,16 +318,18 @@ class SqliteSeenStore:
                 "SELECT seq, created_ns FROM paths WHERE originator = ? AND path = ?",
                 (originator, path),
             ).fetchone()
-        return None if row is None else PathMark(int(row[0]), int(row[1]))
+        stored = None if row is None else PathMark(int(row[0]), int(row[1]))
+        held = self._held_marks.get((originator, path))
+        return held if held is not None and (stored is None or held.seq > stored.seq) else stored
 
     def raise_path_mark(self, originator: str, path: str, mark: PathMark) -> None:
+        if self._held is not None:
+            held = self._held_marks.get((originator, path))
+            if held is None or mark.seq > held.seq:
+                self._held_marks[originator, path] = mark
+            return
         with self._translated("raise a path mark") as conn:
-            conn.execute(
-                "INSERT INTO paths (originator, path, seq, created_ns) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (originator, path) DO UPDATE SET seq = excluded.seq,"
-                " created_ns = excluded.created_ns WHERE excluded.seq > paths.seq",
-                (originator, path, mark.seq, mark.created_ns),
-            )
+            conn.execute(_RAISE_MARK, (originator, path, mark.seq, mark.created_ns))
 
     def reserved_seq(self) -> int:
         with self._translated("read the reserved seq") as conn:
@@ -281,6 +347,10 @@ class SqliteSeenStore:
             conn.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
+        """Close the file; what is held uncommitted is dropped, as a crash would (its
+        batch was not acked: it comes again)."""
+        self._held = None
+        self._held_marks = {}
         with self._translated("close"):
             self._conn.close()
 

@@ -7,16 +7,26 @@ and `Subscription`, and runs the shared conformance suite in
 Delivery is at least once: a message stays pending for a durable consumer until
 that consumer acks it. Receivers make redelivery harmless by deduplicating on
 `Delivery.msg_id`; publishers make retries harmless by reusing the same `msg_id`.
+
+Batches: a consumer that keeps up takes what is ready with `Subscription.next_batch`
+and acks it with `Subscription.ack_many` once its effects are durable (one write or
+one round trip per batch, not per message); `next` and `ack` are the batch of one. A
+publisher that sends many sends them with `Bus.publish_pipelined`, in order, and awaits
+their answers together.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Final, Protocol, Self
 
 from warnlink.errors import BusClosed
+
+#: How many pipelined publishes may wait for their answer at once, per bus.
+PIPELINE_WINDOW: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +92,33 @@ class Subscription(Protocol):
         """
         ...
 
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        """What is ready, in log order: at least one delivery and at most `max_count`,
+        waiting up to `timeout_s` (forever if None) for the first; never waits to fill.
+
+        Returns:
+            The deliveries, or an empty list if nothing arrived in time.
+
+        Raises:
+            TransportError: `max_count` is below 1.
+            BusClosed: the subscription or its bus is closed.
+        """
+        ...
+
     async def ack(self, delivery: Delivery) -> None:
         """Mark `delivery` as processed; durable when this returns. Acking twice is harmless.
 
         Raises:
+            BusClosed: the subscription or its bus is closed.
+        """
+        ...
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack every one of `deliveries` at once (one write, one round trip); all
+        durable when this returns. Deliveries acked before are skipped.
+
+        Raises:
+            TransportError: one was not given out by this subscription (none is acked).
             BusClosed: the subscription or its bus is closed.
         """
         ...
@@ -96,11 +129,17 @@ class Subscription(Protocol):
 
 
 class IterateByNext(ABC):
-    """`async for` over a subscription: `next()` without a timeout until the bus closes."""
+    """`async for` and `next()` over a subscription's `next_batch`: `async for` calls
+    `next()` without a timeout until the bus closes."""
 
     @abstractmethod
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        """What is ready, up to `max_count` (see `Subscription.next_batch`)."""
+
     async def next(self, timeout_s: float | None = None) -> Delivery | None:
         """The next delivery; None after `timeout_s` (see `Subscription.next`)."""
+        batch = await self.next_batch(1, timeout_s)
+        return batch[0] if batch else None
 
     def __aiter__(self) -> Self:
         return self
@@ -127,6 +166,20 @@ class Bus(Protocol):
             TransportError: invalid subject, empty msg_id, or data too large.
             BusClosed: the bus is closed.
             StoreError: the log could not be written.
+        """
+        ...
+
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        """Send a message now, in order after this bus's earlier publishes, without
+        waiting for the log's answer: the returned future has it (the ack `publish`
+        would return, or the error it would raise). At most `PIPELINE_WINDOW` wait for
+        their answer at once; a call waits while that many do.
+
+        Raises:
+            TransportError: invalid subject, empty msg_id, or data too large.
+            BusClosed: the bus is closed.
         """
         ...
 

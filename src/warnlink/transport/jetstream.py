@@ -61,8 +61,13 @@ class ConsumerConfig(msgspec.Struct, frozen=True):
     max_ack_pending: int = 1000
 
 
+class SequenceInfo(msgspec.Struct, frozen=True):
+    stream_seq: int = 0
+
+
 class ConsumerInfo(msgspec.Struct, frozen=True):
     config: ConsumerConfig | None = None
+    delivered: SequenceInfo = SequenceInfo()  # the highest delivered so far
     num_pending: int = 0  # matching messages not yet delivered
     num_ack_pending: int = 0  # delivered, not yet acked
     error: ApiError | None = None

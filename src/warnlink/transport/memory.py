@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from warnlink.errors import BusClosed, ConfigError, TransportError
+from warnlink.errors import BusClosed, ConfigError, StoreError, TransportError
 from warnlink.model.time import Clock, SystemClock
 from warnlink.transport.base import Delivery, IterateByNext, PublishAck, Subscription
 from warnlink.transport.sqlite_log import ConsumerState, SqliteLog
@@ -77,6 +78,7 @@ class MemoryBus:
         self._published = _Signal()  # a message was appended, or something closed
         self._progress = _Signal()  # an ack or a close: wait_idle re-checks
         self._closed = False
+        self._unsynced: list[tuple[asyncio.Future[PublishAck], PublishAck]] = []
 
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
         """Append a message (see `Bus.publish`); on disk when this returns."""
@@ -87,6 +89,42 @@ class MemoryBus:
             self._last_seq = seq
             self._published.fire()
         return PublishAck(seq=seq, duplicate=duplicate)
+
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        """Append a message at once, its disk sync shared (see `Bus.publish_pipelined`).
+
+        The append is committed without waiting for the disk; the answer comes after one
+        sync for every pipelined publish made before the loop's next turn.
+        """
+        self._check_open()
+        check_publish(subject, data, msg_id, limit_bytes=self._max_message_bytes)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[PublishAck] = loop.create_future()
+        seq, duplicate = self._log.append(
+            subject, bytes(data), msg_id, self._clock.now_ns(), deferred=True
+        )
+        if not duplicate:
+            self._last_seq = seq
+            self._published.fire()
+        if not self._unsynced:
+            loop.call_soon(self._sync_pipelined)
+        self._unsynced.append((answer, PublishAck(seq=seq, duplicate=duplicate)))
+        return answer
+
+    def _sync_pipelined(self) -> None:
+        waiting, self._unsynced = self._unsynced, []
+        try:
+            self._log.sync()
+        except StoreError as exc:
+            for answer, _ in waiting:
+                if not answer.done():
+                    answer.set_exception(exc)
+            return
+        for answer, ack in waiting:
+            if not answer.done():
+                answer.set_result(ack)
 
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         """Open or resume a durable consumer (see `Bus.subscribe`).
@@ -136,6 +174,8 @@ class MemoryBus:
         for subscription in list(self._subscriptions.values()):
             subscription._mark_closed()
         self._subscriptions.clear()
+        if self._unsynced:
+            self._sync_pipelined()
         self._log.close()
         self._published.fire()
         self._progress.fire()
@@ -176,20 +216,27 @@ class _MemorySubscription(IterateByNext):
         self._unacked: dict[int, None] = {}  # a dict as an insertion-ordered set
         self._closed = False
 
-    async def next(self, timeout_s: float | None = None) -> Delivery | None:
-        """The next matching, unacked message in log order; None after `timeout_s`."""
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        """The matching, unacked messages ready, in log order, up to `max_count`; an
+        empty list after `timeout_s` (see `Subscription.next_batch`)."""
+        if max_count < 1:
+            raise TransportError(f"a batch holds at least one delivery, not {max_count}")
         deadline = None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
         while True:
             self._check_open()
             published = self._bus._published.current()
             self._scan()
             if self._ready:
-                return self._deliver(self._ready.popleft())
+                seqs: list[int] = []
+                while self._ready and len(seqs) < max_count:
+                    seqs.append(self._ready.popleft())
+                    self._scan()
+                return self._deliver(seqs)
             try:
                 async with asyncio.timeout_at(deadline):
                     await published.wait()
             except TimeoutError:
-                return None
+                return []
 
     async def ack(self, delivery: Delivery) -> None:
         """Ack `delivery`; on disk when this returns. Acking twice is harmless.
@@ -197,23 +244,34 @@ class _MemorySubscription(IterateByNext):
         Raises:
             TransportError: `delivery` was not given out by this subscription.
         """
+        await self.ack_many((delivery,))
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack `deliveries` in one transaction; on disk when this returns.
+
+        Raises:
+            TransportError: one was not given out by this subscription (none is acked).
+        """
         self._check_open()
-        seq = delivery.seq
-        if seq not in self._unacked:
-            if seq <= self._ack_floor or seq in self._acked_above_floor:
-                return
-            raise TransportError(
-                f"durable {self.durable!r} cannot ack message {seq}: "
-                "this subscription did not deliver it"
-            )
+        acking: set[int] = set()
+        for delivery in deliveries:
+            seq = delivery.seq
+            if seq in self._unacked:
+                acking.add(seq)
+            elif seq > self._ack_floor and seq not in self._acked_above_floor:
+                raise TransportError(
+                    f"durable {self.durable!r} cannot ack message {seq}: "
+                    "this subscription did not deliver it"
+                )
+        if not acking:
+            return
         # The floor can rise to just below the oldest message still unacked.
-        still_unacked = (s for s in self._unacked if s != seq)
-        oldest = next(still_unacked, None)
+        oldest = next((s for s in self._unacked if s not in acking), None)
         floor = oldest - 1 if oldest is not None else self._position
-        self._log.record_ack(self.durable, seq, floor)
-        del self._unacked[seq]
-        if seq > floor:
-            self._acked_above_floor.add(seq)
+        self._log.record_acks(self.durable, acking, floor)
+        for seq in acking:
+            del self._unacked[seq]
+        self._acked_above_floor.update(s for s in acking if s > floor)
         if floor > self._ack_floor:
             self._ack_floor = floor
             self._acked_above_floor = {s for s in self._acked_above_floor if s > floor}
@@ -246,22 +304,25 @@ class _MemorySubscription(IterateByNext):
                     self._ready.append(seq)
             self._cursor = rows[-1][0]
 
-    def _deliver(self, seq: int) -> Delivery:
-        stored = self._log.read(seq)
-        if seq > self._delivered_seq:
-            # Written before handing it out, so a crash cannot lose the redelivery flag.
-            self._log.mark_delivered(self.durable, seq)
-            self._delivered_seq = seq
-        self._unacked[seq] = None
-        self._position = seq
-        return Delivery(
-            subject=stored.subject,
-            data=stored.data,
-            seq=seq,
-            msg_id=stored.msg_id,
-            published_ns=stored.published_ns,
-            redelivered=seq <= self._delivered_before,
-        )
+    def _deliver(self, seqs: list[int]) -> list[Delivery]:
+        stored = [self._log.read(seq) for seq in seqs]
+        if seqs[-1] > self._delivered_seq:
+            # Written before handing them out, so a crash cannot lose the redelivery flag.
+            self._log.mark_delivered(self.durable, seqs[-1])
+            self._delivered_seq = seqs[-1]
+        self._unacked.update(dict.fromkeys(seqs))
+        self._position = seqs[-1]
+        return [
+            Delivery(
+                subject=message.subject,
+                data=message.data,
+                seq=message.seq,
+                msg_id=message.msg_id,
+                published_ns=message.published_ns,
+                redelivered=message.seq <= self._delivered_before,
+            )
+            for message in stored
+        ]
 
     def _is_idle(self) -> bool:
         """True if every match in the log has been given out and acked."""

@@ -3,20 +3,23 @@
 One JetStream stream holds the log; `Delivery.seq` is its stream sequence. A publish is
 a JetStream publish carrying the bus id in the ``Nats-Msg-Id`` header, so the stream
 drops a repeat within its duplicate window and answers with the original's sequence.
-Each durable is a pull consumer with explicit acks: `Subscription.next` asks the server
-for one message at a time, so nothing is taken from the log that the caller did not ask
-for. An ack returns once the server has read it (a round trip after it).
+Each durable is a pull consumer with explicit acks: `Subscription.next_batch` asks the
+server for as many messages as its caller takes at once (`next`: one), so nothing is
+taken from the log that the caller did not ask for. Acks go out together, and
+`ack_many` returns once the server has read them all (one round trip after them).
 
 What JetStream does differently from `MemoryBus`, and how it is bridged:
 
-- An unacked message is redelivered after the consumer's ack wait (`ack_wait_s`), even
-  to a subscription that stays open. Closing a subscription (or the bus) hands its
-  unacked messages back at once (a NAK), so the next subscriber gets them first and in
-  order, flagged ``redelivered`` (the server's delivery count is above one).
-- A process that dies without closing leaves its unacked messages to the ack wait.
-  With ``max_ack_pending=1`` the consumer hands out nothing else meanwhile, so the
-  message comes back first and the order holds (a pause of up to the ack wait);
-  with more, newer messages go on and the returned one comes after them.
+- The server sends an unacked message again after the consumer's ack wait
+  (`ack_wait_s`), even to a subscription that stays open. The subscription does not
+  hand it out twice, as `MemoryBus` would not: the new delivery replaces the one held
+  (an ack answers it). Closing a subscription (or the bus) hands its unacked messages
+  back at once (a NAK), so the next subscriber gets them first and in order, flagged
+  ``redelivered`` (the server's delivery count is above one).
+- A process that dies without closing leaves its unacked messages to the ack wait,
+  while the server hands newer ones to the next subscriber. That subscriber holds the
+  newer ones back until the returned ones are in (`NatsSubscription`), so the order
+  holds at the cost of a pause of up to the ack wait.
 - Duplicates are dropped within the stream's duplicate window (`duplicate_window_s`,
   two minutes by default), not forever.
 
@@ -45,6 +48,7 @@ from nats.errors import Error as NatsError
 from warnlink.errors import BusClosed, TransportError
 from warnlink.transport import jetstream as js
 from warnlink.transport.base import PublishAck, Subscription
+from warnlink.transport.nats_pipeline import Answers
 from warnlink.transport.nats_subscription import NatsSubscription
 from warnlink.transport.subjects import check_publish, check_subscribe, validate_subject
 
@@ -106,7 +110,7 @@ class NatsBus:
         request_timeout_s: how long a publish or API call waits for its answer.
         owns_client: close the client when the bus closes.
         max_ack_pending: how many delivered, unacked messages a consumer it creates
-            may have out at once.
+            may have out at once (at least the largest batch a consumer takes).
     """
 
     def __init__(
@@ -133,6 +137,7 @@ class NatsBus:
         self._owns_client = owns_client
         self._subscriptions: dict[str, NatsSubscription] = {}
         self._closed = False
+        self._answers = Answers(client, request_timeout_s)
 
     @classmethod
     async def connect(
@@ -280,6 +285,15 @@ class NatsBus:
             raise js.api_error(f"publish on {subject!r}", ack.error)
         return PublishAck(seq=ack.seq, duplicate=ack.duplicate)
 
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        """Send a message now, its answer awaited later (see `Bus.publish_pipelined` and
+        `nats_pipeline.Answers`)."""
+        self._check_open()
+        check_publish(subject, data, msg_id, limit_bytes=self.max_message_bytes)
+        return await self._answers.send(subject, self._to_nats(subject), data, msg_id=msg_id)
+
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         """Open or resume a durable pull consumer (see `Bus.subscribe`).
 
@@ -314,7 +328,13 @@ class NatsBus:
             )
             if created.error is not None:
                 raise js.api_error(f"creating durable {durable!r}", created.error)
-        subscription = NatsSubscription(self, durable, subject_filter)
+        subscription = NatsSubscription(
+            self,
+            durable,
+            subject_filter,
+            orphans=info.num_ack_pending,
+            delivered_seq=info.delivered.stream_seq,
+        )
         await subscription._open()
         self._subscriptions[durable] = subscription
         return subscription
@@ -383,19 +403,21 @@ class NatsBus:
                 raise BusClosed("the bus is closed") from exc
             raise TransportError(f"request on {subject!r} failed: {exc!r}") from exc
 
-    async def _send_and_flush(self, subject: str, payload: bytes) -> None:
-        """Publish, then wait for a round trip: the server has read it when this returns.
+    async def _send_and_flush(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish each (subject, payload), then wait for one round trip: the server has
+        read them all when this returns.
 
         Acks go this way: the server (2.15) answers an ack sent as a request with
         "no responders" rather than a confirmation, so a request proves nothing more.
         """
         try:
-            await self._client.publish(subject, payload)
+            for subject, payload in messages:
+                await self._client.publish(subject, payload)
             await self._client.flush(timeout=max(1, round(self._timeout_s)))
         except (NatsError, OSError) as exc:
             if self._closed:
                 raise BusClosed("the bus is closed") from exc
-            raise TransportError(f"sending to {subject!r} failed: {exc!r}") from exc
+            raise TransportError(f"sending {len(messages)} acks or naks failed: {exc!r}") from exc
 
     async def _api_request(self, call: str, payload: bytes, kind: type[_T]) -> _T:
         reply = await self._request(f"{self._api}.{call}", payload)

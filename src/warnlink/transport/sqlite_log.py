@@ -19,14 +19,15 @@ highest seq ever handed to the consumer: an unacked message at or below it is a
 redelivery. It is written at each first delivery, so the flag survives a crash.
 
 Durability: WAL journal with ``synchronous=FULL``, so a committed publish or ack is
-on disk. The file is locked exclusively while open: a second log on the same file
+on disk; a deferred append (a pipelined publish) is on disk at the next
+`SqliteLog.sync`. The file is locked exclusively while open: a second log on the same file
 (whose writes would not wake this process's subscribers) fails with `StoreError`.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,21 @@ def open_store(
     return conn
 
 
+def sync_commits(conn: sqlite3.Connection, *, version: int, synchronous: str) -> None:
+    """Make every transaction committed on `conn` durable across a power cut.
+
+    Commits the schema version again (SQLite rewrites its header page even when the value
+    is the same, where an UPDATE that changes nothing writes nothing) with
+    ``synchronous=FULL``: its sync of the WAL covers every commit written before it,
+    the WAL being one file written in order. Then `synchronous` is restored.
+    """
+    conn.execute("PRAGMA synchronous = FULL")
+    try:
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    finally:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+
+
 @contextmanager
 def translated(conn: sqlite3.Connection, location: str, doing: str) -> Iterator[sqlite3.Connection]:
     """Turn sqlite3's errors into `StoreError` naming the file and the operation."""
@@ -196,22 +212,36 @@ class SqliteLog:
             (seq,) = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
         return int(seq)
 
-    def append(self, subject: str, data: bytes, msg_id: str, published_ns: int) -> tuple[int, bool]:
-        """Append a message unless its msg_id is already in the log.
+    def append(
+        self, subject: str, data: bytes, msg_id: str, published_ns: int, *, deferred: bool = False
+    ) -> tuple[int, bool]:
+        """Append a message unless its msg_id is already in the log; `deferred`: committed
+        without waiting for the disk (durable at the next `sync`).
 
         Returns:
             (seq, duplicate): the new seq, or the original's seq and True.
         """
         with self._translated("append") as conn:
-            cursor = conn.execute(
-                "INSERT INTO messages (subject, msg_id, data, published_ns) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (msg_id) DO NOTHING",
-                (subject, msg_id, data, published_ns),
-            )
+            if deferred:
+                conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO messages (subject, msg_id, data, published_ns)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING",
+                    (subject, msg_id, data, published_ns),
+                )
+            finally:
+                if deferred:
+                    conn.execute("PRAGMA synchronous = FULL")
             if cursor.rowcount == 1 and cursor.lastrowid is not None:
                 return cursor.lastrowid, False
             (seq,) = conn.execute("SELECT seq FROM messages WHERE msg_id = ?", (msg_id,)).fetchone()
         return int(seq), True
+
+    def sync(self) -> None:
+        """Make every deferred append so far durable (`sync_commits`)."""
+        with self._translated("sync") as conn:
+            sync_commits(conn, version=SCHEMA_VERSION, synchronous="FULL")
 
     def subjects_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
         """Up to `limit` (seq, subject) pairs after `seq`, in order; no payloads, so cheap."""
@@ -266,17 +296,18 @@ class SqliteLog:
                 (seq, durable, seq),
             )
 
-    def record_ack(self, durable: str, seq: int, ack_floor: int) -> None:
-        """Record the ack of `seq` and the consumer's (possibly moved) floor.
+    def record_acks(self, durable: str, seqs: Iterable[int], ack_floor: int) -> None:
+        """Record the acks of `seqs` and the consumer's (possibly moved) floor, in one
+        transaction.
 
-        `seq` goes into the acks set only if it lies above `ack_floor`; acks at or
+        A seq goes into the acks set only if it lies above `ack_floor`; acks at or
         below the floor are dropped, the floor now says it.
         """
         with self._transaction("ack") as conn:
-            if seq > ack_floor:
-                conn.execute(
-                    "INSERT OR IGNORE INTO acks (durable, seq) VALUES (?, ?)", (durable, seq)
-                )
+            conn.executemany(
+                "INSERT OR IGNORE INTO acks (durable, seq) VALUES (?, ?)",
+                [(durable, seq) for seq in seqs if seq > ack_floor],
+            )
             conn.execute(
                 "UPDATE consumers SET ack_floor = ? WHERE durable = ? AND ack_floor < ?",
                 (ack_floor, durable, ack_floor),

@@ -4,6 +4,7 @@ audit log still verifiable."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from warnlink.counters import Counters
 from warnlink.errors import SignatureError
 from warnlink.model import Envelope, SigPath, decode, encode
 from warnlink.model.time import ManualClock
+from warnlink.node.consume import serve_relay
 from warnlink.node.stores import build_relay, close_relay
 from warnlink.security.signing import PartyKeys, ephemeral_keys, signed_bytes
 from warnlink.security.verify_pool import VerifyPool
@@ -26,7 +28,8 @@ from warnlink.sharing.inbound import accept
 from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore
 from warnlink.sharing.subjects import parse_inbox
-from warnlink.transport import Delivery, PublishAck, Subscription
+from warnlink.transport import Delivery, MemoryBus, PublishAck, Subscription
+from warnlink.transport.base import answered
 
 FEDERATION = trilateral()
 KEYS = ephemeral_keys(FEDERATION.parties)
@@ -41,6 +44,11 @@ class RecordingBus:
     async def publish(self, subject: str, data: bytes, *, msg_id: str) -> PublishAck:
         self.published.append((subject, data))
         return PublishAck(seq=len(self.published), duplicate=False)
+
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        return answered(await self.publish(subject, data, msg_id=msg_id))
 
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         raise NotImplementedError
@@ -192,3 +200,22 @@ async def test_a_receiver_checks_a_relayed_batch_off_the_loop_and_refuses_one_al
     assert gateway.counters.get("rejected.bad_signature") == 1
     # Two roots (ROK's, the relay's) for the 7 good messages: checked once each.
     assert keys.keyset.verified.hits == 2 * (len(to_jpn) - 2)
+
+
+async def test_the_relay_s_consumer_hands_it_whole_batches(tmp_path: Path) -> None:
+    bus = MemoryBus(tmp_path / "bus", clock=ManualClock(T0))
+    for delivery in deliveries(FEDERATION, KEYS, 8, batch=8):
+        await bus.publish(delivery.subject, delivery.data, msg_id=delivery.msg_id)
+    relay = build_relay("USA", FEDERATION, bus, ManualClock(T0), KEYS["USA"], tmp_path, Counters())
+    inbox = await relay.open_inbox()
+    task = asyncio.create_task(serve_relay(relay, inbox))
+    await asyncio.wait_for(bus.wait_idle(), 5.0)
+    await inbox.close()
+    await asyncio.wait_for(task, 5.0)
+    products = await bus.subscribe("wl.node.>", durable="products")  # from the log's start
+    sent = await products.next_batch(100, timeout_s=0.1)
+    close_relay(relay)
+    await bus.close()
+    assert sent
+    # One consumer batch of eight: one countersignature over all their products.
+    assert len({_received(d.subject, d.data).countersig for d in sent}) == 1

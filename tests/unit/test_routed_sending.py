@@ -20,6 +20,7 @@ from warnlink.sharing.relay import Relay
 from warnlink.sharing.replay import MemorySeenStore
 from warnlink.sharing.subjects import node_inbox, relay_inbox
 from warnlink.transport import Delivery, PublishAck
+from warnlink.transport.base import answered
 from warnlink.transport.queue_store import MemoryQueueStore
 
 FOUR = Path(__file__).resolve().parents[1] / "data" / "four_parties_two_relays.toml"
@@ -38,9 +39,7 @@ class _Wire:
     async def publish_pipelined(
         self, subject: str, data: bytes, *, msg_id: str
     ) -> asyncio.Future[PublishAck]:
-        answer: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
-        answer.set_result(await self.publish(subject, data, msg_id=msg_id))
-        return answer
+        return answered(await self.publish(subject, data, msg_id=msg_id))
 
     def subjects(self) -> list[str]:
         return sorted(s for s, _ in self.sent)

@@ -72,6 +72,7 @@ from warnlink.security.verify_pool import VerifyPool
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.subjects import relay_inbox
 from warnlink.transport import Bus, Delivery, MemoryBus, PublishAck, Subscription
+from warnlink.transport.base import answered
 
 #: A track's covariance: 100 m^2 in position, 1 m^2/s^2 in velocity (positive definite).
 COVARIANCE: Final = pack_covariance(np.diag([100.0] * 3 + [1.0] * 3))
@@ -99,9 +100,7 @@ class CountingBus:
     async def publish_pipelined(
         self, subject: str, data: bytes, *, msg_id: str
     ) -> asyncio.Future[PublishAck]:
-        answer: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
-        answer.set_result(await self.publish(subject, data, msg_id=msg_id))
-        return answer
+        return answered(await self.publish(subject, data, msg_id=msg_id))
 
     async def subscribe(self, subject_filter: str, *, durable: str) -> Subscription:
         raise TransportError("the counting bus has no subscribers")

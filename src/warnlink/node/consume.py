@@ -91,8 +91,13 @@ async def serve_relay(relay: Relay, inbox: Subscription, rejects: Rejects | None
     async def handle(delivery: Delivery) -> None:
         await relay.handle(delivery)
 
+    async def handle_many(batch: Sequence[Delivery]) -> None:
+        await relay.handle_batch(batch)
+
     group = GroupCommit(seen=(relay.replay.store,), outboxes=(relay.outbox,))
-    await consume(inbox, handle, relay.counters, rejects=rejects, group=group)
+    await consume(
+        inbox, handle, relay.counters, rejects=rejects, group=group, handle_many=handle_many
+    )
 
 
 async def consume(
@@ -104,9 +109,15 @@ async def consume(
     retry_s: float = RETRY_S,
     group: GroupCommit | None = None,
     batch_max: int = BATCH_MAX,
+    handle_many: Callable[[Sequence[Delivery]], Awaitable[None]] | None = None,
 ) -> None:
     """Hand every delivery of `inbox` to `handle`, batch by batch: commit `group`, then
     ack the batch, until the inbox closes.
+
+    With `handle_many` (a handler that refuses bad deliveries itself, such as
+    `Relay.handle_batch`: one countersignature for a batch's products), each batch goes
+    to it whole; if it fails unexpectedly (``consume.batch_failed``), the batch is
+    handled again one delivery at a time, so the delivery at fault costs only itself.
 
     A bus failure (a pull, an ack, a commit or a store that fails) is counted
     (``transport.failed``), logged and retried after `retry_s`; it never ends the loop
@@ -123,14 +134,18 @@ async def consume(
         except TransportError as exc:
             await _bus_failed(inbox, exc, counters, retry_s)
             continue
-        if not await _settle(inbox, batch, handle, counters, rejects, group, retry_s):
+        handlers = (handle, handle_many)
+        if not await _settle(inbox, batch, handlers, counters, rejects, group, retry_s):
             return
 
 
 async def _settle(
     inbox: Subscription,
     batch: Sequence[Delivery],
-    handle: Callable[[Delivery], Awaitable[None]],
+    handlers: tuple[
+        Callable[[Delivery], Awaitable[None]],
+        Callable[[Sequence[Delivery]], Awaitable[None]] | None,
+    ],
     counters: Counters,
     rejects: Rejects,
     group: GroupCommit,
@@ -138,10 +153,13 @@ async def _settle(
 ) -> bool:
     """Handle, commit and ack `batch`, taking it up again after each bus failure;
     False if the inbox closed first (the rest of the batch stays unacked)."""
+    handle, handle_many = handlers
     handled = 0
     group.begin()
     while True:
         try:
+            if handle_many is not None and handled == 0:
+                handled = await _handle_whole(batch, handle_many, counters)
             for delivery in batch[handled:]:
                 await _handle_one(delivery, handle, counters, rejects)
                 handled += 1
@@ -168,6 +186,24 @@ async def _settle(
             return False
         except TransportError as exc:
             await _bus_failed(inbox, exc, counters, retry_s)
+
+
+async def _handle_whole(
+    batch: Sequence[Delivery],
+    handle_many: Callable[[Sequence[Delivery]], Awaitable[None]],
+    counters: Counters,
+) -> int:
+    """How many of `batch` `handle_many` handled: all, or none if it failed unexpectedly
+    (bus failures are raised, for the loop to take the batch up again)."""
+    try:
+        await handle_many(batch)
+    except (TransportError, BusClosed):
+        raise
+    except Exception as exc:  # one delivery at a time finds the one at fault
+        counters.inc("consume.batch_failed")
+        log.error("a batch of %d failed (%r); handling each alone", len(batch), exc)
+        return 0
+    return len(batch)
 
 
 async def _bus_failed(

@@ -199,3 +199,10 @@ class Bus(Protocol):
     async def close(self) -> None:
         """Close the bus and its subscriptions. Closing twice is harmless."""
         ...
+
+
+def answered(ack: PublishAck) -> asyncio.Future[PublishAck]:
+    """A publish's answer already in: `publish_pipelined` of a bus that answers at once."""
+    future: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+    future.set_result(ack)
+    return future

@@ -20,6 +20,7 @@ from warnlink.alerting.overflight import GroundTrack, crossings
 from warnlink.alerting.probability import impact_samples, probability_mass, reach
 from warnlink.geo.areas import Area, AreaKind
 from warnlink.geo.ellipse import ellipse_ring
+from warnlink.geo.wgs84 import FloatArray
 from warnlink.model import ImpactPrediction
 from warnlink.model.record import DataMode
 
@@ -79,11 +80,17 @@ def impact_threats(
     within_reach = [a for a in areas if a.geometry.intersects(limit)]
     if not within_reach:
         return []
-    samples = impact_samples(ipp)
+    samples: tuple[FloatArray, FloatArray] | None = None
     outline = ellipse_ring(ipp.impact_lat, ipp.impact_lon, ipp.impact_aou)
     threats = []
     for area in within_reach:
-        mass = probability_mass(samples, area.geometry)
+        # Every fixed draw lies inside `limit`: an area holding it all holds them all, so its
+        # mass is 1 without drawing (the common case: an ellipse well inside an EEZ).
+        if area.geometry.contains(limit):
+            mass = 1.0
+        else:
+            samples = impact_samples(ipp) if samples is None else samples
+            mass = probability_mass(samples, area.geometry)
         if mass > 0.0:
             threats.append(
                 Threat(

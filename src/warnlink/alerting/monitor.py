@@ -3,28 +3,61 @@
 Each party assesses only its own areas (`geo.areas.areas_for`), from its own picture,
 which holds only what was released to it. The node records every message the picture
 applies (`record`) and calls `update` every second; assessments are recomputed only
-when their inputs change (a new impact prediction; a track state `PATH_EVERY_S` newer
-than the one the ground track was flown from), so a tick with nothing new costs little.
-Those caches hold only events still in the picture: an event merged into another, or
-emptied, is dropped from them at the next `update`, so they do not grow with the
-events a long run merges away.
+when their inputs change enough to matter: a new impact prediction whose ellipse moved,
+grew, shrank or turned, or whose impact time moved, beyond what changes an alert, or
+that is `REASSESS_EVERY_S` newer than the one last assessed (the rate bound: a drift in
+steps below those is seen within it; `impact_worth_reassessing`); a track state
+`PATH_EVERY_S` newer than the one the ground track was flown from that left its path, or
+`PATH_MAX_AGE_S` newer (`path_worth_reflying`). So a tick with nothing new costs little,
+and a stream of predictions that agree costs one assessment per `REASSESS_EVERY_S`.
+Those caches hold only events still in the picture: an event
+merged into another, or emptied, is dropped from them at the next `update`, so they do
+not grow with the events a long run merges away.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Final
+
+import numpy as np
 
 from warnlink.alerting.assess import Threat, impact_threats, overflight_threats
 from warnlink.alerting.ledger import ContributionKey, Ledger
 from warnlink.alerting.lifecycle import Alert, AlertKey, AlertState, step
 from warnlink.alerting.overflight import GroundTrack, ground_track
+from warnlink.estimation.refresh import drift_sigma
 from warnlink.fusion.picture import Event, Picture
 from warnlink.geo.areas import Area, areas_for
-from warnlink.model import Envelope, Phase, Status, TrackReport
+from warnlink.geo.ellipse import ELLIPSE_95_SCALE
+from warnlink.geo.wgs84 import enu_rotation, lla_to_ecef
+from warnlink.model import Envelope, ImpactPrediction, Phase, Status, TrackReport
+from warnlink.model.covariance import unpack_covariance
 from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 
+#: The ground track is flown again from a track state at most this often (event time),
+#: and then only when the state left the path by `PATH_MOVED_SIGMA` of its sigmas (below
+#: sqrt(chi2_2(0.95)) = 2.45: the new path lies within the old one's uncertainty; a
+#: consistent filter moves ~1 sigma per radar revisit) or is `PATH_MAX_AGE_S` newer.
 PATH_EVERY_S: Final = 10.0
+PATH_MOVED_SIGMA: Final = 2.0
+PATH_MAX_AGE_S: Final = 30.0
+#: An impact prediction whose changes stay below the steps below is assessed anyway once
+#: it is this much newer (event time) than the one last assessed: the longest an alert
+#: waits for a slow drift (each step below the thresholds) to be seen.
+REASSESS_EVERY_S: Final = 10.0
+#: The centre moved by this fraction of the ellipse's smaller 1-sigma axis: the mass over
+#: an area's edge moves by at most 0.4 x 0.1 = 0.04 (the normal density's peak times the
+#: shift), below the lifecycle's issue (0.05) and update (0.10) steps.
+REASSESS_MOVED_SIGMA: Final = 0.1
+#: An axis grew or shrank by this fraction, or (for an ellipse this much longer than wide)
+#: turned by `REASSESS_TURN_DEG`: the mass over an edge moves by at most ~0.03.
+REASSESS_AXIS_CHANGE: Final = 0.1
+REASSESS_TURN_DEG: Final = 5.0
+#: The impact time moved by this much: a third of the lifecycle's update step
+#: (`lifecycle.UPDATE_TIME_S`), so the alert's times stay within it.
+REASSESS_TIME_S: Final = 10.0
 #: The mode of an event none of whose reports said one. None can: an envelope must carry
 #: the mode of every report (`Envelope.data_mode`); were one missing, the event is taken
 #: as test data, so that nothing unmarked is ever warned of as real.
@@ -50,8 +83,8 @@ class AlertMonitor:
         self.ledger = Ledger()
         self.book: dict[AlertKey, AlertState] = {}
         self.alerts: list[Alert] = []
-        self._impacts: dict[str, tuple[str | None, list[Threat]]] = {}
-        self._paths: dict[str, tuple[int, GroundTrack | None, list[Threat]]] = {}
+        self._impacts: dict[str, tuple[ImpactPrediction, DataMode, list[Threat]]] = {}
+        self._paths: dict[str, tuple[TrackReport, GroundTrack | None, list[Threat]]] = {}
 
     def record(self, envelope: Envelope) -> None:
         """Note a message the picture applied, for provenance and track history."""
@@ -89,14 +122,13 @@ class AlertMonitor:
         if found is None:
             return []
         key, ipp = found
-        msg_id = self.ledger.msg_id(key, "impact_prediction")
+        mode = data_mode_of(event)
         cached = self._impacts.get(event.event_id)
-        if cached is None or cached[0] != msg_id or msg_id is None:
+        if cached is None or cached[1] is not mode or impact_worth_reassessing(cached[0], ipp):
             derived = self.ledger.derived_from(key, "impact_prediction")
-            threats = impact_threats(event.event_id, ipp, self.areas, derived, data_mode_of(event))
-            cached = (msg_id, threats)
+            cached = (ipp, mode, impact_threats(event.event_id, ipp, self.areas, derived, mode))
             self._impacts[event.event_id] = cached
-        return cached[1]
+        return cached[2]
 
     def _overflight_threats(self, event: Event) -> list[Threat]:
         found = latest_ballistic_track(event)
@@ -104,7 +136,7 @@ class AlertMonitor:
             return []
         key, track = found
         cached = self._paths.get(event.event_id)
-        if cached is not None and track.epoch - cached[0] < PATH_EVERY_S * NS_PER_S:
+        if cached is not None and not path_worth_reflying(cached[0], track):
             return cached[2]
         path = ground_track(track)
         derived = self.ledger.derived_from(key, "track_report")
@@ -113,8 +145,26 @@ class AlertMonitor:
             if path is None
             else overflight_threats(event.event_id, path, self.areas, derived, data_mode_of(event))
         )
-        self._paths[event.event_id] = (track.epoch, path, threats)
+        self._paths[event.event_id] = (track, path, threats)
         return threats
+
+
+def path_worth_reflying(flown: TrackReport, track: TrackReport) -> bool:
+    """Whether `track` is `PATH_EVERY_S` newer than the state the ground track was flown
+    from and either left that path by `PATH_MOVED_SIGMA` of its sigmas (`estimation.
+    refresh.drift_sigma`), gives no covariance to tell, or is `PATH_MAX_AGE_S` newer."""
+    age_s = (track.epoch - flown.epoch) / NS_PER_S
+    if age_s < PATH_EVERY_S:
+        return False
+    if age_s >= PATH_MAX_AGE_S or track.cov is None:
+        return True
+    drift = drift_sigma(
+        np.array([*flown.pos, *flown.vel], dtype=np.float64),
+        np.array([*track.pos, *track.vel], dtype=np.float64),
+        unpack_covariance(track.cov),
+        age_s,
+    )
+    return drift > PATH_MOVED_SIGMA
 
 
 def latest_ballistic_track(event: Event) -> tuple[ContributionKey, TrackReport] | None:
@@ -127,3 +177,37 @@ def latest_ballistic_track(event: Event) -> tuple[ContributionKey, TrackReport] 
     if not candidates:
         return None
     return max(candidates, key=lambda kc: kc[1].epoch)
+
+
+def impact_worth_reassessing(assessed: ImpactPrediction, ipp: ImpactPrediction) -> bool:
+    """Whether `ipp` differs from the prediction last assessed enough to assess it again.
+
+    Enough: it is `REASSESS_EVERY_S` newer, or its impact time moved by `REASSESS_TIME_S`,
+    an axis changed by `REASSESS_AXIS_CHANGE`, an elongated ellipse turned by
+    `REASSESS_TURN_DEG`, or the centre moved by `REASSESS_MOVED_SIGMA` of the smaller
+    1-sigma axis (on the tangent plane at the assessed centre).
+    """
+    if ipp == assessed:
+        return False
+    if ipp.epoch - assessed.epoch >= REASSESS_EVERY_S * NS_PER_S or ipp.epoch < assessed.epoch:
+        return True
+    if abs(ipp.impact_time - assessed.impact_time) >= REASSESS_TIME_S * NS_PER_S:
+        return True
+    old, new = assessed.impact_aou, ipp.impact_aou
+    for before, after in (
+        (old.semi_major_m, new.semi_major_m),
+        (old.semi_minor_m, new.semi_minor_m),
+    ):
+        if abs(after - before) > REASSESS_AXIS_CHANGE * before:
+            return True
+    turn = abs(new.orientation_deg - old.orientation_deg) % 180.0
+    if min(turn, 180.0 - turn) > REASSESS_TURN_DEG and (
+        old.semi_major_m > (1.0 + REASSESS_AXIS_CHANGE) * old.semi_minor_m
+    ):
+        return True
+    shift = enu_rotation(assessed.impact_lat, assessed.impact_lon) @ (
+        lla_to_ecef(ipp.impact_lat, ipp.impact_lon, 0.0)
+        - lla_to_ecef(assessed.impact_lat, assessed.impact_lon, 0.0)
+    )
+    sigma_minor = old.semi_minor_m / ELLIPSE_95_SCALE
+    return bool(math.hypot(shift[0], shift[1]) > REASSESS_MOVED_SIGMA * sigma_minor)

@@ -6,10 +6,11 @@ starts alike (`stonesoup_ref.initiate`) and updates on every later plot, 7-state
 ballistic model with drag (`estimation.ukf`). A track update is one predict to the
 plot's time plus one update with it.
 
-- Stone Soup's UKF (`stonesoup_ref.run_stonesoup`) and warnlink's single-track filter
-  (`ukf.ukf_predict`, `ukf.ukf_update`) run over the plots; both handle tracks one after
+- Stone Soup's UKF (`stonesoup_ref.run_stonesoup`) and warnlink's filter one track at a
+  time (`ukf.ukf_predict`, `ukf.ukf_update`, a batch of one, as the trackers run it)
+  run over the plots; both handle tracks one after
   another, so their rate does not depend on how many tracks there are.
-- The batched filter (`estimation.batch_ukf`) updates 100 and 1,000 simultaneous tracks
+- The same filter (`estimation.ukf`) updates 100 and 1,000 simultaneous tracks
   at once, each given the same plots (the cost does not depend on the values); its rate
   is tracks x updates / time.
 - Error: the position RMSE against the truth of warnlink's filter and Stone Soup's, over
@@ -40,9 +41,8 @@ from warnlink.accuracy.stonesoup_ref import (
 )
 from warnlink.accuracy.targets import RMSE_TOLERANCE, THROUGHPUT_RATIO
 from warnlink.benchmarks.figure import Figure, Result, best_seconds, figure
-from warnlink.estimation.batch_ukf import ukf_predict_many, ukf_update_many
 from warnlink.estimation.impact import IPP_STEP_S, predict_impact
-from warnlink.estimation.ukf import ukf_predict, ukf_update
+from warnlink.estimation.ukf import ukf_predict, ukf_predict_many, ukf_update, ukf_update_many
 from warnlink.geo.wgs84 import FloatArray, enu_rotation
 from warnlink.physics.propagate import propagate, propagate_to_impact
 from warnlink.sensors.radar import RadarMeasurement

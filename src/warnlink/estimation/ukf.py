@@ -37,6 +37,13 @@ Unscented transform: the sigma points and weights of Julier & Uhlmann (2004),
 covariances stay positive semi-definite). Update as in Wan & van der Merwe, "The unscented
 Kalman filter for nonlinear estimation", IEEE AS-SPCC 2000: K = P_xz S^-1,
 x+ = x + K nu, P+ = P - K S K^T; the normalised innovation squared nu^T S^-1 nu is returned.
+
+One implementation, batched: N tracks at once (`ukf_predict_many`, `ukf_update_many`),
+states (N, n), covariances (N, n, n), sigma points (N, 2n + 1, n). The prediction flies
+all N (2n + 1) sigma points in one vectorised call of the propagator to a common time
+(a scan: every track predicted to the same instant); the update takes one radar plot
+per track, each from its own radar (site and ENU rotation per track). A single track
+(`ukf_predict`, `ukf_update`, what the radar tracker runs) is a batch of one.
 Pure functions of arrays: no I/O, no clock.
 """
 
@@ -47,11 +54,11 @@ from typing import Final
 import numpy as np
 
 from warnlink.errors import PhysicsError
-from warnlink.estimation.impact import sigma_points
+from warnlink.estimation.impact import KAPPA, sigma_points
 from warnlink.geo.wgs84 import FloatArray
 from warnlink.physics.dynamics import FULL_MODEL
 from warnlink.physics.propagate import propagate
-from warnlink.sensors.radar import RadarMeasurement, measurement_function, wrap_angle_rad
+from warnlink.sensors.radar import RadarMeasurement, range_azimuth_elevation, wrap_angle_rad
 from warnlink.sensors.sensor import Sensor
 
 STATE_DIM: Final = 6
@@ -75,23 +82,6 @@ AZIMUTH: Final = 1
 """Index of the azimuth in a (range, azimuth, elevation) measurement."""
 
 
-def _symmetric(cov: FloatArray) -> FloatArray:
-    return np.asarray(0.5 * (cov + cov.T))
-
-
-def _check(mean: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray]:
-    x = np.asarray(mean, dtype=np.float64)
-    p = np.asarray(cov, dtype=np.float64)
-    n = x.shape[0] if x.ndim == 1 else -1
-    if n not in (STATE_DIM, DRAG_STATE_DIM) or p.shape != (n, n):
-        raise PhysicsError(
-            f"need a (6,) or (7,) state and a matching covariance, got {x.shape}, {p.shape}"
-        )
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
-        raise PhysicsError("state or covariance is not finite")
-    return x, p
-
-
 def process_noise(dt_s: float, q: float) -> FloatArray:
     """(6, 6) covariance of continuous white acceleration noise of PSD q over dt_s."""
     noise = np.zeros((STATE_DIM, STATE_DIM))
@@ -102,6 +92,136 @@ def process_noise(dt_s: float, q: float) -> FloatArray:
     return noise
 
 
+def _check_many(means: FloatArray, covs: FloatArray) -> tuple[FloatArray, FloatArray]:
+    x = np.asarray(means, dtype=np.float64)
+    p = np.asarray(covs, dtype=np.float64)
+    n = x.shape[1] if x.ndim == 2 else -1
+    if n not in (STATE_DIM, DRAG_STATE_DIM) or p.shape != (x.shape[0], n, n):
+        raise PhysicsError(
+            f"need (N, 6) or (N, 7) states and (N, n, n) covariances, got {x.shape}, {p.shape}"
+        )
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(p))):
+        raise PhysicsError("a state or covariance is not finite")
+    return x, p
+
+
+def sigma_points_many(
+    means: FloatArray, covs: FloatArray, kappa: float = KAPPA
+) -> tuple[FloatArray, FloatArray]:
+    """Sigma points (N, 2n+1, n) and weights (2n+1,) of `impact.sigma_points`, per track.
+
+    A covariance whose Cholesky factor fails is handled as `sigma_points` does (an
+    eigendecomposition), that track alone.
+    """
+    n = means.shape[1]
+    try:
+        root = np.linalg.cholesky((n + kappa) * covs)
+    except np.linalg.LinAlgError:
+        points = np.stack([sigma_points(m, c, kappa)[0] for m, c in zip(means, covs, strict=True)])
+    else:
+        spread = np.swapaxes(root, 1, 2)
+        points = np.concatenate(
+            [means[:, None, :], means[:, None, :] + spread, means[:, None, :] - spread], axis=1
+        )
+    weights = np.full(2 * n + 1, 1.0 / (2.0 * (n + kappa)))
+    weights[0] = kappa / (n + kappa)
+    return points, weights
+
+
+def _weighted_cov(weights: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
+    """sum_k w_k a_k b_k^T per track: (N, m, i), (N, m, j) -> (N, i, j)."""
+    return np.asarray(np.swapaxes(a * weights[None, :, None], 1, 2) @ b)
+
+
+def _symmetric(covs: FloatArray) -> FloatArray:
+    return np.asarray(0.5 * (covs + np.swapaxes(covs, 1, 2)))
+
+
+def ukf_predict_many(
+    means: FloatArray,
+    covs: FloatArray,
+    dt_s: float,
+    q: float = DEFAULT_Q_M2_S3,
+    *,
+    q_kappa: float = DEFAULT_KAPPA_Q,
+) -> tuple[FloatArray, FloatArray]:
+    """Predict N states (N, n), n = 6 or 7, and covariances (N, n, n) dt_s >= 0 s ahead.
+
+    A 7-state carries kappa = 1 / beta (m^2/kg) and is flown with drag; a 6-state in
+    vacuum. `q_kappa` is the random-walk intensity of kappa ((m^2/kg)^2/s), unused for 6.
+
+    Raises:
+        PhysicsError: for a negative dt_s, q or q_kappa, or ill-shaped or non-finite inputs.
+    """
+    x, p = _check_many(means, covs)
+    if dt_s < 0.0 or q < 0.0 or q_kappa < 0.0:
+        raise PhysicsError(f"need dt_s, q, q_kappa >= 0, got {dt_s}, {q}, {q_kappa}")
+    if dt_s == 0.0:
+        return x.copy(), p.copy()
+    n = x.shape[1]
+    points, weights = sigma_points_many(x, p)
+    flat = points.reshape(-1, n)
+    model = FULL_MODEL
+    if n == DRAG_STATE_DIM:
+        model = FULL_MODEL.with_inverse_ballistic_coefficient(flat[:, KAPPA_INDEX])
+    moved = points.copy()
+    moved[:, :, :STATE_DIM] = propagate(
+        flat[:, :STATE_DIM], min(MAX_STEP_S, dt_s), dt_s, model=model
+    ).reshape(x.shape[0], -1, STATE_DIM)
+    new_means = np.einsum("m,nmk->nk", weights, moved)
+    spread = moved - new_means[:, None, :]
+    new_covs = _weighted_cov(weights, spread, spread)
+    new_covs[:, :STATE_DIM, :STATE_DIM] += process_noise(dt_s, q)
+    if n == DRAG_STATE_DIM:
+        new_covs[:, KAPPA_INDEX, KAPPA_INDEX] += q_kappa * dt_s
+    return new_means, _symmetric(new_covs)
+
+
+def ukf_update_many(
+    means: FloatArray,
+    covs: FloatArray,
+    measured: FloatArray,
+    noise_covs: FloatArray,
+    site_ecef_m: FloatArray,
+    rotations: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Update N states and covariances, one radar plot each.
+
+    Args:
+        means, covs: (N, n) states and (N, n, n) covariances.
+        measured: (N, 3) range (m), azimuth and elevation (rad) of each track's plot.
+        noise_covs: (N, 3, 3) each plot's noise covariance.
+        site_ecef_m: (N, 3) the site of the radar that made each plot.
+        rotations: (N, 3, 3) that site's ECEF-to-ENU rotation (`geo.wgs84.enu_rotation`).
+
+    Returns:
+        Updated states (N, n), covariances (N, n, n) and each update's normalised
+        innovation squared (N,).
+
+    Raises:
+        PhysicsError: ill-shaped or non-finite states.
+    """
+    x, p = _check_many(means, covs)
+    points, weights = sigma_points_many(x, p)
+    predicted = range_azimuth_elevation(points[:, :, :3], site_ecef_m[:, None, :], rotations)
+    z_mean = np.einsum("m,nmk->nk", weights, predicted)
+    z_mean[:, AZIMUTH] = np.arctan2(
+        np.sin(predicted[:, :, AZIMUTH]) @ weights, np.cos(predicted[:, :, AZIMUTH]) @ weights
+    )
+    dz = predicted - z_mean[:, None, :]
+    dz[:, :, AZIMUTH] = wrap_angle_rad(dz[:, :, AZIMUTH])
+    dx = points - x[:, None, :]
+    s = _weighted_cov(weights, dz, dz) + noise_covs
+    cross = _weighted_cov(weights, dx, dz)
+    innovation = measured - z_mean
+    innovation[:, AZIMUTH] = wrap_angle_rad(innovation[:, AZIMUTH])
+    gain = np.swapaxes(np.linalg.solve(s, np.swapaxes(cross, 1, 2)), 1, 2)
+    new_means = x + (gain @ innovation[:, :, None])[:, :, 0]
+    new_covs = _symmetric(p - gain @ s @ np.swapaxes(gain, 1, 2))
+    nis = np.einsum("nk,nk->n", innovation, np.linalg.solve(s, innovation[:, :, None])[:, :, 0])
+    return new_means, new_covs, nis
+
+
 def ukf_predict(
     mean: FloatArray,
     cov: FloatArray,
@@ -110,40 +230,20 @@ def ukf_predict(
     *,
     q_kappa: float = DEFAULT_KAPPA_Q,
 ) -> tuple[FloatArray, FloatArray]:
-    """Predict the state (6,) or (7,) and its covariance dt_s >= 0 seconds ahead.
-
-    A (7,) state carries kappa = 1 / beta (m^2/kg) and is flown with drag; a (6,) state in
-    vacuum. `q_kappa` is the random-walk intensity of kappa ((m^2/kg)^2/s), unused for (6,).
+    """`ukf_predict_many` of one track: a state (6,) or (7,) and its covariance.
 
     Raises:
         PhysicsError: for a negative dt_s, q or q_kappa, or ill-shaped or non-finite inputs.
     """
-    x, p = _check(mean, cov)
-    if dt_s < 0.0 or q < 0.0 or q_kappa < 0.0:
-        raise PhysicsError(f"need dt_s, q, q_kappa >= 0, got {dt_s}, {q}, {q_kappa}")
-    if dt_s == 0.0:
-        return x.copy(), p.copy()
-    points, weights = sigma_points(x, p)
-    model = FULL_MODEL
-    if x.shape[0] == DRAG_STATE_DIM:
-        model = FULL_MODEL.with_inverse_ballistic_coefficient(points[:, KAPPA_INDEX])
-    moved = points.copy()
-    moved[:, :STATE_DIM] = propagate(
-        points[:, :STATE_DIM], min(MAX_STEP_S, dt_s), dt_s, model=model
-    )
-    new_mean = weights @ moved
-    spread = moved - new_mean
-    new_cov = (spread.T * weights) @ spread
-    new_cov[:STATE_DIM, :STATE_DIM] += process_noise(dt_s, q)
-    if x.shape[0] == DRAG_STATE_DIM:
-        new_cov[KAPPA_INDEX, KAPPA_INDEX] += q_kappa * dt_s
-    return np.asarray(new_mean), _symmetric(new_cov)
+    x, p = _check_one(mean, cov)
+    means, covs = ukf_predict_many(x[None, :], p[None, :, :], dt_s, q, q_kappa=q_kappa)
+    return means[0], covs[0]
 
 
 def ukf_update(
     mean: FloatArray, cov: FloatArray, measurement: RadarMeasurement, sensor: Sensor
 ) -> tuple[FloatArray, FloatArray, float]:
-    """Update the state (6,) or (7,) and its covariance with one radar plot.
+    """`ukf_update_many` of one track with one plot of `sensor`.
 
     Returns:
         The updated state and covariance, and the normalised innovation squared (NIS,
@@ -152,24 +252,25 @@ def ukf_update(
     Raises:
         PhysicsError: if the plot is not from `sensor`, or the inputs are ill-shaped.
     """
-    x, p = _check(mean, cov)
+    x, p = _check_one(mean, cov)
     if measurement.sensor != sensor.name:
         raise PhysicsError(f"plot of {measurement.sensor} given with sensor {sensor.name}")
-    points, weights = sigma_points(x, p)
-    predicted = measurement_function(points[:, :STATE_DIM], sensor)
-    z_mean = weights @ predicted
-    z_mean[AZIMUTH] = np.arctan2(
-        weights @ np.sin(predicted[:, AZIMUTH]), weights @ np.cos(predicted[:, AZIMUTH])
+    means, covs, nis = ukf_update_many(
+        x[None, :],
+        p[None, :, :],
+        measurement.vector[None, :],
+        measurement.noise_covariance[None, :, :],
+        sensor.position_ecef_m[None, :],
+        sensor.enu_rotation[None, :, :],
     )
-    dz = predicted - z_mean
-    dz[:, AZIMUTH] = wrap_angle_rad(dz[:, AZIMUTH])
-    dx = points - x
-    s = (dz.T * weights) @ dz + measurement.noise_covariance
-    cross = (dx.T * weights) @ dz
-    innovation = measurement.vector - z_mean
-    innovation[AZIMUTH] = wrap_angle_rad(innovation[AZIMUTH])
-    gain = np.linalg.solve(s, cross.T).T
-    new_mean = x + gain @ innovation
-    new_cov = _symmetric(p - gain @ s @ gain.T)
-    nis = float(innovation @ np.linalg.solve(s, innovation))
-    return np.asarray(new_mean), new_cov, nis
+    return means[0], covs[0], float(nis[0])
+
+
+def _check_one(mean: FloatArray, cov: FloatArray) -> tuple[FloatArray, FloatArray]:
+    x = np.asarray(mean, dtype=np.float64)
+    p = np.asarray(cov, dtype=np.float64)
+    if x.ndim != 1 or p.ndim != 2:
+        raise PhysicsError(
+            f"need a (6,) or (7,) state and its covariance, got {x.shape}, {p.shape}"
+        )
+    return x, p

@@ -1,8 +1,9 @@
-"""The batched UKF gives, track by track, what the single-track filter gives.
+"""The UKF batched over tracks gives, track by track, what each track alone gives.
 
 Three tracks of the default flight (the 7-state filter, each from its own start and its
-own radar plot) and one 6-state batch, through the same predict and update as
-`warnlink.estimation.ukf`, compared after several cycles: every mean differs by under
+own radar plot) and one 6-state batch, run as one batch and as batches of one
+(`ukf.ukf_predict`, `ukf.ukf_update`, as the radar tracker runs them), compared after
+several cycles: every mean differs by under
 1e-9 of its standard deviation, every covariance entry by under 1e-9 of
 sqrt(P_ii P_jj) (rounding differs in the order of the sums, nothing else).
 """
@@ -13,10 +14,15 @@ import numpy as np
 import pytest
 
 from warnlink.errors import PhysicsError
-from warnlink.estimation.batch_ukf import sigma_points_many, ukf_predict_many, ukf_update_many
 from warnlink.estimation.impact import sigma_points
 from warnlink.estimation.radar_tracker import initial_state
-from warnlink.estimation.ukf import ukf_predict, ukf_update
+from warnlink.estimation.ukf import (
+    sigma_points_many,
+    ukf_predict,
+    ukf_predict_many,
+    ukf_update,
+    ukf_update_many,
+)
 from warnlink.geo.wgs84 import enu_rotation
 from warnlink.sensors.radar import RadarMeasurement
 from warnlink.sensors.sensor import Sensor

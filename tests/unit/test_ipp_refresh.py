@@ -64,11 +64,9 @@ def _ipp_times(reporter: TrackReporter, estimates: list[TrackEstimate]) -> list[
 
 def test_a_track_keeping_to_its_trajectory_is_predicted_at_the_age_bound_only() -> None:
     times = _ipp_times(TrackReporter(track_number=1, epoch_ns=0), _on_trajectory(12))
-    # The first at once; then at the first report IPP_MAX_AGE_S after the last one, not
-    # one per report.
-    age = REVISIT_S * math.ceil(IPP_MAX_AGE_S / REVISIT_S)
-    assert times == [k * age for k in range(len(times))]
-    assert len(times) < 12 / 2
+    # The first at once; then one per IPP_MAX_AGE_S, not one per report.
+    assert times == [0.0, 30.0, 60.0]
+    assert IPP_MAX_AGE_S == 30.0
 
 
 def test_a_track_that_leaves_its_trajectory_is_predicted_at_its_next_report() -> None:

@@ -12,11 +12,8 @@ For each estimate of its national tracker, an originator reports:
   after burnout gets its launch
   report at its first impact prediction, from its state propagated backwards to
   the ground (`backtrack_launch`: coarser, and with a wider ellipse that says so);
-- an impact prediction (`predict_impact`) on the first ballistic estimate, at once; then
-  at most every `ipp_interval_s` of event time, and only when the track changed enough
-  to matter (`ipp_worth_redoing`: the state left the trajectory the last one was flown
-  from by `IPP_MOVED_SIGMA` sigmas, its covariance shrank below `IPP_SHRINK` of that
-  state's, its ballistic coefficient moved) or the last one is `IPP_MAX_AGE_S` old;
+- an impact prediction (`predict_impact`) on the first ballistic estimate and then
+  at most every `ipp_interval_s` of event time;
 - an event status: flying with the first report; lost when no estimate came for
   `lost_after_s` (the tracker's coast time: the track was deleted) before the predicted
   impact time, or with no prediction at all; impacted once the predicted impact time has
@@ -57,7 +54,6 @@ from warnlink.errors import PhysicsError
 from warnlink.estimation.classify import classify_range
 from warnlink.estimation.impact import predict_impact
 from warnlink.estimation.launch_point import LaunchEstimate, backtrack_launch, estimate_launch
-from warnlink.estimation.refresh import drift_sigma, sigma_sizes
 from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import as_vector3, surface_distance_m
 from warnlink.model import (
@@ -83,20 +79,6 @@ RANGE_CLASS_HYSTERESIS: Final = 0.05
 UNKNOWN_SIGMA_M: Final = 1000.0
 UNKNOWN_SIGMA_MPS: Final = 50.0
 UNKNOWN_COVARIANCE: Final = np.diag([UNKNOWN_SIGMA_M**2] * 3 + [UNKNOWN_SIGMA_MPS**2] * 3)
-#: An impact prediction is flown again when the state left the trajectory the last one
-#: was flown from by this many of its own sigmas (`estimation.refresh.drift_sigma`).
-#: Measured on the default scenario, a consistent filter's state moves ~1 sigma (0.4-3)
-#: per 6 s radar revisit, so a fraction of a sigma would redo every prediction; below
-#: 2 sigmas (< sqrt(chi2_2(0.95)) = 2.45) the new impact point lies, to first order,
-#: inside the last prediction's 95 % ellipse: nothing a receiver was told is contradicted.
-#: There it cut the default demo's predictions from 295 to 131, final errors unchanged.
-IPP_MOVED_SIGMA: Final = 2.0
-#: ... or when the position or velocity sigma fell below this fraction of the last one's
-#: (the ellipse shrinks about as much: a 20 % smaller ellipse is news to an alert).
-IPP_SHRINK: Final = 0.8
-#: ... or when the last one is this old (event time), whatever the track did: the impact
-#: time and ellipse stay fresh for a receiver, and a slow drift is bounded.
-IPP_MAX_AGE_S: Final = 30.0
 #: A UTC day in ns: a record reporter counts its estimates' seconds from the day's start.
 _DAY_NS: Final = 86_400 * NS_PER_S
 
@@ -104,34 +86,6 @@ _DAY_NS: Final = 86_400 * NS_PER_S
 def day_start_ns(utc_ns: int) -> int:
     """00:00 UTC of the day of `utc_ns`: the time origin of a record-fed reporter."""
     return utc_ns - utc_ns % _DAY_NS
-
-
-def ipp_worth_redoing(derived_from: TrackEstimate, estimate: TrackEstimate) -> bool:
-    """Whether `estimate` changed enough since `derived_from` to fly its impact again.
-
-    Enough: it left the trajectory flown from `derived_from` by `IPP_MOVED_SIGMA` of its
-    own sigmas (`refresh.drift_sigma`, with drag when a ballistic coefficient is known),
-    or its position or velocity sigma fell below `IPP_SHRINK` of that estimate's, or its
-    ballistic coefficient appeared or moved by `IPP_MOVED_SIGMA` of its sigma.
-    """
-    old_beta, beta = derived_from.ballistic_coefficient_kg_m2, estimate.ballistic_coefficient_kg_m2
-    if (old_beta is None) != (beta is None):
-        return True
-    if old_beta is not None and beta is not None:
-        beta_sigma = estimate.ballistic_coefficient_sigma_kg_m2 or 0.0
-        if abs(beta - old_beta) > IPP_MOVED_SIGMA * beta_sigma:
-            return True
-    old_sizes, sizes = sigma_sizes(derived_from.cov), sigma_sizes(estimate.cov)
-    if any(new < IPP_SHRINK * old for old, new in zip(old_sizes, sizes, strict=True)):
-        return True
-    drift = drift_sigma(
-        np.concatenate([derived_from.pos_ecef_m, derived_from.vel_ecef_mps]),
-        np.concatenate([estimate.pos_ecef_m, estimate.vel_ecef_mps]),
-        estimate.cov,
-        estimate.time_s - derived_from.time_s,
-        ballistic_coefficient_kg_m2=old_beta,
-    )
-    return drift > IPP_MOVED_SIGMA
 
 
 def estimate_of(record: SourceRecord, epoch_ns: int, track_number: int) -> TrackEstimate:
@@ -174,8 +128,6 @@ class TrackReporter:
     _launch_from_boost: bool = False
     _launch: LaunchReport | None = None
     _last_ipp_s: float | None = None
-    #: The estimate the last derived impact prediction was flown from.
-    _ipp_from: TrackEstimate | None = None
     _last_estimate_s: float | None = None
     _impact: ImpactPrediction | None = None
     _status: Status | None = None
@@ -256,23 +208,10 @@ class TrackReporter:
             if derive_launch and self._estimate_from_boost(estimate):
                 out.extend(self._launch_report(self._range_class))
             return out
-        if derive_impact and self._ipp_due(estimate):
+        due = self._last_ipp_s is None or estimate.time_s - self._last_ipp_s >= self.ipp_interval_s
+        if due and derive_impact:
             out.extend(self._impact_prediction(estimate, derive_launch=derive_launch))
         return out
-
-    def _ipp_due(self, estimate: TrackEstimate) -> bool:
-        """The first prediction at once; later ones at most every `ipp_interval_s`, when
-        `ipp_worth_redoing` (a national one in between counts as the last)."""
-        if self._last_ipp_s is None:
-            return True
-        elapsed = estimate.time_s - self._last_ipp_s
-        if elapsed < self.ipp_interval_s:
-            return False
-        return (
-            elapsed >= IPP_MAX_AGE_S
-            or self._ipp_from is None
-            or ipp_worth_redoing(self._ipp_from, estimate)
-        )
 
     def _newer(self, time_s: float) -> bool:
         return self._last_estimate_s is None or time_s > self._last_estimate_s
@@ -328,7 +267,6 @@ class TrackReporter:
     ) -> list[Payload]:
         """The national system's impact prediction, made from the record's state."""
         self._last_ipp_s = estimate.time_s
-        self._ipp_from = None
         self._impact = ImpactPrediction(
             trk_id=self.track_number,
             epoch=self._ns(estimate.time_s),
@@ -391,7 +329,6 @@ class TrackReporter:
         except PhysicsError:
             return []
         self._last_ipp_s = estimate.time_s
-        self._ipp_from = estimate
         first = self._impact is None
         self._impact = ImpactPrediction(
             trk_id=self.track_number,

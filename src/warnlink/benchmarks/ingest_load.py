@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -62,13 +63,17 @@ class Salvo:
         party: the party the source writes as.
         missiles: how many missiles: track ids ``"1"`` to ``str(missiles)``.
         start_ns: UTC ns at which every missile is at its first position.
+        first: the first missile's place in the grid of positions (another party's
+            salvo from another place flies other missiles).
     """
 
-    def __init__(self, source: str, party: str, missiles: int, start_ns: int) -> None:
+    def __init__(
+        self, source: str, party: str, missiles: int, start_ns: int, *, first: int = 0
+    ) -> None:
         self.source = source
         self.party = party
         self.start_ns = start_ns
-        self._flights = [self._flight(k, start_ns) for k in range(missiles)]
+        self._flights = [self._flight(first + k, start_ns) for k in range(missiles)]
 
     @staticmethod
     def _flight(k: int, start_ns: int) -> _Flight:
@@ -99,11 +104,14 @@ class Salvo:
     def track_ids(self) -> list[str]:
         return [str(k + 1) for k in range(len(self._flights))]
 
-    def records(self, epoch_ns: int) -> list[SourceRecord]:
-        """Every missile's state at `epoch_ns`, one record each, in track id order."""
+    def records(self, epoch_ns: int, track_ids: Sequence[str] | None = None) -> list[SourceRecord]:
+        """Every missile's state at `epoch_ns`, one record each, in track id order (or
+        only the missiles of `track_ids`, in that order)."""
         flown_s = (epoch_ns - self.start_ns) / NS_PER_S
+        chosen = range(len(self._flights)) if track_ids is None else [int(t) - 1 for t in track_ids]
         out = []
-        for k, flight in enumerate(self._flights):
+        for k in chosen:
+            flight = self._flights[k]
             p, v = flight.pos_m, flight.vel_mps
             out.append(
                 SourceRecord(

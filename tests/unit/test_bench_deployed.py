@@ -1,0 +1,88 @@
+"""The deployed-shape benchmarks (`benchmarks.deployed`, `salvo`, `soak`, `scale`): their
+arithmetic, the generated federation, and each at a tiny size on real processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from warnlink.benchmarks import salvo, scale, soak
+from warnlink.benchmarks.deployed import Applications, Offered, recipients
+from warnlink.benchmarks.runner import BENCHMARKS, ON_REQUEST
+from warnlink.demo import default_federation_path
+from warnlink.sharing.federation import load_federation, parse_federation
+
+MS: int = 1_000_000
+
+
+def test_the_scale_federation_shards_relaying_by_originator() -> None:
+    federation = parse_federation(scale.federation_toml())
+    assert len(federation.parties) == 10
+    assert federation.relays == frozenset(scale.RELAYS)
+    # P03-P06 go through P01's relay, P07-P10 through P02's; the relay hosts directly.
+    assert recipients(federation, "P03") == {
+        "P01": None,
+        **dict.fromkeys(("P04", "P05", "P06", "P07", "P08", "P09", "P10"), "P01"),
+    }
+    assert set(recipients(federation, "P08").values()) == {None, "P02"}
+    assert "P01" not in recipients(federation, "P08")
+    assert recipients(federation, "P01") == dict.fromkeys(scale.PARTIES[1:])
+
+
+def test_latency_is_from_due_to_the_first_application_and_the_missing_wait_until_the_end() -> None:
+    federation = load_federation(default_federation_path())
+    # ROK's track 1 (ROK's number 7) applied at USA 12 ms after due, twice; JPN never.
+    applications = Applications(
+        first={"USA": {("ROK", 7, 1_000 * MS): 1_012 * MS}, "JPN": {}},
+        numbers={("ROK", "1"): 7},
+    )
+    offered = [
+        Offered("ROK", ("1",), 1_000 * MS, "accepted"),
+        Offered("ROK", ("1",), 1_100 * MS, "unsent"),
+    ]
+    latencies, missing = applications.latencies_ms(federation, offered, until_ns=1_500 * MS)
+    assert latencies == {"USA": [12.0, 400.0], "JPN": [500.0, 400.0]}
+    assert missing == {"USA": 1, "JPN": 2}
+
+
+def test_the_heavy_benchmarks_run_only_when_named() -> None:
+    assert set(ON_REQUEST) == {"soak", "scale"}
+    assert not set(ON_REQUEST) & set(BENCHMARKS)
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_a_tiny_salvo_applies_every_report_at_each_recipient() -> None:
+    plan = salvo.Plan(3, (1.0,), (), 1.0, warm_s=120.0, drain_s=60.0)
+    result = salvo.run(plan=plan)
+    [step] = result.inputs["steps"]
+    # 3 records from each party: ROK's and USA's to two recipients, JPN's to USA.
+    assert step["records"]["accepted"] == 9
+    assert step["deliveries"] == 15
+    assert step["never_applied"] == {}
+    names = {f.name for f in result.figures}
+    assert {"salvo.p99.1x", "salvo.max_rate", "salvo.cpu.node.ROK", "salvo.cpu.relay.USA"} <= names
+    assert {"salvo.cpu.nats.USA", "salvo.rss.node.JPN"} <= names
+    for f in result.figures:
+        assert f.value >= 0.0
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_a_tiny_soak_sends_and_applies_all_it_offers() -> None:
+    result = soak.run(sizes=soak.Sizes(missiles=1, soak_s=3.0, warm_s=120.0, drain_s=60.0))
+    shown = {f.name: f for f in result.figures}
+    assert shown["soak.sent"].met
+    assert shown["soak.applied"].met
+    assert shown["soak.offered"].value == pytest.approx(15.0)
+    assert len(result.inputs["windows"]) == soak.WINDOWS
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+def test_a_tiny_scale_run_measures_each_role() -> None:
+    sizes = scale.Sizes(tracks=2, track_hz=0.5, role_rate=4.0, phase_s=2.0, idle_s=1.0)
+    result = scale.run(sizes=sizes)
+    assert result.inputs["steady_never_applied"] == {}
+    names = {f.name for f in result.figures}
+    assert {"scale.sent", "scale.applied", "scale.rss.node.max (20 live tracks)"} <= names
+    assert set(result.inputs["role_cpu_us"]) == {"sender", "relay", "receiver", "nats"}

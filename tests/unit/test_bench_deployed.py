@@ -3,11 +3,15 @@ arithmetic, the generated federation, and each at a tiny size on real processes.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from warnlink.benchmarks import salvo, scale, soak
+from warnlink.benchmarks import runner, salvo, scale, soak
 from warnlink.benchmarks.deployed import Applications, Offered, recipients
 from warnlink.benchmarks.runner import BENCHMARKS, ON_REQUEST
+from warnlink.cli import main
 from warnlink.demo import default_federation_path
 from warnlink.sharing.federation import load_federation, parse_federation
 
@@ -47,6 +51,21 @@ def test_latency_is_from_due_to_the_first_application_and_the_missing_wait_until
 def test_the_heavy_benchmarks_run_only_when_named() -> None:
     assert set(ON_REQUEST) == {"soak", "scale"}
     assert not set(ON_REQUEST) & set(BENCHMARKS)
+
+
+def test_bench_scale_runs_the_scale_benchmark_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[Any] = []
+
+    def run_suite(names: Any, **kwargs: Any) -> dict[str, Any]:
+        asked.append((names, kwargs["quick"]))
+        machine = {"platform": "p", "cpu_count": 2, "python": "3", "versions": {}}
+        return {"benchmarks": [], "machine": machine, "wall_s": 0.0, "quick": True}
+
+    monkeypatch.setattr(runner, "run_suite", run_suite)
+    assert main(["bench", "scale", "--quick", "--out", str(tmp_path / "scale.json")]) == 0
+    assert asked == [(["scale"], True)]
 
 
 @pytest.mark.nats

@@ -63,24 +63,25 @@ RELAYS: Final = ("P01", "P02")
 ROLE_SENDER: Final = "P03"
 TICK_S: Final = 0.1
 RSS_TARGET_MB: Final = 300.0
-WARM_S: Final = 600.0
 DRAIN_S: Final = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
     """How large: tracks per party, each track's report rate in the steady phase (Hz),
-    the roles phase's rate (records/s), seconds per loaded phase and idle seconds."""
+    the roles phase's rate (records/s), seconds per loaded phase and idle seconds, and
+    the longest wait for the first batch (every track new) to reach every picture."""
 
     tracks: int
     track_hz: float
     role_rate: float
     phase_s: float
     idle_s: float
+    warm_s: float = 120.0
 
 
-FULL: Final = Sizes(tracks=100, track_hz=0.1, role_rate=50.0, phase_s=30.0, idle_s=10.0)
-QUICK: Final = Sizes(tracks=10, track_hz=0.5, role_rate=20.0, phase_s=10.0, idle_s=5.0)
+FULL: Final = Sizes(100, track_hz=0.1, role_rate=50.0, phase_s=30.0, idle_s=10.0, warm_s=600.0)
+QUICK: Final = Sizes(10, track_hz=0.5, role_rate=20.0, phase_s=10.0, idle_s=5.0)
 
 
 def regions(
@@ -182,7 +183,7 @@ async def measure(folder: Path, sizes: Sizes) -> dict[str, Any]:
         run.expected = await received(fed, PARTIES)
         warm = await run.phase(PARTIES, sizes.tracks, 1.0)  # one batch: every track new
         if not warm.complete:
-            await wait_received(fed, run.expected, WARM_S, every_s=1.0)
+            await wait_received(fed, run.expected, sizes.warm_s, every_s=1.0)
         idle = await run.phase((), 0.0, sizes.idle_s)
         roles = await run.phase((ROLE_SENDER,), sizes.role_rate, sizes.phase_s)
         steady = await run.phase(PARTIES, sizes.tracks * sizes.track_hz, sizes.phase_s)

@@ -51,6 +51,20 @@ def test_latency_is_from_due_to_the_first_application_and_the_missing_wait_until
     assert missing == {"USA": 1, "JPN": 2}
 
 
+@pytest.mark.parametrize(("never_applied", "met"), [(0, True), (5, False)])
+def test_the_soak_drift_counts_only_when_every_delivery_was_applied(
+    never_applied: int, met: bool
+) -> None:
+    def row(p99_ms: float) -> dict[str, Any]:
+        return {"p99_ms": p99_ms, "never_applied": never_applied, "rss_mb": {}}
+
+    measured = soak.Measured([], 0, 1, [], Applications({}, {}), True, True)
+    sizes = soak.Sizes(missiles=1, soak_s=1.0, warm_s=1.0, drain_s=1.0)
+    federation = load_federation(default_federation_path())
+    shown = {f.name: f for f in soak.figures([row(10.0), row(12.0)], measured, sizes, federation)}
+    assert shown["soak.p99.last"].met is met
+
+
 def test_the_heavy_benchmarks_run_only_when_named() -> None:
     assert set(ON_REQUEST) == {"soak", "scale"}
     assert not set(ON_REQUEST) & set(BENCHMARKS)

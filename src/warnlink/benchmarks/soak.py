@@ -204,8 +204,11 @@ def figures(
                 "ms",
                 "the first window's p99",
                 first,
-                target=f"<= {DRIFT_TARGET:g}x the first",
-                met=last <= DRIFT_TARGET * first,
+                target=f"<= {DRIFT_TARGET:g}x the first, every delivery applied",
+                # Deliveries never applied count with their wait until the end, which is
+                # shorter for a later window: a drift over them would flatter it.
+                met=last <= DRIFT_TARGET * first
+                and rows[0]["never_applied"] == rows[-1]["never_applied"] == 0,
             )
         )
     rss_first, rss_last = rows[0]["rss_mb"], rows[-1]["rss_mb"]

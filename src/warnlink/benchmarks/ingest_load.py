@@ -42,6 +42,9 @@ COVARIANCE: Final = tuple(
 )
 LAUNCH_AOU: Final = Ellipse(semi_major_m=5_000.0, semi_minor_m=3_000.0, orientation_deg=10.0)
 IMPACT_AOU: Final = Ellipse(semi_major_m=20_000.0, semi_minor_m=8_000.0, orientation_deg=30.0)
+#: The national impact assessment's time after the salvo's start, s: past the longest
+#: benchmark (the 10-minute soak), so no track is reported impacted while it is fed.
+IMPACT_AFTER_S: Final = 3_600
 INGEST_PATH: Final = "/udl/missiletrack/createBulk"
 #: Longest wait for one answer, s: a guard against a hang, never expected to elapse.
 ANSWER_TIMEOUT_S: Final = 60.0
@@ -93,7 +96,7 @@ class Salvo:
             NationalImpact(
                 lat_deg=37.0 + 0.01 * k,
                 lon_deg=139.0,
-                time_ns=start_ns + 600 * NS_PER_S,
+                time_ns=start_ns + IMPACT_AFTER_S * NS_PER_S,
                 time_sigma_s=5.0,
                 aou=IMPACT_AOU,
                 confidence=0.9,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,13 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
 from warnlink.demo import default_federation_path
 from warnlink.deploy import NatsFederation
+from warnlink.geo.wgs84 import FloatArray, as_vector3, enu_rotation, lla_to_ecef
 from warnlink.model import Envelope, Phase, TrackReport, encode, new_envelope
 from warnlink.model.record import DataMode
 from warnlink.model.time import SystemClock
 from warnlink.node import Node
+from warnlink.physics.dynamics import FULL_MODEL, acceleration
 from warnlink.security.signing import PartyKey, ephemeral_keys, sign
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.subjects import (
@@ -54,7 +59,22 @@ Arrival = Callable[[Envelope, str], None]
 """Called as a node's picture applies an envelope: (envelope, the receiving party)."""
 
 
-VELOCITY_MPS: Final = (1_000.0, 500.0, 1_500.0)
+ARC_START_LAT_DEG: Final = 40.0
+ARC_START_LON_DEG: Final = 130.0
+ARC_START_ALT_M: Final = 400_000.0
+ARC_VELOCITY_ENU_MPS: Final = (1_500.0, 500.0, 2_000.0)
+"""East, north, up at the arc's start: above the atmosphere for the next ~450 s."""
+
+
+@functools.lru_cache(maxsize=4_096)
+def _arc_start(east_m: float, north_m: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Start position (m), velocity (m/s) and the constant acceleration (m/s^2), ECEF."""
+    rotation = enu_rotation(ARC_START_LAT_DEG, ARC_START_LON_DEG)
+    origin = lla_to_ecef(ARC_START_LAT_DEG, ARC_START_LON_DEG, ARC_START_ALT_M)
+    pos = origin + rotation.T @ np.array([east_m, north_m, 0.0])
+    vel = rotation.T @ np.array(ARC_VELOCITY_ENU_MPS)
+    acc = acceleration(pos[None, :], vel[None, :], FULL_MODEL)[0]
+    return pos, vel, acc
 
 
 def track_report(
@@ -64,22 +84,30 @@ def track_report(
     offset_m: float = 0.0,
     flown_s: float = 0.0,
     pos_sigma_m: float = 10.0,
+    north_m: float = 0.0,
 ) -> TrackReport:
-    """A midcourse track report with a covariance and a named sensor (withheld from JPN).
+    """A midcourse track report on a ballistic arc, with a covariance and a named sensor
+    (withheld from JPN).
 
-    The missile starts `offset_m` east of the others (in ECEF x) and has flown `flown_s`
-    seconds in a straight line, so successive reports of one missile stay within each
-    other's gates (gravity is left out: ~5 m in 1 s, under `pos_sigma_m` for salvo spacing).
+    Model: a flat-earth ballistic arc, p(t) = p0 + v0 t + a0 t^2 / 2 and v(t) = v0 + a0 t
+    (ECEF, m, m/s, s), with a0 the rotating-frame J2 acceleration (`physics.dynamics`,
+    gravity, Coriolis and centrifugal terms) at the start, held constant. The missile
+    starts 400 km up over 40 N 130 E, `offset_m` east and `north_m` north of the others
+    (local tangent plane), and has flown `flown_s` seconds. The picture's gate brings a
+    state forward with the acceleration at that state (`fusion.gating`), which differs
+    from a0 by under 1 m/s^2 over the first ~450 s, so reports of one missile tens of
+    seconds apart still gate with each other; the arc stays above the atmosphere then.
     """
-    start = (-3_100_000.0 + offset_m, 4_100_000.0, 3_900_000.0)
-    pos = [p + v * flown_s for p, v in zip(start, VELOCITY_MPS, strict=True)]
+    start, velocity, gravity = _arc_start(offset_m, north_m)
+    pos = start + velocity * flown_s + 0.5 * gravity * flown_s**2
+    vel = velocity + gravity * flown_s
     variances = (pos_sigma_m**2,) * 3 + (100.0,) * 3
     diagonal = (0, 6, 11, 15, 18, 20)  # of the packed upper triangle
     return TrackReport(
         trk_id=trk_id,
         epoch=epoch_ns,
-        pos=(pos[0], pos[1], pos[2]),
-        vel=VELOCITY_MPS,
+        pos=as_vector3(pos),
+        vel=as_vector3(vel),
         phase=Phase.MIDCOURSE,
         trk_qual=9,
         cov=tuple(variances[diagonal.index(i)] if i in diagonal else 0.0 for i in range(21)),

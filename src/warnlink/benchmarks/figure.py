@@ -60,7 +60,8 @@ class Result(msgspec.Struct, frozen=True):
     """One benchmark's figures, the inputs it ran on and its wall time.
 
     Attributes:
-        name: the benchmark (``relay``, ``e2e``, ``salvo``, ``estimation``, ``demo``, ``ingest``).
+        name: the benchmark (``relay``, ``association``, ``e2e``, ``salvo``, ``estimation``,
+            ``demo``, ``ingest``).
         figures: what it measured.
         inputs: what it ran on (counts, sizes, scenario, transport...), plain data.
         wall_s: how long the benchmark took, s.

@@ -10,6 +10,12 @@ Two events found later to be the same missile are merged; a contribution whose
 ballistic track no longer gates with its event's others is split off and assigned
 again. Merges and splits are recorded on the events.
 
+Per report the work does not grow with the picture: a known track's contribution is
+found by its key; the track assignment runs only when an event it depends on changed
+(`track_index`), gating all candidates in one batch (`gating.distances2`); and a split is
+looked for only on evidence: unless a cheap bound shows the report still gates with its
+event (`gating.surely_gated`), the gate itself decides.
+
 Data of different modes (`model.record.DataMode`: real, exercise, test, simulated) is
 never associated: an event holds contributions of one mode only, so an exercise track
 never joins a real missile, nor its alerts.
@@ -37,200 +43,49 @@ with its traffic:
 
 from __future__ import annotations
 
-import math
 from collections import Counter, deque
-from collections.abc import Container, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Container
 from typing import Final
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from warnlink.fusion.association import impacts_match, launches_match, tracks_match
-from warnlink.fusion.covariance_intersection import intersect
-from warnlink.fusion.gating import (
-    GATE_CHI2_3DOF,
-    MAX_GAP_S,
-    extrapolate,
-    state_of,
-    track_distance2,
+from warnlink.fusion.association import impacts_match
+from warnlink.fusion.event import (
+    LAUNCH_ONLY_COST,
+    PROVENANCE_KEPT,
+    Contribution,
+    ContributionKey,
+    Event,
+    FusedState,
+    tightest_launch,
 )
-from warnlink.geo.ellipse import ELLIPSE_95_SCALE
-from warnlink.geo.wgs84 import FloatArray, surface_distance_m
+from warnlink.fusion.gating import GATE_CHI2_3DOF, GateState, distances2, surely_gated
+from warnlink.fusion.track_index import TrackIndex
 from warnlink.model import (
     Envelope,
     EventStatus,
     Heartbeat,
     ImpactPrediction,
     LaunchReport,
-    SecurityLabel,
-    Status,
     TrackReport,
 )
-from warnlink.model.record import DataMode
-from warnlink.model.time import NS_PER_S
 
-ContributionKey = tuple[str, int]
+__all__ = [
+    "APPLIED_KEPT",
+    "LAUNCH_ONLY_COST",
+    "PROVENANCE_KEPT",
+    "Contribution",
+    "ContributionKey",
+    "Event",
+    "FusedState",
+    "Picture",
+    "tightest_launch",
+]
+
 #: Applied message ids a picture remembers to drop a repeat: the most recent ones.
 APPLIED_KEPT: Final = 65_536
-#: Message ids a contribution keeps as provenance: its first and its latest ones.
-PROVENANCE_KEPT: Final = 32
 _NO_MATCH = 1e12
-#: Cost of a match by launch gates alone: above any impact match that passed its gate.
-LAUNCH_ONLY_COST = 1e6
-
-
-@dataclass
-class Contribution:
-    """One originator's track of one missile, as this party knows it."""
-
-    originator: str
-    trk_id: int
-    first_received_ns: int
-    launch: LaunchReport | None = None
-    launch_received_ns: int | None = None
-    track: TrackReport | None = None
-    #: The label `track` came with, its originator added (`SecurityLabel.including`).
-    track_label: SecurityLabel | None = None
-    track_count: int = 0
-    impact: ImpactPrediction | None = None
-    impact_received_ns: int | None = None
-    status: Status = Status.FLYING
-    #: Event time of the status message `status` came from (None: none came).
-    status_epoch: int | None = None
-    #: Provenance: the first message's id, then the latest ones, `PROVENANCE_KEPT` at most.
-    msg_ids: list[str] = field(default_factory=list)
-    #: Messages applied to this contribution, all of them.
-    msg_count: int = 0
-    #: Whether its data is real (`DataMode`), from its reports' envelopes.
-    data_mode: DataMode | None = None
-
-    def add_provenance(self, msg_id: str) -> None:
-        """Count a message applied to this contribution and keep its id, the first one
-        and the latest `PROVENANCE_KEPT` - 1 kept."""
-        self.msg_count += 1
-        self.msg_ids.append(msg_id)
-        if len(self.msg_ids) > PROVENANCE_KEPT:
-            del self.msg_ids[1]
-
-
-def tightest_launch(contributions: Iterable[Contribution]) -> LaunchReport | None:
-    """The tightest launch report (smallest 95 % semi-major axis) among contributions."""
-    launches = [c.launch for c in contributions if c.launch is not None]
-    return min(launches, key=lambda x: x.launch_aou.semi_major_m) if launches else None
-
-
-@dataclass(frozen=True, slots=True)
-class FusedState:
-    """An event's fused track state: epoch (UTC ns), ECEF mean (6,), covariance (6, 6).
-
-    A derived product: its `label` is the meet of its sources' labels (DESIGN.md
-    invariant 1), so whatever passes it on can release it no wider than every source.
-    """
-
-    epoch: int
-    mean: FloatArray
-    cov: FloatArray
-    originators: tuple[str, ...]
-    #: The meet of the fused tracks' labels: who this product may go to, at most.
-    label: SecurityLabel
-
-
-@dataclass
-class Event:
-    """One missile: the contributions of every originator that tracks it."""
-
-    event_id: str
-    contributions: dict[ContributionKey, Contribution] = field(default_factory=dict)
-    merged_from: list[str] = field(default_factory=list)
-    split_off: list[str] = field(default_factory=list)
-
-    def originators(self) -> set[str]:
-        return {originator for originator, _ in self.contributions}
-
-    @property
-    def data_mode(self) -> DataMode | None:
-        """The data mode of its contributions: an event never mixes modes (`Picture`)."""
-        return next((c.data_mode for c in self.contributions.values() if c.data_mode), None)
-
-    def holding_originators(self) -> set[str]:
-        """Originators holding this missile: a contribution not reported lost.
-
-        An originator whose track here was lost (its tracker deleted it) may join the
-        event again with a later track: that is the missile re-acquired.
-        """
-        return {c.originator for c in self.contributions.values() if c.status is not Status.LOST}
-
-    def latest_impact(self) -> tuple[ContributionKey, ImpactPrediction] | None:
-        """The most recent impact prediction (ties: the smaller ellipse) and its source."""
-        candidates = [(k, c.impact) for k, c in self.contributions.items() if c.impact is not None]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda kc: (kc[1].epoch, -kc[1].impact_aou.semi_major_m))
-
-    def latest_track(self) -> TrackReport | None:
-        """The most recent track state of any contribution."""
-        tracks = [c.track for c in self.contributions.values() if c.track is not None]
-        return max(tracks, key=lambda t: t.epoch) if tracks else None
-
-    def fused_state(self, for_party: str | None = None) -> FusedState | None:
-        """The contributions' latest tracks fused by covariance intersection.
-
-        Each track is brought to the latest epoch among them (`gating.extrapolate`);
-        tracks more than `MAX_GAP_S` older are left out. Computed from what this party
-        received, so it never holds more than the party may see. With `for_party`, it
-        is computed for that recipient from only the tracks, covariance included, their
-        originators released to it; the product's label is the meet of the sources'.
-        """
-        sources = [
-            c
-            for c in self.contributions.values()
-            if c.track is not None
-            and c.track_label is not None
-            and (for_party is None or for_party in c.track_label.field_released_to("cov"))
-        ]
-        if not sources:
-            return None
-        epoch = max(c.track.epoch for c in sources if c.track is not None)
-        means, covs, used, labels = [], [], [], []
-        for contribution in sources:
-            t = contribution.track
-            if t is None or (epoch - t.epoch) / NS_PER_S > MAX_GAP_S:
-                continue
-            mean, cov = state_of(t)
-            mean, cov = extrapolate(mean, cov, (epoch - t.epoch) / NS_PER_S)
-            means.append(mean)
-            covs.append(cov)
-            used.append(contribution.originator)
-            labels.append(contribution.track_label)
-        mean, cov = intersect(means, covs)
-        return FusedState(
-            epoch, mean, cov, tuple(sorted(used)), SecurityLabel.meet(lb for lb in labels if lb)
-        )
-
-    def match_cost(
-        self, other: Contribution, *, skip: Container[ContributionKey] = ()
-    ) -> float | None:
-        """How well `other` fits this event's missile; None if no gate passes.
-
-        A passed impact gate costs the miss distance over the root-sum-square of the two
-        ellipses' semi-major axes (comparable between events); a passed launch gate
-        alone costs `LAUNCH_ONLY_COST`, since launches of a salvo from one site pass
-        each other's gates. Contributions whose keys are in `skip` are left out.
-        """
-        if self.data_mode is not other.data_mode and self.data_mode and other.data_mode:
-            return None  # exercise data never joins a real missile, nor the other way
-        costs: list[float] = []
-        for key, mine in self.contributions.items():
-            if mine is other or key in skip:
-                continue
-            if mine.track and other.track and tracks_match(mine.track, other.track):
-                costs.append(0.0)
-            if mine.impact and other.impact and impacts_match(mine.impact, other.impact):
-                costs.append(_impact_cost(mine.impact, other.impact))
-            if mine.launch and other.launch and launches_match(mine.launch, other.launch):
-                costs.append(LAUNCH_ONLY_COST)
-        return min(costs) if costs else None
 
 
 class Picture:
@@ -253,6 +108,7 @@ class Picture:
         self._applied_order: deque[str] = deque()
         self._event_of: dict[ContributionKey, str] = {}
         self._next_event = 1
+        self._index = TrackIndex()
 
     def has_applied(self, msg_id: str) -> bool:
         """Whether `msg_id` was applied and is still remembered (one of the last
@@ -291,7 +147,7 @@ class Picture:
                 contribution.launch_received_ns = contribution.launch_received_ns or received_ns
             case TrackReport():
                 if contribution.track is None or payload.epoch >= contribution.track.epoch:
-                    contribution.track = payload
+                    contribution.set_track(payload)
                     contribution.track_label = envelope.label.including(envelope.originator)
                 contribution.track_count += 1
             case ImpactPrediction():
@@ -304,6 +160,7 @@ class Picture:
                 if contribution.status_epoch is None or payload.epoch >= contribution.status_epoch:
                     contribution.status = payload.status
                     contribution.status_epoch = payload.epoch
+        self._refresh(self.events[self._event_of[key]])
         if isinstance(payload, TrackReport):
             self._check_split(key)
         self._associate(key)
@@ -320,13 +177,28 @@ class Picture:
         event_id = self._event_of.get(key)
         if event_id is not None:
             return self.events[event_id].contributions[key]
-        event = Event(f"{self.party}-E{self._next_event}")
-        self._next_event += 1
+        event = self._new_event()
         contribution = Contribution(key[0], key[1], received_ns)
         event.contributions[key] = contribution
-        self.events[event.event_id] = event
         self._event_of[key] = event.event_id
+        self._index.keys_of.setdefault(key[0], set()).add(key)
         return contribution
+
+    def _new_event(self) -> Event:
+        event = Event(f"{self.party}-E{self._next_event}")
+        self._index.serial[event.event_id] = self._next_event
+        self._next_event += 1
+        self.events[event.event_id] = event
+        return event
+
+    def _refresh(self, event: Event) -> None:
+        """Note that `event` changed (`TrackIndex.refresh`)."""
+        self._index.refresh(event)
+
+    def _forget(self, event_id: str) -> None:
+        """Drop an event that was merged or moved away (`TrackIndex.forget`)."""
+        del self.events[event_id]
+        self._index.forget(event_id)
 
     def _associate(self, key: ContributionKey) -> None:
         """Join the contribution's event to an earlier event of the same missile.
@@ -354,8 +226,8 @@ class Picture:
         """
         moving = {
             k
-            for k, event_id in self._event_of.items()
-            if k[0] == originator and self.events[event_id].contributions[k].track is None
+            for k in self._index.keys_of.get(originator, ())
+            if self._contribution_of(k).track is None
         }
         columns = [
             e
@@ -393,15 +265,14 @@ class Picture:
         if target is None and all(k in moving for k in current.contributions):
             return  # already apart from every anchored contribution
         contribution = current.contributions.pop(key)
-        if not current.contributions:
-            del self.events[current.event_id]
-        destination = target
-        if destination is None:
-            destination = Event(f"{self.party}-E{self._next_event}")
-            self._next_event += 1
-            self.events[destination.event_id] = destination
+        if current.contributions:
+            self._refresh(current)
+        else:
+            self._forget(current.event_id)
+        destination = self._new_event() if target is None else target
         destination.contributions[key] = contribution
         self._event_of[key] = destination.event_id
+        self._refresh(destination)
         if current.event_id in self.events:
             current.split_off.append(destination.event_id)
         else:
@@ -412,31 +283,31 @@ class Picture:
 
         Association during boost can pair tracks wrongly (thrust is only allowed for, by
         the gate's boost process noise), and reports without a track may have joined on
-        that wrong pair. A pair beyond the gate, in any phase, dissolves the event: every
-        contribution goes back to an event of its own and is associated again
-        (`_reassociate`).
+        that wrong pair. The evidence is the report's own gate to its event: one batched
+        distance to the event's other tracks (`gating.distances2`). A pair beyond the
+        gate, in any phase, dissolves the event: every contribution goes back to an event
+        of its own and is associated again (`_reassociate`).
         """
         event = self.events[self._event_of[key]]
-        mine = event.contributions[key].track
-        if mine is None or len(event.contributions) < 2:
+        contribution = event.contributions[key]
+        others = [c for k, c in event.contributions.items() if k != key and c.track]
+        mine = contribution.track
+        if mine is None or not others:
             return
-        distances = [
-            d
-            for other_key, c in event.contributions.items()
-            if other_key != key
-            and c.track is not None
-            and (d := track_distance2(mine, c.track)) is not None
-        ]
-        if not distances or min(distances) <= GATE_CHI2_3DOF:
+        if any(surely_gated(mine, c.track) for c in others if c.track):
+            return  # no evidence against the pair: the gate itself need not run
+        distances = distances2(_ready(contribution), [_ready(c) for c in others])
+        distances = distances[~np.isnan(distances)]
+        if not distances.size or distances.min() <= GATE_CHI2_3DOF:
             return
         keys = list(event.contributions)
         for other_key in keys[1:]:
-            alone = Event(f"{self.party}-E{self._next_event}")
-            self._next_event += 1
+            alone = self._new_event()
             alone.contributions[other_key] = event.contributions.pop(other_key)
-            self.events[alone.event_id] = alone
             self._event_of[other_key] = alone.event_id
             event.split_off.append(alone.event_id)
+            self._refresh(alone)
+        self._refresh(event)
         self._reassociate(keys)
 
     def _reassociate(self, keys: list[ContributionKey]) -> None:
@@ -461,61 +332,64 @@ class Picture:
         pair the gate's own cost, so any statistically gated pair is preferred. The
         assignment minimises the summed cost (Munkres, via scipy's
         `linear_sum_assignment`), so in a salvo two close tracks are not both given the
-        same missile.
+        same missile. The originator's unassociated events come from the index
+        (`track_index`), and nothing is computed unless one of them, or an event it could
+        join, changed since the last time: the outcome would be the same.
         """
-        pending: list[Event] = []
-        candidates: list[Event] = []
-        for e in self.events.values():  # one pass: this runs for every track report
-            if not any(c.track is not None for c in e.contributions.values()):
-                continue
-            holding = e.holding_originators()
-            if holding == {originator} and e.originators() == holding:
-                pending.append(e)
-            elif originator not in holding:  # so never one of `pending`
-                candidates.append(e)
-        if not pending or not candidates:
+        rows = [self.events[event_id] for event_id in self._index.take_pending(originator)]
+        if not rows:
             return
-        costs = np.full((len(pending), len(candidates)), _NO_MATCH)
-        for i, event in enumerate(pending):
-            mine = event.latest_track()
-            assert mine is not None
-            for j, candidate in enumerate(candidates):
-                if candidate.data_mode is not event.data_mode:
-                    continue  # never fused across data modes
-                distances = [
-                    d
-                    for c in candidate.contributions.values()
-                    if c.track is not None and (d := track_distance2(mine, c.track)) is not None
-                ]
-                if distances and min(distances) <= GATE_CHI2_3DOF:
-                    costs[i, j] = min(distances)
-                elif not distances and _impacts_agree(event, candidate):
-                    costs[i, j] = GATE_CHI2_3DOF
-        rows, cols = linear_sum_assignment(costs)
-        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        candidates = [
+            e
+            for e in self.events.values()
+            if originator not in self._index.held[e.event_id] and e.latest_track() is not None
+        ]
+        if not candidates:
+            return
+        tracked = [(j, c) for j, e in enumerate(candidates) for c in e.contributions.values()]
+        columns = np.array([j for j, c in tracked if c.track is not None], dtype=np.intp)
+        states = [_ready(c) for _, c in tracked if c.track is not None]
+        modes = [e.data_mode for e in candidates]
+        costs = np.full((len(rows), len(candidates)), _NO_MATCH)
+        for i, event in enumerate(rows):
+            distances = distances2(_latest_gate(event), states)
+            gated = ~np.isnan(distances)
+            nearest = np.full(len(candidates), np.inf)
+            np.minimum.at(nearest, columns[gated], distances[gated])
+            measured = np.zeros(len(candidates), dtype=bool)
+            measured[columns[gated]] = True
+            same_mode = np.array([m is event.data_mode for m in modes])  # never fused across
+            within = same_mode & measured & (nearest <= GATE_CHI2_3DOF)
+            costs[i, within] = nearest[within]
+            if any(c.impact is not None for c in event.contributions.values()):
+                for j in np.flatnonzero(same_mode & ~measured).tolist():
+                    if _impacts_agree(event, candidates[j]):
+                        costs[i, j] = GATE_CHI2_3DOF
+        assigned_rows, cols = linear_sum_assignment(costs)
+        for row, col in zip(assigned_rows.tolist(), cols.tolist(), strict=True):
             if costs[row, col] < _NO_MATCH:
-                self._merge(into=candidates[col], other=pending[row])
+                self._merge(into=candidates[col], other=rows[row])
 
     def _merge(self, *, into: Event, other: Event) -> None:
         into.contributions.update(other.contributions)
         into.merged_from.extend([other.event_id, *other.merged_from])
         for key in other.contributions:
             self._event_of[key] = into.event_id
-        del self.events[other.event_id]
+        self._forget(other.event_id)
+        self._refresh(into)
 
 
-def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:
-    """Normalised distance of two predictions in place and time (about 1 sigma per unit).
+def _ready(contribution: Contribution) -> GateState:
+    """A tracked contribution's gate state (`Contribution.ready_track`)."""
+    state = contribution.ready_track()
+    assert state is not None
+    return state
 
-    The place term takes each 95 % semi-major axis over sqrt(chi2_2(0.95)) = 2.4477
-    (`geo.ellipse.ELLIPSE_95_SCALE`) as a 1-sigma (conservative: the larger axis), the
-    time term the stated time sigmas.
-    """
-    miss_m = float(surface_distance_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon))
-    spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m) / ELLIPSE_95_SCALE
-    late_s = abs(a.impact_time - b.impact_time) / NS_PER_S
-    spread_s = math.hypot(a.impact_time_sigma_s or 0.0, b.impact_time_sigma_s or 0.0)
-    return math.hypot(miss_m / max(spread_m, 1.0), late_s / max(spread_s, 0.1))
+
+def _latest_gate(event: Event) -> GateState:
+    """The gate state of the event's most recent track (`Event.latest_track`)."""
+    tracked = [c for c in event.contributions.values() if c.track is not None]
+    return _ready(max(tracked, key=lambda c: c.track.epoch if c.track is not None else 0))
 
 
 def _impacts_agree(a: Event, b: Event) -> bool:

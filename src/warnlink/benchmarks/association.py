@@ -1,0 +1,143 @@
+"""Association per report: what one track report costs a picture at 100 and 1,000 live tracks.
+
+A live track here is one missile tracked by all three parties (ROK, JPN, USA), so a
+picture at 1,000 live tracks holds 1,000 events of three contributions each. Every
+missile flies the salvo bench's ballistic arc (`e2e.track_report`), laid out on a grid
+20 km apart, and each originator reports it once a second, the three a third of a second
+apart (so the gate extrapolates). A first round forms the events; the timed rounds then
+apply one report of every track, in order, to `Picture.apply` (envelopes built
+beforehand, unsigned: the picture does not check signatures). The figure is the best
+round's time over its reports, µs per report.
+
+The reference, measured in the same run: decoding one signed track report from its wire
+bytes (`model.decode`), the least work a node does for every report it receives.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Final
+
+from warnlink.benchmarks.e2e import track_report
+from warnlink.benchmarks.figure import Figure, Result, best_seconds, figure
+from warnlink.fusion.picture import Picture
+from warnlink.model import Envelope, SecurityLabel, decode, encode, new_envelope
+from warnlink.model.record import DataMode
+from warnlink.security.signing import PartyKey, sign
+
+SIZES: Final = (100, 1_000)
+ORIGINATORS: Final = ("ROK", "JPN", "USA")
+SPACING_M: Final = 20_000.0
+POS_SIGMA_M: Final = 300.0
+REPORT_INTERVAL_S: Final = 1.0
+TARGET_US: Final = 60.0
+"""At 1,000 live tracks: 3,000 reports a second (1 Hz, three parties) take under 20 % of a core."""
+EPOCH_NS: Final = 1_700_000_000 * 10**9
+LABEL: Final = SecurityLabel("UNCLASSIFIED", ORIGINATORS)
+
+
+def salvo_round(
+    live: int, number: int, seqs: dict[str, int], *, interval_s: float = REPORT_INTERVAL_S
+) -> list[Envelope]:
+    """Round `number`, `interval_s` after the one before: one report of every originator's
+    track of each of `live` missiles (track number = missile number + 1), by missile.
+    `seqs` holds each originator's last sequence number and is advanced."""
+    columns = math.ceil(math.sqrt(live))
+    out = []
+    for k in range(live):
+        for lag, originator in enumerate(ORIGINATORS):
+            flown_s = number * interval_s + lag * interval_s / len(ORIGINATORS)
+            epoch = EPOCH_NS + round(flown_s * 1e9)
+            report = track_report(
+                1 + k,
+                epoch,
+                offset_m=SPACING_M * (k % columns),
+                north_m=SPACING_M * (k // columns),
+                flown_s=flown_s,
+                pos_sigma_m=POS_SIGMA_M,
+            )
+            seqs[originator] += 1
+            out.append(
+                new_envelope(
+                    originator=originator,
+                    seq=seqs[originator],
+                    created=epoch,
+                    label=LABEL,
+                    payload=report,
+                    data_mode=DataMode.TEST,
+                )
+            )
+    return out
+
+
+def per_report_us(live: int, rounds: int) -> tuple[float, int]:
+    """Best round's µs per report at `live` tracks, and the events the picture ends with."""
+    seqs = dict.fromkeys(ORIGINATORS, 0)
+    batches = [salvo_round(live, number, seqs) for number in range(rounds + 1)]
+    picture = Picture("USA")
+    for envelope in batches[0]:
+        picture.apply(envelope, envelope.created)
+    best = math.inf
+    for batch in batches[1:]:
+        start = time.perf_counter()
+        for envelope in batch:
+            picture.apply(envelope, envelope.created)
+        best = min(best, (time.perf_counter() - start) / len(batch))
+    return best * 1e6, len(picture.events)
+
+
+def decode_us(count: int = 2_000) -> float:
+    """µs to decode one signed track report from its wire bytes (best of 5 rounds)."""
+    bare = new_envelope(
+        originator="ROK",
+        seq=1,
+        created=EPOCH_NS,
+        label=LABEL,
+        payload=track_report(1, EPOCH_NS, pos_sigma_m=POS_SIGMA_M),
+        data_mode=DataMode.TEST,
+    )
+    data = encode(sign(bare, PartyKey.generate("ROK")))
+
+    def decode_all() -> None:
+        for _ in range(count):
+            decode(data)
+
+    return best_seconds(decode_all, 5) / count * 1e6
+
+
+def run(quick: bool = False) -> Result:
+    """The association figures (see the module docstring)."""
+    rounds = 2 if quick else 5
+    reference = decode_us()
+    figures: list[Figure] = []
+    events: dict[str, int] = {}
+    for live in SIZES:
+        value, events[str(live)] = per_report_us(live, rounds)
+        at_target = live == SIZES[-1]
+        figures.append(
+            figure(
+                f"association.per_report.{live}",
+                value,
+                "µs",
+                "decoding one signed track report",
+                reference,
+                target=f"<= {TARGET_US:g} µs" if at_target else None,
+                met=value <= TARGET_US if at_target else None,
+            )
+        )
+    return Result(
+        "association",
+        figures,
+        {
+            "live_tracks": list(SIZES),
+            "originators": list(ORIGINATORS),
+            "reports_per_round": {str(n): n * len(ORIGINATORS) for n in SIZES},
+            "timed_rounds": rounds,
+            "report_interval_s": REPORT_INTERVAL_S,
+            "spacing_m": SPACING_M,
+            "pos_sigma_m": POS_SIGMA_M,
+            "events_at_end": events,
+            "model": "ballistic arcs (e2e.track_report), one per missile",
+        },
+    )

@@ -3,13 +3,14 @@ arithmetic, the generated federation, and each at a tiny size on real processes.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from warnlink.benchmarks import runner, salvo, scale, soak
-from warnlink.benchmarks.deployed import Applications, Offered, recipients
+from warnlink.benchmarks.deployed import Applications, Offered, recipients, wait_received
 from warnlink.benchmarks.runner import BENCHMARKS, ON_REQUEST
 from warnlink.cli import main
 from warnlink.demo import default_federation_path
@@ -49,6 +50,29 @@ def test_latency_is_from_due_to_the_first_application_and_the_missing_wait_until
     latencies, missing = applications.latencies_ms(federation, offered, until_ns=1_500 * MS)
     assert latencies == {"USA": [12.0, 400.0], "JPN": [500.0, 400.0]}
     assert missing == {"USA": 1, "JPN": 2}
+
+
+class _SilentNode:
+    """A node's HTTPS client whose node never answers (its loop is busy)."""
+
+    closed = 0
+
+    async def request(self, *args: object, **kwargs: object) -> tuple[int, bytes]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        _SilentNode.closed += 1
+
+
+async def test_waiting_for_deliveries_ends_at_its_deadline_when_a_node_does_not_answer() -> None:
+    class Fed:
+        def operator(self, party: str) -> _SilentNode:
+            return _SilentNode()
+
+    arrived = await asyncio.wait_for(wait_received(Fed(), {"ROK": 1}, 0.1), 30)  # type: ignore[arg-type]
+    assert arrived is False
+    assert _SilentNode.closed >= 1
 
 
 @pytest.mark.parametrize(("never_applied", "met"), [(0, True), (5, False)])

@@ -55,6 +55,8 @@ KIND: Final = "track_report"
 ANSWER_S: Final = 10.0
 """Longest wait for a node to answer a batch before the source goes on without it."""
 LATE_S: Final = 10.0
+POLL_S: Final = 0.5
+"""The least time a node is given to answer one ``/metrics`` poll."""
 """How far past its window a source still sends what it owes (at least)."""
 
 
@@ -246,9 +248,13 @@ async def wait_received(
     try:
         while True:
             for party, client in clients.items():
-                # A node too busy to answer now is asked again at the next round.
-                with contextlib.suppress(TransportError):
-                    counts[party] = await track_reports(client, "received")
+                # A node too busy to answer now is asked again at the next round; the
+                # wait is bounded by the deadline, not by how slowly the node answers.
+                left = max(POLL_S, deadline - time.monotonic())
+                try:
+                    counts[party] = await asyncio.wait_for(track_reports(client, "received"), left)
+                except (TransportError, TimeoutError):
+                    await client.close()
             if all(counts[p] >= n for p, n in targets.items()):
                 return True
             if time.monotonic() >= deadline:

@@ -95,3 +95,34 @@ async def test_a_consumer_that_ends_stops_the_runtime_which_says_so(tmp_path: Pa
             await asyncio.wait_for(runtime.serve(stop, outputs=[ends_the_consumer]), 30)
     finally:
         await bus.close()
+
+
+async def test_a_record_handed_over_while_a_tick_sends_does_not_break_the_tick(
+    tmp_path: Path,
+) -> None:
+    # Found by `bench scale`: a new track's reporter, made while the tick awaited the
+    # send of another track's status, ended the node ("dictionary changed size").
+    clock = ManualClock(T0 + 5 * NS_PER_S)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    node = _runtimes(tmp_path, clock, bus)["ROK"].node
+    first, second = track("A", n=1)[0], track("B", n=1)[0]
+    send = node.gateway.send
+    handed: list[int] = []
+
+    async def send_and_hand_over(*args: object, **kwargs: object) -> object:
+        if not handed:
+            handed.append(2)
+            await node.ingest(second, 2)  # the intake's turn, mid-tick
+        return await send(*args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        await node.start()
+        await node.ingest(first, 1)
+        node.gateway.send = send_and_hand_over  # type: ignore[method-assign]
+        clock.advance_s(3_600)  # track 1 is lost: the tick sends its status
+        await node.tick()
+        assert handed == [2]
+        assert set(node.reporters) == {1, 2}
+    finally:
+        await node.stop()
+        await bus.close()

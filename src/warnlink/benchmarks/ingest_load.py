@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -41,6 +42,9 @@ COVARIANCE: Final = tuple(
 )
 LAUNCH_AOU: Final = Ellipse(semi_major_m=5_000.0, semi_minor_m=3_000.0, orientation_deg=10.0)
 IMPACT_AOU: Final = Ellipse(semi_major_m=20_000.0, semi_minor_m=8_000.0, orientation_deg=30.0)
+#: The national impact assessment's time after the salvo's start, s: past the longest
+#: benchmark (the 10-minute soak), so no track is reported impacted while it is fed.
+IMPACT_AFTER_S: Final = 3_600
 INGEST_PATH: Final = "/udl/missiletrack/createBulk"
 #: Longest wait for one answer, s: a guard against a hang, never expected to elapse.
 ANSWER_TIMEOUT_S: Final = 60.0
@@ -62,13 +66,17 @@ class Salvo:
         party: the party the source writes as.
         missiles: how many missiles: track ids ``"1"`` to ``str(missiles)``.
         start_ns: UTC ns at which every missile is at its first position.
+        first: the first missile's place in the grid of positions (another party's
+            salvo from another place flies other missiles).
     """
 
-    def __init__(self, source: str, party: str, missiles: int, start_ns: int) -> None:
+    def __init__(
+        self, source: str, party: str, missiles: int, start_ns: int, *, first: int = 0
+    ) -> None:
         self.source = source
         self.party = party
         self.start_ns = start_ns
-        self._flights = [self._flight(k, start_ns) for k in range(missiles)]
+        self._flights = [self._flight(first + k, start_ns) for k in range(missiles)]
 
     @staticmethod
     def _flight(k: int, start_ns: int) -> _Flight:
@@ -88,7 +96,7 @@ class Salvo:
             NationalImpact(
                 lat_deg=37.0 + 0.01 * k,
                 lon_deg=139.0,
-                time_ns=start_ns + 600 * NS_PER_S,
+                time_ns=start_ns + IMPACT_AFTER_S * NS_PER_S,
                 time_sigma_s=5.0,
                 aou=IMPACT_AOU,
                 confidence=0.9,
@@ -99,11 +107,14 @@ class Salvo:
     def track_ids(self) -> list[str]:
         return [str(k + 1) for k in range(len(self._flights))]
 
-    def records(self, epoch_ns: int) -> list[SourceRecord]:
-        """Every missile's state at `epoch_ns`, one record each, in track id order."""
+    def records(self, epoch_ns: int, track_ids: Sequence[str] | None = None) -> list[SourceRecord]:
+        """Every missile's state at `epoch_ns`, one record each, in track id order (or
+        only the missiles of `track_ids`, in that order)."""
         flown_s = (epoch_ns - self.start_ns) / NS_PER_S
+        chosen = range(len(self._flights)) if track_ids is None else [int(t) - 1 for t in track_ids]
         out = []
-        for k, flight in enumerate(self._flights):
+        for k in chosen:
+            flight = self._flights[k]
             p, v = flight.pos_m, flight.vel_mps
             out.append(
                 SourceRecord(

@@ -25,6 +25,8 @@ from warnlink.errors import ConfigError, WarnlinkError
 
 BENCHMARKS: Final = ("relay", "estimation", "association", "demo", "e2e", "salvo", "ingest")
 """Every benchmark, in the order the suite runs them; each is a module with a `run(quick)`."""
+ON_REQUEST: Final = ("soak", "scale")
+"""Benchmarks run only when named (`--only`): minutes each, more than the suite's box."""
 
 
 def machine() -> dict[str, Any]:
@@ -81,9 +83,10 @@ def run_suite(
         ConfigError: an unknown benchmark name.
     """
     chosen = list(names or BENCHMARKS)
-    unknown = [n for n in chosen if n not in BENCHMARKS]
+    known = (*BENCHMARKS, *ON_REQUEST)
+    unknown = [n for n in chosen if n not in known]
     if unknown:
-        raise ConfigError(f"unknown benchmark {', '.join(unknown)}; use {', '.join(BENCHMARKS)}")
+        raise ConfigError(f"unknown benchmark {', '.join(unknown)}; use {', '.join(known)}")
     started = datetime.now(UTC)
     begin = time.perf_counter()
     results = []

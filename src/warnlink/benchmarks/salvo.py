@@ -1,231 +1,290 @@
-"""Figure 3: salvo load over NATS, stepped up until the latency budget breaks.
+"""Figure 3: salvo load through the nodes' input ports, stepped up until it falls behind.
 
-The federation of figure 2 (`e2e.nats_federation`: three nats-server processes, leaf
-links, mTLS, JetStream fsync always; the three nodes and USA's relay in this process).
-The base load is a salvo of 100 missiles tracked by each of the 3 parties at 1 Hz: 300
-track reports a second, every party's gateway sending 100 a second (ROK's and JPN's
-through the relay at USA, USA's directly to ROK and JPN). Each step multiplies it (1x, 2x,
-5x, 10x, 20x) for `STEP_S` seconds of sending, then waits up to `DRAIN_S` for the rest;
-the first step over the budget is the last (a heavier one can only be later, and its
-backlog would outlast the time box): the steps not run are listed in the inputs. When
-the base load itself misses, lighter steps (`STEPS_DOWN`) find the rate that holds.
+The deployed shape (`benchmarks.deployed`): `warnlink up`'s processes (a nats-server per
+party, mutual TLS, leaf links, JetStream fsync always; each node and USA's relay a
+process of its own), each party's national tracker played by this process as a UDL
+source over NATS. The base load is a salvo of `MISSILES` missiles tracked by each of the
+3 parties at 1 Hz: 300 records a second, each becoming a track report that goes to the
+party's recipients (ROK's to USA directly and to JPN through USA's relay, redacted; JPN's
+to USA; USA's to ROK and JPN). Each source sends a batch every `TICK_S` (a scan) of
+the records due, their epoch the scan's time.
 
-Latency is from the moment a report is due (its place in the schedule, so a sender that
-falls behind counts its lateness) to its application in each recipient's picture; a report
-that has not arrived when the step ends counts with the time it has waited then. Per
-step: p50 and p99 over every delivery, the rate achieved, and CPU (% of one core, over the
-step) and resident memory of each process: this Python process (all three nodes and the
-relay) and each party's nats-server (from /proc, Linux only).
+First each party's missiles are made tracks (one batch, all new; not measured). Then
+each step multiplies the base (1x, 2x, 5x, 10x, 20x) for `Plan.step_s` of sending. A
+step *keeps up* when every delivery has reached its recipient (their ``/metrics``)
+within `KEPT_UP_S` after the last batch; the first step that does not is the last going
+up (a heavier one can only be later). When 1x does not keep up, lighter steps
+(`STEPS_DOWN`) run until one does. Between steps, up to `Plan.drain_s` for the backlog;
+the first batch gets up to `Plan.warm_s` (the steps start then even if it has not
+arrived everywhere: the inputs say so).
+
+Latency, read from the applied-logs after the processes stop: from when a record was
+due to its application in each recipient's picture; a record never applied counts with
+its wait until its step ended. Per step: p50 and p99 over every delivery; per process,
+CPU (% of one core from the step's first batch to its last delivery, or the end of the
+wait) and resident memory (`faults.measure.process_usage`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from warnlink.benchmarks.e2e import Federated, nats_federation, start_nodes, track_report
+from warnlink.benchmarks.deployed import (
+    Applications,
+    Deployed,
+    Offered,
+    cpu_pct,
+    deployed,
+    expected_deliveries,
+    offer,
+    read_applications,
+    received,
+    usage,
+    wait_received,
+)
 from warnlink.benchmarks.figure import Figure, Result, figure, quantiles
-from warnlink.faults.measure import process_usage
-from warnlink.model import Envelope, TrackReport
-from warnlink.model.record import DataMode
+from warnlink.demo import default_federation_path
+from warnlink.sharing.federation import Federation, load_federation
 
 MISSILES: Final = 100
 BASE_RATE_HZ: Final = 1.0
-STEPS: Final = (1, 2, 5, 10, 20)
+PARTIES: Final = ("ROK", "JPN", "USA")
+STEPS: Final = (1.0, 2.0, 5.0, 10.0, 20.0)
 STEPS_DOWN: Final = (0.5, 0.2, 0.1)
-"""Tried in turn, only when the base load misses the budget, to find the rate that holds."""
+"""Tried in turn, only when the base load does not keep up, to find a rate that does."""
+TARGET_MULTIPLE: Final = 5.0
 P99_BUDGET_MS: Final = 50.0
-STEP_S: Final = 5.0
-QUICK_STEP_S: Final = 2.0
-DRAIN_S: Final = 5.0
-SPACING_M: Final = 20_000.0
-"""Distance between the simulated missiles' positions, so the pictures keep them apart."""
-POS_SIGMA_M: Final = 300.0
-"""Position 1-sigma of each report; the reports follow ballistic arcs (`e2e.track_report`),
-so successive reports of a missile gate with each other across any step's gaps."""
-RECIPIENTS: Final = {"ROK": 2, "JPN": 1, "USA": 2}
-"""Deliveries of one track report, by originator (JPN's raw tracks are not released to ROK)."""
+TICK_S: Final = 0.1
+KEPT_UP_S: Final = 0.5
 
 
-class _Latencies:
-    """When each report was due, and each delivery's latency."""
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How much the benchmark sends and waits: missiles per party, the steps up and
+    down, seconds of sending per step, the longest waits for the first batch (every
+    missile a new track) and for a step's backlog."""
 
-    def __init__(self) -> None:
-        self.due: dict[tuple[str, int, int], int] = {}
-        self.samples_ns: list[int] = []
-
-    def arrived(self, envelope: Envelope, party: str) -> None:
-        payload = envelope.payload
-        if isinstance(payload, TrackReport) and envelope.originator != party:
-            due = self.due.get((envelope.originator, payload.trk_id, payload.epoch))
-            if due is not None:
-                self.samples_ns.append(time.perf_counter_ns() - due)
+    missiles: int
+    steps: tuple[float, ...]
+    steps_down: tuple[float, ...]
+    step_s: float
+    warm_s: float
+    drain_s: float
 
 
-async def _step(
-    fed: Federated,
-    latencies: _Latencies,
-    multiple: float,
-    step_s: float,
-    epoch_ns: int,
-    run_start_ns: int,
+FULL: Final = Plan(MISSILES, STEPS, STEPS_DOWN, 5.0, warm_s=180.0, drain_s=30.0)
+QUICK: Final = Plan(MISSILES, STEPS, STEPS_DOWN, 2.0, warm_s=60.0, drain_s=10.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step as run: its multiple, its batches, whether it kept up, when it ended
+    (UTC ns), its sending time, and CPU % and resident bytes per process."""
+
+    multiple: float
+    offered: list[Offered]
+    kept_up: bool
+    start_ns: int
+    end_ns: int
+    sending_s: float
+    cpu_pct: dict[str, float]
+    rss: dict[str, int]
+
+    @property
+    def records(self) -> int:
+        """Records the schedule offered."""
+        return sum(len(b.track_ids) for b in self.offered)
+
+    def records_that(self, outcome: str) -> int:
+        """Records of the batches with that `Offered.outcome`."""
+        return sum(len(b.track_ids) for b in self.offered if b.outcome == outcome)
+
+
+class _Run:
+    """The running federation and the track reports each recipient should hold so far."""
+
+    def __init__(self, fed: Deployed, plan: Plan) -> None:
+        self.fed = fed
+        self.plan = plan
+        self.pids = fed.pids()
+        self.expected: dict[str, int] = {}
+        self.warm = False
+
+    async def begin(self) -> None:
+        """Note what the pictures hold, then make every missile a track."""
+        self.expected = await received(self.fed, self.fed.federation.parties)
+        first = await offer(self.fed, PARTIES, self.plan.missiles, 1.0, 1.0)
+        self._add(first)
+        self.warm = await wait_received(self.fed, self.expected, self.plan.warm_s)
+
+    def _add(self, offered: list[Offered]) -> None:
+        for party, n in expected_deliveries(self.fed.federation, offered).items():
+            self.expected[party] = self.expected.get(party, 0) + n
+
+    async def step(self, multiple: float) -> Step:
+        rate = self.plan.missiles * BASE_RATE_HZ * multiple
+        before, start_ns = usage(self.pids), time.time_ns()
+        offered = await offer(self.fed, PARTIES, rate, self.plan.step_s, TICK_S)
+        sending_s = (time.time_ns() - start_ns) / 1e9
+        self._add(offered)
+        kept_up = await wait_received(self.fed, self.expected, KEPT_UP_S)
+        end_ns, after = time.time_ns(), usage(self.pids)
+        if not kept_up:
+            await wait_received(self.fed, self.expected, self.plan.drain_s)
+        return Step(
+            multiple,
+            offered,
+            kept_up,
+            start_ns,
+            end_ns,
+            sending_s,
+            cpu_pct(before, after, (end_ns - start_ns) / 1e9),
+            {name: rss for name, (_, rss) in after.items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """The steps as run, each process's resident bytes before them, what the pictures
+    applied, and whether the first batch had reached every picture before the steps."""
+
+    steps: list[Step]
+    idle_rss: dict[str, int]
+    applications: Applications
+    warm_complete: bool
+
+
+async def measure(folder: Path, plan: Plan) -> Measured:
+    """Run the steps (module docstring) in `folder`."""
+    async with deployed(default_federation_path(), folder, PARTIES, plan.missiles) as fed:
+        run = _Run(fed, plan)
+        await run.begin()
+        idle = {name: rss for name, (_, rss) in usage(run.pids).items()}
+        steps: list[Step] = []
+        for multiple in plan.steps:
+            steps.append(await run.step(multiple))
+            if not steps[-1].kept_up:
+                break
+        if steps and not steps[0].kept_up:
+            for multiple in plan.steps_down:
+                steps.append(await run.step(multiple))
+                if steps[-1].kept_up:
+                    break
+    return Measured(steps, idle, read_applications(fed), run.warm)
+
+
+def summarise(
+    step: Step, applications: Applications, federation: Federation, plan: Plan
 ) -> dict[str, Any]:
-    rate = MISSILES * BASE_RATE_HZ * multiple
-    per_party = int(rate * step_s)
-    latencies.due.clear()
-    latencies.samples_ns.clear()
-    pids = {f"nats-server {p}": s.pid for p, s in fed.network.servers.items()}
-    pids["python (3 nodes + relay)"] = os.getpid()
-    before = {name: process_usage(pid) for name, pid in pids.items() if pid is not None}
-    start_ns = time.perf_counter_ns() + 10_000_000
-
-    async def sender(party: str) -> None:
-        gateway = fed.nodes[party].gateway
-        for k in range(per_party):
-            due = start_ns + round(k * 1e9 / rate)
-            delay = (due - time.perf_counter_ns()) / 1e9
-            if delay > 0:
-                await asyncio.sleep(delay)
-            trk_id = 1 + k % MISSILES
-            flown_ns = due - run_start_ns  # event time runs with the schedule, all steps
-            epoch = epoch_ns + flown_ns
-            latencies.due[(party, trk_id, epoch)] = due
-            report = track_report(
-                trk_id,
-                epoch,
-                offset_m=SPACING_M * (k % MISSILES),
-                flown_s=flown_ns / 1e9,
-                pos_sigma_m=POS_SIGMA_M,
-            )
-            await gateway.send(report, data_mode=DataMode.TEST)
-
-    await asyncio.gather(*(sender(p) for p in RECIPIENTS))
-    sent_ns = time.perf_counter_ns()
-    expected = per_party * sum(RECIPIENTS.values())
-    deadline = sent_ns + DRAIN_S * 1e9
-    while len(latencies.samples_ns) < expected and time.perf_counter_ns() < deadline:
-        await asyncio.sleep(0.01)
-    end_ns = time.perf_counter_ns()
-    wall_s = (end_ns - start_ns) / 1e9
-    late = [end_ns - due for due in latencies.due.values()]
-    missing = expected - len(latencies.samples_ns)
-    samples = latencies.samples_ns + sorted(late, reverse=True)[: max(0, missing)]
-    p50, p99 = (q / 1e6 for q in quantiles([float(s) for s in samples], 0.50, 0.99))
-    usage: dict[str, dict[str, float]] = {}
-    for name, pid in pids.items():
-        now, then = process_usage(pid) if pid is not None else None, before.get(name)
-        if now is not None and then is not None:
-            usage[name] = {"cpu_pct": 100 * (now[0] - then[0]) / wall_s, "rss_mb": now[1] / 2**20}
+    """A step's figures as plain data: rates, latency quantiles, deliveries never
+    applied, CPU and memory per process, CPU-µs per record offered."""
+    latencies, missing = applications.latencies_ms(federation, step.offered, step.end_ns)
+    samples = [s for values in latencies.values() for s in values]
+    p50, p99 = quantiles(samples, 0.50, 0.99) if samples else (float("nan"), float("nan"))
+    seconds = (step.end_ns - step.start_ns) / 1e9
     return {
-        "multiple": multiple,
-        "offered_reports_per_s": rate * len(RECIPIENTS),
-        "achieved_reports_per_s": per_party * len(RECIPIENTS) / ((sent_ns - start_ns) / 1e9),
-        "deliveries": expected,
-        "missing_at_end": missing,
+        "multiple": step.multiple,
+        "offered_reports_per_s": plan.missiles * BASE_RATE_HZ * step.multiple * len(PARTIES),
+        "sent_reports_per_s": (step.records - step.records_that("unsent")) / step.sending_s
+        if step.sending_s > 0
+        else 0.0,
+        "records": {
+            outcome: step.records_that(outcome)
+            for outcome in ("accepted", "refused", "unanswered", "unsent")
+        },
+        "deliveries": len(samples),
+        "never_applied": missing,
+        "kept_up": step.kept_up,
         "p50_ms": p50,
         "p99_ms": p99,
-        "processes": usage,
+        "by_recipient_p99_ms": {r: quantiles(v, 0.99)[0] for r, v in latencies.items() if v},
+        "cpu_pct": step.cpu_pct,
+        "rss_mb": {name: rss / 2**20 for name, rss in step.rss.items()},
+        "cpu_us_per_record": {
+            name: pct / 100 * seconds / step.records * 1e6 for name, pct in step.cpu_pct.items()
+        }
+        if step.records
+        else {},
     }
 
 
-async def _measure(folder: Path, step_s: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    latencies = _Latencies()
-    async with nats_federation(folder, latencies.arrived) as fed:
-        await start_nodes(fed)
-        epoch_ns = fed.clock.now_ns()
-        run_start_ns = time.perf_counter_ns()
-        idle = {
-            name: process_usage(pid)
-            for name, pid in [
-                *((f"nats-server {p}", s.pid) for p, s in fed.network.servers.items()),
-                ("python (3 nodes + relay)", os.getpid()),
-            ]
-            if pid is not None
-        }
-        steps = []
-        for multiple in STEPS:
-            steps.append(await _step(fed, latencies, multiple, step_s, epoch_ns, run_start_ns))
-            await fed.network.wait_idle()
-            if steps[-1]["p99_ms"] >= P99_BUDGET_MS:
-                break  # a heavier step can only be later; its backlog would outlast the box
-        if steps[0]["p99_ms"] >= P99_BUDGET_MS:
-            for fraction in STEPS_DOWN:
-                steps.append(await _step(fed, latencies, fraction, step_s, epoch_ns, run_start_ns))
-                await fed.network.wait_idle()
-                if steps[-1]["p99_ms"] < P99_BUDGET_MS:
-                    break
-    return steps, {name: u[1] / 2**20 for name, u in idle.items() if u is not None}
-
-
-def run(quick: bool = False) -> Result:
-    """Figure 3 (see the module docstring)."""
-    step_s = QUICK_STEP_S if quick else STEP_S
-    with tempfile.TemporaryDirectory(prefix="warnlink-bench-salvo-") as tmp:
-        steps, idle_rss_mb = asyncio.run(_measure(Path(tmp), step_s))
-    base = MISSILES * BASE_RATE_HZ * len(RECIPIENTS)
-    figures: list[Figure] = []
-    for step in steps:
-        figures.append(
-            figure(
-                f"salvo.p99.{step['multiple']}x",
-                step["p99_ms"],
-                "ms",
-                "the 50 ms budget",
-                P99_BUDGET_MS,
-                target=f"< {P99_BUDGET_MS:g} ms",
-                met=step["p99_ms"] < P99_BUDGET_MS,
-            )
+def figures(summaries: list[dict[str, Any]], idle_rss: dict[str, int]) -> list[Figure]:
+    """The salvo's figures from its steps' summaries."""
+    base = MISSILES * BASE_RATE_HZ * len(PARTIES)
+    out = [
+        figure(
+            f"salvo.p99.{s['multiple']:g}x",
+            s["p99_ms"],
+            "ms",
+            "the 50 ms budget",
+            P99_BUDGET_MS,
+            target=f"< {P99_BUDGET_MS:g} ms",
+            met=s["p99_ms"] < P99_BUDGET_MS,
         )
-    within = [s for s in steps if s["p99_ms"] < P99_BUDGET_MS]
+        for s in summaries
+    ]
+    within = [s for s in summaries if s["p99_ms"] < P99_BUDGET_MS and not s["never_applied"]]
     best = max(within, key=lambda s: s["multiple"]) if within else None
     highest = best["offered_reports_per_s"] if best is not None else 0.0
-    figures.append(
+    out.append(
         figure(
             "salvo.max_rate",
             highest,
             "reports/s",
             "1x: 100 missiles x 3 parties x 1 Hz",
             base,
-            target=f"{STEPS[-1]}x with p99 < {P99_BUDGET_MS:g} ms",
-            met=highest >= STEPS[-1] * base,
+            target=f">= {TARGET_MULTIPLE * base:,.0f} reports/s with p99 < {P99_BUDGET_MS:g} ms",
+            met=highest >= TARGET_MULTIPLE * base,
         )
     )
-    shown = best if best is not None else steps[0]
-    for name, use in shown["processes"].items():
-        figures.append(
+    shown = best if best is not None else (summaries[0] if summaries else None)
+    if shown is None:
+        return out
+    at = f"{shown['multiple']:g}x"
+    for name, pct in sorted(shown["cpu_pct"].items()):
+        out.append(figure(f"salvo.cpu.{name}", pct, "% core", f"one core (at {at})", 100.0))
+    for name, mb in sorted(shown["rss_mb"].items()):
+        out.append(
             figure(
-                f"salvo.cpu.{name} @{shown['multiple']}x",
-                use["cpu_pct"],
-                "% core",
-                "one core",
-                100.0,
-            )
-        )
-        figures.append(
-            figure(
-                f"salvo.rss.{name} @{shown['multiple']}x",
-                use["rss_mb"],
+                f"salvo.rss.{name}",
+                mb,
                 "MB",
-                "the same process idle, before the steps",
-                idle_rss_mb.get(name, 0.0),
+                f"the same process before the steps (at {at})",
+                idle_rss.get(name, 0) / 2**20,
             )
         )
+    return out
+
+
+def run(quick: bool = False, *, plan: Plan | None = None) -> Result:
+    """Figure 3 (see the module docstring); `plan` overrides the quick or full plan."""
+    chosen = plan or (QUICK if quick else FULL)
+    with tempfile.TemporaryDirectory(prefix="warnlink-bench-salvo-") as tmp:
+        measured = asyncio.run(measure(Path(tmp), chosen))
+    federation = load_federation(default_federation_path())
+    summaries = [summarise(s, measured.applications, federation, chosen) for s in measured.steps]
+    run_multiples = {s.multiple for s in measured.steps}
     return Result(
         "salvo",
-        figures,
+        figures(summaries, measured.idle_rss),
         {
-            "missiles": MISSILES,
-            "parties": list(RECIPIENTS),
-            "base_reports_per_s": base,
-            "steps": steps,
-            "step_s": step_s,
-            "drain_s": DRAIN_S,
-            "not_run": [m for m in STEPS if m not in {s["multiple"] for s in steps}],
-            "steps_down": "when 1x misses: 0.5x, 0.2x, 0.1x until one holds",
-            "processes": "in-process nodes and relay (one Python process), a nats-server per party",
+            "shape": "warnlink up processes: a nats-server per party (mTLS, leaf links, "
+            "JetStream fsync always), each node and USA's relay a process; the national "
+            "sources (UDL over NATS) in the benchmark process",
+            "missiles": chosen.missiles,
+            "parties": list(PARTIES),
+            "base_reports_per_s": chosen.missiles * BASE_RATE_HZ * len(PARTIES),
+            "tick_s": TICK_S,
+            "first_batch_everywhere": measured.warm_complete,
+            "step_s": chosen.step_s,
+            "kept_up_s": KEPT_UP_S,
+            "steps": summaries,
+            "not_run": [m for m in chosen.steps if m not in run_multiples],
+            "steps_down": "when 1x does not keep up: 0.5x, 0.2x, 0.1x until one does",
         },
     )

@@ -23,6 +23,7 @@ warnlink audit verify LOG.jsonl [--owner PARTY] [--keyset FILE] [--witness FILE 
 warnlink audit prove LOG.jsonl ID [--out FILE]
 warnlink audit check-proof PROOF.json --keyset FILE
 warnlink bench [--quick] [--only NAME ...] [--json] [--out FILE]
+warnlink bench soak|scale [--quick] [--json] [--out FILE]
 warnlink bench accuracy [--seeds N] [--scenario FILE ...] [--json] [--out FILE] [--doc MD]
 warnlink faults [--quick] [--case N ...] [--json] [--data DIR]
 

@@ -69,7 +69,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--only",
         nargs="+",
         metavar="NAME",
-        help="run only these benchmarks (relay, estimation, association, demo, e2e, salvo, ingest)",
+        help="run only these benchmarks (relay, estimation, association, demo, e2e, salvo, "
+        "ingest; on request: soak, scale)",
     )
     bench.add_argument("--json", action="store_true", help="print the result as JSON")
     bench.add_argument(
@@ -98,6 +99,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--doc", type=Path, help="also put the table in this Markdown file's generated block"
     )
     accuracy.set_defaults(run=_bench_accuracy)
+    for name, what in (
+        ("soak", "5x the salvo for 10 minutes in the deployed shape (--quick: 30 s)"),
+        ("scale", "10 parties, 2 relays, 1,000 live tracks: CPU per message per role, RSS"),
+    ):
+        heavy = bench_commands.add_parser(name, help=what)
+        heavy.add_argument("--quick", action="store_true", help="a smaller run, about 2 minutes")
+        heavy.add_argument("--json", action="store_true", help="print the result as JSON")
+        heavy.add_argument(
+            "--out", type=Path, default=Path(f"bench/{name}.json"), help="write the JSON here"
+        )
+        heavy.set_defaults(run=_bench, only=[name])
 
 
 def _schema(args: argparse.Namespace) -> int:

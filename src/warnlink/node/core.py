@@ -275,7 +275,8 @@ class Node:
         if self._next_heartbeat_ns is None or now >= self._next_heartbeat_ns:
             await self.gateway.send_heartbeats()
             self._next_heartbeat_ns = now + round(HEARTBEAT_INTERVAL_S * NS_PER_S)
-        for number, reporter in self.reporters.items():
+        # A copy: the intake may hand a new track over while a status is being sent.
+        for number, reporter in list(self.reporters.items()):
             for payload in reporter.on_time(now):
                 await self._send(payload, self._modes[number])
         self.alerts.update(self.picture, now)

@@ -31,8 +31,8 @@ with its traffic:
   by its path marks beyond it, before the picture sees it. The picture's own check
   catches what the guard cannot: a message applied but not yet marked handled when
   its node crashed or its handling failed. Such a message is redelivered first on its
-  consumer (``max_ack_pending = 1``: nothing else comes on it meanwhile) within the ack
-  wait, or after a restart, where the picture is rebuilt from the applied-log in order
+  consumer (the process that subscribes again holds newer messages behind it) within
+  the ack wait, or after a restart, where the picture is rebuilt from the applied-log in order
   (its last ids are the ones remembered); either way far fewer than `APPLIED_KEPT`
   messages are applied in between (at 800 a second, 65,536 are 80 s).
 - a contribution's provenance (`Contribution.msg_ids`) keeps the id of its first

@@ -6,12 +6,14 @@ signed deliveries one at a time (`Relay.handle`, timed with `time.perf_counter_n
 a group commit after each batch a consumer takes (`node.consume.BATCH_MAX`): for each it
 decodes, checks the sender, verifies the signature, checks replay, decides for every
 party it reaches, signs and countersigns, audits and publishes. The deliveries are a
-fixed mix over the packaged trilateral federation, a quarter each:
+fixed mix over the packaged trilateral federation of what a relay at USA is sent (the
+relay host gets its allies' messages directly, `sharing.routing`, so the relay decides
+for the other ally only):
 
-- ROK track report: forwarded to USA, redacted for JPN (sensor withheld);
-- ROK impact prediction: forwarded to USA and JPN;
-- JPN track report: forwarded to USA, refused to ROK (JPN keeps raw tracks from ROK);
-- JPN impact prediction: forwarded to USA and ROK.
+- a quarter ROK track reports: redacted for JPN (sensor withheld);
+- a quarter ROK impact predictions: forwarded to JPN;
+- half JPN impact predictions: forwarded to ROK (JPN keeps raw tracks from ROK, so its
+  track reports never reach the relay).
 
 Two buses: a stub that only counts publishes (the relay's own cost), and the embedded
 `MemoryBus` with its SQLite WAL log in the same folder (products pipelined: one disk
@@ -145,7 +147,8 @@ def deliveries(
     unsigned = []
     for number in range(count):
         originator = ("ROK", "JPN")[number % 2]
-        payload = _payload(originator, (number // 2) % 2, number)
+        kind = (number // 2) % 2 if originator == "ROK" else 1
+        payload = _payload(originator, kind, number)
         unsigned.append(
             new_envelope(
                 originator=originator,

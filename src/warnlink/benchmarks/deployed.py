@@ -37,16 +37,14 @@ import nats.errors
 from nats.aio.client import Client
 
 from warnlink.benchmarks.ingest import track_reports
-from warnlink.benchmarks.ingest_load import HttpsClient, Salvo, client_tls
+from warnlink.benchmarks.ingest_load import HttpsClient, Salvo, client_tls, register_test_source
 from warnlink.benchmarks.ingest_observe import applied_track_reports, track_numbers
 from warnlink.deploy import Deployment, ensure_certs
 from warnlink.errors import TransportError
 from warnlink.faults.measure import process_usage
-from warnlink.model.record import DataMode
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.nats_topology import INGEST_SUBJECT
 from warnlink.sharing.routing import route
-from warnlink.sources.admin import add_source
 from warnlink.sources.udl_encode import udl_body
 
 SOURCE: Final = "load"
@@ -95,6 +93,11 @@ class Offered:
         return self.outcome in ("accepted", "unanswered")
 
 
+def records_in(offered: Sequence[Offered], outcome: str | None = None) -> int:
+    """Records in `offered`'s batches: all, or those with that `Offered.outcome`."""
+    return sum(len(b.track_ids) for b in offered if outcome is None or b.outcome == outcome)
+
+
 @dataclass
 class Deployed:
     """A running federation with its sources (see the module docstring)."""
@@ -140,10 +143,7 @@ async def deployed(
     now = time.time_ns()
     sources = {}
     for party in senders_:
-        change = add_source(data, party, SOURCE, now_ns=now, data_mode=DataMode.TEST)
-        if change.cert is None or change.key is None:
-            raise TransportError(f"{party}'s source was registered without a certificate")
-        sources[party] = (change.cert, change.key)
+        sources[party] = register_test_source(data, party, SOURCE, now)
     deployment = Deployment(federation_path, data)
     try:
         await asyncio.to_thread(deployment.start)

@@ -65,6 +65,7 @@ from warnlink.benchmarks.ingest_load import (
     HttpsClient,
     Salvo,
     client_tls,
+    register_test_source,
 )
 from warnlink.benchmarks.ingest_observe import (
     Sent,
@@ -77,12 +78,10 @@ from warnlink.demo import default_federation_path
 from warnlink.deploy import Deployment, ensure_certs
 from warnlink.errors import TransportError
 from warnlink.faults.measure import process_usage
-from warnlink.model.record import DataMode
 from warnlink.model.time import NS_PER_S
 from warnlink.security.certs import CERTS_DIR, party_certs
 from warnlink.sharing.federation import load_federation
 from warnlink.sharing.nats_topology import INGEST_SUBJECT
-from warnlink.sources.admin import add_source
 from warnlink.transport.nats_server import parent_death_signal
 
 PARTY: Final = "ROK"
@@ -325,10 +324,7 @@ async def deployed(data: Path) -> AsyncIterator[_Federation]:
     now = time.time_ns()
     sources = {}
     for name in names:
-        change = add_source(data, PARTY, name, now_ns=now, data_mode=DataMode.TEST)
-        if change.cert is None or change.key is None:
-            raise TransportError(f"source {name} was registered without a certificate")
-        sources[name] = (change.cert, change.key)
+        sources[name] = register_test_source(data, PARTY, name, now)
     deployment = Deployment(path, data)
     try:
         await asyncio.to_thread(deployment.start)

@@ -31,6 +31,7 @@ from warnlink.geo.wgs84 import enu_rotation, lla_to_ecef
 from warnlink.model.payloads import Ellipse, Phase
 from warnlink.model.record import DataMode, NationalImpact, NationalLaunch, SourceRecord
 from warnlink.model.time import NS_PER_S
+from warnlink.sources.admin import add_source
 from warnlink.sources.udl_encode import udl_body
 
 ALTITUDE_M: Final = 300_000.0
@@ -226,3 +227,12 @@ def _head(raw: bytes) -> tuple[int, int, bool]:
     if not length.isdigit():
         raise TransportError(f"an answer without Content-Length: {status_line!r}")
     return int(rest[:3]), int(length), headers.get("connection", "").lower() == "close"
+
+
+def register_test_source(data: Path, party: str, name: str, now_ns: int) -> tuple[Path, Path]:
+    """Register `party`'s national source `name` (test data) in `data`: its certificate
+    and key files."""
+    change = add_source(data, party, name, now_ns=now_ns, data_mode=DataMode.TEST)
+    if change.cert is None or change.key is None:
+        raise TransportError(f"{party}'s source {name} was registered without a certificate")
+    return change.cert, change.key

@@ -53,6 +53,7 @@ from warnlink.benchmarks.deployed import (
     read_applications,
     received,
     recipients,
+    records_in,
     usage,
     wait_received,
 )
@@ -136,11 +137,11 @@ class Phase:
     @property
     def records(self) -> int:
         """Records the schedule offered."""
-        return sum(len(b.track_ids) for b in self.offered)
+        return records_in(self.offered)
 
     def records_that(self, outcome: str) -> int:
         """Records of the batches with that `Offered.outcome`."""
-        return sum(len(b.track_ids) for b in self.offered if b.outcome == outcome)
+        return records_in(self.offered, outcome)
 
 
 class _Run:

@@ -16,6 +16,7 @@ from warnlink.geo.wgs84 import (
     initial_azimuth_deg,
     lla_to_ecef,
     surface_distance_m,
+    surface_distance_one_m,
 )
 
 
@@ -73,3 +74,16 @@ def test_round_trip_property(lat: float, lon: float, alt: float) -> None:
     assert abs(float(alt2) - alt) < 1e-3
     assert abs(float(lat2) - lat) < 1e-9
     assert abs((float(lon2) - lon + 180.0) % 360.0 - 180.0) < 1e-9
+
+
+def test_one_pair_distance_is_the_array_form_s() -> None:
+    rng = np.random.default_rng(7)
+    lat = rng.uniform(-90.0, 90.0, (500, 2))
+    lon = rng.uniform(-180.0, 180.0, (500, 2))
+    lat[:5, 1] = lat[:5, 0]  # coincident and antipodal points: the clip's edges
+    lon[:5, 1] = lon[:5, 0]
+    lat[5:10, 1], lon[5:10, 1] = -lat[5:10, 0], lon[5:10, 0] + 180.0
+    arrays = surface_distance_m(lat[:, 0], lon[:, 0], lat[:, 1], lon[:, 1])
+    for k in range(500):
+        one = surface_distance_one_m(lat[k, 0], lon[k, 0], lat[k, 1], lon[k, 1])
+        assert one == pytest.approx(float(arrays[k]), rel=1e-12, abs=1e-6)

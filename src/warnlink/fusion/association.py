@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from warnlink.fusion.gating import GATE_CHI2_3DOF, track_distance2
-from warnlink.geo.wgs84 import surface_distance_m
+from warnlink.geo.wgs84 import surface_distance_one_m
 from warnlink.model import ImpactPrediction, LaunchReport, TrackReport
 from warnlink.model.time import NS_PER_S
 
@@ -33,7 +33,7 @@ def launches_match(a: LaunchReport, b: LaunchReport) -> bool:
     """Same missile, by launch time and point."""
     if abs(a.launch_time - b.launch_time) / NS_PER_S > LAUNCH_GATE_S:
         return False
-    distance = float(surface_distance_m(a.launch_lat, a.launch_lon, b.launch_lat, b.launch_lon))
+    distance = surface_distance_one_m(a.launch_lat, a.launch_lon, b.launch_lat, b.launch_lon)
     return distance <= LAUNCH_GATE_M
 
 
@@ -41,5 +41,5 @@ def impacts_match(a: ImpactPrediction, b: ImpactPrediction) -> bool:
     """Same missile, by predicted impact time and point."""
     if abs(a.impact_time - b.impact_time) / NS_PER_S > IMPACT_GATE_S:
         return False
-    distance = float(surface_distance_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon))
+    distance = surface_distance_one_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon)
     return distance <= IMPACT_GATE_M

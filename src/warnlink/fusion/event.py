@@ -18,7 +18,7 @@ from warnlink.fusion.association import impacts_match, launches_match, tracks_ma
 from warnlink.fusion.covariance_intersection import intersect
 from warnlink.fusion.gating import MAX_GAP_S, GateState, extrapolate, gate_state, state_of
 from warnlink.geo.ellipse import ELLIPSE_95_SCALE
-from warnlink.geo.wgs84 import FloatArray, surface_distance_m
+from warnlink.geo.wgs84 import FloatArray, surface_distance_one_m
 from warnlink.model import (
     ImpactPrediction,
     LaunchReport,
@@ -209,7 +209,7 @@ def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:
     (`geo.ellipse.ELLIPSE_95_SCALE`) as a 1-sigma (conservative: the larger axis), the
     time term the stated time sigmas.
     """
-    miss_m = float(surface_distance_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon))
+    miss_m = surface_distance_one_m(a.impact_lat, a.impact_lon, b.impact_lat, b.impact_lon)
     spread_m = math.hypot(a.impact_aou.semi_major_m, b.impact_aou.semi_major_m) / ELLIPSE_95_SCALE
     late_s = abs(a.impact_time - b.impact_time) / NS_PER_S
     spread_s = math.hypot(a.impact_time_sigma_s or 0.0, b.impact_time_sigma_s or 0.0)

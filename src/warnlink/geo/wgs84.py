@@ -9,6 +9,7 @@ Ground floor module: imports numpy and the standard library only.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
@@ -123,6 +124,20 @@ def surface_distance_m(
     dl = np.radians(np.asarray(lon2_deg, dtype=np.float64) - np.asarray(lon1_deg, dtype=np.float64))
     h = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
     return np.asarray(2.0 * MEAN_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
+
+
+def surface_distance_one_m(
+    lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float
+) -> float:
+    """`surface_distance_m` of one pair of points, in plain floats (m).
+
+    The same haversine on the same sphere; numpy's per-call overhead on scalars made the
+    array form most of the cost of matching impact predictions and launch reports.
+    """
+    p1, p2 = math.radians(lat1_deg), math.radians(lat2_deg)
+    dl = math.radians(lon2_deg - lon1_deg)
+    h = math.sin((p2 - p1) / 2.0) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2.0) ** 2
+    return 2.0 * MEAN_RADIUS_M * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
 
 
 def initial_azimuth_deg(

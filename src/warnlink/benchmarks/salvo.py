@@ -96,15 +96,6 @@ class Step:
     cpu_pct: dict[str, float]
     rss: dict[str, int]
 
-    @property
-    def records(self) -> int:
-        """Records the schedule offered."""
-        return records_in(self.offered)
-
-    def records_that(self, outcome: str) -> int:
-        """Records of the batches with that `Offered.outcome`."""
-        return records_in(self.offered, outcome)
-
 
 class _Run:
     """The running federation and the track reports each recipient should hold so far."""
@@ -191,11 +182,12 @@ def summarise(
     return {
         "multiple": step.multiple,
         "offered_reports_per_s": plan.missiles * BASE_RATE_HZ * step.multiple * len(PARTIES),
-        "sent_reports_per_s": (step.records - step.records_that("unsent")) / step.sending_s
+        "sent_reports_per_s": (records_in(step.offered) - records_in(step.offered, "unsent"))
+        / step.sending_s
         if step.sending_s > 0
         else 0.0,
         "records": {
-            outcome: step.records_that(outcome)
+            outcome: records_in(step.offered, outcome)
             for outcome in ("accepted", "refused", "unanswered", "unsent")
         },
         "deliveries": len(samples),
@@ -207,9 +199,10 @@ def summarise(
         "cpu_pct": step.cpu_pct,
         "rss_mb": {name: rss / 2**20 for name, rss in step.rss.items()},
         "cpu_us_per_record": {
-            name: pct / 100 * seconds / step.records * 1e6 for name, pct in step.cpu_pct.items()
+            name: pct / 100 * seconds / records_in(step.offered) * 1e6
+            for name, pct in step.cpu_pct.items()
         }
-        if step.records
+        if records_in(step.offered)
         else {},
     }
 

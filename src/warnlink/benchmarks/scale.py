@@ -134,15 +134,6 @@ class Phase:
     sending_s: float
     complete: bool
 
-    @property
-    def records(self) -> int:
-        """Records the schedule offered."""
-        return records_in(self.offered)
-
-    def records_that(self, outcome: str) -> int:
-        """Records of the batches with that `Offered.outcome`."""
-        return records_in(self.offered, outcome)
-
 
 class _Run:
     def __init__(self, fed: Deployed) -> None:
@@ -215,7 +206,7 @@ def role_costs(measured: dict[str, Any]) -> dict[str, float | None]:
     roles: Phase = measured["roles"]
     idle: Phase = measured["idle"]
     via: dict[str, str | None] = measured["role_recipients"]
-    records = roles.records
+    records = records_in(roles.offered)
     relayed = [r for r, v in via.items() if v is not None]
     relay = next((v for v in via.values() if v is not None), None)
     receivers = [_above_idle_us(roles, idle, f"node.{r}", records) for r in relayed]
@@ -248,7 +239,7 @@ def figures(measured: dict[str, Any], sizes: Sizes) -> list[Figure]:
     out.append(
         figure(
             "scale.sent",
-            (steady.records - steady.records_that("unsent")) / steady.sending_s
+            (records_in(steady.offered) - records_in(steady.offered, "unsent")) / steady.sending_s
             if steady.sending_s > 0
             else 0.0,
             "reports/s",

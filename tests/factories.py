@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -33,6 +34,7 @@ from warnlink.security.signing import countersign, ephemeral_keys, sign
 from warnlink.sharing.audit import DecisionRecord
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sim.trajectory import Trajectory
+from warnlink.transport import Delivery, Subscription
 from warnlink.transport.queue_store import MemoryQueueStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,3 +197,33 @@ def decision_record(
         content_sha256="ab" * 32,
     )
     return msgspec.structs.replace(record, **fields)
+
+
+class PassThrough:
+    """A subscription that hands every call to `inner`: tests override what they watch."""
+
+    def __init__(self, inner: Subscription) -> None:
+        self.inner = inner
+        self.durable = inner.durable
+        self.subject_filter = inner.subject_filter
+
+    def __aiter__(self) -> PassThrough:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        return await self.inner.__aiter__().__anext__()
+
+    async def next(self, timeout_s: float | None = None) -> Delivery | None:
+        return await self.inner.next(timeout_s)
+
+    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
+        return await self.inner.next_batch(max_count, timeout_s)
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self.inner.ack(delivery)
+
+    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        await self.inner.ack_many(deliveries)
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import KEYS, T0, impact, trilateral
+from tests.factories import KEYS, T0, PassThrough, impact, trilateral
 from warnlink.counters import Counters
 from warnlink.errors import DecodeError, StoreError
 from warnlink.model.record import DataMode
@@ -22,37 +22,17 @@ from warnlink.transport.queue_store import SqliteQueueStore
 PATIENCE_S = 5.0
 
 
-class _Batches:
+class _Batches(PassThrough):
     """A subscription that notes the size of every batch it hands out."""
 
     def __init__(self, inner: Subscription) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.sizes: list[int] = []
-        self.durable = inner.durable
-        self.subject_filter = inner.subject_filter
-
-    def __aiter__(self) -> _Batches:
-        return self
-
-    async def __anext__(self) -> Delivery:
-        return await self.inner.__aiter__().__anext__()
-
-    async def next(self, timeout_s: float | None = None) -> Delivery | None:
-        return await self.inner.next(timeout_s)
 
     async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
         batch = await self.inner.next_batch(max_count, timeout_s)
         self.sizes.append(len(batch))
         return batch
-
-    async def ack(self, delivery: Delivery) -> None:
-        await self.inner.ack(delivery)
-
-    async def ack_many(self, deliveries: Sequence[Delivery]) -> None:
-        await self.inner.ack_many(deliveries)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 async def test_a_poison_message_in_a_batch_costs_only_itself(tmp_path: Path) -> None:

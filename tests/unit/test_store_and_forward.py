@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import KEYS, T0, FailingOnceStore, impact, track, trilateral
+from tests.factories import KEYS, T0, FailingOnceStore, PassThrough, impact, track, trilateral
 from warnlink.counters import Counters
 from warnlink.errors import StoreError, TransportError
 from warnlink.model.record import DataMode
@@ -274,26 +274,12 @@ async def test_a_node_restarted_mid_scenario_ends_with_the_same_picture(tmp_path
     assert restarted == undisturbed
 
 
-class _FlakyAcks:
+class _FlakyAcks(PassThrough):
     """A subscription whose first ack fails, as a dropped connection would."""
 
     def __init__(self, inner: Subscription) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.failed = False
-        self.durable = inner.durable
-        self.subject_filter = inner.subject_filter
-
-    def __aiter__(self) -> _FlakyAcks:
-        return self
-
-    async def __anext__(self) -> Delivery:
-        return await self.inner.__aiter__().__anext__()
-
-    async def next(self, timeout_s: float | None = None) -> Delivery | None:
-        return await self.inner.next(timeout_s)
-
-    async def next_batch(self, max_count: int, timeout_s: float | None = None) -> list[Delivery]:
-        return await self.inner.next_batch(max_count, timeout_s)
 
     async def ack(self, delivery: Delivery) -> None:
         await self.ack_many((delivery,))
@@ -303,9 +289,6 @@ class _FlakyAcks:
             self.failed = True
             raise TransportError("ack lost")
         await self.inner.ack_many(deliveries)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 async def test_a_failed_ack_is_counted_and_the_consumer_goes_on(tmp_path: Path) -> None:

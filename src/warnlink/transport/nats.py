@@ -306,10 +306,8 @@ class NatsBus:
         info = await self._api_request(
             f"CONSUMER.INFO.{self.stream}.{durable}", b"", js.ConsumerInfo
         )
-        settings = {
-            "ack_wait": js.seconds_to_ns(self._ack_wait_s),
-            "max_ack_pending": self._max_ack_pending,
-        }
+        ack_wait = js.seconds_to_ns(self._ack_wait_s)
+        max_ack_pending = self._max_ack_pending
         if info.config is not None:
             if info.config.filter_subject != wanted:
                 raise TransportError(
@@ -317,13 +315,15 @@ class NatsBus:
                     f"{self._from_nats(info.config.filter_subject)!r}; "
                     f"cannot resubscribe with {subject_filter!r}"
                 )
-            if any(getattr(info.config, k) != v for k, v in settings.items()):
+            if (info.config.ack_wait, info.config.max_ack_pending) != (ack_wait, max_ack_pending):
                 # Made by an older version or other settings (max_ack_pending=1 before
                 # batching): both are editable, so the durable keeps its position.
-                updated = msgspec.structs.replace(info.config, **settings)
+                updated = msgspec.structs.replace(
+                    info.config, ack_wait=ack_wait, max_ack_pending=max_ack_pending
+                )
                 await self._put_consumer(updated, "update")
         else:
-            config = js.ConsumerConfig(durable_name=durable, filter_subject=wanted, **settings)
+            config = js.ConsumerConfig(durable, wanted, ack_wait, max_ack_pending=max_ack_pending)
             await self._put_consumer(config, "create")
         subscription = NatsSubscription(
             self,

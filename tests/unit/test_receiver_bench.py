@@ -28,9 +28,10 @@ def test_the_salvo_reaches_jpn_countersigned_through_the_relay_and_directly() ->
 
 def test_a_tiny_run_applies_every_message_and_refuses_none() -> None:
     result = measure(missiles=4, rounds=2, runs=1)
-    (rate,) = result.figures
+    rate, cpu = result.figures
     assert rate.name == "receiver.rate"
     assert rate.value > 0
     assert rate.reference_value > 0
+    assert cpu.name == "receiver.cpu_us"
     assert result.inputs["applied"] == result.inputs["messages"]
     assert result.inputs["rejected"] == {}

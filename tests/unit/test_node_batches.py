@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.conformance import source_suite
 from tests.factories import KEYS, T0, FailingOnceStore, envelope, impact, trilateral
 from warnlink.model import Envelope, encode, new_envelope
 from warnlink.model.record import DataMode
@@ -108,3 +109,40 @@ async def test_a_failed_log_write_applies_nothing_and_the_batch_comes_again(
     assert await _jpn_takes(sent, node, bus) == [e.msg_id for e in sent]
     assert node.counters.get("transport.failed") == 1
     assert node.picture.received_from["USA"] == 4
+
+
+class _SyncCountingStore(MemoryQueueStore):
+    """An applied-log that notes whether each append was deferred, and its syncs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deferred: list[bool] = []
+        self.syncs_after: list[int] = []
+
+    def append(
+        self, subject: str, msg_id: str, data: bytes, time_ns: int, *, deferred: bool = False
+    ) -> int:
+        self.deferred.append(deferred)
+        return super().append(subject, msg_id, data, time_ns, deferred=deferred)
+
+    def sync(self) -> None:
+        self.syncs_after.append(len(self.deferred))
+
+
+async def test_records_handed_over_are_logged_deferred_and_synced_once_at_settle(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(source_suite.T0 + 5 * 10**9)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    node = Node("ROK", trilateral(), bus, clock, keys=KEYS["ROK"], audit_dir=tmp_path)
+    node.applied_log = store = _SyncCountingStore()
+    for number, track_id in enumerate(("A", "B"), start=1):
+        for record in source_suite.track(track_id, n=3):
+            await node.ingest(record, number)
+    assert store.deferred  # the own reports, applied as sent
+    assert all(store.deferred)
+    assert store.syncs_after == []
+    await node.settle()
+    assert store.syncs_after == [len(store.deferred)]  # one sync for them all
+    await node.stop()
+    await bus.close()

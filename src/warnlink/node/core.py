@@ -177,8 +177,11 @@ class Node:
         return tuple(self._tasks)
 
     async def settle(self) -> None:
-        """Wait until every report made so far is signed and in the outbox."""
+        """Wait until every report made so far is signed and in the outbox, and its
+        applied-log entry on disk (`ingest` writes them deferred: one disk sync for
+        what the intake handed over since the last settle, not one per report)."""
         await self.gateway.settle()
+        self.applied_log.sync()
 
     async def stop(self) -> None:
         """Send what waits to be signed, stop consuming and close the audit logs and
@@ -310,10 +313,11 @@ class Node:
 
         `track_number` is this party's number for the source's track (the input port
         gives one per (source, track id): `sources.intake`); the reports carry the
-        record's data mode.
+        record's data mode. Their applied-log entries are synced by `settle`, which
+        the intake awaits before it marks the record done.
         """
         for payload in self._reporter(record, track_number).on_record(record):
-            await self._send(payload, record.data_mode)
+            await self._send(payload, record.data_mode, deferred=True)
 
     def restore(self, record: SourceRecord, track_number: int) -> None:
         """Let the track's reporter know a record it saw before a restart (the input
@@ -346,8 +350,8 @@ class Node:
                 await self._send(payload, self._modes[number])
         self.alerts.update(self.picture, now)
 
-    async def _send(self, payload: Payload, data_mode: DataMode) -> None:
-        self._apply(await self.gateway.send(payload, data_mode=data_mode))
+    async def _send(self, payload: Payload, data_mode: DataMode, *, deferred: bool = False) -> None:
+        self._apply(await self.gateway.send(payload, data_mode=data_mode), deferred=deferred)
 
     def _apply(self, envelope: Envelope, *, deferred: bool = False) -> bool:
         """Log as applied, then apply to the picture; False if it was applied before.
@@ -355,7 +359,8 @@ class Node:
         The log comes first: a store that fails raises before the picture changed, so
         the redelivery is applied (and logged) then; the other way round, the picture
         would drop the redelivery as a repeat and the log would never hold it.
-        `deferred` (a consumer's batch): the entry is synced by the batch's commit.
+        `deferred` (a consumer's batch, a record handed over): the entry is synced by
+        the batch's commit, or by `settle`.
         """
         if self.picture.has_applied(envelope.msg_id):
             return False

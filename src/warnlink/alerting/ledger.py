@@ -59,7 +59,11 @@ class Ledger:
             self._latest[slot] = (epoch, envelope.msg_id)
         if isinstance(payload, TrackReport):
             points = self._tracks.setdefault(key, [])
-            bisect.insort(points, point_of(payload), key=lambda p: p.epoch)
+            point = point_of(payload)
+            if not points or points[-1].epoch <= point.epoch:
+                points.append(point)  # the usual case: states arrive in time order
+            else:
+                bisect.insort(points, point, key=lambda p: p.epoch)
             if len(points) > MAX_TRACK_POINTS:
                 del points[0]  # the oldest: a track's history is bounded
 

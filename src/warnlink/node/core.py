@@ -216,7 +216,7 @@ class Node:
         (handled alone, as `_handle` does) and before one whose (originator, seq) it
         holds: that one is checked again once the run is marked seen, so the replay
         rules see it as `_handle` would (a redelivery dropped, a reused seq refused)."""
-        run: list[Envelope] = []
+        run: list[tuple[Envelope, bytes]] = []
         held: set[tuple[str, int]] = set()
         for delivery in deliveries:
             envelope = self.gateway.receive(delivery)
@@ -233,7 +233,7 @@ class Node:
                 run, held = [], set()
                 await self._take(envelope, delivery)
                 continue
-            run.append(envelope)
+            run.append((envelope, delivery.data))
             held.add((envelope.originator, envelope.seq))
         self._apply_run(run)
 
@@ -259,9 +259,10 @@ class Node:
             self._apply_failed(envelope)
         self.gateway.record(envelope)
 
-    def _apply_run(self, run: Sequence[Envelope]) -> None:
-        """Log the reports of `run` not applied before in one deferred write (synced by
-        the batch's commit), then apply each, then mark them all seen.
+    def _apply_run(self, run: Sequence[tuple[Envelope, bytes]]) -> None:
+        """Log the reports of `run` (each with the bytes it came as) not applied before
+        in one deferred write (synced by the batch's commit), then apply each, then mark
+        them all seen.
 
         The log first, for the run as `_apply` does for one message: a store that fails
         raises before the picture changed or anything was marked seen, so the batch
@@ -270,9 +271,9 @@ class Node:
         if not run:
             return
         now = self.clock.now_ns()
-        new = [e for e in run if not self.picture.has_applied(e.msg_id)]
-        self.applied_log.append_many([("", e.msg_id, encode(e)) for e in new], now)
-        for envelope in new:
+        new = [(e, data) for e, data in run if not self.picture.has_applied(e.msg_id)]
+        self.applied_log.append_many([("", e.msg_id, data) for e, data in new], now)
+        for envelope, _ in new:
             try:
                 if self._picture_apply(envelope, now) and self._on_applied is not None:
                     self._on_applied(envelope)
@@ -280,7 +281,7 @@ class Node:
                 raise  # as in `_take`: the batch comes again, logged entries applied once
             except Exception:  # a fault in a core must not stop the link (invariant 5)
                 self._apply_failed(envelope)
-        for envelope in run:
+        for envelope, _ in run:
             self.gateway.record(envelope)
 
     def _apply_failed(self, envelope: Envelope) -> None:

@@ -12,6 +12,7 @@ from warnlink.geo.wgs84 import (
     B_M,
     destination,
     ecef_to_lla,
+    ecef_to_lla_one,
     enu_rotation,
     initial_azimuth_deg,
     lla_to_ecef,
@@ -87,3 +88,17 @@ def test_one_pair_distance_is_the_array_form_s() -> None:
     for k in range(500):
         one = surface_distance_one_m(lat[k, 0], lon[k, 0], lat[k, 1], lon[k, 1])
         assert one == pytest.approx(float(arrays[k]), rel=1e-12, abs=1e-6)
+
+
+def test_one_point_geodetic_is_the_array_form_s() -> None:
+    rng = np.random.default_rng(11)
+    lat = rng.uniform(-90.0, 90.0, 500)
+    lon = rng.uniform(-180.0, 180.0, 500)
+    alt = rng.uniform(-1000.0, 2.0e7, 500)
+    lat[:3], alt[3:6] = (90.0, -90.0, 0.0), 0.0  # the poles, the equator, the ground
+    xyz = lla_to_ecef(lat, lon, alt)
+    arrays = ecef_to_lla(xyz)
+    for k in range(500):
+        one = ecef_to_lla_one(*(float(v) for v in xyz[k]))
+        for got, want in zip(one, (float(a[k]) for a in arrays), strict=True):
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-9)

@@ -72,8 +72,13 @@ class Status(enum.StrEnum):
 def _require_finite(struct: msgspec.Struct, names: tuple[str, ...]) -> None:
     for name in names:
         value = getattr(struct, name)
-        values = value if isinstance(value, tuple) else (value,)
-        if not all(v is None or math.isfinite(v) for v in values):
+        if value is None:
+            continue
+        # `map` rather than a generator: this runs for every report decoded.
+        finite = (
+            all(map(math.isfinite, value)) if isinstance(value, tuple) else math.isfinite(value)
+        )
+        if not finite:
             raise ValueError(f"`{name}` must be finite")
 
 

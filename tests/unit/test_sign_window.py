@@ -182,11 +182,13 @@ class FailingStore(MemoryQueueStore):
         super().__init__()
         self.fail = 0
 
-    def append(self, subject: str, msg_id: str, data: bytes, time_ns: int) -> int:
+    def append(
+        self, subject: str, msg_id: str, data: bytes, time_ns: int, *, deferred: bool = False
+    ) -> int:
         if self.fail:
             self.fail -= 1
             raise StoreError("disk gone")
-        return super().append(subject, msg_id, data, time_ns)
+        return super().append(subject, msg_id, data, time_ns, deferred=deferred)
 
 
 async def test_a_signed_report_whose_store_fails_is_kept_and_settle_says_so(

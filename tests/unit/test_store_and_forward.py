@@ -149,6 +149,65 @@ async def test_outbox_keeps_what_fails_holds_what_follows_and_resends_in_order(
     await memory.close()
 
 
+class _CountingStore(MemoryQueueStore):
+    """A memory queue that counts its disk syncs and its appends not waited for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.syncs = 0
+        self.deferred = 0
+
+    def append(
+        self, subject: str, msg_id: str, data: bytes, time_ns: int, *, deferred: bool = False
+    ) -> int:
+        self.deferred += deferred
+        return super().append(subject, msg_id, data, time_ns, deferred=deferred)
+
+    def sync(self) -> None:
+        self.syncs += 1
+
+
+async def _published(subscription: Subscription) -> list[bytes]:
+    got = []
+    while (delivery := await subscription.next(0)) is not None:
+        got.append(delivery.data)
+    return got
+
+
+async def test_a_batch_is_kept_with_one_sync_sent_in_order_and_what_fails_stays() -> None:
+    clock = ManualClock(T0)
+    memory = MemoryBus(None, clock=clock)
+    flaky = FlakyBus(memory, only="wl.x")
+    store, archive = _CountingStore(), MemoryQueueStore()
+    counters = Counters()
+    outbox = Outbox(flaky, store, clock, counters, archive=archive)
+    published = await memory.subscribe("wl.>", durable="check")
+    async with outbox.batch():
+        for n in range(3):
+            await outbox.publish("wl.x", f"x{n}".encode(), msg_id=f"x{n}")
+            await outbox.publish("wl.y", f"y{n}".encode(), msg_id=f"y{n}")
+        assert await _published(published) == []  # kept, not sent before the batch ends
+    assert (store.deferred, store.syncs) == (6, 1)
+    assert await _published(published) == [b"x0", b"y0", b"x1", b"y1", b"x2", b"y2"]
+    assert (outbox.pending, len(store), len(archive)) == (0, 0, 6)
+    # wl.x is down: its messages stay, counted; wl.y's go; wl.x's follow once it is up.
+    flaky.down = True
+    async with outbox.batch():
+        await outbox.publish("wl.x", b"x3", msg_id="x3")
+        await outbox.publish("wl.y", b"y3", msg_id="y3")
+        await outbox.publish("wl.x", b"x4", msg_id="x4")
+    assert (outbox.pending, counters.get("outbox.failed")) == (2, 2)
+    async with outbox.batch():  # held behind the two waiting, not sent ahead of them
+        await outbox.publish("wl.x", b"x5", msg_id="x5")
+    assert (outbox.pending, counters.get("outbox.held")) == (3, 1)
+    flaky.down = False
+    assert await outbox.flush() == 3
+    subscription = await memory.subscribe("wl.x", durable="x-only")
+    got = [await subscription.next(0) for _ in range(7)]
+    assert [d.data for d in got if d is not None] == [b"x0", b"x1", b"x2", b"x3", b"x4", b"x5"]
+    await memory.close()
+
+
 async def _trilateral(
     tmp_path: Path,
     clock: ManualClock,

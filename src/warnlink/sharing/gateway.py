@@ -209,14 +209,15 @@ class Gateway:
     async def _route_unsent(self) -> None:
         """Route the signed reports not yet routed, in order, until one fails to be
         stored (counted as ``gateway.send_failed``, kept for the next try)."""
-        while self._unsent:
-            try:
-                await self._route(self._unsent[0])
-            except TransportError as exc:
-                self.counters.inc("gateway.send_failed")
-                log.warning("%s could not send %s: %s", self.party, self._unsent[0].msg_id, exc)
-                return
-            self._unsent.pop(0)
+        async with self.outbox.batch():  # one disk sync and one round trip for them all
+            while self._unsent:
+                try:
+                    await self._route(self._unsent[0])
+                except TransportError as exc:
+                    self.counters.inc("gateway.send_failed")
+                    log.warning("%s could not send %s: %s", self.party, self._unsent[0].msg_id, exc)
+                    return
+                self._unsent.pop(0)
 
     async def _route(self, envelope: Envelope) -> None:
         """Send a signed envelope by each of its routes."""

@@ -12,7 +12,10 @@ subject still has older messages waiting is held behind them (``outbox.held``) a
 goes out with the next flush. Other subjects are not held up by one link's outage.
 
 Two ways to keep: `store_first` (the gateway) appends every message before publishing
-it, so a crash between originating and publishing loses nothing; otherwise (the
+it, so a crash between originating and publishing loses nothing. Inside
+`Outbox.batch` (the gateway's signed batches) its publishes are appended together (one
+disk sync), then pipelined in order, their answers awaited together at the batch's end:
+one sync and one round trip for the batch, not one each. Otherwise (the
 relay, whose input stays unacked in its inbox until the outbox answers) a message is
 published at once, pipelined (`Bus.publish_pipelined`: in order, its answer awaited
 later, by `Outbox.settle` before the input is acked), and stored only when that fails
@@ -44,9 +47,10 @@ receivers apply by message id anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from warnlink.counters import Counters
 from warnlink.errors import StoreError, TransportError
@@ -112,6 +116,8 @@ class Outbox:
         self._busy: Counter[str] = Counter()  # subjects with a publish on its way
         self._in_flight: dict[asyncio.Future[PublishAck], tuple[str, str, bytes]] = {}
         self._unkept: list[BaseException] = []  # failed pipelined publishes not kept
+        self._batch: list[QueuedMessage] | None = None  # kept inside `batch`, to send
+        self._batched: Counter[str] = Counter()
 
     @property
     def pending(self) -> int:
@@ -131,6 +137,9 @@ class Outbox:
             The bus's ack, or None if the message stays in the outbox for later or
             (not `store_first`) is on its way, pipelined.
         """
+        if self._batch is not None:
+            self._add_to_batch(self._batch, subject, msg_id, data)
+            return None
         if self._waiting[subject] or (self.store_first and self._busy[subject]):
             self._keep(subject, msg_id, data)
             self.counters.inc("outbox.held")
@@ -143,6 +152,72 @@ class Outbox:
             return await self._try(self._keep(subject, msg_id, data))
         finally:
             self._busy[subject] -= 1
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Publishes inside (`store_first` only) are kept as they come, synced to disk
+        once, then sent pipelined, in order, at the end; each acknowledged one leaves
+        the outbox, each failed one stays for `flush` (``outbox.failed``). A message to
+        a subject with older ones waiting outside the batch is held, as always.
+
+        A pipelined one that fails while later ones to its subject were sent goes again
+        after them; receivers take it (by its seq, within the freshness window).
+        """
+        if not self.store_first or self._batch is not None:
+            yield
+            return
+        batch: list[QueuedMessage] = []
+        self._batch = batch
+        try:
+            yield
+        finally:
+            self._batch = None
+            self._batched.clear()
+            self.store.sync()
+        await self._send_batch(batch)
+
+    def _add_to_batch(
+        self, batch: list[QueuedMessage], subject: str, msg_id: str, data: bytes
+    ) -> None:
+        held = self._waiting[subject] > self._batched[subject] or self._busy[subject]
+        entry = self._keep(subject, msg_id, data, deferred=True)
+        if held:
+            self.counters.inc("outbox.held")
+            return
+        self._batched[subject] += 1
+        batch.append(entry)
+
+    async def _send_batch(self, batch: list[QueuedMessage]) -> None:
+        sent: list[tuple[QueuedMessage, asyncio.Future[PublishAck] | TransportError]] = []
+        for entry in batch:
+            self._busy[entry.subject] += 1
+            try:
+                sent.append(
+                    (
+                        entry,
+                        await self.bus.publish_pipelined(
+                            entry.subject, entry.data, msg_id=entry.msg_id
+                        ),
+                    )
+                )
+            except TransportError as refused:
+                sent.append((entry, refused))
+        await asyncio.gather(
+            *(a for _, a in sent if isinstance(a, asyncio.Future)), return_exceptions=True
+        )
+        unexpected: list[BaseException] = []
+        for entry, answer in sent:
+            self._busy[entry.subject] -= 1
+            failure = answer if isinstance(answer, TransportError) else answer.exception()
+            if failure is None:
+                self._sent(entry)
+            elif isinstance(failure, TransportError):
+                self.counters.inc("outbox.failed")
+                log.warning("outbox keeps %s for %s: %s", entry.msg_id, entry.subject, failure)
+            else:
+                unexpected.append(failure)  # kept; raised once every answer is taken
+        if unexpected:
+            raise unexpected[0]
 
     async def _send(self, subject: str, msg_id: str, data: bytes) -> None:
         """Publish pipelined (`Bus.publish_pipelined`); `_answered` takes the answer."""
@@ -246,11 +321,12 @@ class Outbox:
         self._pruned_before = self.archive.pruned_before()
         self._next_prune_ns = now + self.retain_ns // 10
 
-    def _keep(self, subject: str, msg_id: str, data: bytes) -> QueuedMessage:
+    def _keep(
+        self, subject: str, msg_id: str, data: bytes, *, deferred: bool = False
+    ) -> QueuedMessage:
         now = self.clock.now_ns()
-        entry = QueuedMessage(
-            self.store.append(subject, msg_id, data, now), subject, msg_id, data, now
-        )
+        entry_id = self.store.append(subject, msg_id, data, now, deferred=deferred)
+        entry = QueuedMessage(entry_id, subject, msg_id, data, now)
         self._pending[entry.entry_id] = entry
         self._waiting[subject] += 1
         return entry
@@ -288,10 +364,14 @@ class Outbox:
             self.counters.inc("outbox.failed")
             log.warning("outbox keeps %s for %s: %s", entry.msg_id, entry.subject, exc)
             return None
+        self._sent(entry)
+        return ack
+
+    def _sent(self, entry: QueuedMessage) -> None:
+        """The bus acknowledged `entry`: out of the outbox, into the archive."""
         self.store.remove(entry.entry_id)
         self._archive(entry.subject, entry.msg_id, entry.data, entry.time_ns)
         del self._pending[entry.entry_id]
         self._waiting[entry.subject] -= 1
         if not self._waiting[entry.subject]:
             del self._waiting[entry.subject]
-        return ack

@@ -139,6 +139,16 @@ def test_coarse_steps_above_the_air_move_the_impact_by_millimetres(
     np.testing.assert_allclose(coarse.time_s, fixed.time_s, atol=1e-3)
 
 
+def test_a_coarse_path_is_sampled_where_the_fine_one_is_and_lies_on_it() -> None:
+    launched = launch_state(39.0, 125.0, 80.0, 60.0, 4500.0)
+    state = propagate(launched[None], 5.0, 60.0)[0]
+    times, states = propagate_path(state, step_s=5.0, t0_s=100.0)
+    coarse_times, coarse_states = propagate_path(state, step_s=5.0, t0_s=100.0, coarse_step_s=20.0)
+    np.testing.assert_allclose(coarse_times, times, atol=1e-3)
+    assert np.max(np.linalg.norm(coarse_states[:, :3] - states[:, :3], axis=1)) < 0.05
+    assert np.max(np.linalg.norm(coarse_states[:, 3:] - states[:, 3:], axis=1)) < 0.01
+
+
 def test_a_coarse_step_shorter_than_the_fine_one_is_refused() -> None:
     state = launch_state(39.2, 125.67, 95.0, 45.0, 3000.0)
     with pytest.raises(PhysicsError, match="coarse_step_s"):

@@ -8,7 +8,7 @@ Wi = 1 / (2 (n + kappa)), with kappa = 1 (all weights positive, so the propagate
 stays positive semi-definite). Each sigma point is flown ballistically, all at once, with
 `warnlink.physics.propagate.propagate_to_impact` (J2, rotating Earth, vacuum: unpowered
 flight is assumed, so a prediction during boost is where the missile would fall if the thrust
-stopped now), RK4 at `IPP_STEP_S`, and `IPP_COARSE_STEP_S` high above the air. Given a
+stopped now), RK4 at `IPP_STEP_S`, and at `COARSE_STEP_S` high above the air. Given a
 ballistic coefficient beta (kg/m^2) and its 1-sigma, the state is
 augmented with the inverse ballistic coefficient 1 / beta (the tracker's kappa, not the
 spread parameter above; 1-sigma sigma_beta / beta^2, the first-order inverse of the
@@ -33,16 +33,13 @@ from warnlink.errors import PhysicsError
 from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation, lla_to_ecef
 from warnlink.physics.dynamics import FULL_MODEL
-from warnlink.physics.propagate import propagate_to_impact
+from warnlink.physics.propagate import COARSE_STEP_S, propagate_to_impact
 
 STATE_DIM = 6
 KAPPA = 1.0
 """Unscented transform spread parameter (Julier & Uhlmann 2004)."""
 IPP_STEP_S = 5.0
 """RK4 step for sigma points, s: the impact is refined by sub-steps, so metre-accurate."""
-IPP_COARSE_STEP_S = 20.0
-"""RK4 step for sigma points while they stay above `physics.propagate.COARSE_FLOOR_M`, s
-(see there: the impact moves by centimetres, the ellipse by less)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +98,7 @@ def predict_impact(
     cov: FloatArray,
     *,
     step_s: float = IPP_STEP_S,
-    coarse_step_s: float | None = IPP_COARSE_STEP_S,
+    coarse_step_s: float | None = COARSE_STEP_S,
     ballistic_coefficient_kg_m2: float | None = None,
     ballistic_coefficient_sigma_kg_m2: float | None = None,
 ) -> ImpactPrediction:

@@ -7,14 +7,15 @@ ECEF (N, 6): position in m, velocity in m/s, relative to the rotating Earth. Imp
 first downward crossing of geodetic altitude 0 on WGS-84, refined by short RK4 sub-steps and
 a Newton correction.
 
-`propagate_to_impact` may take a longer step, per state, while the state stays above
-`COARSE_FLOOR_M` for the whole of it. Up there the acceleration is gravity and the frame's
-terms, smooth on the scale of the orbital time sqrt(r^3 / GM) ~ 850 s, so RK4's local
-error (~ (h / 850 s)^5 of the state) is negligible at 20 s, plus a thin drag (at 100 km,
-2e-3 m/s^2 on a 10 t/m^2 re-entry body at 8 km/s, 0.2 m/s^2 on the bluntest the model
-allows); lower, drag grows by e every 6-8 km of descent, seconds apart, and the short step
-is kept. Measured: 20 s coarse steps over 5 s ones move the impact by 0.03 m at most on
-the packaged scenarios' flights, for 2.5x fewer evaluations on the default 900 km flight.
+`propagate_to_impact` and `propagate_path` may take a longer step, per state, while the
+state stays above `COARSE_FLOOR_M` for the whole of it. Up there the acceleration is
+gravity and the frame's terms, smooth on the scale of the orbital time sqrt(r^3 / GM)
+~ 850 s, so RK4's local error (~ (h / 850 s)^5 of the state) is negligible at 20 s, plus
+a thin drag (at 100 km, 2e-3 m/s^2 on a 10 t/m^2 re-entry body at 8 km/s, 0.2 m/s^2 on
+the bluntest the model allows); lower, drag grows by e every 6-8 km of descent, seconds
+apart, and the short step is kept. Measured: 20 s coarse steps over 5 s ones move the
+impact by 0.03 m at most on the packaged scenarios' flights, for 2.5x fewer evaluations
+on the default 900 km flight.
 """
 
 from __future__ import annotations

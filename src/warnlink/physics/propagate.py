@@ -1,4 +1,4 @@
-"""Ballistic propagation: fixed-step RK4 over many states at once, and impact finding.
+"""Ballistic propagation: RK4 over many states at once, and impact finding.
 
 Model: the rotating-frame equations of `dynamics.py` (J2 gravity, Coriolis, centrifugal, and
 drag when the `ForceModel` carries a ballistic coefficient) integrated with the classical

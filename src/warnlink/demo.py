@@ -1,12 +1,17 @@
 """The demo: a scenario played through a federation in accelerated time.
 
 Every party's node runs in this process with a manual clock, on the in-memory bus
-(SQLite-backed) by default, or with ``transport="nats"`` on one NATS server per party
+by default, or with ``transport="nats"`` on one NATS server per party
 started for the run (`warnlink.deploy`), each node on its own server with its own
 credentials: the simulated national trackers' estimates are fed to each party's node at
 the moment they become available, time-driven work runs every second of scenario
 time, and the bus is drained before the clock moves on. The run is deterministic
 for a given seed.
+
+Without a data folder the run's stores (bus log, outboxes, applied-logs, seen-stores,
+journals, audit logs) are in memory: the temporary folder would be removed at the end,
+so a disk sync per message would buy nothing (it was most of the demo's wall time). With
+``data_dir`` they are the durable files `warnlink up` writes.
 
 An observer reads every delivery to every party's inbox (a durable of its own on
 each party's inbox) and checks it against the
@@ -137,9 +142,10 @@ async def run_demo(
         federation_path: federation TOML; the packaged trilateral one by default.
         scenario_path: scenario TOML; the packaged default scenario by default.
         seed: seeds every random draw, so a run is reproducible.
-        data_dir: where the bus log, the audit logs (``gateway-<P>.jsonl``,
-            ``relay-<P>.jsonl``) and the key set (``keys/``) go; a temporary folder
-            (removed afterwards) by default. A given folder must be empty or absent.
+        data_dir: where the bus log, the node's stores, the audit logs
+            (``gateway-<P>.jsonl``, ``relay-<P>.jsonl``) and the key set (``keys/``) go;
+            by default the stores are in memory and the keys in a temporary folder
+            (removed afterwards). A given folder must be empty or absent.
         progress: called with (seconds since epoch, one-line status) as time passes.
         observe: called every second with every party's node, to read (not change) the
             pictures as they evolve (the accuracy benchmark samples them).
@@ -163,6 +169,7 @@ async def run_demo(
             scenario,
             seed=seed,
             folder=folder,
+            stores=folder if data_dir is not None else None,
             progress=progress,
             observe=observe,
             transport=transport,
@@ -223,6 +230,7 @@ async def _play(
     *,
     seed: int,
     folder: Path,
+    stores: Path | None,
     progress: Progress | None,
     observe: Observe | None,
     transport: str,
@@ -254,7 +262,7 @@ async def _play(
         wait_idle = network.wait_idle
         close = network.close
     else:
-        bus = MemoryBus(folder / "bus", clock=clock)
+        bus = MemoryBus(stores / "bus" if stores else None, clock=clock)
         buses = dict.fromkeys(federation.parties, bus)
         wait_idle = bus.wait_idle
         close = bus.close
@@ -273,7 +281,7 @@ async def _play(
                 buses[party],
                 clock,
                 keys=load_party_keys(folder / KEYS_DIR, party),
-                folder=folder,
+                folder=stores,
                 on_original=checker.record_original,
                 zones=zones,
                 # Batches made by wall-clock timing would change the audit's hashes.

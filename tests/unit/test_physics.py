@@ -7,6 +7,7 @@ import pytest
 
 from warnlink.errors import PhysicsError
 from warnlink.geo.wgs84 import GM_M3_S2, enu_rotation, lla_to_ecef
+from warnlink.physics import propagate as propagate_module
 from warnlink.physics.dynamics import FULL_MODEL, KEPLER_MODEL, jacobi_integral
 from warnlink.physics.gravity import gravity_j2, potential_j2
 from warnlink.physics.propagate import propagate, propagate_path, propagate_to_impact
@@ -98,6 +99,60 @@ def test_impact_point_agrees_with_fine_step_reference() -> None:
     assert np.max(np.linalg.norm(coarse.ecef - fine.ecef, axis=1)) < 50.0
     np.testing.assert_allclose(coarse.time_s, fine.time_s, atol=0.01)
     np.testing.assert_allclose(coarse.apogee_alt_m, fine.apogee_alt_m, atol=10.0)
+
+
+def _counting_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """Every position the propagator evaluates the acceleration at, recorded."""
+    seen: list[np.ndarray] = []
+    accel = propagate_module.acceleration
+
+    def counting(pos: np.ndarray, vel: np.ndarray, model: object) -> np.ndarray:
+        seen.append(pos.copy())
+        return accel(pos, vel, model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(propagate_module, "acceleration", counting)
+    return seen
+
+
+@pytest.mark.parametrize("beta", [None, 10_000.0, 300.0])
+def test_coarse_steps_above_the_air_move_the_impact_by_millimetres(
+    beta: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With drag (a blunt body most), this holds only because a coarse step stays high
+    # above the air (`COARSE_FLOOR_M`): flown into it, 20 s steps miss the impact.
+    launched = np.stack(
+        [
+            launch_state(39.2, 125.67, 95.0, 50.0, 4000.0),
+            launch_state(39.0, 125.0, 80.0, 60.0, 4500.0),
+            launch_state(39.0, 125.0, 80.0, 35.0, 6000.0),
+        ]
+    )
+    states = propagate(launched, 5.0, 60.0)  # climbing, as after burnout
+    model = FULL_MODEL.with_ballistic_coefficient(beta)
+    seen = _counting_evaluations(monkeypatch)
+    fixed = propagate_to_impact(states, step_s=5.0, model=model)
+    fixed_evaluations = len(seen)
+    seen.clear()
+    coarse = propagate_to_impact(states, step_s=5.0, coarse_step_s=20.0, model=model)
+    assert len(seen) < 0.6 * fixed_evaluations
+    assert np.max(np.linalg.norm(coarse.ecef - fixed.ecef, axis=1)) < 0.05
+    np.testing.assert_allclose(coarse.time_s, fixed.time_s, atol=1e-3)
+
+
+def test_a_coarse_path_is_sampled_where_the_fine_one_is_and_lies_on_it() -> None:
+    launched = launch_state(39.0, 125.0, 80.0, 60.0, 4500.0)
+    state = propagate(launched[None], 5.0, 60.0)[0]
+    times, states = propagate_path(state, step_s=5.0, t0_s=100.0)
+    coarse_times, coarse_states = propagate_path(state, step_s=5.0, t0_s=100.0, coarse_step_s=20.0)
+    np.testing.assert_allclose(coarse_times, times, atol=1e-3)
+    assert np.max(np.linalg.norm(coarse_states[:, :3] - states[:, :3], axis=1)) < 0.05
+    assert np.max(np.linalg.norm(coarse_states[:, 3:] - states[:, 3:], axis=1)) < 0.01
+
+
+def test_a_coarse_step_shorter_than_the_fine_one_is_refused() -> None:
+    state = launch_state(39.2, 125.67, 95.0, 45.0, 3000.0)
+    with pytest.raises(PhysicsError, match="coarse_step_s"):
+        propagate_to_impact(state[None], step_s=5.0, coarse_step_s=2.0)
 
 
 def test_path_ends_at_the_impact() -> None:

@@ -4,9 +4,11 @@ Model: the track's mean state is flown ballistically to impact with
 `physics.propagate.propagate_path` (J2 gravity, rotating Earth, no drag: the drag of an
 unknown body is left out, which moves the ground track by well under the sampling step
 before re-entry); the ground track is the sub-point (geodetic latitude/longitude) every
-`STEP_S` seconds. The state's uncertainty is not flown: entry and exit times are those of
-the mean path, to within `STEP_S` / 2 (the crossing is taken at the mid-time between the
-samples either side of the border).
+`STEP_S` seconds (flown in `COARSE_STEP_S` steps high above the air and sampled between
+them by Hermite interpolation: centimetres off the path flown at `STEP_S`). The state's
+uncertainty is not flown: entry and exit times are those of the mean path, to within
+`STEP_S` / 2 (the crossing is taken at the mid-time between the samples either side of
+the border).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from warnlink.errors import PhysicsError
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla
 from warnlink.model import TrackReport
 from warnlink.model.time import NS_PER_S
-from warnlink.physics.propagate import propagate_path
+from warnlink.physics.propagate import COARSE_STEP_S, propagate_path
 
 STEP_S: Final = 5.0
 MAX_FLIGHT_S: Final = 7200.0
@@ -51,7 +53,9 @@ def ground_track(track: TrackReport) -> GroundTrack | None:
     """The ballistic path from a track state to impact; None if it does not come down."""
     state = np.array([*track.pos, *track.vel], dtype=np.float64)
     try:
-        times_s, states = propagate_path(state, step_s=STEP_S, max_time_s=MAX_FLIGHT_S)
+        times_s, states = propagate_path(
+            state, step_s=STEP_S, max_time_s=MAX_FLIGHT_S, coarse_step_s=COARSE_STEP_S
+        )
     except PhysicsError:
         return None
     lat, lon, alt = ecef_to_lla(states[:, :3])

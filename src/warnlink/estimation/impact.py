@@ -8,7 +8,8 @@ Wi = 1 / (2 (n + kappa)), with kappa = 1 (all weights positive, so the propagate
 stays positive semi-definite). Each sigma point is flown ballistically, all at once, with
 `warnlink.physics.propagate.propagate_to_impact` (J2, rotating Earth, vacuum: unpowered
 flight is assumed, so a prediction during boost is where the missile would fall if the thrust
-stopped now). Given a ballistic coefficient beta (kg/m^2) and its 1-sigma, the state is
+stopped now), RK4 at `IPP_STEP_S`, and at `COARSE_STEP_S` high above the air. Given a
+ballistic coefficient beta (kg/m^2) and its 1-sigma, the state is
 augmented with the inverse ballistic coefficient 1 / beta (the tracker's kappa, not the
 spread parameter above; 1-sigma sigma_beta / beta^2, the first-order inverse of the
 tracker's conversion, so its kappa and variance come back exactly) and the 2 x 7 + 1 = 15
@@ -32,7 +33,7 @@ from warnlink.errors import PhysicsError
 from warnlink.geo.ellipse import ELLIPSE_95_SCALE
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, enu_rotation, lla_to_ecef
 from warnlink.physics.dynamics import FULL_MODEL
-from warnlink.physics.propagate import propagate_to_impact
+from warnlink.physics.propagate import COARSE_STEP_S, propagate_to_impact
 
 STATE_DIM = 6
 KAPPA = 1.0
@@ -97,6 +98,7 @@ def predict_impact(
     cov: FloatArray,
     *,
     step_s: float = IPP_STEP_S,
+    coarse_step_s: float | None = COARSE_STEP_S,
     ballistic_coefficient_kg_m2: float | None = None,
     ballistic_coefficient_sigma_kg_m2: float | None = None,
 ) -> ImpactPrediction:
@@ -107,6 +109,7 @@ def predict_impact(
         vel_ecef_mps: (3,) velocity relative to the rotating Earth, m/s.
         cov: (6, 6) covariance of (position, velocity).
         step_s: integration step of the sigma points.
+        coarse_step_s: their step while high above the air (None: `step_s` throughout).
         ballistic_coefficient_kg_m2: beta of the body, kg/m^2; None flies in vacuum.
         ballistic_coefficient_sigma_kg_m2: its 1-sigma (None or 0: taken as exact).
 
@@ -135,7 +138,9 @@ def predict_impact(
     points, weights = sigma_points(mean, p)
     if beta is not None:
         model = FULL_MODEL.with_inverse_ballistic_coefficient(points[:, STATE_DIM])
-    sol = propagate_to_impact(points[:, :STATE_DIM], step_s=step_s, model=model)
+    sol = propagate_to_impact(
+        points[:, :STATE_DIM], step_s=step_s, coarse_step_s=coarse_step_s, model=model
+    )
     t_mean = float(weights @ sol.time_s)
     t_sigma = math.sqrt(max(0.0, float(weights @ (sol.time_s - t_mean) ** 2)))
     centre = weights @ sol.ecef

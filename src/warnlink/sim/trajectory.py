@@ -1,8 +1,8 @@
 """A flown trajectory: sampled ECEF states with flight phases, and interpolation between samples.
 
-Interpolation is the cubic Hermite spline through positions and velocities (de Boor,
-*A Practical Guide to Splines*, ch. IV), exact to O(h^4) in position for smooth motion; the
-burnout instant is a sample, so the thrust cut-off never falls inside an interval.
+Interpolation is the cubic Hermite spline through positions and velocities
+(`physics.hermite`), exact to O(h^4) in position for smooth motion; the burnout instant
+is a sample, so the thrust cut-off never falls inside an interval.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from warnlink.errors import PhysicsError
 from warnlink.geo.wgs84 import FloatArray, ecef_to_lla, surface_distance_m
 from warnlink.model.payloads import TERMINAL_ALTITUDE_M
+from warnlink.physics.hermite import hermite_states
 
 if TYPE_CHECKING:
     from warnlink.sim.launch import LaunchSpec
@@ -97,25 +98,7 @@ class Trajectory:
         t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
         if np.any(t < self.t_s[0]) or np.any(t > self.t_s[-1]):
             raise PhysicsError(f"time outside the flight [0, {self.impact_time_s:.1f}] s")
-        i = np.clip(np.searchsorted(self.t_s, t, side="right") - 1, 0, self.t_s.size - 2)
-        h = (self.t_s[i + 1] - self.t_s[i])[:, None]
-        s = (t - self.t_s[i])[:, None] / h
-        p0, p1 = self.pos_ecef_m[i], self.pos_ecef_m[i + 1]
-        m0, m1 = h * self.vel_ecef_mps[i], h * self.vel_ecef_mps[i + 1]
-        s2, s3 = s * s, s * s * s
-        pos = (
-            (2 * s3 - 3 * s2 + 1) * p0
-            + (s3 - 2 * s2 + s) * m0
-            + (-2 * s3 + 3 * s2) * p1
-            + (s3 - s2) * m1
-        )
-        vel = (
-            (6 * s2 - 6 * s) * p0
-            + (3 * s2 - 4 * s + 1) * m0
-            + (-6 * s2 + 6 * s) * p1
-            + (3 * s2 - 2 * s) * m1
-        ) / h
-        return np.concatenate([pos, vel], axis=1)
+        return hermite_states(self.t_s, self.pos_ecef_m, self.vel_ecef_mps, t)
 
     def state_at(self, t_s: float) -> FloatArray:
         """ECEF state (6,) at `t_s` seconds since launch (see `states_at`)."""

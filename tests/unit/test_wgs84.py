@@ -13,6 +13,8 @@ from warnlink.geo.wgs84 import (
     destination,
     ecef_to_lla,
     enu_rotation,
+    geodetic_altitude_m,
+    geodetic_altitude_one_m,
     initial_azimuth_deg,
     lla_to_ecef,
     surface_distance_m,
@@ -86,4 +88,17 @@ def test_one_pair_distance_is_the_array_form_s() -> None:
     arrays = surface_distance_m(lat[:, 0], lon[:, 0], lat[:, 1], lon[:, 1])
     for k in range(500):
         one = surface_distance_one_m(lat[k, 0], lon[k, 0], lat[k, 1], lon[k, 1])
+        assert one == pytest.approx(float(arrays[k]), rel=1e-12, abs=1e-6)
+
+
+def test_one_point_altitude_is_the_array_form_s() -> None:
+    rng = np.random.default_rng(11)
+    lat = rng.uniform(-90.0, 90.0, 500)
+    lon = rng.uniform(-180.0, 180.0, 500)
+    alt = rng.uniform(-1_000.0, 40_000_000.0, 500)
+    lat[:3] = (90.0, -90.0, 0.0)  # the poles and the equator
+    points = lla_to_ecef(lat, lon, alt)
+    arrays = geodetic_altitude_m(points)
+    for k in range(500):
+        one = geodetic_altitude_one_m(*(float(v) for v in points[k]))
         assert one == pytest.approx(float(arrays[k]), rel=1e-12, abs=1e-6)

@@ -92,6 +92,23 @@ def geodetic_altitude_m(xyz: ArrayLike) -> FloatArray:
     return ecef_to_lla(xyz)[2]
 
 
+def geodetic_altitude_one_m(x_m: float, y_m: float, z_m: float) -> float:
+    """`geodetic_altitude_m` of one ECEF point, in plain floats (m).
+
+    The same Bowring iteration as `ecef_to_lla`; numpy's per-call overhead on one point
+    was most of the cost of checking a track report's height (`model.plausibility`).
+    """
+    p = math.hypot(x_m, y_m)
+    beta = math.atan2(z_m * A_M, p * B_M)
+    lat = math.atan2(z_m + EP2 * B_M * math.sin(beta) ** 3, p - E2 * A_M * math.cos(beta) ** 3)
+    for _ in range(2):
+        beta = math.atan2((1.0 - F) * math.sin(lat), math.cos(lat))
+        lat = math.atan2(z_m + EP2 * B_M * math.sin(beta) ** 3, p - E2 * A_M * math.cos(beta) ** 3)
+    sin_lat = math.sin(lat)
+    n = A_M / math.sqrt(1.0 - E2 * sin_lat**2)
+    return p * math.cos(lat) + z_m * sin_lat - A_M**2 / n
+
+
 def enu_rotation(lat_deg: float, lon_deg: float) -> FloatArray:
     """Rotation matrix (3, 3) from ECEF to local East-North-Up; rows are E, N, U unit vectors.
 

@@ -222,6 +222,7 @@ class Relay:
                 content=delivery.data,
                 audit=self.audit,
                 clock=self.clock,
+                flush=False,
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             decisions.append(decision)
@@ -233,6 +234,7 @@ class Relay:
         everything = [d for _, decisions in decided for d in decisions]
         if not everything:
             return
+        self.audit.flush()  # the batch's decisions are appended unflushed (`_decide`)
         signed = iter(countersigned(everything, self.keys.own))
         for _, decisions in decided:
             for i in range(len(decisions)):

@@ -77,12 +77,15 @@ def record_decision(
     content: bytes,
     audit: AuditLog,
     clock: Clock,
+    flush: bool = True,
 ) -> Decision:
     """Decide what `recipient` may have of `envelope` (`release.decide`) and record the
-    decision in the audit log, before anything leaves."""
+    decision in the audit log, before anything leaves (not `flush`: the caller flushes
+    the log before sending, `AuditLog.append`)."""
     decision = decide(envelope, recipient)
     audit.append(
-        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
+        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content),
+        flush=flush,
     )
     return decision
 

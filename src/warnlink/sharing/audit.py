@@ -247,11 +247,7 @@ class AuditLog:
         `flush` (or an append that flushes): a relay appends the decisions of a batch
         so, then flushes once before sending their products.
         """
-        draft = AuditEntry(
-            index=self._count,
-            prev=self.head,
-            **msgspec.structs.asdict(record),
-        )
+        draft = AuditEntry(*msgspec.structs.astuple(record), index=self._count, prev=self._head)
         entry = msgspec.structs.replace(draft, hash=entry_hash(draft))
         self._write(entry, flush=flush)
         if self.signer is not None and self._count % self.head_every == 0:

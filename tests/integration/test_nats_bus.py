@@ -18,7 +18,7 @@ from tests.conformance.bus_suite import (
 )
 from warnlink.errors import TransportError
 from warnlink.transport.base import Bus
-from warnlink.transport.nats import NatsBus, StreamSpec
+from warnlink.transport.nats import DEFAULT_MAX_ACK_PENDING, NatsBus, StreamSpec
 from warnlink.transport.nats_server import NatsServer, free_port, start_standalone
 
 pytestmark = pytest.mark.nats
@@ -29,7 +29,9 @@ def _namespace(store: Path) -> str:
     return "T" + hashlib.sha256(str(store).encode()).hexdigest()[:16]
 
 
-async def _connect(url: str, store: Path, *, ack_wait_s: float = 30.0) -> NatsBus:
+async def _connect(
+    url: str, store: Path, *, ack_wait_s: float = 30.0, max_ack_pending: int | None = None
+) -> NatsBus:
     name = _namespace(store)
     return await NatsBus.connect(
         url,
@@ -37,6 +39,7 @@ async def _connect(url: str, store: Path, *, ack_wait_s: float = 30.0) -> NatsBu
         subject_prefix=name,
         ensure=StreamSpec(name=name, subjects=(">",)),
         ack_wait_s=ack_wait_s,
+        **({} if max_ack_pending is None else {"max_ack_pending": max_ack_pending}),
     )
 
 
@@ -123,6 +126,31 @@ async def test_after_a_crash_the_orphans_come_back_before_newer_messages(
             (b"m5", False),
         ]
         await sub.ack_many(got)
+    finally:
+        await bus.close()
+
+
+async def test_a_durable_made_with_older_settings_takes_the_new_ones_and_keeps_its_place(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """A consumer an older version made one message at a time (max_ack_pending=1) is
+    updated in place when subscribed to again: batches flow, nothing acked comes back."""
+    old = await _connect(nats_server.url, tmp_path, max_ack_pending=1)
+    await publish_numbered(old, "a.b", 4)
+    sub = await old.subscribe("a.b", durable="c")
+    await sub.ack_many(await take(sub, 1))
+    await old.close()
+    bus = await _connect(nats_server.url, tmp_path, ack_wait_s=5.0)
+    try:
+        sub = await bus.subscribe("a.b", durable="c")
+        info = await bus.client.jetstream().consumer_info(bus.stream, "c")
+        assert (info.config.max_ack_pending, info.config.ack_wait) == (
+            DEFAULT_MAX_ACK_PENDING,
+            5.0,
+        )
+        batch = await take_batches(sub, 3, 10)
+        assert [d.data for d in batch] == [b"m2", b"m3", b"m4"]
+        await sub.ack_many(batch)
     finally:
         await bus.close()
 

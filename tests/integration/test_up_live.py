@@ -138,6 +138,17 @@ def _contributions(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["originator"]: c for c in events[0]["contributions"]}
 
 
+def _held(state: dict[str, Any]) -> list[dict[str, tuple[bool, bool, int]]]:
+    """Each event's originator -> (launch point held, impact held, track reports held)."""
+    return [
+        {
+            c["originator"]: (c["launch"] is not None, c["impact"] is not None, c["track_reports"])
+            for c in event["contributions"]
+        }
+        for event in state["events"]
+    ]
+
+
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[RunningUp]:
     running = RunningUp.start(tmp_path / "data")
@@ -181,7 +192,19 @@ async def test_three_national_systems_feed_one_missile_that_every_party_sees(
                 for originator, c in seen.items()
             )
 
-        return wait_until(f"{party} holds the missile", lambda: up.state(party), complete)
+        last: list[dict[str, Any]] = []
+
+        def look() -> dict[str, Any]:
+            last[:] = [up.state(party)]
+            return last[0]
+
+        try:
+            return wait_until(f"{party} holds the missile", look, complete)
+        except AssertionError as missing:
+            raise AssertionError(
+                f"{party} never held the missile; expected reports "
+                f"{ {o: expected[party, o] for o in PARTIES} }, its picture: {_held(last[0])}"
+            ) from missing
 
     states = {party: await asyncio.to_thread(holds_the_missile, party) for party in PARTIES}
     for state in states.values():

@@ -241,6 +241,27 @@ def test_trackless_reports_that_first_fit_swapped_are_put_right() -> None:
     assert groups == {frozenset({("ROK", 1), ("JPN", 8)}), frozenset({("ROK", 2), ("JPN", 7)})}
 
 
+def test_trackless_reports_that_came_first_join_the_missile_when_it_arrives() -> None:
+    """JPN's impact prediction reaches ROK before anything of ROK's own: it stands alone
+    until ROK's track and prediction of the same missile arrive, then joins them, though
+    JPN sends nothing more (seen under `up` when the relay's burst came first)."""
+    picture = Picture("ROK")
+    point = impact()
+    sharp = Ellipse(2_000.0, 1_000.0, 0.0)
+    jpn = envelope(msgspec.structs.replace(point, trk_id=7), originator="JPN", seq=1)
+    picture.apply(jpn, T0)
+    own = (
+        _at(1, "ROK", 0.0, seq=1, t_s=0.0, phase=Phase.MIDCOURSE),
+        envelope(
+            msgspec.structs.replace(point, trk_id=1, impact_aou=sharp), originator="ROK", seq=2
+        ),
+    )
+    for message in own:
+        picture.apply(message, T0)  # type: ignore[arg-type]
+    groups = {frozenset(e.contributions) for e in picture.events.values()}
+    assert groups == {frozenset({("ROK", 1), ("JPN", 7)})}
+
+
 def test_fused_state_carries_the_meet_and_is_computed_per_recipient() -> None:
     """USA fuses ROK's track (released to JPN and USA) with JPN's (released to USA only).
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from warnlink.geo.wgs84 import ecef_to_lla
+from warnlink.geo.wgs84 import ecef_to_lla_one
 from warnlink.model import Envelope, Heartbeat, ImpactPrediction, TrackReport
 
 ContributionKey = tuple[str, int]
@@ -35,9 +35,8 @@ class TrackPoint:
 
 
 def point_of(track: TrackReport) -> TrackPoint:
-    """The geodetic position of a track state (`geo.wgs84.ecef_to_lla`)."""
-    lat, lon, alt = ecef_to_lla(track.pos)
-    return TrackPoint(track.epoch, float(lat), float(lon), float(alt))
+    """The geodetic position of a track state (`geo.wgs84.ecef_to_lla_one`)."""
+    return TrackPoint(track.epoch, *ecef_to_lla_one(*track.pos))
 
 
 @dataclass
@@ -60,7 +59,11 @@ class Ledger:
             self._latest[slot] = (epoch, envelope.msg_id)
         if isinstance(payload, TrackReport):
             points = self._tracks.setdefault(key, [])
-            bisect.insort(points, point_of(payload), key=lambda p: p.epoch)
+            point = point_of(payload)
+            if not points or points[-1].epoch <= point.epoch:
+                points.append(point)  # the usual case: states arrive in time order
+            else:
+                bisect.insort(points, point, key=lambda p: p.epoch)
             if len(points) > MAX_TRACK_POINTS:
                 del points[0]  # the oldest: a track's history is bounded
 

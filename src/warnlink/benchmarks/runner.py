@@ -23,7 +23,16 @@ import msgspec
 from warnlink.benchmarks.figure import Result
 from warnlink.errors import ConfigError, WarnlinkError
 
-BENCHMARKS: Final = ("relay", "estimation", "association", "demo", "e2e", "salvo", "ingest")
+BENCHMARKS: Final = (
+    "relay",
+    "receiver",
+    "estimation",
+    "association",
+    "demo",
+    "e2e",
+    "salvo",
+    "ingest",
+)
 """Every benchmark, in the order the suite runs them; each is a module with a `run(quick)`."""
 ON_REQUEST: Final = ("soak", "scale")
 """Benchmarks run only when named (`--only`): minutes each, more than the suite's box."""

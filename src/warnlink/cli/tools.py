@@ -69,8 +69,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--only",
         nargs="+",
         metavar="NAME",
-        help="run only these benchmarks (relay, estimation, association, demo, e2e, salvo, "
-        "ingest; on request: soak, scale)",
+        help="run only these benchmarks (relay, receiver, estimation, association, demo, e2e, "
+        "salvo, ingest; on request: soak, scale)",
     )
     bench.add_argument("--json", action="store_true", help="print the result as JSON")
     bench.add_argument(

@@ -257,13 +257,21 @@ class Rig:
         process.wait()
 
     async def salvo(
-        self, originators: tuple[str, ...], sizes: Sizes, *, sent: asyncio.Event | None = None
+        self,
+        originators: tuple[str, ...],
+        sizes: Sizes,
+        *,
+        sent: asyncio.Event | None = None,
+        hold: asyncio.Event | None = None,
     ) -> None:
         """Every originator sends `sizes.tracks` track reports `sizes.updates` times each,
-        at `sizes.rate_per_s` in all; `sent` is set half-way."""
+        at `sizes.rate_per_s` in all; `sent` is set half-way. With `hold`, the second half
+        waits for it (the fault has struck), then goes on at the same rate: some of the
+        salvo is always sent after the fault, however long the fault took to strike."""
         total = sizes.tracks * sizes.updates * len(originators)
         start = time.monotonic()
         count = 0
+        held = hold is None
         # Each party's states are by its own clock (skewed or not), as its input port
         # takes them: its gateway refuses a state far from its message's time.
         epoch0 = {party: self.nodes[party].clock.now_ns() for party in originators}
@@ -275,6 +283,12 @@ class Rig:
                     count += 1
                     if sent is not None and count >= total // 2:
                         sent.set()
+                    if not held and count >= total // 2:
+                        assert hold is not None
+                        waited = time.monotonic()
+                        await hold.wait()
+                        start += time.monotonic() - waited
+                        held = True
                     ahead = start + count / sizes.rate_per_s - time.monotonic()
                     if ahead > 0:
                         await asyncio.sleep(ahead)

@@ -163,7 +163,7 @@ class Picture:
         self._refresh(self.events[self._event_of[key]])
         if isinstance(payload, TrackReport):
             self._check_split(key)
-        self._associate(key)
+        self._associate(key, gates_others=not isinstance(payload, TrackReport))
         return True
 
     def _remember(self, msg_id: str) -> None:
@@ -200,18 +200,24 @@ class Picture:
         del self.events[event_id]
         self._index.forget(event_id)
 
-    def _associate(self, key: ContributionKey) -> None:
+    def _associate(self, key: ContributionKey, *, gates_others: bool) -> None:
         """Join the contribution's event to an earlier event of the same missile.
 
         A contribution with a track is assigned by global nearest neighbour among
         tracks (`_assign_tracks`); one without (only launch reports or impact
-        predictions reached this party) by `_assign_trackless`.
+        predictions reached this party) by `_assign_trackless`. A new launch point or
+        impact prediction (`gates_others`) may be the first thing another originator's
+        trackless contributions gate on, which may have arrived first and will not be
+        sent again: theirs are assigned afresh too.
         """
         own = self.events[self._event_of[key]]
         if own.contributions[key].track is not None:
             self._assign_tracks(key[0])
-            return
-        self._assign_trackless(key[0])
+        else:
+            self._assign_trackless(key[0])
+        if gates_others:
+            for originator in sorted(self._index.keys_of.keys() - {key[0]}):
+                self._assign_trackless(originator)
 
     def _assign_trackless(self, originator: str) -> None:
         """Global nearest neighbour for the originator's contributions without a track.
@@ -317,7 +323,7 @@ class Picture:
             self._assign_tracks(originator)
         for k in keys:
             if self._contribution_of(k).track is None:
-                self._associate(k)
+                self._associate(k, gates_others=False)
 
     def _contribution_of(self, key: ContributionKey) -> Contribution:
         return self.events[self._event_of[key]].contributions[key]

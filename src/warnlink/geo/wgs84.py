@@ -92,12 +92,13 @@ def geodetic_altitude_m(xyz: ArrayLike) -> FloatArray:
     return ecef_to_lla(xyz)[2]
 
 
-def geodetic_altitude_one_m(x_m: float, y_m: float, z_m: float) -> float:
-    """`geodetic_altitude_m` of one ECEF point, in plain floats (m).
+def ecef_to_lla_one(x_m: float, y_m: float, z_m: float) -> tuple[float, float, float]:
+    """`ecef_to_lla` of one point, in plain floats: (lat_deg, lon_deg, alt_m).
 
-    The same Bowring iteration as `ecef_to_lla`; numpy's per-call overhead on one point
-    was most of the cost of checking a track report's height (`model.plausibility`).
+    The same Bowring start and two refinements; numpy's per-call overhead on one point
+    made the array form most of the cost of checking and recording a track report.
     """
+    lon = math.atan2(y_m, x_m)
     p = math.hypot(x_m, y_m)
     beta = math.atan2(z_m * A_M, p * B_M)
     lat = math.atan2(z_m + EP2 * B_M * math.sin(beta) ** 3, p - E2 * A_M * math.cos(beta) ** 3)
@@ -106,7 +107,8 @@ def geodetic_altitude_one_m(x_m: float, y_m: float, z_m: float) -> float:
         lat = math.atan2(z_m + EP2 * B_M * math.sin(beta) ** 3, p - E2 * A_M * math.cos(beta) ** 3)
     sin_lat = math.sin(lat)
     n = A_M / math.sqrt(1.0 - E2 * sin_lat**2)
-    return p * math.cos(lat) + z_m * sin_lat - A_M**2 / n
+    alt = p * math.cos(lat) + z_m * sin_lat - A_M**2 / n
+    return math.degrees(lat), math.degrees(lon), alt
 
 
 def enu_rotation(lat_deg: float, lon_deg: float) -> FloatArray:

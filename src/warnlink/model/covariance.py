@@ -6,6 +6,7 @@ unpacking live together so the two directions cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Final
@@ -28,10 +29,19 @@ def unpack_covariance(entries: ArrayLike, size: int = 6) -> NDArray[np.float64]:
     a leading axis unpacks many at once.
     """
     values = np.asarray(entries, dtype=np.float64)
-    upper = np.zeros((*values.shape[:-1], size, size))
-    rows, cols = _UPPER if size == 6 else np.triu_indices(size)
-    upper[..., rows, cols] = values
-    return np.asarray(upper + np.swapaxes(np.triu(upper, 1), -1, -2))
+    return np.asarray(values[..., _symmetric_index(size)])
+
+
+@functools.cache
+def _symmetric_index(size: int) -> NDArray[np.intp]:
+    """For each (row, column) of a size x size matrix, the index of its entry among the
+    upper triangle's, row by row: one gather unpacks (numpy's per-call cost dominated
+    building the matrix from its triangles)."""
+    index = np.zeros((size, size), dtype=np.intp)
+    rows, cols = np.triu_indices(size)
+    index[rows, cols] = np.arange(rows.size)
+    index[cols, rows] = np.arange(rows.size)
+    return index
 
 
 def packed_positive_definite(entries: Sequence[float]) -> bool:
@@ -39,10 +49,10 @@ def packed_positive_definite(entries: Sequence[float]) -> bool:
     positive definite: its Cholesky factorisation (Golub and Van Loan, Matrix
     Computations, 4th ed., algorithm 4.2.1, row by row) finds every pivot positive.
 
-    Written out in plain floats: every decoded track report is checked (and the relay's
-    profile showed numpy's per-call overhead, for one 6x6 matrix, costing more than its
-    signature check, issue 18); written out, it runs several times faster than as
-    loops. ``lJI`` is entry (J, I) of the lower factor; a NaN pivot is not positive.
+    Written out in plain floats: every decoded track report is checked, and numpy's
+    per-call overhead on one 6x6 matrix cost the relay more than the arithmetic (issue
+    18); as straight-line code it also runs several times faster than as loops.
+    ``lJI`` is entry (J, I) of the lower factor; a NaN pivot is not positive.
     Agrees with `np.linalg.cholesky` of `unpack_covariance(entries)` up to rounding on
     matrices at the edge of definiteness.
     """

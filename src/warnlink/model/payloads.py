@@ -73,10 +73,11 @@ def _require_finite(struct: msgspec.Struct, names: tuple[str, ...]) -> None:
         value = getattr(struct, name)
         if value is None:
             continue
-        # map over the C builtin: a track report's 27 numbers are checked on every decode
-        if not (
+        # `map` rather than a generator: this runs for every report decoded.
+        finite = (
             all(map(math.isfinite, value)) if isinstance(value, tuple) else math.isfinite(value)
-        ):
+        )
+        if not finite:
             raise ValueError(f"`{name}` must be finite")
 
 

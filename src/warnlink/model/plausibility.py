@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from warnlink.errors import ImplausibleMessage
-from warnlink.geo.wgs84 import geodetic_altitude_one_m
+from warnlink.geo.wgs84 import ecef_to_lla_one
 from warnlink.model.bounds import MAX_ALTITUDE_M, MAX_FLIGHT_S, MAX_SPEED_MPS, MIN_ALTITUDE_M
 from warnlink.model.envelope import Envelope
 from warnlink.model.payloads import EventStatus, ImpactPrediction, LaunchReport, TrackReport
@@ -56,7 +56,7 @@ def check_plausible(envelope: Envelope, *, window_s: float) -> None:
     match payload:
         case TrackReport():
             event_time(payload.epoch, "epoch")
-            height_m = geodetic_altitude_one_m(*payload.pos)
+            height_m = ecef_to_lla_one(*payload.pos)[2]
             if not MIN_ALTITUDE_M < height_m <= MAX_ALTITUDE_M:
                 raise refuse(
                     f"height {height_m / 1000.0:.3f} km is off the Earth", "altitude", "pos"

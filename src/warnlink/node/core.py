@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from warnlink.alerting.monitor import AlertMonitor
@@ -153,7 +153,14 @@ class Node:
         group = GroupCommit(logs=(self.applied_log,), seen=(self.gateway.replay.store,))
         self._tasks.append(
             asyncio.create_task(
-                consume(inbox, self._handle, self.counters, rejects=self.rejects, group=group)
+                consume(
+                    inbox,
+                    self._handle,
+                    self.counters,
+                    rejects=self.rejects,
+                    group=group,
+                    handle_many=self._handle_batch,
+                )
             )
         )
         if self.relay is not None:
@@ -170,8 +177,11 @@ class Node:
         return tuple(self._tasks)
 
     async def settle(self) -> None:
-        """Wait until every report made so far is signed and in the outbox."""
+        """Wait until every report made so far is signed and in the outbox, and its
+        applied-log entry on disk (`ingest` writes them deferred: one disk sync for
+        what the intake handed over since the last settle, not one per report)."""
         await self.gateway.settle()
+        self.applied_log.sync()
 
     async def stop(self) -> None:
         """Send what waits to be signed, stop consuming and close the audit logs and
@@ -197,27 +207,86 @@ class Node:
     async def _handle(self, delivery: Delivery) -> None:
         envelope = self.gateway.receive(delivery)
         if envelope is not None:
+            await self._take(envelope, delivery)
+
+    async def _handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """`_handle` of each delivery, in order, the reports' applied-log entries written
+        together: a run of reports is checked, logged in one statement, applied, then
+        marked seen (`_apply_run`). A run ends before a message that is not a report
+        (handled alone, as `_handle` does) and before one whose (originator, seq) it
+        holds: that one is checked again once the run is marked seen, so the replay
+        rules see it as `_handle` would (a redelivery dropped, a reused seq refused)."""
+        run: list[tuple[Envelope, bytes]] = []
+        held: set[tuple[str, int]] = set()
+        for delivery in deliveries:
+            envelope = self.gateway.receive(delivery)
+            if envelope is None:
+                continue
+            if (envelope.originator, envelope.seq) in held:
+                self._apply_run(run)
+                run, held = [], set()
+                envelope = self.gateway.receive(delivery)
+                if envelope is None:
+                    continue
+            if isinstance(envelope.payload, ResendRequest | Resend | TreeHead):
+                self._apply_run(run)
+                run, held = [], set()
+                await self._take(envelope, delivery)
+                continue
+            run.append((envelope, delivery.data))
+            held.add((envelope.originator, envelope.seq))
+        self._apply_run(run)
+
+    async def _take(self, envelope: Envelope, delivery: Delivery) -> None:
+        """Handle one accepted envelope by its kind, then mark it seen."""
+        try:
+            match envelope.payload:
+                case ResendRequest(originator=self.party):
+                    await self.gateway.answer(envelope)
+                case ResendRequest():
+                    self.counters.inc("rejected.resend_request.not_mine")
+                case Resend():
+                    sender = parse_inbox(delivery.subject)[1]
+                    self.resends.answered(envelope, envelope.payload, sender)
+                case TreeHead():
+                    await self._witness(envelope, envelope.payload)
+                case _:
+                    if self._apply(envelope, deferred=True) and self._on_applied is not None:
+                        self._on_applied(envelope)
+        except TransportError:
+            raise  # the store failed: not acked, handled again (see `consume`)
+        except Exception:  # a fault in a core must not stop the link (invariant 5)
+            self._apply_failed(envelope)
+        self.gateway.record(envelope)
+
+    def _apply_run(self, run: Sequence[tuple[Envelope, bytes]]) -> None:
+        """Log the reports of `run` (each with the bytes it came as) not applied before
+        in one deferred write (synced by the batch's commit), then apply each, then mark
+        them all seen.
+
+        The log first, for the run as `_apply` does for one message: a store that fails
+        raises before the picture changed or anything was marked seen, so the batch
+        comes again whole.
+        """
+        if not run:
+            return
+        now = self.clock.now_ns()
+        new = [(e, data) for e, data in run if not self.picture.has_applied(e.msg_id)]
+        self.applied_log.append_many([("", e.msg_id, data) for e, data in new], now)
+        for envelope, _ in new:
             try:
-                match envelope.payload:
-                    case ResendRequest(originator=self.party):
-                        await self.gateway.answer(envelope)
-                    case ResendRequest():
-                        self.counters.inc("rejected.resend_request.not_mine")
-                    case Resend():
-                        sender = parse_inbox(delivery.subject)[1]
-                        self.resends.answered(envelope, envelope.payload, sender)
-                    case TreeHead():
-                        await self._witness(envelope, envelope.payload)
-                    case _:
-                        applied = self._apply(envelope, deferred=True)
-                        if applied and self._on_applied is not None:
-                            self._on_applied(envelope)
+                if self._picture_apply(envelope, now) and self._on_applied is not None:
+                    self._on_applied(envelope)
             except TransportError:
-                raise  # the store failed: not acked, handled again (see `consume`)
+                raise  # as in `_take`: the batch comes again, logged entries applied once
             except Exception:  # a fault in a core must not stop the link (invariant 5)
-                self.counters.inc("rejected.apply_failed")
-                log.exception("%s could not apply %s", self.party, envelope.msg_id)
+                self._apply_failed(envelope)
+        for envelope, _ in run:
             self.gateway.record(envelope)
+
+    def _apply_failed(self, envelope: Envelope) -> None:
+        self.counters.inc("rejected.apply_failed")
+        log.exception("%s could not apply %s", self.party, envelope.msg_id)
 
     async def _witness(self, envelope: Envelope, head: TreeHead) -> None:
         """Check a relay's tree head against the last one witnessed, countersign it and
@@ -245,10 +314,11 @@ class Node:
 
         `track_number` is this party's number for the source's track (the input port
         gives one per (source, track id): `sources.intake`); the reports carry the
-        record's data mode.
+        record's data mode. Their applied-log entries are synced by `settle`, which
+        the intake awaits before it marks the record done.
         """
         for payload in self._reporter(record, track_number).on_record(record):
-            await self._send(payload, record.data_mode)
+            await self._send(payload, record.data_mode, deferred=True)
 
     def restore(self, record: SourceRecord, track_number: int) -> None:
         """Let the track's reporter know a record it saw before a restart (the input
@@ -281,8 +351,8 @@ class Node:
                 await self._send(payload, self._modes[number])
         self.alerts.update(self.picture, now)
 
-    async def _send(self, payload: Payload, data_mode: DataMode) -> None:
-        self._apply(await self.gateway.send(payload, data_mode=data_mode))
+    async def _send(self, payload: Payload, data_mode: DataMode, *, deferred: bool = False) -> None:
+        self._apply(await self.gateway.send(payload, data_mode=data_mode), deferred=deferred)
 
     def _apply(self, envelope: Envelope, *, deferred: bool = False) -> bool:
         """Log as applied, then apply to the picture; False if it was applied before.
@@ -290,12 +360,18 @@ class Node:
         The log comes first: a store that fails raises before the picture changed, so
         the redelivery is applied (and logged) then; the other way round, the picture
         would drop the redelivery as a repeat and the log would never hold it.
-        `deferred` (a consumer's batch): the entry is synced by the batch's commit.
+        `deferred` (a consumer's batch, a record handed over): the entry is synced by
+        the batch's commit, or by `settle`.
         """
         if self.picture.has_applied(envelope.msg_id):
             return False
         now = self.clock.now_ns()
         self.applied_log.append("", envelope.msg_id, encode(envelope), now, deferred=deferred)
+        return self._picture_apply(envelope, now)
+
+    def _picture_apply(self, envelope: Envelope, now: int) -> bool:
+        """Apply a logged envelope to the picture and tell alerting and recovery;
+        False if the picture did not take it."""
         if not self.picture.apply(envelope, now):
             return False
         self.alerts.record(envelope)

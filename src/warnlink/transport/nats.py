@@ -306,6 +306,8 @@ class NatsBus:
         info = await self._api_request(
             f"CONSUMER.INFO.{self.stream}.{durable}", b"", js.ConsumerInfo
         )
+        ack_wait = js.seconds_to_ns(self._ack_wait_s)
+        max_ack_pending = self._max_ack_pending
         if info.config is not None:
             if info.config.filter_subject != wanted:
                 raise TransportError(
@@ -313,21 +315,16 @@ class NatsBus:
                     f"{self._from_nats(info.config.filter_subject)!r}; "
                     f"cannot resubscribe with {subject_filter!r}"
                 )
+            if (info.config.ack_wait, info.config.max_ack_pending) != (ack_wait, max_ack_pending):
+                # Made by an older version or other settings (max_ack_pending=1 before
+                # batching): both are editable, so the durable keeps its position.
+                updated = msgspec.structs.replace(
+                    info.config, ack_wait=ack_wait, max_ack_pending=max_ack_pending
+                )
+                await self._put_consumer(updated, "update")
         else:
-            config = js.ConsumerConfig(
-                durable_name=durable,
-                filter_subject=wanted,
-                ack_wait=js.seconds_to_ns(self._ack_wait_s),
-                max_ack_pending=self._max_ack_pending,
-            )
-            request = js.CreateConsumer(stream_name=self.stream, config=config)
-            created = await self._api_request(
-                f"CONSUMER.CREATE.{self.stream}.{durable}",
-                msgspec.json.encode(request),
-                js.ConsumerInfo,
-            )
-            if created.error is not None:
-                raise js.api_error(f"creating durable {durable!r}", created.error)
+            config = js.ConsumerConfig(durable, wanted, ack_wait, max_ack_pending=max_ack_pending)
+            await self._put_consumer(config, "create")
         subscription = NatsSubscription(
             self,
             durable,
@@ -338,6 +335,18 @@ class NatsBus:
         await subscription._open()
         self._subscriptions[durable] = subscription
         return subscription
+
+    async def _put_consumer(self, config: js.ConsumerConfig, action: str) -> None:
+        """Create or update (`action`) the durable consumer `config` names."""
+        durable = config.durable_name
+        request = js.CreateConsumer(stream_name=self.stream, config=config, action=action)
+        answer = await self._api_request(
+            f"CONSUMER.CREATE.{self.stream}.{durable}",
+            msgspec.json.encode(request),
+            js.ConsumerInfo,
+        )
+        if answer.error is not None:
+            raise js.api_error(f"{action.removesuffix('e')}ing durable {durable!r}", answer.error)
 
     async def backlog(self) -> tuple[int, int]:
         """(stream's last sequence, messages its open subscriptions have not acked).

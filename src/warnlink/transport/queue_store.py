@@ -47,6 +47,9 @@ from warnlink.transport.sqlite_log import open_store, sync_commits, translated
 
 SCHEMA_VERSION: Final = 2
 
+Message = tuple[str, str, bytes]
+"""(subject, msg_id, data) of a message to append."""
+
 _SCHEMA: Final = f"""
 BEGIN;
 CREATE TABLE queue (
@@ -124,6 +127,11 @@ class QueueStore(Protocol):
         the process at once, across a power cut only once `sync` returns."""
         ...
 
+    def append_many(self, messages: Sequence[Message], time_ns: int) -> None:
+        """Add (subject, msg_id, data) messages at the end, in order, all or none, as
+        `deferred` appends (durable at the next `sync`)."""
+        ...
+
     def sync(self) -> None:
         """Make every entry appended so far durable (one disk sync for a whole batch of
         `deferred` appends; nothing to do when there were none)."""
@@ -190,6 +198,10 @@ class MemoryQueueStore:
         self._next += 1
         self._entries[entry_id] = QueuedMessage(entry_id, subject, msg_id, data, time_ns)
         return entry_id
+
+    def append_many(self, messages: Sequence[Message], time_ns: int) -> None:
+        for subject, msg_id, data in messages:
+            self.append(subject, msg_id, data, time_ns)
 
     def sync(self) -> None:
         """Nothing to sync."""
@@ -294,6 +306,33 @@ class SqliteQueueStore:
         self._unsynced = self._unsynced or deferred
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    def append_many(self, messages: Sequence[Message], time_ns: int) -> None:
+        """Add the messages in one transaction, committed without waiting for the disk
+        (as a `deferred` `append`): one write for a consumer's batch, not one each."""
+        if not messages:
+            return
+        rows = [
+            (subject, msg_id, data, time_ns, entry_digest(subject, msg_id, data, time_ns))
+            for subject, msg_id, data in messages
+        ]
+        with self._translated("append") as conn:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("BEGIN")
+                try:
+                    conn.executemany(
+                        "INSERT INTO queue (subject, msg_id, data, time_ns, digest)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        self._unsynced = True
 
     def sync(self) -> None:
         """One disk sync for every deferred append so far (`sync_commits`)."""

@@ -219,3 +219,26 @@ async def test_the_relay_s_consumer_hands_it_whole_batches(tmp_path: Path) -> No
     assert sent
     # One consumer batch of eight: one countersignature over all their products.
     assert len({_received(d.subject, d.data).countersig for d in sent}) == 1
+
+
+async def test_a_batchs_decisions_are_in_the_audit_file_before_any_product_leaves(
+    tmp_path: Path,
+) -> None:
+    """Appended unflushed as they are made, flushed once before the first publish."""
+    bus = RecordingBus()
+    relay = _relay(tmp_path, bus)
+    assert relay.audit.path is not None
+    path = relay.audit.path
+    on_disk: list[int] = []
+
+    async def publish(subject: str, data: bytes, *, msg_id: str) -> PublishAck:
+        product = decode(data)
+        written = path.read_bytes().decode()
+        on_disk.append(sum(product.msg_id in line for line in written.splitlines()))
+        return await RecordingBus.publish(bus, subject, data, msg_id=msg_id)
+
+    bus.publish = publish  # type: ignore[method-assign]
+    await relay.handle_batch(deliveries(FEDERATION, KEYS, 16, batch=8))
+    close_relay(relay)
+    assert len(on_disk) == 16
+    assert all(count >= 1 for count in on_disk)

@@ -8,7 +8,7 @@ import pytest
 from tests.factories import KEYS, KEYSET, envelope, launch, trilateral
 from warnlink.errors import LabelError, SignatureError
 from warnlink.model import Envelope, TrackReport, decode, encode
-from warnlink.security.commitments import SALT_BYTES, commitment, withhold
+from warnlink.security.commitments import SALT_BYTES, cleared, commitment, withhold
 from warnlink.security.signing import PartyKey, countersign, sign, verify
 from warnlink.sharing.inbound import accept
 from warnlink.sharing.release import Outcome, decide
@@ -129,3 +129,14 @@ def test_every_report_kind_redacts_and_verifies() -> None:
     assert product is not None
     verify(product, KEYSET)
     assert product.withheld == ("range_class",)
+
+
+def test_clearing_fields_leaves_the_payload_as_replace_would_and_the_original_whole() -> None:
+    payload = _original().payload
+    both = cleared(payload, ("cov", "sensor"))
+    assert both == msgspec.structs.replace(payload, cov=None, sensor=None)
+    assert isinstance(payload, TrackReport)
+    assert payload.sensor is not None
+    assert payload.cov is not None
+    with pytest.raises(ValueError, match="cannot be sent without"):
+        cleared(payload, ("pos",))

@@ -83,6 +83,29 @@ def test_sqlite_store_keeps_entries_and_the_seq_mark_across_restarts(tmp_path: P
     assert mode == "wal"
 
 
+def test_sqlite_store_answers_a_lookup_above_the_highest_seq_without_a_query(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "seen.db"
+    first = SqliteSeenStore(path)
+    first.record("ROK", 7, SeenEntry("a" * 32, 100))
+    first.close()
+    store = SqliteSeenStore(path)
+    queries: list[str] = []
+    store._conn.set_trace_callback(queries.append)
+    assert store.lookup("ROK", 8) is None  # above ROK's highest, read at open
+    assert store.lookup("JPN", 1) is None  # nothing of JPN's
+    assert queries == []
+    assert store.lookup("ROK", 7) == SeenEntry("a" * 32, 100)
+    assert store.lookup("ROK", 6) is None
+    assert len(queries) == 2
+    store.defer()
+    store.record("ROK", 9, SeenEntry("b" * 32, 200))
+    store.commit()
+    assert store.lookup("ROK", 9) == SeenEntry("b" * 32, 200)
+    store.close()
+
+
 def test_sqlite_store_refuses_a_corrupt_file(tmp_path: Path) -> None:
     path = tmp_path / "seen.db"
     path.write_bytes(b"this is not a database" * 100)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import TRILATERAL, envelope, track, trilateral
+from tests.factories import TRILATERAL, envelope, impact, launch, track, trilateral
 from warnlink.errors import ConfigError
 from warnlink.model import SecurityLabel
 from warnlink.sharing.federation import Federation, load_federation, parse_federation
-from warnlink.sharing.routing import Route, passes_on, route, routes
+from warnlink.sharing.routing import RelayRoutes, Route, passes_on, route, routes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FOUR = DATA / "four_parties_two_relays.toml"
@@ -74,6 +74,19 @@ def test_each_recipient_has_one_route_and_a_relay_only_when_needed() -> None:
                 assert len(set(passes_on(fed, relay, sent)) & {r.recipient for r in found}) == (
                     carriers.count(relay)
                 )
+
+
+def test_a_relays_remembered_routes_are_passes_on_and_bounded() -> None:
+    fed = four()
+    for relay in sorted(fed.relays):
+        remembered = RelayRoutes(fed, relay, size=8)
+        for rel_to in (("ROK", "USA"), ("AUS", "JPN", "ROK", "USA"), ("ROK",), ("XYZ",)):
+            for originator in sorted(fed.parties):
+                for payload in (track(), launch(), impact()):
+                    sent = envelope(payload, originator=originator, rel_to=rel_to)
+                    for _ in range(2):  # worked out, then remembered
+                        assert remembered(sent) == passes_on(fed, relay, sent)
+                    assert len(remembered._known) <= 8
 
 
 def _jpn_tracks_to_rok_only(extra: str = "") -> str:

@@ -14,6 +14,14 @@ from typing import Any, Final, Literal
 import msgspec
 
 from warnlink.errors import DecodeError, NestingTooDeep, OversizedMessage, UnknownSchemaVersion
+from warnlink.model.codes import (
+    FIELD_NAME_PATTERN,
+    MSG_ID_PATTERN,
+    PARTY_CODE_PATTERN,
+    is_field_name,
+    is_msg_id,
+    is_party_code,
+)
 from warnlink.model.envelope import SCHEMA_VERSION, Envelope
 from warnlink.model.nesting import MAX_DEPTH, check_json_depth, check_msgpack_depth
 
@@ -73,7 +81,40 @@ def decode(data: bytes, fmt: Format = "msgpack", *, max_bytes: int = MAX_MESSAGE
         raise DecodeError(f"invalid {fmt} message: {exc}", msg_id=_read_id(header, data)) from exc
     if envelope.schema != SCHEMA_VERSION:
         raise UnknownSchemaVersion(envelope.schema, SCHEMA_VERSION, msg_id=envelope.msg_id)
+    misfit = _misfit_code(envelope)
+    if misfit is not None:
+        where, pattern = misfit
+        raise DecodeError(
+            f"invalid {fmt} message: Expected `str` matching regex {pattern!r} - at `$.{where}`",
+            msg_id=envelope.msg_id,
+        )
     return envelope
+
+
+def _misfit_code(envelope: Envelope) -> tuple[str, str] | None:
+    """Where `envelope` holds a code that does not match its pattern (`model.codes`),
+    and the pattern; None if every one does."""
+    if not is_msg_id(envelope.msg_id):
+        return "msgId", MSG_ID_PATTERN
+    if envelope.derived_from is not None and not is_msg_id(envelope.derived_from):
+        return "derivedFrom", MSG_ID_PATTERN
+    if not is_party_code(envelope.originator):
+        return "originator", PARTY_CODE_PATTERN
+    if envelope.producer is not None and not is_party_code(envelope.producer):
+        return "producer", PARTY_CODE_PATTERN
+    label = envelope.label
+    for i, code in enumerate(label.rel_to):
+        if not is_party_code(code):
+            return f"label.relTo[{i}]", PARTY_CODE_PATTERN
+    for field, codes in label.field_rel_to.items():
+        for i, code in enumerate(codes):
+            if not is_party_code(code):
+                return f"label.fieldRelTo.{field}[{i}]", PARTY_CODE_PATTERN
+    for where, names in (("commitments", envelope.commitments), ("salts", envelope.salts)):
+        for name in names:
+            if not is_field_name(name):
+                return f"{where}.{name}", FIELD_NAME_PATTERN
+    return None
 
 
 def _read_header(

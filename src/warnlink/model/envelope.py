@@ -22,14 +22,13 @@ from typing import Annotated, Final
 import msgspec
 
 from warnlink.model.bounds import UtcNs
-from warnlink.model.label import PartyCode, SecurityLabel
+from warnlink.model.codes import FieldName, MsgId, WirePartyCode
+from warnlink.model.label import SecurityLabel
 from warnlink.model.payloads import RESENDABLE, Payload, kind_of
 from warnlink.model.record import DataMode
 
 SCHEMA_VERSION: Final = 2
 
-MsgId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
-FieldName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Digest = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
 Salt = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
 
@@ -89,12 +88,12 @@ class Envelope(
 
     msg_id: MsgId
     schema: int
-    originator: PartyCode
+    originator: WirePartyCode
     seq: Annotated[int, msgspec.Meta(ge=1)]
     created: UtcNs
     label: SecurityLabel
     payload: Payload
-    producer: PartyCode | None = None
+    producer: WirePartyCode | None = None
     derived_from: MsgId | None = None
     data_mode: DataMode | None = None
     commitments: Annotated[dict[FieldName, Digest], msgspec.Meta(max_length=16)] = {}

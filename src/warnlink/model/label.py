@@ -19,11 +19,13 @@ from typing import Annotated, Final
 import msgspec
 
 from warnlink.errors import LabelError
+from warnlink.model.codes import PARTY_CODE_PATTERN, WirePartyCode
 
 #: Classifications from least to most restrictive, for the meet of labels.
 CLASSIFICATIONS: Final = ("UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET", "TOP SECRET")
 
-PartyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_]{1,15}$", max_length=16)]
+#: A party's code wherever it is decoded outside a message (in a message: `WirePartyCode`).
+PartyCode = Annotated[str, msgspec.Meta(pattern=PARTY_CODE_PATTERN, max_length=16)]
 
 
 class SecurityLabel(
@@ -38,8 +40,8 @@ class SecurityLabel(
     """
 
     classification: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    rel_to: tuple[PartyCode, ...]
-    field_rel_to: dict[str, tuple[PartyCode, ...]] = {}
+    rel_to: tuple[WirePartyCode, ...]
+    field_rel_to: dict[str, tuple[WirePartyCode, ...]] = {}
 
     def releases_to(self, party: str) -> bool:
         """Whether the message as a whole is released to `party`."""

@@ -18,7 +18,6 @@ import math
 from typing import Annotated, ClassVar
 
 import msgspec
-import numpy as np
 
 from warnlink.model.bounds import (
     AxisMetres,
@@ -28,7 +27,7 @@ from warnlink.model.bounds import (
     SigmaSeconds,
     UtcNs,
 )
-from warnlink.model.covariance import unpack_covariance
+from warnlink.model.covariance import packed_positive_definite
 
 TrackNumber = Annotated[int, msgspec.Meta(ge=0, lt=2**31)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -157,13 +156,10 @@ class TrackReport(_Payload, frozen=True, tag="track_report"):
 
     def __post_init__(self) -> None:
         _require_finite(self, ("pos", "vel", "cov"))
-        if self.cov is not None:
-            # Gating and fusion invert it: a singular or indefinite one is refused here,
-            # at the edge, rather than failing inside a node's picture.
-            try:
-                np.linalg.cholesky(unpack_covariance(self.cov))
-            except np.linalg.LinAlgError as exc:
-                raise ValueError("covariance is not positive definite") from exc
+        # Gating and fusion invert it: a singular or indefinite one is refused here, at
+        # the edge, rather than failing inside a node's picture.
+        if self.cov is not None and not packed_positive_definite(self.cov):
+            raise ValueError("covariance is not positive definite")
 
 
 class ImpactPrediction(_Payload, frozen=True, tag="impact_prediction"):

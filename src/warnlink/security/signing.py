@@ -94,8 +94,15 @@ def root_message(root: bytes, size: int, tag: bytes = _SIG_TAG) -> bytes:
 def countersigned_bytes(envelope: Envelope) -> bytes:
     """What a relay countersigns: the envelope as sent on, all but the countersignature
     and its batch path."""
-    bare = msgspec.structs.replace(envelope, countersig=b"", countersig_path=None)
-    return _COUNTERSIG_TAG + _encoder.encode(bare)
+    return _COUNTERSIG_TAG + _encoder.encode(_without_countersig(envelope))
+
+
+def _without_countersig(envelope: Envelope) -> Envelope:
+    """`envelope` without a countersignature and its path (itself when it has none: what
+    a relay countersigns, a redaction or an originator's message, mostly has none)."""
+    if not envelope.countersig and envelope.countersig_path is None:
+        return envelope
+    return msgspec.structs.replace(envelope, countersig=b"", countersig_path=None)
 
 
 class VerifyCache:
@@ -262,8 +269,8 @@ def countersign_batch(envelopes: Sequence[Envelope], key: PartyKey) -> list[Enve
         ConfigError: no envelopes, or more than `MAX_BATCH`.
     """
     _check_size(envelopes)
-    bare = [msgspec.structs.replace(e, countersig=b"", countersig_path=None) for e in envelopes]
-    leaves = [leaf_hash(countersigned_bytes(e)) for e in bare]
+    bare = [_without_countersig(e) for e in envelopes]
+    leaves = [leaf_hash(_COUNTERSIG_TAG + _encoder.encode(e)) for e in bare]
     sig, paths = _sign_leaves(leaves, key, _COUNTERSIG_ROOT_TAG)
     return [
         msgspec.structs.replace(e, countersig=sig, countersig_path=path)

@@ -240,18 +240,31 @@ class AuditLog:
         assert self.path is not None
         return tuple(read_log(self.path)) if self.path.exists() else ()
 
-    def append(self, record: DecisionRecord) -> AuditEntry:
-        """Append one decision, chained to the current head; sign a head when one is due."""
-        draft = AuditEntry(
-            index=self._count,
-            prev=self.head,
-            **msgspec.structs.asdict(record),
-        )
+    def append(self, record: DecisionRecord, *, flush: bool = True) -> AuditEntry:
+        """Append one decision, chained to the current head; sign a head when one is due.
+
+        With `flush` False the line may wait in the file's buffer until the next
+        `flush` (or an append that flushes): a relay appends the decisions of a batch
+        so, then flushes once before sending their products.
+        """
+        draft = AuditEntry(*msgspec.structs.astuple(record), index=self._count, prev=self._head)
         entry = msgspec.structs.replace(draft, hash=entry_hash(draft))
-        self._write(entry)
+        self._write(entry, flush=flush)
         if self.signer is not None and self._count % self.head_every == 0:
             self.sign_head()
         return entry
+
+    def flush(self) -> None:
+        """Hand every line appended so far to the operating system.
+
+        Raises:
+            StoreError: the file cannot be written.
+        """
+        if self._file is not None:
+            try:
+                self._file.flush()
+            except OSError as exc:
+                raise StoreError(f"cannot append to audit log {self.path}: {exc}") from exc
 
     def sign_head(self) -> SignedHead | None:
         """Sign a head over every entry so far, unless the latest head already covers them.
@@ -295,14 +308,15 @@ class AuditLog:
             self._file.close()
             self._file = None
 
-    def _write(self, line: AuditLine) -> None:
+    def _write(self, line: AuditLine, *, flush: bool = True) -> None:
         data = canonical(line)
         if self._file is not None:
             try:
                 self._file.write(data + b"\n")
-                self._file.flush()
             except OSError as exc:
                 raise StoreError(f"cannot append to audit log {self.path}: {exc}") from exc
+            if flush:
+                self.flush()
         self._take(line, data)
 
     def _take(self, line: AuditLine, data: bytes | None = None) -> None:
@@ -323,10 +337,10 @@ class AuditLog:
 def _drop_torn_tail(path: Path) -> None:
     """Cut a last line that a crash left half-written (no closing newline).
 
-    Each line goes out in one write ending in a newline, before the decision's
-    product is sent, so a line without its newline was never complete and nothing
-    was sent on it. A complete line that does not parse is another matter: it is
-    left for `read_log` to refuse.
+    Every line ends in a newline and is flushed before the decision's product is
+    sent, so a line without its newline was never complete and nothing was sent on
+    it. A complete line that does not parse is another matter: it is left for
+    `read_log` to refuse.
     """
     try:
         with path.open("r+b") as f:

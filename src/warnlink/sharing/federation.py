@@ -36,6 +36,7 @@ key and, where it can be found, the line.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -150,6 +151,11 @@ class Federation:
     relays: frozenset[str]
     rules: tuple[ReleaseRule, ...]
     freshness_window_s: float = DEFAULT_FRESHNESS_WINDOW_S
+    _pairs: frozenset[frozenset[str]] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every message's checks ask `adjacent` several times: a set, not a scan.
+        object.__setattr__(self, "_pairs", frozenset(frozenset(lk.parties) for lk in self.links))
 
     def peers(self, party: str) -> tuple[str, ...]:
         """The parties `party` has a bilateral link with, sorted."""
@@ -157,7 +163,7 @@ class Federation:
 
     def adjacent(self, a: str, b: str) -> bool:
         """Whether `a` and `b` share a link."""
-        return any(set(lk.parties) == {a, b} for lk in self.links)
+        return frozenset((a, b)) in self._pairs
 
     def reach(self, relay: str) -> tuple[str, ...]:
         """The parties a relay delivers to: its own party and its link peers."""

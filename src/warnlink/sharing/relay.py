@@ -63,7 +63,7 @@ from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.outbox import Outbox
 from warnlink.sharing.release import Decision, Outcome, decide
 from warnlink.sharing.replay import ReplayGuard, SeenStore, Verdict
-from warnlink.sharing.routing import passes_on, route
+from warnlink.sharing.routing import RelayRoutes, route
 from warnlink.sharing.subjects import node_inbox, parse_inbox, relay_inbox_filter
 from warnlink.sharing.wire import countersigned, publish_envelope, record_decision, record_of
 from warnlink.sharing.witness import RecordFile
@@ -102,6 +102,7 @@ class Relay:
         self.counters = counters
         self.keys = keys
         self.replay = ReplayGuard(seen, clock, federation.freshness_window_s, party=party)
+        self.routes = RelayRoutes(federation, party)
         store = MemoryQueueStore() if outbox is None else outbox
         self.outbox = Outbox(bus, store, clock, counters, store_first=False)
         self.heads = HeadRounds(
@@ -201,7 +202,7 @@ class Relay:
     def _decide(self, envelope: Envelope, delivery: Delivery) -> list[Decision]:
         """Decide for every recipient routed through this relay and audit each
         decision; nothing sent yet."""
-        recipients = passes_on(self.federation, self.party, envelope)
+        recipients = self.routes(envelope)
         if not recipients:
             self._reject(
                 delivery.subject,
@@ -221,6 +222,7 @@ class Relay:
                 content=delivery.data,
                 audit=self.audit,
                 clock=self.clock,
+                flush=False,
             )
             self.counters.inc(f"relay.{decision.outcome.value}")
             decisions.append(decision)
@@ -232,6 +234,7 @@ class Relay:
         everything = [d for _, decisions in decided for d in decisions]
         if not everything:
             return
+        self.audit.flush()  # the batch's decisions are appended unflushed (`_decide`)
         signed = iter(countersigned(everything, self.keys.own))
         for _, decisions in decided:
             for i in range(len(decisions)):

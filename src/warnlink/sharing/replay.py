@@ -228,7 +228,10 @@ class SqliteSeenStore:
     the batch comes again and is handled once more, which the applied-log makes harmless.
 
     The file is locked exclusively while open, so two gateways of one party cannot
-    share (and so reuse) its outbound seqs.
+    share (and so reuse) its outbound seqs, and the store knows everything written to
+    it: it keeps each originator's highest seq recorded (read at open, raised by
+    `record`), and a lookup above it (a new message, in order) is answered without a
+    query.
 
     Schema (``PRAGMA user_version = 2``; a version 1 file gets its ``paths`` table)::
 
@@ -256,6 +259,11 @@ class SqliteSeenStore:
         )
         self._held: dict[tuple[str, int], SeenEntry] | None = None  # None: not deferred
         self._held_marks: dict[tuple[str, str], PathMark] = {}
+        # At least the highest seq in the file per originator (held entries included,
+        # even those a close then drops): no entry lies above it.
+        with self._translated("read the highest seqs") as conn:
+            rows = conn.execute("SELECT originator, max(seq) FROM seen GROUP BY originator")
+            self._highest: dict[str, int] = {str(o): int(q) for o, q in rows}
 
     def _translated(self, doing: str) -> AbstractContextManager[sqlite3.Connection]:
         return translated(self._conn, str(self.path), doing)
@@ -289,6 +297,8 @@ class SqliteSeenStore:
     def lookup(self, originator: str, seq: int) -> SeenEntry | None:
         if self._held is not None and (originator, seq) in self._held:
             return self._held[originator, seq]
+        if seq > self._highest.get(originator, 0):
+            return None
         with self._translated("lookup") as conn:
             row = conn.execute(
                 "SELECT msg_id, created_ns FROM seen WHERE originator = ? AND seq = ?",
@@ -297,6 +307,8 @@ class SqliteSeenStore:
         return None if row is None else SeenEntry(str(row[0]), int(row[1]))
 
     def record(self, originator: str, seq: int, entry: SeenEntry) -> None:
+        if seq > self._highest.get(originator, 0):
+            self._highest[originator] = seq
         if self._held is not None:
             self._held[originator, seq] = entry
             return

@@ -137,6 +137,33 @@ def passes_on(federation: Federation, relay: str, envelope: Envelope) -> tuple[s
     )
 
 
+class RelayRoutes:
+    """`passes_on` for the relay at `relay`, remembered per (originator, kind, REL TO):
+    all a message's routes depend on (`route` reads its label's REL TO only).
+
+    A relay asks for every message it is sent; the answers are few, and working one
+    out scans the federation's links several times over. At most `size` are kept
+    (an originator may put any parties on its labels); past that the memory starts
+    again.
+    """
+
+    def __init__(self, federation: Federation, relay: str, *, size: int = 1024) -> None:
+        self.federation = federation
+        self.relay = relay
+        self.size = size
+        self._known: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    def __call__(self, envelope: Envelope) -> tuple[str, ...]:
+        """`passes_on(federation, relay, envelope)`."""
+        key = (envelope.originator, envelope.kind, envelope.label.rel_to)
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= self.size:
+                self._known.clear()
+            known = self._known[key] = passes_on(self.federation, self.relay, envelope)
+        return known
+
+
 def reachable(federation: Federation, originator: str) -> Iterator[Route]:
     """How `originator` can reach each other party at best (any relay between may carry
     what its host is released): one route per party that can be reached at all."""

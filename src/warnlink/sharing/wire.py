@@ -7,7 +7,6 @@ deliveries at once (`countersigned`) and sends them.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Sequence
 from typing import Protocol
@@ -77,12 +76,15 @@ def record_decision(
     content: bytes,
     audit: AuditLog,
     clock: Clock,
+    flush: bool = True,
 ) -> Decision:
     """Decide what `recipient` may have of `envelope` (`release.decide`) and record the
-    decision in the audit log, before anything leaves."""
+    decision in the audit log, before anything leaves (not `flush`: the caller flushes
+    the log before sending, `AuditLog.append`)."""
     decision = decide(envelope, recipient)
     audit.append(
-        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content)
+        record_of(decision, envelope, decider=decider, time=clock.now_ns(), content=content),
+        flush=flush,
     )
     return decision
 
@@ -138,5 +140,9 @@ def countersigned(
             out.append((decision, None))
             continue
         product, data = signed[id(decision.product)]
-        out.append((dataclasses.replace(decision, product=product), data))
+        # Not dataclasses.replace: its generic field walk cost more than the rest here.
+        kept = Decision(
+            decision.outcome, decision.recipient, decision.reason, decision.withheld, product
+        )
+        out.append((kept, data))
     return out

@@ -187,7 +187,8 @@ class Event:
         alone costs `LAUNCH_ONLY_COST`, since launches of a salvo from one site pass
         each other's gates. Contributions whose keys are in `skip` are left out.
         """
-        if self.data_mode is not other.data_mode and self.data_mode and other.data_mode:
+        mode = self.data_mode
+        if mode is not other.data_mode and mode and other.data_mode:
             return None  # exercise data never joins a real missile, nor the other way
         costs: list[float] = []
         for key, mine in self.contributions.items():

@@ -289,7 +289,7 @@ class TracklessIndex:
         rows: set[ContributionKey],
     ) -> None:
         """Record the row's finite cost in a column (`Event.match_cost`), if any."""
-        if _col_sig(event, originator, rows) is None:
+        if not _is_column(event, originator, rows):
             return
         cost = event.match_cost(contribution, skip=rows)
         if cost is not None:
@@ -330,6 +330,17 @@ class TracklessIndex:
 
 def _row_sig(contribution: Contribution) -> tuple[object, ...]:
     return contribution.launch, contribution.impact, contribution.data_mode
+
+
+def _is_column(event: Event, originator: str, rows: set[ContributionKey]) -> bool:
+    """Whether the event holds an anchor, and none of the originator's own."""
+    anchored = False
+    for key in event.contributions:
+        if key not in rows:
+            if key[0] == originator:
+                return False
+            anchored = True
+    return anchored
 
 
 def _col_sig(event: Event, originator: str, rows: set[ContributionKey]) -> object:

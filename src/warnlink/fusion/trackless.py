@@ -33,7 +33,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from warnlink.fusion.association import IMPACT_GATE_M, LAUNCH_GATE_M
-from warnlink.fusion.event import LAUNCH_ONLY_COST
+from warnlink.fusion.event import LAUNCH_ONLY_COST, pair_cost
 from warnlink.geo.wgs84 import MEAN_RADIUS_M
 
 if TYPE_CHECKING:
@@ -90,6 +90,10 @@ class _Solved:
     pending: set[str] = field(default_factory=set)
     row_sig: dict[ContributionKey, tuple[object, ...]] = field(default_factory=dict)
     col_sig: dict[str, object] = field(default_factory=dict)
+    anchor_sig: dict[ContributionKey, tuple[object, ...]] = field(default_factory=dict)
+    #: Pair costs (`event.pair_cost`) of rows and anchors whose gates pass, both ways.
+    pairs: dict[ContributionKey, dict[ContributionKey, float]] = field(default_factory=dict)
+    pairs_of: dict[ContributionKey, dict[ContributionKey, float]] = field(default_factory=dict)
     #: Finite costs by row and by column, before a row's launch-only ambiguity is blanked.
     edges: dict[ContributionKey, dict[str, float]] = field(default_factory=dict)
     cols: dict[str, dict[ContributionKey, float]] = field(default_factory=dict)
@@ -177,36 +181,50 @@ class TracklessIndex:
                     displaced.add(key)
                     if solved.row_sig.get(key) != _row_sig(contribution):
                         changed_rows.add(key)
-                elif key in solved.row_sig:
-                    removed.add(key)
+                elif key[0] == originator:
+                    if key in solved.row_sig:
+                        removed.add(key)
+                elif solved.anchor_sig.get(key, _UNKNOWN) != _anchor_sig(contribution):
+                    self._pair_anchor(solved, key, contribution, rows)
             if solved.col_sig.get(event_id, _UNKNOWN) != _col_sig(event, originator, rows):
                 changed_cols.add(event_id)
         solved.pending = set()
         seeds: set[object] = {*changed_rows, *removed, *changed_cols}
-        touched = set(changed_rows)
+        stale: dict[str, set[ContributionKey]] = {}
         for key in removed:
-            self._drop_row(solved, key)
+            for event_id in solved.edges.get(key, {}):
+                stale.setdefault(event_id, set()).add(key)
+            for anchor in solved.pairs.pop(key, {}):
+                del solved.pairs_of[anchor][key]
             del solved.row_sig[key]
             solved.target.pop(key, None)
             solved.blank.discard(key)
         for key in changed_rows:
-            self._drop_row(solved, key)
+            for event_id in solved.edges.get(key, {}):
+                stale.setdefault(event_id, set()).add(key)
             contribution = self._contribution(key)
             solved.row_sig[key] = _row_sig(contribution)
-            for event in self._events_near(contribution, rows):
-                self._cost(solved, key, contribution, event, originator, rows)
+            for anchor in solved.pairs.pop(key, {}):
+                del solved.pairs_of[anchor][key]
+            for anchor in self._near(contribution):
+                if anchor[0] != originator:
+                    self._pair(solved, key, contribution, anchor, self._contribution(anchor))
+            for anchor in solved.pairs.get(key, {}):
+                stale.setdefault(self._event_of[anchor], set()).add(key)
         for event_id in changed_cols:
-            for key in solved.cols.pop(event_id, {}):
-                solved.edges[key].pop(event_id, None)
-                touched.add(key)
+            keys = stale.setdefault(event_id, set())
+            keys.update(solved.cols.get(event_id, {}))
             event = self._events.get(event_id)
             if event is None:
                 solved.col_sig.pop(event_id, None)
                 continue
             solved.col_sig[event_id] = _col_sig(event, originator, rows)
-            for key in self._rows_near(event, rows):
-                self._cost(solved, key, self._contribution(key), event, originator, rows)
-            touched.update(solved.cols.get(event_id, {}))
+            for anchor in event.contributions:
+                keys.update(solved.pairs_of.get(anchor, {}))
+        touched = set(changed_rows)
+        for event_id, keys in stale.items():
+            touched.update(keys)
+            self._aggregate(solved, keys, event_id, originator, rows)
         for key in touched & rows:
             edges = solved.edges.get(key, {})
             if len(edges) > 1 and min(edges.values()) >= LAUNCH_ONLY_COST:
@@ -279,53 +297,78 @@ class TracklessIndex:
                     frontier.append(other)
         return members
 
-    def _cost(
+    def _pair_anchor(
+        self,
+        solved: _Solved,
+        anchor: ContributionKey,
+        contribution: Contribution,
+        rows: set[ContributionKey],
+    ) -> None:
+        """Pair costs of an anchor whose launch or impact changed, with the rows near it."""
+        solved.anchor_sig[anchor] = _anchor_sig(contribution)
+        for key in solved.pairs_of.pop(anchor, {}):
+            del solved.pairs[key][anchor]
+        for key in rows.intersection(self._near(contribution)):
+            self._pair(solved, key, self._contribution(key), anchor, contribution)
+
+    def _pair(
         self,
         solved: _Solved,
         key: ContributionKey,
+        row: Contribution,
+        anchor: ContributionKey,
         contribution: Contribution,
-        event: Event,
+    ) -> None:
+        """Keep the row's pair cost with one anchor (`pair_cost`), if a gate passes."""
+        cost = pair_cost(contribution, row)
+        if cost is not None:
+            solved.pairs.setdefault(key, {})[anchor] = cost
+            solved.pairs_of.setdefault(anchor, {})[key] = cost
+
+    def _aggregate(
+        self,
+        solved: _Solved,
+        keys: set[ContributionKey],
+        event_id: str,
         originator: str,
         rows: set[ContributionKey],
     ) -> None:
-        """Record the row's finite cost in a column (`Event.match_cost`), if any."""
-        if not _is_column(event, originator, rows):
-            return
-        cost = event.match_cost(contribution, skip=rows)
-        if cost is not None:
-            solved.edges.setdefault(key, {})[event.event_id] = cost
-            solved.cols.setdefault(event.event_id, {})[key] = cost
-
-    def _drop_row(self, solved: _Solved, key: ContributionKey) -> None:
-        for event_id in solved.edges.pop(key, {}):
-            solved.cols[event_id].pop(key, None)
+        """The rows' costs in a column from their pair costs: `Event.match_cost`, the
+        least pair cost over the event's anchors (none if no gate passes, or modes differ)."""
+        event = self._events.get(event_id)
+        column = solved.cols.setdefault(event_id, {})
+        live = event is not None and _is_column(event, originator, rows)
+        mode = event.data_mode if event is not None else None
+        for key in keys:
+            cost = None
+            if live and key in rows and event is not None:
+                row_mode = solved.row_sig[key][2]
+                pairs = solved.pairs.get(key, {})
+                found = [pairs[k] for k in event.contributions if k in pairs]
+                if found and not (mode is not row_mode and mode and row_mode):
+                    cost = min(found)
+            if cost is None:
+                solved.edges.get(key, {}).pop(event_id, None)
+                column.pop(key, None)
+            else:
+                solved.edges.setdefault(key, {})[event_id] = cost
+                column[key] = cost
+        if not column:
+            del solved.cols[event_id]
 
     def _contribution(self, key: ContributionKey) -> Contribution:
         return self._events[self._event_of[key]].contributions[key]
 
-    def _events_near(self, row: Contribution, rows: set[ContributionKey]) -> list[Event]:
-        """Events with an anchor whose launch or impact may gate with the row's."""
-        keys: set[ContributionKey] = set()
-        if row.impact is not None:
-            keys.update(self._impacts.near(row.impact.impact_lat, row.impact.impact_lon))
-        if row.launch is not None:
-            keys.update(self._launches.near(row.launch.launch_lat, row.launch.launch_lon))
-        ids = {self._event_of[k] for k in keys if k not in rows}
-        return [self._events[i] for i in ids]
-
-    def _rows_near(self, event: Event, rows: set[ContributionKey]) -> set[ContributionKey]:
-        """Rows whose launch or impact may gate with one of the event's anchors."""
+    def _near(self, contribution: Contribution) -> set[ContributionKey]:
+        """Keys whose launch or impact may gate with the contribution's (`_Grid`)."""
         near: set[ContributionKey] = set()
-        for key, anchor in event.contributions.items():
-            if key in rows:
-                continue
-            if anchor.impact is not None:
-                p = anchor.impact
-                near.update(self._impacts.near(p.impact_lat, p.impact_lon))
-            if anchor.launch is not None:
-                q = anchor.launch
-                near.update(self._launches.near(q.launch_lat, q.launch_lon))
-        return near & rows
+        if contribution.impact is not None:
+            p = contribution.impact
+            near.update(self._impacts.near(p.impact_lat, p.impact_lon))
+        if contribution.launch is not None:
+            q = contribution.launch
+            near.update(self._launches.near(q.launch_lat, q.launch_lon))
+        return near
 
 
 def _row_sig(contribution: Contribution) -> tuple[object, ...]:
@@ -341,6 +384,10 @@ def _is_column(event: Event, originator: str, rows: set[ContributionKey]) -> boo
                 return False
             anchored = True
     return anchored
+
+
+def _anchor_sig(contribution: Contribution) -> tuple[object, ...]:
+    return contribution.launch, contribution.impact
 
 
 def _col_sig(event: Event, originator: str, rows: set[ContributionKey]) -> object:

@@ -6,13 +6,15 @@ to the events that hold a contribution it does not move (an anchor) and none of 
 originator's own anchors (columns), at least summed `Event.match_cost`. A cost is finite
 only where a launch or an impact gate passes between the row and one of the column's
 anchors (`association`), so the finite costs form a sparse bipartite graph whose connected
-components are separate problems: the optimum of the whole is the union of theirs. Per
-originator this index keeps the graph's costs, each component and each row's target, and
-on a solve recomputes only:
+components are separate problems: the optimum of the whole is the union of theirs. An
+event's cost is the least of its anchors' pair costs (`event.pair_cost`). Per originator
+this index keeps the pair costs whose gates pass, the graph's costs, each component and
+each row's target, and on a solve recomputes only:
 
-- the costs of rows whose launch report, impact prediction or data mode changed, against
-  the events of the anchors near them (`_Grid`);
-- the costs of columns whose anchors changed (a track report alone changes none);
+- the pair costs of rows and anchors whose launch report or impact prediction changed,
+  against the contributions near them (`_Grid`); a track report alone changes none;
+- the costs of the columns those pairs are in, and of events that gained or lost a
+  contribution or changed mode, from the kept pair costs;
 - the assignment of each component those touch, before or after the change: scipy's
   `linear_sum_assignment` over the component's rows by key and columns by creation (the
   order of the whole matrix, restricted to it).

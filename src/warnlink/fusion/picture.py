@@ -141,6 +141,7 @@ class Picture:
             self.received_from[envelope.originator] += 1
         key = (envelope.originator, payload.trk_id)
         contribution = self._contribution(key, received_ns)
+        tracked = contribution.track is not None
         contribution.add_provenance(envelope.msg_id)
         contribution.data_mode = contribution.data_mode or envelope.data_mode
         match payload:
@@ -162,7 +163,11 @@ class Picture:
                 if contribution.status_epoch is None or payload.epoch >= contribution.status_epoch:
                     contribution.status = payload.status
                     contribution.status_epoch = payload.epoch
-        self._refresh(self.events[self._event_of[key]])
+        event = self.events[self._event_of[key]]
+        if tracked and isinstance(payload, TrackReport):
+            self._index.refresh(event)  # a later track changes nothing a trackless cost reads
+        else:
+            self._refresh(event)
         if isinstance(payload, TrackReport):
             self._check_split(key)
         self._associate(key)

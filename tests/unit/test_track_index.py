@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.factories import T0, envelope, impact
-from warnlink.benchmarks.association import ORIGINATORS, per_report_us, salvo_round
+from warnlink.benchmarks.association import ORIGINATORS, per_report_us, salvo_round, trackless_us
 from warnlink.benchmarks.e2e import track_report
 from warnlink.fusion.gating import GATE_CHI2_3DOF, surely_gated, track_distance2
 from warnlink.fusion.picture import Picture
@@ -134,5 +134,13 @@ def test_the_split_evidence_bound_never_says_gated_beyond_the_gate(seed: int) ->
 
 def test_the_association_bench_runs_small() -> None:
     value, events = per_report_us(20, 1)
+    assert value > 0.0
+    assert events == 20
+
+
+def test_the_trackless_bench_runs_small_and_joins_every_prediction() -> None:
+    """20 missiles in 4 clusters: each of JPN's trackless contributions joins ROK's event
+    of its missile (one event per missile)."""
+    value, events = trackless_us(20, 1)
     assert value > 0.0
     assert events == 20

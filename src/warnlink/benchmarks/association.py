@@ -9,6 +9,16 @@ apply one report of every track, in order, to `Picture.apply` (envelopes built
 beforehand, unsigned: the picture does not check signatures). The figure is the best
 round's time over its reports, µs per report.
 
+The trackless case is ROK's node in a salvo where JPN's tracks are not released to it:
+ROK tracks every missile (its track, launch report and impact prediction), and JPN's launch
+report and impact predictions arrive without a track, so each is assigned by
+`Picture._assign_trackless`. The missiles fly in clusters of `CLUSTER` from one launch site
+onto one aim area (their launches and impacts gate with each other: swaps and launch-only
+ambiguities are possible within a cluster), clusters `CLUSTER_SPACING_DEG` apart on a
+grid, in two waves `WAVE_S` apart. Each round applies ROK's track report and JPN's next
+impact prediction of every missile; the figure is the best round's mean time of the
+impact predictions, µs per report.
+
 The reference, measured in the same run: decoding one signed track report from its wire
 bytes (`model.decode`), the least work a node does for every report it receives.
 """
@@ -17,12 +27,24 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Final
 
 from warnlink.benchmarks.e2e import track_report
 from warnlink.benchmarks.figure import Figure, Result, best_seconds, figure
 from warnlink.fusion.picture import Picture
-from warnlink.model import Envelope, SecurityLabel, decode, encode, new_envelope
+from warnlink.model import (
+    Ellipse,
+    Envelope,
+    ImpactPrediction,
+    LaunchReport,
+    Payload,
+    RangeClass,
+    SecurityLabel,
+    decode,
+    encode,
+    new_envelope,
+)
 from warnlink.model.record import DataMode
 from warnlink.security.signing import PartyKey, sign
 
@@ -35,6 +57,12 @@ TARGET_US: Final = 60.0
 """At 1,000 live tracks: 3,000 reports a second (1 Hz, three parties) take under 20 % of a core."""
 EPOCH_NS: Final = 1_700_000_000 * 10**9
 LABEL: Final = SecurityLabel("UNCLASSIFIED", ORIGINATORS)
+CLUSTER: Final = 5
+CLUSTER_SPACING_DEG: Final = 4.0
+"""Between clusters' sites and aim areas: beyond the launch (100 km) and impact (150 km) gates."""
+WAVE_S: Final = 600.0
+MISSILE_SPACING_DEG: Final = 0.1
+"""Between the aim points (and the launch points) of one cluster's missiles."""
 
 
 def salvo_round(
@@ -87,6 +115,94 @@ def per_report_us(live: int, rounds: int) -> tuple[float, int]:
     return best * 1e6, len(picture.events)
 
 
+def _trackless_round(
+    live: int, number: int, seqs: dict[str, int]
+) -> tuple[list[Envelope], list[bool]]:
+    """Round `number` of the trackless case (see the module docstring), and which of its
+    envelopes are JPN's (the timed ones). Round 0 brings each party's launch report and
+    first impact prediction; each round then ROK's track report and JPN's next prediction."""
+    out: list[Envelope] = []
+    timed: list[bool] = []
+    per_wave = math.ceil(live / CLUSTER / 2)
+    columns = math.ceil(math.sqrt(per_wave))
+    for k in range(live):
+        cluster, place = divmod(k, CLUSTER)
+        wave, spot = divmod(cluster, per_wave)
+        row, column = divmod(spot, columns)
+        aim_lat = 25.0 + CLUSTER_SPACING_DEG * row + MISSILE_SPACING_DEG * place
+        aim_lon = 100.0 + 1.5 * CLUSTER_SPACING_DEG * column
+        launch_s = WAVE_S * wave + 5.0 * place
+        epoch = EPOCH_NS + round((launch_s + 60.0 + number) * 1e9)
+        payloads: list[tuple[str, Payload]] = []
+        if number == 0:
+            for originator in ("ROK", "JPN"):
+                launch = LaunchReport(
+                    trk_id=1 + k,
+                    launch_time=EPOCH_NS + round(launch_s * 1e9),
+                    launch_time_sigma_s=2.0,
+                    launch_lat=aim_lat + 3.0,
+                    launch_lon=aim_lon - MISSILE_SPACING_DEG * place,
+                    launch_aou=Ellipse(5_000.0, 3_000.0, 0.0),
+                    range_class=RangeClass.SRBM,
+                    sensor=f"{originator}-IR",
+                )
+                payloads.append((originator, launch))
+            payloads.append(("ROK", _impact(k, epoch, aim_lat, aim_lon, launch_s, 0.0)))
+        east, north = SPACING_M * (k % columns), SPACING_M * (k // columns)
+        track = track_report(1 + k, epoch, offset_m=east, north_m=north, flown_s=number)
+        payloads.append(("ROK", track))
+        wobble = 0.02 * math.sin(number + k)  # each prediction a little different
+        payloads.append(("JPN", _impact(k, epoch, aim_lat, aim_lon, launch_s, wobble)))
+        for originator, payload in payloads:
+            seqs[originator] += 1
+            out.append(
+                new_envelope(
+                    originator=originator,
+                    seq=seqs[originator],
+                    created=epoch,
+                    label=LABEL,
+                    payload=payload,
+                    data_mode=DataMode.TEST,
+                )
+            )
+            timed.append(number > 0 and originator == "JPN")
+    return out, timed
+
+
+def _impact(
+    k: int, epoch: int, lat: float, lon: float, launch_s: float, wobble_deg: float
+) -> ImpactPrediction:
+    return ImpactPrediction(
+        trk_id=1 + k,
+        epoch=epoch,
+        impact_time=EPOCH_NS + round((launch_s + 400.0) * 1e9),
+        impact_time_sigma_s=5.0,
+        impact_lat=lat + wobble_deg,
+        impact_lon=lon,
+        impact_aou=Ellipse(10_000.0, 5_000.0, 0.0),
+    )
+
+
+def trackless_us(
+    live: int, rounds: int, *, make: Callable[[str], Picture] = Picture
+) -> tuple[float, int]:
+    """Best round's µs per trackless report (JPN's impact predictions) at `live` missiles on
+    ROK's node (a picture from `make`), and the events it ends with."""
+    seqs = dict.fromkeys(ORIGINATORS, 0)
+    picture = make("ROK")
+    best = math.inf
+    for number in range(rounds + 1):
+        batch, timed = _trackless_round(live, number, seqs)
+        spent = 0.0
+        for envelope, counted in zip(batch, timed, strict=True):
+            start = time.perf_counter()
+            picture.apply(envelope, envelope.created)
+            spent += (time.perf_counter() - start) if counted else 0.0
+        if number:
+            best = min(best, spent / live)
+    return best * 1e6, len(picture.events)
+
+
 def decode_us(count: int = 2_000) -> float:
     """µs to decode one signed track report from its wire bytes (best of 5 rounds)."""
     bare = new_envelope(
@@ -126,6 +242,18 @@ def run(quick: bool = False) -> Result:
                 met=value <= TARGET_US if at_target else None,
             )
         )
+    trackless_events: dict[str, int] = {}
+    for live in SIZES:
+        value, trackless_events[str(live)] = trackless_us(live, rounds)
+        figures.append(
+            figure(
+                f"association.trackless.us_per_report.{live}",
+                value,
+                "µs",
+                "decoding one signed track report",
+                reference,
+            )
+        )
     return Result(
         "association",
         figures,
@@ -138,6 +266,8 @@ def run(quick: bool = False) -> Result:
             "spacing_m": SPACING_M,
             "pos_sigma_m": POS_SIGMA_M,
             "events_at_end": events,
+            "trackless_events_at_end": trackless_events,
+            "trackless_cluster": CLUSTER,
             "model": "ballistic arcs (e2e.track_report), one per missile",
         },
     )

@@ -187,19 +187,29 @@ class Event:
         alone costs `LAUNCH_ONLY_COST`, since launches of a salvo from one site pass
         each other's gates. Contributions whose keys are in `skip` are left out.
         """
-        if self.data_mode is not other.data_mode and self.data_mode and other.data_mode:
+        mode = self.data_mode
+        if mode is not other.data_mode and mode and other.data_mode:
             return None  # exercise data never joins a real missile, nor the other way
-        costs: list[float] = []
-        for key, mine in self.contributions.items():
-            if mine is other or key in skip:
-                continue
-            if mine.track and other.track and tracks_match(mine.track, other.track):
-                costs.append(0.0)
-            if mine.impact and other.impact and impacts_match(mine.impact, other.impact):
-                costs.append(_impact_cost(mine.impact, other.impact))
-            if mine.launch and other.launch and launches_match(mine.launch, other.launch):
-                costs.append(LAUNCH_ONLY_COST)
+        costs = [
+            cost
+            for key, mine in self.contributions.items()
+            if mine is not other
+            and key not in skip
+            and (cost := pair_cost(mine, other)) is not None
+        ]
         return min(costs) if costs else None
+
+
+def pair_cost(mine: Contribution, other: Contribution) -> float | None:
+    """How well `other` fits `mine` (`Event.match_cost` of one pair); None if no gate passes."""
+    costs: list[float] = []
+    if mine.track and other.track and tracks_match(mine.track, other.track):
+        costs.append(0.0)
+    if mine.impact and other.impact and impacts_match(mine.impact, other.impact):
+        costs.append(_impact_cost(mine.impact, other.impact))
+    if mine.launch and other.launch and launches_match(mine.launch, other.launch):
+        costs.append(LAUNCH_ONLY_COST)
+    return min(costs) if costs else None
 
 
 def _impact_cost(a: ImpactPrediction, b: ImpactPrediction) -> float:

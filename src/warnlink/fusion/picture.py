@@ -14,7 +14,8 @@ Per report the work does not grow with the picture: a known track's contribution
 found by its key; the track assignment runs only when an event it depends on changed
 (`track_index`), gating all candidates in one batch (`gating.distances2`); and a split is
 looked for only on evidence: unless a cheap bound shows the report still gates with its
-event (`gating.surely_gated`), the gate itself decides.
+event (`gating.surely_gated`), the gate itself decides. Contributions without a track are
+assigned again only where the report changed a cost (`trackless`).
 
 Data of different modes (`model.record.DataMode`: real, exercise, test, simulated) is
 never associated: an event holds contributions of one mode only, so an exercise track
@@ -62,6 +63,7 @@ from warnlink.fusion.event import (
 )
 from warnlink.fusion.gating import GATE_CHI2_3DOF, GateState, distances2, surely_gated
 from warnlink.fusion.track_index import TrackIndex
+from warnlink.fusion.trackless import NO_MATCH, TracklessIndex
 from warnlink.model import (
     Envelope,
     EventStatus,
@@ -85,7 +87,6 @@ __all__ = [
 
 #: Applied message ids a picture remembers to drop a repeat: the most recent ones.
 APPLIED_KEPT: Final = 65_536
-_NO_MATCH = 1e12
 
 
 class Picture:
@@ -109,6 +110,7 @@ class Picture:
         self._event_of: dict[ContributionKey, str] = {}
         self._next_event = 1
         self._index = TrackIndex()
+        self._trackless = TracklessIndex(self.events, self._event_of, self._index.serial)
 
     def has_applied(self, msg_id: str) -> bool:
         """Whether `msg_id` was applied and is still remembered (one of the last
@@ -139,6 +141,7 @@ class Picture:
             self.received_from[envelope.originator] += 1
         key = (envelope.originator, payload.trk_id)
         contribution = self._contribution(key, received_ns)
+        tracked = contribution.track is not None
         contribution.add_provenance(envelope.msg_id)
         contribution.data_mode = contribution.data_mode or envelope.data_mode
         match payload:
@@ -160,7 +163,11 @@ class Picture:
                 if contribution.status_epoch is None or payload.epoch >= contribution.status_epoch:
                     contribution.status = payload.status
                     contribution.status_epoch = payload.epoch
-        self._refresh(self.events[self._event_of[key]])
+        event = self.events[self._event_of[key]]
+        if tracked and isinstance(payload, TrackReport):
+            self._index.refresh(event)  # a later track changes nothing a trackless cost reads
+        else:
+            self._refresh(event)
         if isinstance(payload, TrackReport):
             self._check_split(key)
         self._associate(key, gates_others=not isinstance(payload, TrackReport))
@@ -192,13 +199,16 @@ class Picture:
         return event
 
     def _refresh(self, event: Event) -> None:
-        """Note that `event` changed (`TrackIndex.refresh`)."""
+        """Note that `event` changed (`TrackIndex.refresh`, `TracklessIndex.refresh`)."""
         self._index.refresh(event)
+        self._trackless.refresh(event)
 
     def _forget(self, event_id: str) -> None:
-        """Drop an event that was merged or moved away (`TrackIndex.forget`)."""
+        """Drop an event that was merged or moved away (`TrackIndex.forget`,
+        `TracklessIndex.forget`)."""
         del self.events[event_id]
         self._index.forget(event_id)
+        self._trackless.forget(event_id)
 
     def _associate(self, key: ContributionKey, *, gates_others: bool) -> None:
         """Join the contribution's event to an earlier event of the same missile.
@@ -222,44 +232,20 @@ class Picture:
     def _assign_trackless(self, originator: str) -> None:
         """Global nearest neighbour for the originator's contributions without a track.
 
-        Each is assigned afresh, with every new report, to the event it fits at least
-        summed cost (`Event.match_cost` against the event's other contributions), so in a
+        Each is assigned, with every new report, to the event it fits at least summed
+        cost (`Event.match_cost` against the event's other contributions), so in a
         salvo a wrong early fit is put right once better predictions arrive, even where
         the right places are held by each other (a swap). One contribution per
         originator per event. A contribution that only launch gates place, ambiguously
         (several events), waits on its own for an impact prediction. A move is recorded
-        in the source's `split_off` and the target's `merged_from`.
+        in the source's `split_off` and the target's `merged_from`. Only what the report
+        can change is computed again (`trackless.TracklessIndex.solve`).
         """
-        moving = {
-            k
-            for k in self._index.keys_of.get(originator, ())
-            if self._contribution_of(k).track is None
-        }
-        columns = [
-            e
-            for e in self.events.values()
-            if any(k not in moving for k in e.contributions)
-            and not any(k[0] == originator for k in e.contributions if k not in moving)
-        ]
-        rows = sorted(moving)
+        rows = self._trackless.rows.get(originator)
         if not rows:
             return
-        costs = np.full((len(rows), max(len(columns), 1)), _NO_MATCH)
-        for i, key in enumerate(rows):
-            contribution = self._contribution_of(key)
-            for j, event in enumerate(columns):
-                cost = event.match_cost(contribution, skip=moving)
-                if cost is not None:
-                    costs[i, j] = cost
-            finite = costs[i] < _NO_MATCH
-            if finite.sum() > 1 and costs[i][finite].min() >= LAUNCH_ONLY_COST:
-                costs[i] = _NO_MATCH  # several launches fit: wait for an impact prediction
-        target: dict[ContributionKey, Event | None] = dict.fromkeys(rows)
-        for row, col in zip(*linear_sum_assignment(costs), strict=True):
-            if costs[row, col] < _NO_MATCH:
-                target[rows[int(row)]] = columns[int(col)]
-        for key in rows:
-            self._move(key, target[key], moving)
+        for key, target in self._trackless.solve(originator):
+            self._move(key, target, rows)
 
     def _move(
         self, key: ContributionKey, target: Event | None, moving: Container[ContributionKey]
@@ -356,7 +342,7 @@ class Picture:
         columns = np.array([j for j, c in tracked if c.track is not None], dtype=np.intp)
         states = [_ready(c) for _, c in tracked if c.track is not None]
         modes = [e.data_mode for e in candidates]
-        costs = np.full((len(rows), len(candidates)), _NO_MATCH)
+        costs = np.full((len(rows), len(candidates)), NO_MATCH)
         for i, event in enumerate(rows):
             distances = distances2(_latest_gate(event), states)
             gated = ~np.isnan(distances)
@@ -373,7 +359,7 @@ class Picture:
                         costs[i, j] = GATE_CHI2_3DOF
         assigned_rows, cols = linear_sum_assignment(costs)
         for row, col in zip(assigned_rows.tolist(), cols.tolist(), strict=True):
-            if costs[row, col] < _NO_MATCH:
+            if costs[row, col] < NO_MATCH:
                 self._merge(into=candidates[col], other=rows[row])
 
     def _merge(self, *, into: Event, other: Event) -> None:

@@ -175,6 +175,7 @@ async def _published(subscription: Subscription) -> list[bytes]:
 
 
 async def test_a_batch_is_kept_with_one_sync_sent_in_order_and_what_fails_stays() -> None:
+    """The gateway's signed batches: kept at once, answers taken as they come."""
     clock = ManualClock(T0)
     memory = MemoryBus(None, clock=clock)
     flaky = FlakyBus(memory, only="wl.x")
@@ -188,6 +189,8 @@ async def test_a_batch_is_kept_with_one_sync_sent_in_order_and_what_fails_stays(
             await outbox.publish("wl.y", f"y{n}".encode(), msg_id=f"y{n}")
         assert await _published(published) == []  # kept, not sent before the batch ends
     assert (store.deferred, store.syncs) == (6, 1)
+    assert outbox.pending == 6  # sent, answers not taken yet: still kept
+    await outbox.settle()
     assert await _published(published) == [b"x0", b"y0", b"x1", b"y1", b"x2", b"y2"]
     assert (outbox.pending, len(store), len(archive)) == (0, 0, 6)
     # wl.x is down: its messages stay, counted; wl.y's go; wl.x's follow once it is up.
@@ -196,15 +199,57 @@ async def test_a_batch_is_kept_with_one_sync_sent_in_order_and_what_fails_stays(
         await outbox.publish("wl.x", b"x3", msg_id="x3")
         await outbox.publish("wl.y", b"y3", msg_id="y3")
         await outbox.publish("wl.x", b"x4", msg_id="x4")
+    await outbox.settle()
     assert (outbox.pending, counters.get("outbox.failed")) == (2, 2)
     async with outbox.batch():  # held behind the two waiting, not sent ahead of them
         await outbox.publish("wl.x", b"x5", msg_id="x5")
+    await outbox.settle()
     assert (outbox.pending, counters.get("outbox.held")) == (3, 1)
     flaky.down = False
     assert await outbox.flush() == 3
     subscription = await memory.subscribe("wl.x", durable="x-only")
     got = [await subscription.next(0) for _ in range(7)]
     assert [d.data for d in got if d is not None] == [b"x0", b"x1", b"x2", b"x3", b"x4", b"x5"]
+    await memory.close()
+
+
+class _LateAnswers(FlakyBus):
+    """A MemoryBus whose pipelined publishes are in the log at once, answered only when
+    the test says (`answer`): a slow server's acknowledgements."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        super().__init__(bus)
+        self.unanswered: list[tuple[asyncio.Future[PublishAck], PublishAck]] = []
+
+    async def publish_pipelined(
+        self, subject: str, data: bytes, *, msg_id: str
+    ) -> asyncio.Future[PublishAck]:
+        ack = await self.bus.publish(subject, data, msg_id=msg_id)
+        late: asyncio.Future[PublishAck] = asyncio.get_running_loop().create_future()
+        self.unanswered.append((late, ack))
+        return late
+
+    def answer(self) -> None:
+        for late, ack in self.unanswered:
+            late.set_result(ack)
+        self.unanswered.clear()
+
+
+async def test_a_batch_follows_the_one_before_on_the_wire_without_waiting_for_its_answers() -> None:
+    clock = ManualClock(T0)
+    memory = MemoryBus(None, clock=clock)
+    late = _LateAnswers(memory)
+    counters = Counters()
+    outbox = Outbox(late, MemoryQueueStore(), clock, counters)
+    published = await memory.subscribe("wl.>", durable="check")
+    for n in range(2):
+        async with outbox.batch():
+            await outbox.publish("wl.z", f"z{n}".encode(), msg_id=f"z{n}")
+    assert await _published(published) == [b"z0", b"z1"]  # the second not held
+    assert (counters.get("outbox.held"), outbox.pending, await outbox.flush()) == (0, 2, 0)
+    late.answer()
+    await outbox.settle()
+    assert (outbox.pending, len(outbox.store)) == (0, 0)
     await memory.close()
 
 

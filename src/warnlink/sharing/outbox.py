@@ -118,6 +118,8 @@ class Outbox:
         self._unkept: list[BaseException] = []  # failed pipelined publishes not kept
         self._batch: list[QueuedMessage] | None = None  # kept inside `batch`, to send
         self._batched: Counter[str] = Counter()
+        self._flying: dict[asyncio.Future[PublishAck], QueuedMessage] = {}  # kept, sent
+        self._flying_to: Counter[str] = Counter()
 
     @property
     def pending(self) -> int:
@@ -156,9 +158,11 @@ class Outbox:
     @contextlib.asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
         """Publishes inside (`store_first` only) are kept as they come, synced to disk
-        once, then sent pipelined, in order, at the end; each acknowledged one leaves
-        the outbox, each failed one stays for `flush` (``outbox.failed``). A message to
-        a subject with older ones waiting outside the batch is held, as always.
+        once, then sent pipelined, in order, at the end, without waiting for their
+        answers: once kept they are safe, and the next batch follows them on the wire.
+        Each acknowledged one leaves the outbox when its answer comes, each failed one
+        stays for `flush` (``outbox.failed``). A message to a subject with older ones
+        waiting (neither in the batch nor on their way) is held, as always.
 
         A pipelined one that fails while later ones to its subject were sent goes again
         after them; receivers take it (by its seq, within the freshness window).
@@ -179,7 +183,8 @@ class Outbox:
     def _add_to_batch(
         self, batch: list[QueuedMessage], subject: str, msg_id: str, data: bytes
     ) -> None:
-        held = self._waiting[subject] > self._batched[subject] or self._busy[subject]
+        on_their_way = self._batched[subject] + self._flying_to[subject]
+        held = self._waiting[subject] > on_their_way or self._busy[subject]
         entry = self._keep(subject, msg_id, data, deferred=True)
         if held:
             self.counters.inc("outbox.held")
@@ -188,36 +193,33 @@ class Outbox:
         batch.append(entry)
 
     async def _send_batch(self, batch: list[QueuedMessage]) -> None:
-        sent: list[tuple[QueuedMessage, asyncio.Future[PublishAck] | TransportError]] = []
         for entry in batch:
-            self._busy[entry.subject] += 1
             try:
-                sent.append(
-                    (
-                        entry,
-                        await self.bus.publish_pipelined(
-                            entry.subject, entry.data, msg_id=entry.msg_id
-                        ),
-                    )
+                answer = await self.bus.publish_pipelined(
+                    entry.subject, entry.data, msg_id=entry.msg_id
                 )
-            except TransportError as refused:
-                sent.append((entry, refused))
-        await asyncio.gather(
-            *(a for _, a in sent if isinstance(a, asyncio.Future)), return_exceptions=True
-        )
-        unexpected: list[BaseException] = []
-        for entry, answer in sent:
-            self._busy[entry.subject] -= 1
-            failure = answer if isinstance(answer, TransportError) else answer.exception()
-            if failure is None:
-                self._sent(entry)
-            elif isinstance(failure, TransportError):
+            except TransportError as exc:
                 self.counters.inc("outbox.failed")
-                log.warning("outbox keeps %s for %s: %s", entry.msg_id, entry.subject, failure)
-            else:
-                unexpected.append(failure)  # kept; raised once every answer is taken
-        if unexpected:
-            raise unexpected[0]
+                log.warning("outbox keeps %s for %s: %s", entry.msg_id, entry.subject, exc)
+                continue
+            self._flying[answer] = entry
+            self._flying_to[entry.subject] += 1
+            answer.add_done_callback(self._kept_answered)
+
+    def _kept_answered(self, answer: asyncio.Future[PublishAck]) -> None:
+        """A kept message's answer: out of the outbox, or left there for `flush`."""
+        entry = self._flying.pop(answer, None)
+        if entry is None:
+            return
+        self._flying_to[entry.subject] -= 1
+        if not self._flying_to[entry.subject]:
+            del self._flying_to[entry.subject]
+        failure = answer.exception() if not answer.cancelled() else TransportError("cancelled")
+        if failure is None:
+            self._sent(entry)
+            return
+        self.counters.inc("outbox.failed")
+        log.warning("outbox keeps %s for %s: %s", entry.msg_id, entry.subject, failure)
 
     async def _send(self, subject: str, msg_id: str, data: bytes) -> None:
         """Publish pipelined (`Bus.publish_pipelined`); `_answered` takes the answer."""
@@ -253,16 +255,20 @@ class Outbox:
         self._keep(subject, msg_id, data)
 
     async def settle(self) -> None:
-        """Wait for the answer of every pipelined publish; each failed one is kept then.
+        """Wait for the answer of every pipelined publish; each failed one is kept then
+        (a batch's, already kept, stays for `flush`).
 
         Raises:
             StoreError: a failed one could not be kept (the disk): its input must come
                 again (not acked) to be handled once more.
         """
         answers = list(self._in_flight)
-        await asyncio.gather(*answers, return_exceptions=True)
+        kept = list(self._flying)
+        await asyncio.gather(*answers, *kept, return_exceptions=True)
         for answer in answers:
             self._answered(answer)
+        for answer in kept:
+            self._kept_answered(answer)
         unkept, self._unkept = self._unkept, []
         if unkept:
             raise StoreError(f"{len(unkept)} unsent messages could not be kept") from unkept[0]
@@ -342,7 +348,12 @@ class Outbox:
         blocked: set[str] = set()
         for entry in sorted(self._pending.values(), key=lambda e: e.entry_id):
             subject = entry.subject
-            if subject in blocked or self._busy[subject] or entry.entry_id not in self._pending:
+            if (
+                subject in blocked
+                or self._busy[subject]
+                or self._flying_to[subject]
+                or entry.entry_id not in self._pending
+            ):
                 blocked.add(subject)
                 continue
             self._busy[subject] += 1

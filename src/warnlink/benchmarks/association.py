@@ -85,18 +85,21 @@ def salvo_round(
                 flown_s=flown_s,
                 pos_sigma_m=POS_SIGMA_M,
             )
-            seqs[originator] += 1
-            out.append(
-                new_envelope(
-                    originator=originator,
-                    seq=seqs[originator],
-                    created=epoch,
-                    label=LABEL,
-                    payload=report,
-                    data_mode=DataMode.TEST,
-                )
-            )
+            out.append(_next(originator, seqs, epoch, report))
     return out
+
+
+def _next(originator: str, seqs: dict[str, int], epoch: int, payload: Payload) -> Envelope:
+    """The originator's next message (its seq in `seqs` advanced), a test-mode one."""
+    seqs[originator] += 1
+    return new_envelope(
+        originator=originator,
+        seq=seqs[originator],
+        created=epoch,
+        label=LABEL,
+        payload=payload,
+        data_mode=DataMode.TEST,
+    )
 
 
 def per_report_us(live: int, rounds: int) -> tuple[float, int]:
@@ -154,17 +157,7 @@ def _trackless_round(
         wobble = 0.02 * math.sin(number + k)  # each prediction a little different
         payloads.append(("JPN", _impact(k, epoch, aim_lat, aim_lon, launch_s, wobble)))
         for originator, payload in payloads:
-            seqs[originator] += 1
-            out.append(
-                new_envelope(
-                    originator=originator,
-                    seq=seqs[originator],
-                    created=epoch,
-                    label=LABEL,
-                    payload=payload,
-                    data_mode=DataMode.TEST,
-                )
-            )
+            out.append(_next(originator, seqs, epoch, payload))
             timed.append(number > 0 and originator == "JPN")
     return out, timed
 

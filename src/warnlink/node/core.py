@@ -188,6 +188,9 @@ class Node:
         stores."""
         with contextlib.suppress(TransportError):  # records not done: handed over again
             await self.settle()
+        # The answers of what was sent, before the stores close: what has none yet
+        # stays kept and goes again at the next start.
+        await self.gateway.outbox.settle()
         for subscription in self._subscriptions:
             await subscription.close()
         for task in self._tasks:

@@ -71,15 +71,20 @@ async def test_a_poison_message_in_a_batch_costs_only_itself(tmp_path: Path) -> 
     await bus.close()
 
 
+def _three_nodes(tmp_path: Path, bus: MemoryBus, clock: ManualClock) -> dict[str, Node]:
+    """The trilateral federation's nodes on one bus, not started."""
+    return {
+        p: Node(p, trilateral(), bus, clock, keys=KEYS[p], audit_dir=tmp_path)
+        for p in ("ROK", "JPN", "USA")
+    }
+
+
 async def test_a_crash_before_the_commit_brings_the_batch_again_applied_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = ManualClock(T0)
     bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = {
-        p: Node(p, trilateral(), bus, clock, keys=KEYS[p], audit_dir=tmp_path)
-        for p in ("ROK", "JPN", "USA")
-    }
+    nodes = _three_nodes(tmp_path, bus, clock)
     jpn_log = nodes["JPN"].applied_log
     commit = GroupCommit.commit
 
@@ -123,10 +128,7 @@ async def test_a_failed_commit_handles_the_batch_again_and_applies_it_once(
 ) -> None:
     clock = ManualClock(T0)
     bus = MemoryBus(tmp_path / "bus", clock=clock)
-    nodes = {
-        p: Node(p, trilateral(), bus, clock, keys=KEYS[p], audit_dir=tmp_path)
-        for p in ("ROK", "JPN", "USA")
-    }
+    nodes = _three_nodes(tmp_path, bus, clock)
     relay = nodes["USA"].relay
     assert relay is not None
     commit = GroupCommit.commit

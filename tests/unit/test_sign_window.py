@@ -104,13 +104,15 @@ async def test_a_full_window_is_signed_at_once_and_batches_go_in_order() -> None
     assert [m.seq for b in sent for m in b] == list(range(1, SIGN_BATCH_MAX + 4))
 
 
-async def test_a_gateway_with_a_window_sends_its_reports_under_one_signature(
-    tmp_path: Path,
-) -> None:
-    clock = ManualClock(track().epoch)
-    bus = MemoryBus(tmp_path / "bus", clock=clock)
-    originals: list[Envelope] = []
-    gateway = Gateway(
+def _rok_gateway(
+    bus: MemoryBus,
+    clock: ManualClock,
+    *,
+    on_original: Callable[[Envelope], None] | None = None,
+    outbox: MemoryQueueStore | None = None,
+) -> Gateway:
+    """ROK's gateway with a 60 s signing window (closed by `settle`, never by time)."""
+    return Gateway(
         "ROK",
         trilateral(),
         bus,
@@ -119,9 +121,20 @@ async def test_a_gateway_with_a_window_sends_its_reports_under_one_signature(
         audit=AuditLog(None, KEYS["ROK"].own, clock=clock),
         keys=KEYS["ROK"],
         seen=MemorySeenStore(),
-        on_original=originals.append,
-        sign_window_s=60.0,  # never reached: settle closes it
+        on_original=on_original,
+        outbox=outbox,
+        sign_window_s=60.0,
     )
+
+
+async def test_a_gateway_with_a_window_sends_its_reports_under_one_signature(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(track().epoch)
+    bus = MemoryBus(tmp_path / "bus", clock=clock)
+    originals: list[Envelope] = []
+    # A window never reached: settle closes it.
+    gateway = _rok_gateway(bus, clock, on_original=originals.append)
     async with capturing(bus, relay_inbox("USA", "ROK")) as seen:
         made = [await gateway.send(track(trk_id=i), data_mode=DataMode.REAL) for i in range(1, 4)]
         assert all(not m.sig for m in made)
@@ -197,18 +210,7 @@ async def test_a_signed_report_whose_store_fails_is_kept_and_settle_says_so(
     clock = ManualClock(track().epoch)
     bus = MemoryBus(tmp_path / "bus", clock=clock)
     store = FailingStore()
-    gateway = Gateway(
-        "ROK",
-        trilateral(),
-        bus,
-        clock,
-        counters=Counters(),
-        audit=AuditLog(None, KEYS["ROK"].own, clock=clock),
-        keys=KEYS["ROK"],
-        seen=MemorySeenStore(),
-        outbox=store,
-        sign_window_s=60.0,
-    )
+    gateway = _rok_gateway(bus, clock, outbox=store)
     async with capturing(bus, relay_inbox("USA", "ROK")) as seen:
         made = [await gateway.send(track(trk_id=i), data_mode=DataMode.REAL) for i in range(1, 3)]
         store.fail = 2  # the window's routing and settle's one more try

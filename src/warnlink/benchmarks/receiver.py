@@ -33,7 +33,7 @@ from typing import Final
 
 from warnlink.benchmarks.association import salvo_round
 from warnlink.benchmarks.figure import Figure, Result, figure
-from warnlink.benchmarks.relay import CountingBus, fresh
+from warnlink.benchmarks.relay import CountingBus, fresh, signed_in_batches
 from warnlink.counters import Counters
 from warnlink.demo import default_federation_path
 from warnlink.model import (
@@ -51,7 +51,7 @@ from warnlink.model.record import DataMode
 from warnlink.model.time import ManualClock
 from warnlink.node import Node, build_relay
 from warnlink.node.consume import BATCH_MAX
-from warnlink.security.signing import PartyKeys, ephemeral_keys, sign_batch
+from warnlink.security.signing import PartyKeys, ephemeral_keys
 from warnlink.sharing.federation import Federation, load_federation
 from warnlink.sharing.inbound import check_signatures
 from warnlink.sharing.subjects import node_inbox, relay_inbox
@@ -139,17 +139,6 @@ def originals(federation: Federation, missiles: int, rounds: int) -> list[Envelo
     return out
 
 
-def signed(envelopes: list[Envelope], keys: dict[str, PartyKeys]) -> list[Envelope]:
-    """`envelopes`, each originator's signed `BATCH` at a time, in the same order."""
-    by_id: dict[str, Envelope] = {}
-    for originator in ORIGINATORS:
-        own = [e for e in envelopes if e.originator == originator]
-        for start in range(0, len(own), BATCH):
-            for envelope in sign_batch(own[start : start + BATCH], keys[originator].own):
-                by_id[envelope.msg_id] = envelope
-    return [by_id[e.msg_id] for e in envelopes]
-
-
 async def _relayed(
     federation: Federation, keys: dict[str, PartyKeys], envelopes: list[Envelope], now_ns: int
 ) -> dict[str, tuple[str, bytes, str]]:
@@ -172,7 +161,7 @@ def deliveries(
 ) -> list[tuple[str, bytes, str]]:
     """(subject, bytes, msg id) of everything the salvo sends JPN, in the order it
     arrives: ROK's relay products and USA's own messages, each originator's in order."""
-    envelopes = signed(originals(federation, missiles, rounds), keys)
+    envelopes = signed_in_batches(originals(federation, missiles, rounds), keys, BATCH)
     products = asyncio.run(
         _relayed(federation, keys, [e for e in envelopes if e.originator == "ROK"], now_ns)
     )

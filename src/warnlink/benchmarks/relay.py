@@ -159,15 +159,8 @@ def deliveries(
                 data_mode=DataMode.TEST,
             )
         )
-    signed: dict[str, Envelope] = {}
-    for originator in ("ROK", "JPN"):
-        own = [e for e in unsigned if e.originator == originator]
-        for start in range(0, len(own), batch):
-            for envelope in sign_batch(own[start : start + batch], keys[originator].own):
-                signed[envelope.msg_id] = envelope
     out = []
-    for number, bare in enumerate(unsigned):
-        envelope = signed[bare.msg_id]
+    for number, envelope in enumerate(signed_in_batches(unsigned, keys, batch)):
         out.append(
             Delivery(
                 subject=relay_inbox(relay, envelope.originator),
@@ -179,6 +172,20 @@ def deliveries(
             )
         )
     return out
+
+
+def signed_in_batches(
+    envelopes: list[Envelope], keys: dict[str, PartyKeys], batch: int
+) -> list[Envelope]:
+    """`envelopes`, each originator's signed `batch` at a time (in its order), in the
+    same order."""
+    by_id: dict[str, Envelope] = {}
+    for originator in dict.fromkeys(e.originator for e in envelopes):
+        own = [e for e in envelopes if e.originator == originator]
+        for start in range(0, len(own), batch):
+            for envelope in sign_batch(own[start : start + batch], keys[originator].own):
+                by_id[envelope.msg_id] = envelope
+    return [by_id[e.msg_id] for e in envelopes]
 
 
 def fresh(keys: PartyKeys) -> PartyKeys:
